@@ -1,0 +1,94 @@
+// Package layout computes AWS's S3 key layout for flow log files: the prefix
+// (plain, hive-compatible, per-hour) and the file name bucketed by the records' end time.
+package layout
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"time"
+)
+
+// Style selects one of AWS's key prefix layouts.
+type Style uint8
+
+const (
+	Plain      Style = iota // AWSLogs/{account}/vpcflowlogs/{region}/{yyyy}/{MM}/{dd}/
+	PlainHourly             // Plain + {HH}/
+	Hive                    // AWSLogs/aws-account-id=…/aws-service=vpcflowlogs/aws-region=…/year=…/month=…/day=…/
+	HiveHourly              // Hive + hour=…/
+)
+
+// ParseStyle accepts the names used on the command line: plain, hourly, hive, hive-hourly.
+func ParseStyle(s string) (Style, error) {
+	switch s {
+	case "plain", "":
+		return Plain, nil
+	case "hourly", "plain-hourly":
+		return PlainHourly, nil
+	case "hive":
+		return Hive, nil
+	case "hive-hourly":
+		return HiveHourly, nil
+	}
+	return 0, fmt.Errorf("layout: unknown layout %q (want plain, hourly, hive or hive-hourly)", s)
+}
+
+func (s Style) String() string {
+	return [...]string{"plain", "hourly", "hive", "hive-hourly"}[s]
+}
+
+// BucketSeconds is AWS's file cadence: one file per 5 minutes of record end times.
+const BucketSeconds = 300
+
+// Bucket returns the start of the 5-minute UTC bucket holding end (epoch seconds).
+func Bucket(end int64) time.Time {
+	return time.Unix(end-end%BucketSeconds, 0).UTC()
+}
+
+// Prefix returns the key prefix (ending in "/") for files of account and region whose
+// records end in bucket t. base is the user's folder ("" or "my-logs"), without slashes at
+// either end.
+func Prefix(base string, s Style, account, region string, t time.Time) string {
+	t = t.UTC()
+	var b strings.Builder
+	if base = strings.Trim(base, "/"); base != "" {
+		b.WriteString(base)
+		b.WriteByte('/')
+	}
+	switch s {
+	case Plain, PlainHourly:
+		fmt.Fprintf(&b, "AWSLogs/%s/vpcflowlogs/%s/%04d/%02d/%02d/", account, region, t.Year(), t.Month(), t.Day())
+		if s == PlainHourly {
+			fmt.Fprintf(&b, "%02d/", t.Hour())
+		}
+	default:
+		fmt.Fprintf(&b, "AWSLogs/aws-account-id=%s/aws-service=vpcflowlogs/aws-region=%s/year=%04d/month=%02d/day=%02d/",
+			account, region, t.Year(), t.Month(), t.Day())
+		if s == HiveHourly {
+			fmt.Fprintf(&b, "hour=%02d/", t.Hour())
+		}
+	}
+	return b.String()
+}
+
+// FileName returns AWS's file name: {account}_vpcflowlogs_{region}_{flowLogID}_{YYYYMMDDTHHmmZ}_{hash}{ext},
+// where ext is ".log.gz" or ".log.parquet". The 8-hex hash is derived from identity, so the
+// same content identity (e.g. topic, partition and offsets) always gets the same name.
+func FileName(account, region, flowLogID string, bucket time.Time, identity, ext string) string {
+	return fmt.Sprintf("%s_vpcflowlogs_%s_%s_%s_%s%s", account, region, flowLogID,
+		bucket.UTC().Format("20060102T1504Z"), Hash(identity), ext)
+}
+
+// Hash is the 8 lowercase hex digits used in file names.
+func Hash(identity string) string {
+	h := fnv.New32a()
+	h.Write([]byte(identity))
+	return fmt.Sprintf("%08x", h.Sum32())
+}
+
+// Key is Prefix + FileName.
+func Key(base string, s Style, account, region, flowLogID string, end int64, identity, ext string) string {
+	b := Bucket(end)
+	return Prefix(base, s, account, region, b) + FileName(account, region, flowLogID, b, identity, ext)
+}
