@@ -13,10 +13,10 @@ import (
 type Style uint8
 
 const (
-	Plain      Style = iota // AWSLogs/{account}/vpcflowlogs/{region}/{yyyy}/{MM}/{dd}/
-	PlainHourly             // Plain + {HH}/
-	Hive                    // AWSLogs/aws-account-id=…/aws-service=vpcflowlogs/aws-region=…/year=…/month=…/day=…/
-	HiveHourly              // Hive + hour=…/
+	Plain       Style = iota // AWSLogs/{account}/vpcflowlogs/{region}/{yyyy}/{MM}/{dd}/
+	PlainHourly              // Plain + {HH}/
+	Hive                     // AWSLogs/aws-account-id=…/aws-service=vpcflowlogs/aws-region=…/year=…/month=…/day=…/
+	HiveHourly               // Hive + hour=…/
 )
 
 // ParseStyle accepts the names used on the command line: plain, hourly, hive, hive-hourly.
