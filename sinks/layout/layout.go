@@ -5,8 +5,11 @@ package layout
 import (
 	"fmt"
 	"hash/fnv"
+	"sort"
 	"strings"
 	"time"
+
+	"github.com/flowtap/flowtap/flowlog"
 )
 
 // Style selects one of AWS's key prefix layouts.
@@ -91,4 +94,73 @@ func Hash(identity string) string {
 func Key(base string, s Style, account, region, flowLogID string, end int64, identity, ext string) string {
 	b := Bucket(end)
 	return Prefix(base, s, account, region, b) + FileName(account, region, flowLogID, b, identity, ext)
+}
+
+// Group is the part of a batch of records that belongs in one object: one log kind, one
+// account, one region and one 5-minute bucket of end times.
+type Group struct {
+	Kind    flowlog.Kind
+	Account string
+	Region  string
+	Bucket  time.Time
+	Index   []int // positions of the group's records in the batch, in batch order
+}
+
+// Identity extends a batch identity (e.g. "topic/partition/first-last") with the group's
+// coordinates, so that every object of a batch gets its own deterministic name.
+func (g *Group) Identity(batch string) string {
+	return fmt.Sprintf("%s/%s/%s/%s/%d", batch, g.Kind, g.Account, g.Region, g.Bucket.Unix())
+}
+
+// Split groups recs by (kind, account, region, bucket of end) and returns the groups sorted
+// by those coordinates. Records without an account or region use defAccount and defRegion
+// (AWS writes "unknown" for service-owned ENIs).
+func Split(recs []flowlog.Record, defAccount, defRegion string) []Group {
+	type gk struct {
+		kind            flowlog.Kind
+		account, region string
+		bucket          int64
+	}
+	idx := make(map[gk]int)
+	var out []Group
+	for i := range recs {
+		r := &recs[i]
+		k := gk{r.Kind, r.AccountID, r.Region, r.End - mod(r.End, BucketSeconds)}
+		if k.account == "" {
+			k.account = defAccount
+		}
+		if k.region == "" {
+			k.region = defRegion
+		}
+		j, ok := idx[k]
+		if !ok {
+			j = len(out)
+			idx[k] = j
+			out = append(out, Group{Kind: k.kind, Account: k.account, Region: k.region, Bucket: time.Unix(k.bucket, 0).UTC()})
+		}
+		out[j].Index = append(out[j].Index, i)
+	}
+	sort.Slice(out, func(a, b int) bool {
+		x, y := &out[a], &out[b]
+		if x.Kind != y.Kind {
+			return x.Kind < y.Kind
+		}
+		if x.Account != y.Account {
+			return x.Account < y.Account
+		}
+		if x.Region != y.Region {
+			return x.Region < y.Region
+		}
+		return x.Bucket.Before(y.Bucket)
+	})
+	return out
+}
+
+// mod is a floored modulo, so that (rare, bogus) negative times still bucket consistently.
+func mod(a, b int64) int64 {
+	m := a % b
+	if m < 0 {
+		m += b
+	}
+	return m
 }

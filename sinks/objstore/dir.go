@@ -1,0 +1,201 @@
+package objstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Dir is a Store in a local directory. Commit writes durably: fsync the staged file, rename
+// it into place, fsync the directory.
+type Dir struct {
+	root string
+}
+
+// NewDir returns a store rooted at dir. It does no I/O; the directory is created on the
+// first write.
+func NewDir(dir string) (*Dir, error) {
+	if dir == "" {
+		return nil, errors.New("objstore: empty directory name")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("objstore: %s: %w", dir, err)
+	}
+	return &Dir{root: abs}, nil
+}
+
+// Root is the directory holding the objects.
+func (d *Dir) Root() string { return d.root }
+
+func (d *Dir) String() string { return d.root }
+
+func (d *Dir) path(key string) string { return filepath.Join(d.root, filepath.FromSlash(key)) }
+
+// Create stages key in a temp file beside its final place, so that Commit is a rename.
+func (d *Dir) Create(ctx context.Context, key string) (Writer, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	final := d.path(key)
+	dir := filepath.Dir(final)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("objstore: create %s: %w", final, err)
+	}
+	f, err := stagingFile(dir, filepath.Base(final))
+	if err != nil {
+		return nil, fmt.Errorf("objstore: create %s: %w", final, err)
+	}
+	return &dirWriter{f: f, final: final}, nil
+}
+
+type dirWriter struct {
+	f     *os.File
+	final string
+	n     int64
+	done  bool
+}
+
+func (w *dirWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.n += int64(n)
+	if err != nil {
+		err = fmt.Errorf("objstore: write %s: %w", w.final, err)
+	}
+	return n, err
+}
+
+func (w *dirWriter) Size() int64 { return w.n }
+
+func (w *dirWriter) Commit(ctx context.Context) error {
+	if w.done {
+		return errors.New("objstore: commit after commit or abort")
+	}
+	w.done = true
+	tmp := w.f.Name()
+	fail := func(op string, err error) error {
+		w.f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("objstore: %s %s: %w", op, w.final, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fail("commit", err)
+	}
+	if err := w.f.Sync(); err != nil {
+		return fail("fsync", err)
+	}
+	if err := w.f.Close(); err != nil {
+		return fail("close", err)
+	}
+	if err := os.Rename(tmp, w.final); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("objstore: rename %s: %w", w.final, err)
+	}
+	if err := syncDir(filepath.Dir(w.final)); err != nil {
+		return fmt.Errorf("objstore: fsync directory of %s: %w", w.final, err)
+	}
+	return nil
+}
+
+func (w *dirWriter) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	w.f.Close()
+	return os.Remove(w.f.Name())
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// Put copies r into key durably.
+func (d *Dir) Put(ctx context.Context, key string, r io.Reader, size int64) error {
+	w, err := d.Create(ctx, key)
+	if err != nil {
+		return err
+	}
+	n, err := io.Copy(w, r)
+	if err == nil && size >= 0 && n != size {
+		err = fmt.Errorf("objstore: put %s: got %d bytes, want %d", key, n, size)
+	}
+	if err != nil {
+		w.Abort()
+		return err
+	}
+	return w.Commit(ctx)
+}
+
+// Get opens key for reading.
+func (d *Dir) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(d.path(key))
+	if err != nil {
+		return nil, fmt.Errorf("objstore: get %s: %w", key, err)
+	}
+	return f, nil
+}
+
+// List walks the directory under prefix, skipping staged files.
+func (d *Dir) List(ctx context.Context, prefix string) ([]Object, error) {
+	start := d.root
+	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+		start = d.path(prefix[:i])
+	}
+	var out []Object
+	err := filepath.WalkDir(start, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && p == start {
+				return filepath.SkipAll
+			}
+			return err
+		}
+		if e.IsDir() || strings.HasPrefix(e.Name(), tempPrefix) {
+			return nil
+		}
+		rel, err := filepath.Rel(d.root, p)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		if !strings.HasPrefix(key, prefix) {
+			return nil
+		}
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		out = append(out, Object{Key: key, Size: info.Size(), Modified: info.ModTime()})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("objstore: list %s/%s: %w", d.root, prefix, err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// Delete removes key.
+func (d *Dir) Delete(ctx context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if err := os.Remove(d.path(key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("objstore: delete %s: %w", key, err)
+	}
+	return nil
+}

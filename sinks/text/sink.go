@@ -1,0 +1,143 @@
+package text
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/sinks"
+	"github.com/flowtap/flowtap/sinks/layout"
+	"github.com/flowtap/flowtap/sinks/objstore"
+)
+
+// Config configures the text Sink.
+type Config struct {
+	// Prefix is the user folder in front of AWSLogs/.
+	Prefix string `yaml:"prefix"`
+	// Layout is plain, hourly, hive or hive-hourly.
+	Layout string `yaml:"layout"`
+	// FlowLogID and TGWFlowLogID appear in file names of VPC and TGW files.
+	FlowLogID    string `yaml:"flow_log_id"`
+	TGWFlowLogID string `yaml:"tgw_flow_log_id"`
+	// VPCFormat and TGWFormat are LogFormat strings ("" for AWS's defaults).
+	VPCFormat string `yaml:"vpc_format"`
+	TGWFormat string `yaml:"tgw_format"`
+	// DefaultAccount and DefaultRegion place records that carry neither.
+	DefaultAccount string `yaml:"default_account"`
+	DefaultRegion  string `yaml:"default_region"`
+	// GzipLevel is the compression level (0: default).
+	GzipLevel int `yaml:"gzip_level"`
+}
+
+// DefaultConfig returns AWS's defaults.
+func DefaultConfig() Config {
+	d := DefaultRotatorConfig()
+	return Config{Layout: "plain", FlowLogID: d.FlowLogID, TGWFlowLogID: d.TGWFlowLogID,
+		DefaultAccount: d.DefaultAccount, DefaultRegion: d.DefaultRegion}
+}
+
+// Sink writes each Kafka batch as gzip text files, one per (kind, account, region,
+// bucket), named from the batch's topic, partition and offsets so that a redelivered
+// batch rewrites the same files.
+type Sink struct {
+	cfg      Config
+	store    objstore.Store
+	style    layout.Style
+	vpc, tgw *flowlog.Format
+	files    prometheus.Counter
+	records  prometheus.Counter
+	bytes    prometheus.Counter
+}
+
+// New validates cfg; it does no I/O. reg may be nil.
+func New(cfg Config, store objstore.Store, reg prometheus.Registerer) (*Sink, error) {
+	def := DefaultConfig()
+	style, err := layout.ParseStyle(cfg.Layout)
+	if err != nil {
+		return nil, fmt.Errorf("text: %w", err)
+	}
+	s := &Sink{cfg: cfg, store: store, style: style, vpc: flowlog.DefaultVPC, tgw: flowlog.DefaultTGW}
+	if cfg.VPCFormat != "" {
+		if s.vpc, err = flowlog.ParseFormat(cfg.VPCFormat); err != nil {
+			return nil, fmt.Errorf("text: vpc_format: %w", err)
+		}
+		if s.vpc.Kind() != flowlog.KindVPC {
+			return nil, fmt.Errorf("text: vpc_format holds Transit Gateway fields")
+		}
+	}
+	if cfg.TGWFormat != "" {
+		if s.tgw, err = flowlog.ParseFormat(cfg.TGWFormat); err != nil {
+			return nil, fmt.Errorf("text: tgw_format: %w", err)
+		}
+		if s.tgw.Kind() != flowlog.KindTGW {
+			return nil, fmt.Errorf("text: tgw_format holds no Transit Gateway field")
+		}
+	}
+	fill(&s.cfg.FlowLogID, def.FlowLogID)
+	fill(&s.cfg.TGWFlowLogID, def.TGWFlowLogID)
+	fill(&s.cfg.DefaultAccount, def.DefaultAccount)
+	fill(&s.cfg.DefaultRegion, def.DefaultRegion)
+	s.files = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "flowtap", Subsystem: "sink_text",
+		Name: "files_total", Help: "Text files committed."})
+	s.records = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "flowtap", Subsystem: "sink_text",
+		Name: "records_total", Help: "Records written to committed text files."})
+	s.bytes = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "flowtap", Subsystem: "sink_text",
+		Name: "bytes_total", Help: "Compressed bytes of committed text files."})
+	if reg != nil {
+		for _, c := range []prometheus.Collector{s.files, s.records, s.bytes} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("text: metrics: %w", err)
+			}
+		}
+	}
+	return s, nil
+}
+
+func fill(p *string, def string) {
+	if *p == "" {
+		*p = def
+	}
+}
+
+// Name is "text".
+func (s *Sink) Name() string { return "text" }
+
+// BatchIdentity is the identity of a batch used in object names: topic/partition/first-last.
+func BatchIdentity(b *sinks.Batch) string {
+	return b.Topic + "/" + strconv.Itoa(b.Partition) + "/" + strconv.FormatInt(b.FirstOffset, 10) + "-" + strconv.FormatInt(b.LastOffset, 10)
+}
+
+// Write writes b's records as one file per group and returns once all are committed.
+func (s *Sink) Write(ctx context.Context, b *sinks.Batch) error {
+	id := BatchIdentity(b)
+	for _, g := range layout.Split(b.Records, s.cfg.DefaultAccount, s.cfg.DefaultRegion) {
+		format, flowLogID := s.vpc, s.cfg.FlowLogID
+		if g.Kind == flowlog.KindTGW {
+			format, flowLogID = s.tgw, s.cfg.TGWFlowLogID
+		}
+		key := layout.Key(s.cfg.Prefix, s.style, g.Account, g.Region, flowLogID, g.Bucket.Unix(), g.Identity(id), Ext)
+		fw, err := Create(ctx, s.store, key, format, s.cfg.GzipLevel)
+		if err != nil {
+			return err
+		}
+		for _, i := range g.Index {
+			if err := fw.Write(&b.Records[i]); err != nil {
+				fw.Abort()
+				return err
+			}
+		}
+		if err := fw.Close(ctx); err != nil {
+			return err
+		}
+		s.files.Inc()
+		s.records.Add(float64(fw.Records()))
+		s.bytes.Add(float64(fw.Size()))
+	}
+	return nil
+}
+
+// Close does nothing: every Write commits its files.
+func (s *Sink) Close() error { return nil }
