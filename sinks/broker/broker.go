@@ -1,0 +1,150 @@
+// Package broker runs the embedded Kafka broker: kfake (github.com/twmb/franz-go/pkg/kfake),
+// which speaks the real Kafka protocol, on one listen address, with its on-disk DataDir and
+// SyncWrites so that produced batches and committed offsets survive a restart. It creates the
+// flowtap topics on start if they do not exist yet.
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// Default topic names, one per log kind plus the dead-letter topic.
+const (
+	TopicVPC        = "flowtap.vpc"
+	TopicTGW        = "flowtap.tgw"
+	TopicVPN        = "flowtap.vpn"
+	TopicDeadLetter = "flowtap.deadletter"
+)
+
+// Config configures the embedded broker.
+type Config struct {
+	Listen     string   `yaml:"listen"`     // host:port; port 0 picks a free port
+	DataDir    string   `yaml:"data"`       // on-disk state; empty keeps everything in memory
+	Partitions int      `yaml:"partitions"` // partitions of each topic created on start
+	Topics     []string `yaml:"topics"`     // created on start when missing
+	SyncWrites bool     `yaml:"sync_writes"`
+}
+
+// DefaultConfig listens on 127.0.0.1:9092 with data under ./data/kafka, 4 partitions per
+// topic and fsync per produced batch.
+func DefaultConfig() Config {
+	return Config{
+		Listen:     "127.0.0.1:9092",
+		DataDir:    "data/kafka",
+		Partitions: 4,
+		Topics:     []string{TopicVPC, TopicTGW, TopicVPN, TopicDeadLetter},
+		SyncWrites: true,
+	}
+}
+
+// Broker is the embedded Kafka broker.
+type Broker struct {
+	cfg     Config
+	log     *slog.Logger
+	cluster *kfake.Cluster
+	ready   chan struct{}
+	addr    string
+}
+
+// New validates cfg; it does no I/O.
+func New(cfg Config, log *slog.Logger) (*Broker, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
+		return nil, fmt.Errorf("broker: listen %q: %w", cfg.Listen, err)
+	}
+	if cfg.Partitions < 1 {
+		return nil, fmt.Errorf("broker: partitions %d: need at least 1", cfg.Partitions)
+	}
+	return &Broker{cfg: cfg, log: log.With("component", "broker"), ready: make(chan struct{})}, nil
+}
+
+// Start opens the listener, loads persisted state and creates missing topics. Run calls it;
+// tests call it directly when they need the address before Run.
+func (b *Broker) Start() error {
+	if b.cluster != nil {
+		return nil
+	}
+	host, portStr, _ := net.SplitHostPort(b.cfg.Listen)
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return fmt.Errorf("broker: listen port %q: %w", portStr, err)
+	}
+	opts := []kfake.Opt{
+		kfake.NumBrokers(1),
+		kfake.DefaultNumPartitions(b.cfg.Partitions),
+		kfake.ClusterID("flowtap"),
+		// kfake binds 127.0.0.1; bind the configured host instead (it is also what the
+		// broker advertises in metadata).
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
+			return net.Listen(network, net.JoinHostPort(host, strconv.Itoa(port)))
+		}),
+	}
+	if b.cfg.DataDir != "" {
+		if err := os.MkdirAll(b.cfg.DataDir, 0o755); err != nil {
+			return fmt.Errorf("broker: data dir: %w", err)
+		}
+		opts = append(opts, kfake.DataDir(b.cfg.DataDir))
+		if b.cfg.SyncWrites {
+			opts = append(opts, kfake.SyncWrites())
+		}
+	}
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		return fmt.Errorf("broker: start on %s: %w", b.cfg.Listen, err)
+	}
+	for _, t := range b.cfg.Topics {
+		if len(c.PartitionInfos(t)) > 0 {
+			continue // loaded from DataDir
+		}
+		if err := c.CreateTopic(t, int32(b.cfg.Partitions), nil); err != nil {
+			c.Close()
+			return fmt.Errorf("broker: create topic %s: %w", t, err)
+		}
+	}
+	b.cluster = c
+	b.addr = c.ListenAddrs()[0]
+	close(b.ready)
+	b.log.Info("kafka broker listening", "addr", b.addr, "data", b.cfg.DataDir, "topics", b.cfg.Topics)
+	return nil
+}
+
+// Addr is the address the broker listens on (valid after Start).
+func (b *Broker) Addr() string { return b.addr }
+
+// Ready is closed once the broker accepts connections.
+func (b *Broker) Ready() <-chan struct{} { return b.ready }
+
+// Cluster exposes the kfake cluster (for tests and admin: partition info, group info).
+func (b *Broker) Cluster() *kfake.Cluster { return b.cluster }
+
+// Run starts the broker if needed and serves until ctx ends, then closes it, which persists
+// its state (and committed offsets) to DataDir.
+func (b *Broker) Run(ctx context.Context) error {
+	if err := b.Start(); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	b.Close()
+	return nil
+}
+
+// Close stops the broker and persists its state. It is safe to call more than once.
+func (b *Broker) Close() {
+	if b.cluster != nil {
+		b.cluster.Close()
+		b.log.Info("kafka broker stopped", "addr", b.addr)
+	}
+}
+
+// ErrNotStarted is returned by operations that need a running broker.
+var ErrNotStarted = errors.New("broker: not started")
