@@ -44,13 +44,15 @@ var ErrFieldCount = errors.New("wrong field count")
 // Is lets errors.Is(err, ErrFieldCount) identify count mismatches.
 func (e *ParseError) Is(target error) bool { return target == ErrFieldCount && e.Column == 0 }
 
-// Parse reads one AWS text line in format f into r (which it resets first). String fields
+// Parse reads one AWS text line in format f into r (which it resets first; integer fields
+// the format lacks are left absent). String fields
 // of r refer to line, so callers that reuse a buffer must copy it into a string first
 // (ParseBytes does). A trailing "\n" or "\r\n" is ignored.
 func (f *Format) Parse(r *Record, line string) error {
 	line = strings.TrimRight(line, "\r\n")
 	r.Reset()
 	r.Kind = f.kind
+	r.Null = nullInts
 	rest := line
 	n := len(f.fields)
 	for i, fd := range f.fields {

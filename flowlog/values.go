@@ -153,6 +153,18 @@ func (r *Record) Int(f Field) (int64, bool) {
 	return 0, false
 }
 
+// nullInts holds every integer field but version: a decoded record starts with all of them
+// absent, so that fields its input did not carry stay "-" (null) instead of becoming 0.
+var nullInts = func() FieldSet {
+	var s FieldSet
+	for i := 0; i < numFields; i++ {
+		if fieldInfo[i].Type != ColumnString && Field(i) != FieldVersion {
+			s = s.With(Field(i))
+		}
+	}
+	return s
+}()
+
 // intMax is the largest value each integer field accepts.
 func intMax(f Field) uint64 {
 	switch f {
@@ -358,8 +370,15 @@ func (r *Record) SetValue(f Field, s string) error {
 		if !ok || v > intMax(f) {
 			return fmt.Errorf("%w %q: want an integer in 0..%d", errBadValue, s, intMax(f))
 		}
-		if (f == FieldStart || f == FieldEnd) && v > 2147483647 {
-			v /= 1000 // AWS has been seen writing milliseconds here
+		if f == FieldStart || f == FieldEnd {
+			// AWS has been seen writing milliseconds here: values above 2^31-1 are read as
+			// milliseconds (reference §1.1); ones too large even for that are rejected.
+			if v > 2147483647 {
+				v /= 1000
+				if v > 2147483647 {
+					return fmt.Errorf("%w %q: not a time in epoch seconds or milliseconds", errBadValue, s)
+				}
+			}
 		}
 		if f == FieldVersion && v == 0 {
 			return fmt.Errorf("%w %q: version starts at 2", errBadValue, s)

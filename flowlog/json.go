@@ -1,0 +1,431 @@
+package flowlog
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// AppendJSON appends r as one JSON object keyed by AWS field names, holding every present
+// field of the record's kind (absent fields are omitted; integers are JSON numbers). It is
+// the lossless message encoding used on Kafka and reads back with ParseJSON.
+func AppendJSON(dst []byte, r *Record) []byte {
+	all := AllVPC
+	if r.Kind == KindTGW {
+		all = AllTGW
+	}
+	dst = append(dst, '{')
+	first := true
+	for _, f := range all.fields {
+		if !r.present(f) {
+			continue
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = appendJSONField(dst, r, f, 0)
+	}
+	return append(dst, '}')
+}
+
+// AppendJSON appends r as a JSON object with exactly the format's fields in order; absent
+// values are null and version is the format's version, like the text form.
+func (f *Format) AppendJSON(dst []byte, r *Record) []byte {
+	dst = append(dst, '{')
+	for i, fd := range f.fields {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if fd == FieldIgnored {
+			dst = append(dst, `"-":null`...)
+			continue
+		}
+		if fd != FieldVersion && !r.present(fd) {
+			dst = appendJSONString(dst, fd.String())
+			dst = append(dst, ":null"...)
+			continue
+		}
+		dst = appendJSONField(dst, r, fd, f.version)
+	}
+	return append(dst, '}')
+}
+
+func appendJSONField(dst []byte, r *Record, f Field, version uint8) []byte {
+	dst = appendJSONString(dst, f.String())
+	dst = append(dst, ':')
+	if fieldInfo[f].Type != ColumnString {
+		if f == FieldVersion && r.Null.Has(f) {
+			return append(dst, "null"...)
+		}
+		return r.AppendValue(dst, f, version)
+	}
+	dst = append(dst, '"')
+	start := len(dst)
+	dst = r.AppendValue(dst, f, version)
+	if needsEscape(dst[start:]) {
+		val := string(dst[start:])
+		dst = appendJSONString(dst[:start-1], val)
+		return dst
+	}
+	return append(dst, '"')
+}
+
+// present reports whether field f has a value in r.
+func (r *Record) present(f Field) bool {
+	switch f {
+	case FieldVersion:
+		return r.Version != 0 && !r.Null.Has(f)
+	case FieldSrcAddr:
+		return r.SrcAddr.IsValid()
+	case FieldDstAddr:
+		return r.DstAddr.IsValid()
+	case FieldPktSrcAddr:
+		return r.PktSrcAddr.IsValid()
+	case FieldPktDstAddr:
+		return r.PktDstAddr.IsValid()
+	case FieldAction:
+		return r.Action != ActionUnset
+	case FieldLogStatus:
+		return r.LogStatus != StatusUnset
+	case FieldFlowDirection:
+		return r.FlowDirection != DirectionUnset
+	case FieldType:
+		return r.Type != TypeUnset
+	case FieldIgnored:
+		return false
+	}
+	if fieldInfo[f].Type != ColumnString {
+		return !r.Null.Has(f)
+	}
+	p := r.str(f)
+	return p != nil && *p != ""
+}
+
+// Present reports whether field f has a value in r (it would not be written as "-").
+func (r *Record) Present(f Field) bool { return r.present(f) }
+
+func needsEscape(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string literal.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		if c < 0x80 {
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = utf8.AppendRune(dst, utf8.RuneError) // as encoding/json does
+		} else {
+			dst = append(dst, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(dst, '"')
+}
+
+// ErrJSON is wrapped by every ParseJSON error.
+var ErrJSON = errors.New("flowlog: bad JSON record")
+
+// ParseJSON reads a JSON object written by AppendJSON or Format.AppendJSON into r (reset
+// first). Keys are AWS field names; values may be numbers, strings ("-" or AWS text form) or
+// null; unknown keys are ignored. The kind is TGW when any Transit-Gateway-only key is set.
+func ParseJSON(data []byte, r *Record) error {
+	r.Reset()
+	r.Null = nullInts
+	p := jsonScanner{data: data}
+	p.skipSpace()
+	if !p.consume('{') {
+		return p.errorf("expected '{'")
+	}
+	p.skipSpace()
+	if p.consume('}') {
+		return p.end()
+	}
+	for {
+		p.skipSpace()
+		f, known, err := p.key()
+		if err != nil {
+			return err
+		}
+		p.skipSpace()
+		if !p.consume(':') {
+			return p.errorf("expected ':' after key")
+		}
+		p.skipSpace()
+		if err := p.value(r, f, known); err != nil {
+			return err
+		}
+		p.skipSpace()
+		if p.consume(',') {
+			continue
+		}
+		if p.consume('}') {
+			return p.end()
+		}
+		return p.errorf("expected ',' or '}'")
+	}
+}
+
+type jsonScanner struct {
+	data []byte
+	pos  int
+}
+
+func (p *jsonScanner) errorf(format string, args ...any) error {
+	return fmt.Errorf("%w at byte %d: %s", ErrJSON, p.pos, fmt.Sprintf(format, args...))
+}
+
+func (p *jsonScanner) end() error {
+	p.skipSpace()
+	if p.pos != len(p.data) {
+		return p.errorf("trailing data after object")
+	}
+	return nil
+}
+
+func (p *jsonScanner) skipSpace() {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonScanner) consume(c byte) bool {
+	if p.pos < len(p.data) && p.data[p.pos] == c {
+		p.pos++
+		return true
+	}
+	return false
+}
+
+// key reads an object key and looks it up in the registry without allocating when the key
+// has no escapes.
+func (p *jsonScanner) key() (Field, bool, error) {
+	if p.pos < len(p.data) && p.data[p.pos] == '"' {
+		if end := bytes.IndexByte(p.data[p.pos+1:], '"'); end >= 0 {
+			raw := p.data[p.pos+1 : p.pos+1+end]
+			if bytes.IndexByte(raw, '\\') < 0 {
+				p.pos += end + 2
+				f, ok := fieldByName[string(raw)]
+				return f, ok, nil
+			}
+		}
+	}
+	k, err := p.str()
+	f, ok := fieldByName[k]
+	return f, ok, err
+}
+
+// str reads a JSON string; it allocates once per string.
+func (p *jsonScanner) str() (string, error) {
+	if !p.consume('"') {
+		return "", p.errorf("expected string")
+	}
+	start := p.pos
+	for p.pos < len(p.data) {
+		c := p.data[p.pos]
+		if c == '"' {
+			s := string(p.data[start:p.pos])
+			p.pos++
+			return s, nil
+		}
+		if c == '\\' {
+			p.pos = start
+			return p.escapedStr()
+		}
+		if c < 0x20 {
+			return "", p.errorf("control character in string")
+		}
+		p.pos++
+	}
+	return "", p.errorf("unterminated string")
+}
+
+func (p *jsonScanner) escapedStr() (string, error) {
+	var buf []byte
+	for p.pos < len(p.data) {
+		c := p.data[p.pos]
+		switch {
+		case c == '"':
+			p.pos++
+			return string(buf), nil
+		case c < 0x20:
+			return "", p.errorf("control character in string")
+		case c != '\\':
+			buf = append(buf, c)
+			p.pos++
+			continue
+		}
+		if p.pos+1 >= len(p.data) {
+			return "", p.errorf("unterminated escape")
+		}
+		e := p.data[p.pos+1]
+		p.pos += 2
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'u':
+			if p.pos+4 > len(p.data) {
+				return "", p.errorf("short \\u escape")
+			}
+			v, err := strconv.ParseUint(string(p.data[p.pos:p.pos+4]), 16, 16)
+			if err != nil {
+				return "", p.errorf("bad \\u escape")
+			}
+			p.pos += 4
+			r := rune(v)
+			if r >= 0xD800 && r < 0xDC00 && p.pos+6 <= len(p.data) && p.data[p.pos] == '\\' && p.data[p.pos+1] == 'u' {
+				if lo, err := strconv.ParseUint(string(p.data[p.pos+2:p.pos+6]), 16, 16); err == nil && lo >= 0xDC00 && lo < 0xE000 {
+					r = (r-0xD800)<<10 + (rune(lo) - 0xDC00) + 0x10000
+					p.pos += 6
+				}
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			return "", p.errorf("bad escape \\%c", e)
+		}
+	}
+	return "", p.errorf("unterminated string")
+}
+
+// value reads one value; for known fields it is stored in r.
+func (p *jsonScanner) value(r *Record, f Field, known bool) error {
+	if p.pos >= len(p.data) {
+		return p.errorf("expected value")
+	}
+	c := p.data[p.pos]
+	switch {
+	case c == '"':
+		s, err := p.str()
+		if err != nil {
+			return err
+		}
+		if known {
+			return p.set(r, f, s)
+		}
+		return nil
+	case c == 'n':
+		if !p.literal("null") {
+			return p.errorf("bad literal")
+		}
+		if known {
+			r.clear(f)
+		}
+		return nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		start := p.pos
+		for p.pos < len(p.data) && isNumberByte(p.data[p.pos]) {
+			p.pos++
+		}
+		if known {
+			return p.set(r, f, string(p.data[start:p.pos]))
+		}
+		return nil
+	case c == 't' || c == 'f':
+		if !p.literal("true") && !p.literal("false") {
+			return p.errorf("bad literal")
+		}
+		if known {
+			return p.errorf("field %s: unexpected boolean", f)
+		}
+		return nil
+	case c == '{' || c == '[':
+		if known {
+			return p.errorf("field %s: unexpected %c", f, c)
+		}
+		return p.skipNested()
+	}
+	return p.errorf("unexpected %q", c)
+}
+
+func (p *jsonScanner) set(r *Record, f Field, s string) error {
+	if err := r.SetValue(f, s); err != nil {
+		return fmt.Errorf("%w: field %s: %v", ErrJSON, f, err)
+	}
+	if fieldInfo[f].Scope == ScopeTGW {
+		r.Kind = KindTGW
+	}
+	return nil
+}
+
+func isNumberByte(c byte) bool {
+	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
+}
+
+func (p *jsonScanner) literal(lit string) bool {
+	if len(p.data)-p.pos >= len(lit) && string(p.data[p.pos:p.pos+len(lit)]) == lit {
+		p.pos += len(lit)
+		return true
+	}
+	return false
+}
+
+// skipNested skips an object or array, minding strings.
+func (p *jsonScanner) skipNested() error {
+	depth := 0
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				p.pos++
+				return nil
+			}
+		case '"':
+			if _, err := p.str(); err != nil {
+				return err
+			}
+			continue
+		}
+		p.pos++
+	}
+	return p.errorf("unterminated value")
+}
