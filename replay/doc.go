@@ -1,0 +1,16 @@
+// Package replay is flowtap's load generator: it reads pcap and pcapng captures and sends
+// every frame to a mirror target the way VPC Traffic Mirroring does, as VXLAN over UDP
+// (session VNI, flow-stable source port, optional PacketLength truncation).
+//
+// Read/ReadFile load a capture into memory (any link type is turned into Ethernet); New
+// encapsulates every packet once into per-socket buffers; Run sends them with sendmmsg
+// from several sockets at a given packet rate, bit rate, multiple of the capture's own
+// timing, or top speed, any number of loops, and returns a Report.
+//
+// Budget: the send loop allocates nothing and copies nothing per packet; its cost is the
+// sendmmsg system call amortized over a batch (BenchmarkReplayLoopback; bench/replay
+// compares it with tcpreplay --topspeed). The whole capture is held in memory, as with
+// tcpreplay --preload-pcap.
+package replay
+
+//go:generate go run ./internal/mkdemo -o ../testdata/demo.pcap

@@ -1,0 +1,99 @@
+package replay
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+func TestLoopbackEndToEnd(t *testing.T) {
+	frames := testFrames(t, 400)
+	c, err := Read(bytes.NewReader(writePcap(t, layers.LinkTypeEthernet, frames)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := newUDPSink(t)
+	cfg := DefaultConfig()
+	cfg.Target = sink.addr()
+	cfg.VNI = 4242
+	cfg.TopSpeed = true
+	cfg.Loop = 2
+	cfg.Batch = 16
+	r, err := New(cfg, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	rep, err := r.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 2 * len(frames)
+	if rep.Packets != uint64(want) || rep.Errors != 0 || rep.Interrupted {
+		t.Fatalf("report %+v, want %d packets and no errors", rep, want)
+	}
+	got := sink.collect(want)
+	if len(got) != want {
+		t.Fatalf("received %d datagrams, sent %d", len(got), want)
+	}
+	// Every datagram is a VXLAN packet with our VNI around one of the frames, and every
+	// flow arrived from a single source port.
+	portOf := map[string]map[int]bool{}
+	counts := map[string]int{}
+	var bytesIn uint64
+	for _, d := range got {
+		bytesIn += uint64(len(d.b))
+		p := gopacket.NewPacket(d.b, layers.LayerTypeVXLAN, gopacket.Default)
+		vx, ok := p.Layer(layers.LayerTypeVXLAN).(*layers.VXLAN)
+		if !ok || !vx.ValidIDFlag || vx.VNI != 4242 {
+			t.Fatalf("not a VXLAN packet with VNI 4242: %v", p)
+		}
+		counts[string(vx.Payload)]++
+		if tl := p.TransportLayer(); tl != nil {
+			k := p.NetworkLayer().NetworkFlow().String() + " " + tl.TransportFlow().String()
+			if portOf[k] == nil {
+				portOf[k] = map[int]bool{}
+			}
+			portOf[k][d.port] = true
+		}
+	}
+	if bytesIn != rep.Bytes {
+		t.Errorf("received %d bytes, report says %d sent", bytesIn, rep.Bytes)
+	}
+	for f, n := range counts {
+		if want := 2 * countOf(frames, f); n != want {
+			t.Fatalf("frame %x received %d times, want %d (2 loops)", f[:20], n, want)
+		}
+	}
+	ports := map[int]bool{}
+	for k, ps := range portOf {
+		if len(ps) != 1 {
+			t.Errorf("flow %v arrived from %d source ports, want 1", k, len(ps))
+		}
+		for p := range ps {
+			ports[p] = true
+		}
+	}
+	if len(ports) < 2 {
+		t.Errorf("flows used %d source ports, want them spread over several of the %d sockets", len(ports), cfg.Sockets)
+	}
+	if !strings.Contains(rep.String(), "800 packets") {
+		t.Errorf("report text %q", rep.String())
+	}
+}
+
+func countOf(frames [][]byte, f string) int {
+	n := 0
+	for _, g := range frames {
+		if string(g) == f {
+			n++
+		}
+	}
+	return n
+}
