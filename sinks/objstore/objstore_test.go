@@ -1,0 +1,174 @@
+package objstore_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowtap/flowtap/sinks/objstore"
+	"github.com/flowtap/flowtap/sinks/objstore/s3test"
+)
+
+// exercise runs the same contract checks against any store.
+func exercise(t *testing.T, st objstore.Store) {
+	ctx := context.Background()
+	if err := st.Put(ctx, "a/b/one.log.gz", strings.NewReader("hello"), 5); err != nil {
+		t.Fatal(err)
+	}
+	w, err := st.Create(ctx, "a/c/two.log.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("PAR1"))
+	if objs, _ := st.List(ctx, "a/c/"); len(objs) != 0 {
+		t.Fatalf("staged object visible before commit: %v", objs)
+	}
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	aborted, _ := st.Create(ctx, "a/d/three")
+	aborted.Write([]byte("x"))
+	aborted.Abort()
+
+	objs, err := st.List(ctx, "a/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != 2 || objs[0].Key != "a/b/one.log.gz" || objs[0].Size != 5 || objs[1].Key != "a/c/two.log.parquet" {
+		t.Fatalf("list: %+v", objs)
+	}
+	if objs, _ := st.List(ctx, "a/b/o"); len(objs) != 1 {
+		t.Fatalf("partial-name prefix: %+v", objs)
+	}
+	if objs, _ := st.List(ctx, "zzz/"); len(objs) != 0 {
+		t.Fatalf("missing prefix: %+v", objs)
+	}
+	rc, err := st.Get(ctx, "a/c/two.log.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(b) != "PAR1" {
+		t.Fatalf("get: %q", b)
+	}
+	// Overwrite replaces.
+	if err := st.Put(ctx, "a/b/one.log.gz", bytes.NewReader([]byte("bye")), 3); err != nil {
+		t.Fatal(err)
+	}
+	rc, _ = st.Get(ctx, "a/b/one.log.gz")
+	b, _ = io.ReadAll(rc)
+	rc.Close()
+	if string(b) != "bye" {
+		t.Fatalf("after overwrite: %q", b)
+	}
+	if _, err := st.Get(ctx, "a/nope"); !objstore.IsNotExist(err) {
+		t.Fatalf("missing key: want not-exist error, got %v", err)
+	}
+	if err := st.Delete(ctx, "a/b/one.log.gz"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Delete(ctx, "a/b/one.log.gz"); err != nil {
+		t.Fatalf("deleting a missing key: %v", err)
+	}
+	if objs, _ := st.List(ctx, ""); len(objs) != 1 {
+		t.Fatalf("after delete: %+v", objs)
+	}
+	for _, bad := range []string{"", "/abs", "a/../../etc", "a//b", "dir/"} {
+		if err := st.Put(ctx, bad, strings.NewReader(""), 0); err == nil {
+			t.Errorf("key %q accepted", bad)
+		}
+	}
+}
+
+func TestDir(t *testing.T) {
+	dir := t.TempDir()
+	st, err := objstore.Open(dir, objstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exercise(t, st)
+	// No staged files are left behind.
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if strings.Contains(p, ".objstore-tmp-") {
+			t.Errorf("leftover staging file %s", p)
+		}
+		return nil
+	})
+}
+
+func TestDirUnwritable(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "plain-file")
+	os.WriteFile(file, []byte("x"), 0o644)
+	st, _ := objstore.Open("file://"+file, objstore.Options{})
+	err := st.Put(context.Background(), "k", strings.NewReader("v"), 1)
+	if err == nil || !strings.Contains(err.Error(), file) {
+		t.Fatalf("want an error naming %s, got %v", file, err)
+	}
+}
+
+func TestS3(t *testing.T) {
+	srv := s3test.Start(t)
+	st, err := objstore.Open("s3://lake/logs", objstore.Options{Endpoint: srv.Endpoint,
+		AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := st.(*objstore.S3).MakeBucket(ctx); err != nil {
+		t.Fatal(err)
+	}
+	exercise(t, st)
+	// The prefix is honoured on the server side.
+	if _, err := os.Stat(filepath.Join(srv.Root, "lake", "logs", "a", "c", "two.log.parquet")); err != nil {
+		t.Fatalf("object not under the prefix on the server: %v", err)
+	}
+}
+
+func TestS3Unreachable(t *testing.T) {
+	st, err := objstore.Open("s3://lake/x", objstore.Options{Endpoint: "http://127.0.0.1:1", PathStyle: true,
+		AccessKey: "k", SecretKey: "s", MaxRetries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = st.Put(ctx, "k", strings.NewReader("v"), 1)
+	if err == nil || !strings.Contains(err.Error(), "s3://lake/x/k") || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("want an error naming the object and the endpoint, got %v", err)
+	}
+}
+
+func TestBadURL(t *testing.T) {
+	for _, u := range []string{"gs://bucket/x", "s3:///nobucket"} {
+		if _, err := objstore.Open(u, objstore.Options{}); err == nil {
+			t.Errorf("%s accepted", u)
+		}
+	}
+}
+
+// FuzzKeys checks that no key a Dir store accepts escapes its root.
+func FuzzKeys(f *testing.F) {
+	for _, s := range []string{"a/b", "../x", "a/./b", "/etc/passwd", "a\\..\\b", ".objstore-tmp-x"} {
+		f.Add(s)
+	}
+	root := f.TempDir()
+	st, _ := objstore.NewDir(root)
+	f.Fuzz(func(t *testing.T, key string) {
+		w, err := st.Create(context.Background(), key)
+		if err != nil {
+			return
+		}
+		defer w.Abort()
+		p := filepath.Join(root, filepath.FromSlash(key))
+		if rel, err := filepath.Rel(root, p); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			t.Fatalf("key %q escapes the root: %s", key, p)
+		}
+	})
+}
