@@ -44,6 +44,8 @@ type RangeAggExpr struct {
 type Grouping struct {
 	Without bool
 	Labels  []string
+
+	sortedNames []string
 }
 
 // VectorAggExpr is sum, avg, min, max, count, topk, bottomk, stddev, stdvar over a vector.

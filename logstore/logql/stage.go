@@ -1,10 +1,805 @@
 package logql
 
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+	"unicode/utf8"
+)
+
 // Stage is one step of a log pipeline: a line filter, parser, label filter or formatter.
+// Stages keep per-query scratch state: an Expr is evaluated by one query at a time.
 type Stage interface {
 	String() string
-	stage()
+	// process returns the (possibly rewritten) line and whether it is kept.
+	process(ts int64, line string, b *labelsBuilder) (string, bool)
 }
+
+// ---- line filters ----
+
+// LineFilterStage is a chain of line filters: |= "a" != "b" |~ "c.*".
+type LineFilterStage struct {
+	Filters []LineFilter
+}
+
+// LineFilter is one line filter; Values holds the alternatives of |= "a" or "b".
+type LineFilter struct {
+	Op     string // |=, !=, |~, !~
+	Values []string
+	IP     string // set for |= ip("...")
+	res    []*regexp.Regexp
+	ip     *ipMatcher
+}
+
+func (f *LineFilterStage) add(op string, values []string, ip string) error {
+	lf := LineFilter{Op: op, Values: values, IP: ip}
+	if ip != "" {
+		m, err := newIPMatcher(ip)
+		if err != nil {
+			return err
+		}
+		lf.ip = m
+	}
+	if op == "|~" || op == "!~" {
+		for _, v := range values {
+			re, err := regexp.Compile(v)
+			if err != nil {
+				return fmt.Errorf("syntax error: invalid regexp: %v", err)
+			}
+			if regexp.QuoteMeta(v) == v {
+				re = nil // a literal: strings.Contains is faster
+			}
+			lf.res = append(lf.res, re)
+		}
+	}
+	f.Filters = append(f.Filters, lf)
+	return nil
+}
+
+func (f *LineFilter) match(line string) bool {
+	if f.ip != nil {
+		return f.ip.inLine(line) == (f.Op == "|=")
+	}
+	positive := f.Op == "|=" || f.Op == "|~"
+	for i, v := range f.Values {
+		var hit bool
+		if (f.Op == "|~" || f.Op == "!~") && f.res[i] != nil {
+			hit = f.res[i].MatchString(line)
+		} else {
+			hit = strings.Contains(line, v)
+		}
+		if hit {
+			return positive
+		}
+	}
+	return !positive
+}
+
+func (f *LineFilterStage) process(_ int64, line string, _ *labelsBuilder) (string, bool) {
+	for i := range f.Filters {
+		if !f.Filters[i].match(line) {
+			return line, false
+		}
+	}
+	return line, true
+}
+
+func (f *LineFilterStage) String() string {
+	var b strings.Builder
+	for i, lf := range f.Filters {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(lf.Op + " ")
+		if lf.ip != nil {
+			b.WriteString("ip(" + strconv.Quote(lf.IP) + ")")
+			continue
+		}
+		for j, v := range lf.Values {
+			if j > 0 {
+				b.WriteString(" or ")
+			}
+			b.WriteString(strconv.Quote(v))
+		}
+	}
+	return b.String()
+}
+
+// ---- ip matching ----
+
+type ipMatcher struct {
+	prefix   netip.Prefix
+	lo, hi   netip.Addr
+	isPrefix bool
+}
+
+func newIPMatcher(s string) (*ipMatcher, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("syntax error: invalid ip(%q): %v", s, err)
+		}
+		return &ipMatcher{prefix: p.Masked(), isPrefix: true}, nil
+	}
+	if lo, hi, ok := strings.Cut(s, "-"); ok {
+		a, err1 := netip.ParseAddr(strings.TrimSpace(lo))
+		b, err2 := netip.ParseAddr(strings.TrimSpace(hi))
+		if err1 != nil || err2 != nil || a.Is4() != b.Is4() || b.Less(a) {
+			return nil, fmt.Errorf("syntax error: invalid ip range %q", s)
+		}
+		return &ipMatcher{lo: a, hi: b}, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return nil, fmt.Errorf("syntax error: invalid ip(%q): %v", s, err)
+	}
+	return &ipMatcher{lo: a, hi: a}, nil
+}
+
+func (m *ipMatcher) match(a netip.Addr) bool {
+	a = a.Unmap()
+	if m.isPrefix {
+		return m.prefix.Contains(a)
+	}
+	return a.Is4() == m.lo.Is4() && !a.Less(m.lo) && !m.hi.Less(a)
+}
+
+func (m *ipMatcher) matchString(s string) bool {
+	a, err := netip.ParseAddr(s)
+	return err == nil && m.match(a)
+}
+
+// inLine reports whether any address-looking token of line matches.
+func (m *ipMatcher) inLine(line string) bool {
+	i := 0
+	for i < len(line) {
+		for i < len(line) && !isIPChar(line[i]) {
+			i++
+		}
+		j := i
+		for j < len(line) && isIPChar(line[j]) {
+			j++
+		}
+		if j-i >= 2 && strings.ContainsAny(line[i:j], ".:") && m.matchString(line[i:j]) {
+			return true
+		}
+		i = j
+	}
+	return false
+}
+
+func isIPChar(c byte) bool {
+	return isDigit(c) || c == '.' || c == ':' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// ---- parsers ----
+
+// ExtractParam is a name="expression" argument of json or logfmt.
+type ExtractParam struct {
+	Name, Expr string
+	path       []any // string keys and int indexes, for json
+}
+
+// JSONStage is | json [params]: extracts every scalar of a JSON object (nested keys joined
+// with _) or only the given paths.
+type JSONStage struct {
+	Params []ExtractParam
+	prefix []byte
+}
+
+func (s *JSONStage) init(params []ExtractParam) error {
+	for i := range params {
+		path, err := parseJSONPath(params[i].Expr)
+		if err != nil {
+			return fmt.Errorf("syntax error: invalid json path %q: %v", params[i].Expr, err)
+		}
+		params[i].path = path
+	}
+	s.Params = params
+	return nil
+}
+
+// parseJSONPath reads a.b[0]["c d"].
+func parseJSONPath(s string) ([]any, error) {
+	var out []any
+	i := 0
+	for i < len(s) {
+		switch {
+		case s[i] == '.':
+			i++
+		case s[i] == '[':
+			end := strings.IndexByte(s[i:], ']')
+			if end < 0 {
+				return nil, errors.New("unclosed [")
+			}
+			in := strings.TrimSpace(s[i+1 : i+end])
+			i += end + 1
+			if strings.HasPrefix(in, `"`) {
+				k, err := strconv.Unquote(in)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, k)
+				continue
+			}
+			n, err := strconv.Atoi(in)
+			if err != nil {
+				return nil, fmt.Errorf("bad index %q", in)
+			}
+			out = append(out, n)
+		default:
+			j := i
+			for j < len(s) && s[j] != '.' && s[j] != '[' {
+				j++
+			}
+			out = append(out, s[i:j])
+			i = j
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("empty path")
+	}
+	return out, nil
+}
+
+func (s *JSONStage) process(_ int64, line string, b *labelsBuilder) (string, bool) {
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		b.setErr(errJSON, err.Error())
+		return line, true
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		b.setErr(errJSON, "Value looks like object, but can't find closing '}' symbol")
+		return line, true
+	}
+	if len(s.Params) > 0 {
+		for _, p := range s.Params {
+			if val, ok := jsonPath(obj, p.path); ok {
+				b.setExtracted(p.Name, val)
+			}
+		}
+		return line, true
+	}
+	s.prefix = s.prefix[:0]
+	s.flatten(obj, b)
+	return line, true
+}
+
+func (s *JSONStage) flatten(obj map[string]any, b *labelsBuilder) {
+	for k, v := range obj {
+		n := len(s.prefix)
+		if n > 0 {
+			s.prefix = append(s.prefix, '_')
+		}
+		s.prefix = appendSanitized(s.prefix, k)
+		switch v := v.(type) {
+		case map[string]any:
+			s.flatten(v, b)
+		case []any:
+			// arrays are not extracted, as in Loki
+		default:
+			if str, ok := jsonScalar(v); ok {
+				b.setExtracted(string(s.prefix), str)
+			}
+		}
+		s.prefix = s.prefix[:n]
+	}
+}
+
+func jsonScalar(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case json.Number:
+		return v.String(), true
+	case bool:
+		return strconv.FormatBool(v), true
+	case nil:
+		return "", false
+	}
+	out, err := json.Marshal(v)
+	return string(out), err == nil
+}
+
+func jsonPath(v any, path []any) (string, bool) {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return "", false
+			}
+			if v, ok = m[k]; !ok {
+				return "", false
+			}
+		case int:
+			a, ok := v.([]any)
+			if !ok || k < 0 || k >= len(a) {
+				return "", false
+			}
+			v = a[k]
+		}
+	}
+	return jsonScalar(v)
+}
+
+// appendSanitized appends a label name made of s: invalid characters become _, and a
+// leading digit gets a _ prefix, as Loki does.
+func appendSanitized(dst []byte, s string) []byte {
+	s = strings.TrimSpace(s)
+	if s != "" && isDigit(s[0]) {
+		dst = append(dst, '_')
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if isIdentChar(c) {
+			dst = append(dst, c)
+		} else {
+			dst = append(dst, '_')
+		}
+	}
+	return dst
+}
+
+func sanitizeName(s string) string {
+	for i := 0; i < len(s); i++ {
+		if !isIdentChar(s[i]) || i == 0 && isDigit(s[0]) {
+			return string(appendSanitized(nil, s))
+		}
+	}
+	return strings.TrimSpace(s)
+}
+
+func (s *JSONStage) String() string { return "| json" + paramsString(s.Params) }
+
+func paramsString(ps []ExtractParam) string {
+	var b strings.Builder
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(" " + p.Name + "=" + strconv.Quote(p.Expr))
+	}
+	return b.String()
+}
+
+// LogfmtStage is | logfmt [--strict] [--keep-empty] [params].
+type LogfmtStage struct {
+	Strict, KeepEmpty bool
+	Params            []ExtractParam
+}
+
+func (s *LogfmtStage) process(_ int64, line string, b *labelsBuilder) (string, bool) {
+	i := 0
+	for i < len(line) {
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+			i++
+		}
+		if i >= len(line) {
+			break
+		}
+		ks := i
+		for i < len(line) && line[i] != '=' && line[i] != ' ' && line[i] != '\t' && line[i] != '"' {
+			i++
+		}
+		key := line[ks:i]
+		if i < len(line) && line[i] == '"' || key == "" {
+			if s.Strict {
+				b.setErr(errLogfmt, fmt.Sprintf("logfmt syntax error at pos %d : unexpected '%c'", i+1, line[i]))
+				return line, true
+			}
+			// skip the bad token
+			for i < len(line) && line[i] != ' ' {
+				i++
+			}
+			continue
+		}
+		val := ""
+		if i < len(line) && line[i] == '=' {
+			i++
+			if i < len(line) && line[i] == '"' {
+				j := i + 1
+				esc := false
+				for j < len(line) && line[j] != '"' {
+					if line[j] == '\\' {
+						esc = true
+						j++
+					}
+					j++
+				}
+				if j >= len(line) {
+					if s.Strict {
+						b.setErr(errLogfmt, fmt.Sprintf("logfmt syntax error at pos %d : unterminated quoted value", j+1))
+						return line, true
+					}
+					break
+				}
+				val = line[i+1 : j]
+				if esc {
+					if u, err := strconv.Unquote(line[i : j+1]); err == nil {
+						val = u
+					}
+				}
+				i = j + 1
+			} else {
+				vs := i
+				for i < len(line) && line[i] != ' ' && line[i] != '\t' {
+					i++
+				}
+				val = line[vs:i]
+			}
+		}
+		if !utf8.ValidString(key) {
+			continue
+		}
+		if len(s.Params) > 0 {
+			for _, p := range s.Params {
+				if p.Expr == key {
+					b.setExtracted(p.Name, val)
+				}
+			}
+			continue
+		}
+		if val == "" && !s.KeepEmpty {
+			continue
+		}
+		b.setExtracted(sanitizeName(key), val)
+	}
+	return line, true
+}
+
+func (s *LogfmtStage) String() string {
+	out := "| logfmt"
+	if s.Strict {
+		out += " --strict"
+	}
+	if s.KeepEmpty {
+		out += " --keep-empty"
+	}
+	return out + paramsString(s.Params)
+}
+
+// PatternStage is | pattern "<a> - <_> <b>".
+type PatternStage struct {
+	Pattern string
+	nodes   []patternNode
+}
+
+// patternNode is a literal or a capture (name "_" is unnamed).
+type patternNode struct {
+	lit     string
+	capture string
+}
+
+func newPatternStage(pat string) (*PatternStage, error) {
+	s := &PatternStage{Pattern: pat}
+	seen := map[string]bool{}
+	named := 0
+	rest := pat
+	for rest != "" {
+		i := strings.IndexByte(rest, '<')
+		if i > 0 || i < 0 {
+			if i < 0 {
+				i = len(rest)
+			}
+			s.appendLit(rest[:i])
+			rest = rest[i:]
+			continue
+		}
+		j := strings.IndexByte(rest, '>')
+		name := ""
+		if j > 1 {
+			name = rest[1:j]
+		}
+		if j < 0 || !validCaptureName(name) {
+			s.appendLit(rest[:1])
+			rest = rest[1:]
+			continue
+		}
+		if n := len(s.nodes); n > 0 && s.nodes[n-1].lit == "" {
+			return nil, errors.New("syntax error: invalid pattern: found consecutive capture '" + rest[:j+1] + "'")
+		}
+		if name != "_" {
+			if seen[name] {
+				return nil, errors.New("syntax error: invalid pattern: duplicate capture name (" + name + ")")
+			}
+			seen[name] = true
+			named++
+		}
+		s.nodes = append(s.nodes, patternNode{capture: name})
+		rest = rest[j+1:]
+	}
+	if named == 0 {
+		return nil, errors.New("syntax error: invalid pattern: at least one capture is required")
+	}
+	return s, nil
+}
+
+func validCaptureName(n string) bool {
+	if n == "" || !isIdentStart(n[0]) {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		if !isIdentChar(n[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *PatternStage) appendLit(l string) {
+	if n := len(s.nodes); n > 0 && s.nodes[n-1].capture == "" {
+		s.nodes[n-1].lit += l
+		return
+	}
+	s.nodes = append(s.nodes, patternNode{lit: l})
+}
+
+// process matches left to right: each capture runs to the first occurrence of the
+// literal after it; if that literal is missing, the capture takes the rest of the line
+// and later captures stay unset (Loki's behaviour).
+func (s *PatternStage) process(_ int64, line string, b *labelsBuilder) (string, bool) {
+	nodes := s.nodes
+	in := line
+	if nodes[0].capture == "" {
+		if !strings.HasPrefix(in, nodes[0].lit) {
+			return line, true
+		}
+		in = in[len(nodes[0].lit):]
+		nodes = nodes[1:]
+	}
+	for len(nodes) > 0 {
+		c := nodes[0].capture
+		if len(nodes) == 1 {
+			if c != "_" {
+				b.setExtracted(c, in)
+			}
+			return line, true
+		}
+		lit := nodes[1].lit
+		nodes = nodes[2:]
+		i := strings.Index(in, lit)
+		if i < 0 {
+			if c != "_" {
+				b.setExtracted(c, in)
+			}
+			return line, true
+		}
+		if c != "_" {
+			b.setExtracted(c, in[:i])
+		}
+		in = in[i+len(lit):]
+	}
+	return line, true
+}
+
+func (s *PatternStage) String() string { return "| pattern " + strconv.Quote(s.Pattern) }
+
+// RegexpStage is | regexp "(?P<name>re)": named groups become labels.
+type RegexpStage struct {
+	Expr  string
+	re    *regexp.Regexp
+	names []string
+}
+
+func newRegexpStage(expr string) (*RegexpStage, error) {
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, fmt.Errorf("syntax error: invalid regexp: %v", err)
+	}
+	s := &RegexpStage{Expr: expr, re: re, names: re.SubexpNames()}
+	named := false
+	for _, n := range s.names {
+		if n != "" {
+			named = true
+		}
+	}
+	if !named {
+		return nil, errors.New("syntax error: at least one named capture must be supplied")
+	}
+	return s, nil
+}
+
+func (s *RegexpStage) process(_ int64, line string, b *labelsBuilder) (string, bool) {
+	m := s.re.FindStringSubmatchIndex(line)
+	if m == nil {
+		return line, true
+	}
+	for i, n := range s.names {
+		if n != "" && m[2*i] >= 0 {
+			b.setExtracted(n, line[m[2*i]:m[2*i+1]])
+		}
+	}
+	return line, true
+}
+
+func (s *RegexpStage) String() string { return "| regexp " + strconv.Quote(s.Expr) }
+
+// ---- formatters ----
+
+// templateState is what line_format and label_format templates see.
+type templateState struct {
+	line string
+	ts   int64
+	data map[string]string
+}
+
+func newTemplate(text string, st *templateState) (*template.Template, error) {
+	funcs := template.FuncMap{
+		"__line__":      func() string { return st.line },
+		"__timestamp__": func() time.Time { return time.Unix(0, st.ts).UTC() },
+		"ToLower":       strings.ToLower, "ToUpper": strings.ToUpper,
+		"lower": strings.ToLower, "upper": strings.ToUpper, "title": strings.Title, //nolint:staticcheck // Loki's name
+		"trim": strings.TrimSpace, "trimPrefix": func(p, s string) string { return strings.TrimPrefix(s, p) },
+		"trimSuffix": func(p, s string) string { return strings.TrimSuffix(s, p) },
+		"replace":    func(old, new, s string) string { return strings.ReplaceAll(s, old, new) },
+		"Replace":    strings.Replace, "contains": func(sub, s string) bool { return strings.Contains(s, sub) },
+		"default": func(d string, s ...string) string {
+			if len(s) == 0 || s[0] == "" {
+				return d
+			}
+			return s[0]
+		},
+		"len": func(s string) int { return len(s) },
+	}
+	return template.New("").Option("missingkey=zero").Funcs(funcs).Parse(text)
+}
+
+func (st *templateState) fill(ts int64, line string, b *labelsBuilder) {
+	st.line, st.ts = line, ts
+	clear(st.data)
+	for _, l := range b.current() {
+		st.data[l.Name] = l.Value
+	}
+}
+
+// LineFormatStage is | line_format "{{.a}} {{.b}}".
+type LineFormatStage struct {
+	Template string
+	tmpl     *template.Template
+	st       templateState
+	buf      bytes.Buffer
+}
+
+func newLineFormatStage(text string) (*LineFormatStage, error) {
+	s := &LineFormatStage{Template: text, st: templateState{data: map[string]string{}}}
+	t, err := newTemplate(text, &s.st)
+	if err != nil {
+		return nil, fmt.Errorf("syntax error: invalid line template: %v", err)
+	}
+	s.tmpl = t
+	return s, nil
+}
+
+func (s *LineFormatStage) process(ts int64, line string, b *labelsBuilder) (string, bool) {
+	s.st.fill(ts, line, b)
+	s.buf.Reset()
+	if err := s.tmpl.Execute(&s.buf, s.st.data); err != nil {
+		b.setErr(errTemplateFormat, err.Error())
+		return line, true
+	}
+	return s.buf.String(), true
+}
+
+func (s *LineFormatStage) String() string { return "| line_format " + strconv.Quote(s.Template) }
+
+// LabelFormatOp is one dst=src (rename) or dst="{{template}}" of label_format.
+type LabelFormatOp struct {
+	Dst, Src string
+	Rename   bool
+	tmpl     *template.Template
+	st       *templateState
+}
+
+func (o *LabelFormatOp) compile() error {
+	o.st = &templateState{data: map[string]string{}}
+	t, err := newTemplate(o.Src, o.st)
+	if err != nil {
+		return fmt.Errorf("syntax error: invalid label template: %v", err)
+	}
+	o.tmpl = t
+	return nil
+}
+
+// LabelFormatStage is | label_format a=b, c="{{.d}}".
+type LabelFormatStage struct {
+	Ops []LabelFormatOp
+	buf bytes.Buffer
+}
+
+func (s *LabelFormatStage) process(ts int64, line string, b *labelsBuilder) (string, bool) {
+	for i := range s.Ops {
+		o := &s.Ops[i]
+		if o.Rename {
+			v, ok := b.get(o.Src)
+			if !ok {
+				continue
+			}
+			b.remove(o.Src)
+			b.set(o.Dst, v)
+			continue
+		}
+		o.st.fill(ts, line, b)
+		s.buf.Reset()
+		if err := o.tmpl.Execute(&s.buf, o.st.data); err != nil {
+			b.setErr(errTemplateFormat, err.Error())
+			continue
+		}
+		b.set(o.Dst, s.buf.String())
+	}
+	return line, true
+}
+
+func (s *LabelFormatStage) String() string {
+	var parts []string
+	for _, o := range s.Ops {
+		if o.Rename {
+			parts = append(parts, o.Dst+"="+o.Src)
+		} else {
+			parts = append(parts, o.Dst+"="+strconv.Quote(o.Src))
+		}
+	}
+	return "| label_format " + strings.Join(parts, ", ")
+}
+
+// KeepDropStage is | keep a, b="x" or | drop a, b="x".
+type KeepDropStage struct {
+	Keep     bool
+	Names    []string
+	Matchers []*Matcher // nil entries mean by name only
+	victims  []string
+}
+
+func (s *KeepDropStage) selected(name, value string) bool {
+	for i, n := range s.Names {
+		if n == name && (s.Matchers[i] == nil || s.Matchers[i].Matches(value)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *KeepDropStage) process(_ int64, line string, b *labelsBuilder) (string, bool) {
+	s.victims = s.victims[:0]
+	for _, l := range b.current() {
+		if s.selected(l.Name, l.Value) != s.Keep {
+			s.victims = append(s.victims, l.Name)
+		}
+	}
+	for _, n := range s.victims {
+		b.remove(n)
+	}
+	return line, true
+}
+
+func (s *KeepDropStage) String() string {
+	var parts []string
+	for i, n := range s.Names {
+		if m := s.Matchers[i]; m != nil {
+			parts = append(parts, m.String())
+		} else {
+			parts = append(parts, n)
+		}
+	}
+	w := "| drop "
+	if s.Keep {
+		w = "| keep "
+	}
+	return w + strings.Join(parts, ", ")
+}
+
+// ---- label filters ----
 
 // LabelFilterStage is a label filter such as | status >= 400 and method="GET".
 type LabelFilterStage struct {
@@ -14,7 +809,111 @@ type LabelFilterStage struct {
 // LabelPredicate is one node of a label filter expression.
 type LabelPredicate interface {
 	String() string
+	test(b *labelsBuilder) bool
+}
+
+func (s *LabelFilterStage) process(_ int64, line string, b *labelsBuilder) (string, bool) {
+	return line, s.Pred.test(b)
 }
 
 func (s *LabelFilterStage) String() string { return "| " + s.Pred.String() }
-func (*LabelFilterStage) stage()           {}
+
+// StringFilter is name op "value" with =, !=, =~, !~.
+type StringFilter struct{ M *Matcher }
+
+func (f *StringFilter) test(b *labelsBuilder) bool {
+	v, _ := b.get(f.M.Name)
+	return f.M.Matches(v)
+}
+
+func (f *StringFilter) String() string { return f.M.String() }
+
+// NumericFilter compares a label as a number, duration (seconds) or byte size.
+type NumericFilter struct {
+	Name  string
+	Op    string // ==, !=, >, >=, <, <=
+	Kind  tokKind
+	Text  string
+	Value float64
+}
+
+func (f *NumericFilter) test(b *labelsBuilder) bool {
+	if b.hasErr() {
+		return true // keep errored lines so that __error__ filters can see them
+	}
+	s, ok := b.get(f.Name)
+	if !ok {
+		return false
+	}
+	var v float64
+	var err error
+	switch f.Kind {
+	case tDuration:
+		var d time.Duration
+		d, err = parseDuration(s)
+		v = d.Seconds()
+	case tBytes:
+		var n uint64
+		n, err = parseBytes(s)
+		v = float64(n)
+	default:
+		v, err = strconv.ParseFloat(s, 64)
+	}
+	if err != nil {
+		b.setErr(errLabelFilter, err.Error())
+		return true
+	}
+	return compare(f.Op, v, f.Value)
+}
+
+func compare(op string, a, b float64) bool {
+	switch op {
+	case "==":
+		return a == b
+	case "!=":
+		return a != b
+	case ">":
+		return a > b
+	case ">=":
+		return a >= b
+	case "<":
+		return a < b
+	default:
+		return a <= b
+	}
+}
+
+func (f *NumericFilter) String() string { return f.Name + " " + f.Op + " " + f.Text }
+
+// IPFilter is name = ip("cidr|range|addr") or name != ip(...).
+type IPFilter struct {
+	Name string
+	Not  bool
+	IP   *ipMatcher
+	text string
+}
+
+func (f *IPFilter) test(b *labelsBuilder) bool {
+	v, _ := b.get(f.Name)
+	return f.IP.matchString(v) != f.Not
+}
+
+func (f *IPFilter) String() string {
+	op := "="
+	if f.Not {
+		op = "!="
+	}
+	return f.Name + op + "ip(...)"
+}
+
+// AndPredicate is L and R.
+type AndPredicate struct{ L, R LabelPredicate }
+
+func (p *AndPredicate) test(b *labelsBuilder) bool { return p.L.test(b) && p.R.test(b) }
+func (p *AndPredicate) String() string             { return p.L.String() + " and " + p.R.String() }
+
+// OrPredicate is L or R.
+type OrPredicate struct{ L, R LabelPredicate }
+
+func (p *OrPredicate) test(b *labelsBuilder) bool { return p.L.test(b) || p.R.test(b) }
+func (p *OrPredicate) String() string             { return "(" + p.L.String() + " or " + p.R.String() + ")" }
