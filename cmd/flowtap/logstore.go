@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/flowtap/flowtap/logstore"
+)
+
+func init() { register(newLogstoreCmd) }
+
+func newLogstoreCmd() *cobra.Command {
+	cfg := logstore.DefaultConfig()
+	var fsync string
+	cmd := &cobra.Command{
+		Use:   "logstore",
+		Short: "Run the embedded Loki-compatible log store",
+		Long: `logstore serves Grafana Loki's HTTP API (push, query, query_range, labels, series,
+index/stats) over a durable local store: a write-ahead log acknowledged before each push
+returns, compressed per-stream chunks, and a per-tenant label index. Point loki-client-go,
+Promtail, Alloy, logcli or Grafana at it. It serves until SIGTERM and flushes on exit.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Fsync = logstore.FsyncPolicy(fsync)
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			s, err := logstore.New(cfg, reg)
+			if err != nil {
+				return err
+			}
+			slog.Info("logstore starting", "listen", cfg.Listen, "data", cfg.DataDir, "fsync", cfg.Fsync, "auth", cfg.AuthEnabled)
+			if err := s.Run(cmd.Context()); err != nil {
+				return fmt.Errorf("logstore: %w", err)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTP listen address of the Loki API")
+	f.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (WAL and chunk files)")
+	f.DurationVar(&cfg.Retention, "retention", cfg.Retention, "delete chunks whose newest line is older than this (0 keeps all)")
+	f.BoolVar(&cfg.AuthEnabled, "auth", cfg.AuthEnabled, "require the X-Scope-OrgID tenant header (otherwise every request is tenant \"fake\")")
+	f.StringVar(&fsync, "fsync", string(cfg.Fsync), "WAL fsync before acknowledging a push: always, interval or never")
+	f.DurationVar(&cfg.FsyncInterval, "fsync-interval", cfg.FsyncInterval, "fsync period with --fsync interval")
+	f.StringVar(&cfg.ChunkEncoding, "chunk-encoding", cfg.ChunkEncoding, "chunk block compression: zstd (smaller) or s2 (faster queries)")
+	f.Int64Var(&cfg.MaxPushBytes, "max-push-bytes", cfg.MaxPushBytes, "refuse push bodies larger than this with 413")
+	f.IntVar(&cfg.MaxQuerySeries, "max-query-series", cfg.MaxQuerySeries, "most series a metric query may return")
+	f.IntVar(&cfg.MaxEntriesLimit, "max-entries-limit", cfg.MaxEntriesLimit, "largest limit a log query may ask for")
+	f.DurationVar(&cfg.MaxQueryLength, "max-query-length", cfg.MaxQueryLength, "longest time range of a query (0: unlimited)")
+	f.DurationVar(&cfg.QueryTimeout, "query-timeout", cfg.QueryTimeout, "time limit of one query")
+	return cmd
+}

@@ -1,0 +1,202 @@
+package logstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/klauspost/compress/s2"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/flowtap/flowtap/logstore/logql"
+)
+
+// Codec is the compression of a chunk block.
+type Codec byte
+
+const (
+	// CodecZstd compresses blocks with zstd (fastest level): the smallest files.
+	CodecZstd Codec = 1
+	// CodecS2 compresses blocks with S2 (a Snappy extension): the fastest reads.
+	CodecS2 Codec = 2
+)
+
+// ParseCodec maps a config name to a Codec.
+func ParseCodec(s string) (Codec, error) {
+	switch s {
+	case "zstd", "":
+		return CodecZstd, nil
+	case "s2", "snappy":
+		return CodecS2, nil
+	}
+	return 0, fmt.Errorf("chunk encoding %q is not zstd or s2", s)
+}
+
+var (
+	zstdEnc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	zstdDec, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0))
+)
+
+func compress(c Codec, raw []byte) []byte {
+	if c == CodecS2 {
+		return s2.Encode(nil, raw)
+	}
+	return zstdEnc.EncodeAll(raw, make([]byte, 0, len(raw)/4))
+}
+
+func decompress(c Codec, comp []byte, rawLen int) ([]byte, error) {
+	switch c {
+	case CodecS2:
+		return s2.Decode(make([]byte, rawLen), comp)
+	case CodecZstd:
+		return zstdDec.DecodeAll(comp, make([]byte, 0, rawLen))
+	}
+	return nil, fmt.Errorf("unknown block codec %d", c)
+}
+
+// appendEntry adds one entry to a raw block encoding: zigzag varint of the timestamp delta
+// from prev, uvarint line length, line bytes.
+func appendEntry(dst []byte, prev, ts int64, line string) []byte {
+	dst = binary.AppendVarint(dst, ts-prev)
+	dst = binary.AppendUvarint(dst, uint64(len(line)))
+	return append(dst, line...)
+}
+
+var errCorruptBlock = errors.New("corrupt block")
+
+// decodeEntries appends the entries of a raw block to dst. Lines alias raw, which must
+// not be modified afterwards.
+func decodeEntries(dst []logql.Entry, raw []byte) ([]logql.Entry, error) {
+	var prev int64
+	for len(raw) > 0 {
+		d, n := binary.Varint(raw)
+		if n <= 0 {
+			return dst, errCorruptBlock
+		}
+		raw = raw[n:]
+		l, n := binary.Uvarint(raw)
+		if n <= 0 || l > uint64(len(raw)-n) {
+			return dst, errCorruptBlock
+		}
+		raw = raw[n:]
+		prev += d
+		dst = append(dst, logql.Entry{Timestamp: prev, Line: unsafe.String(unsafe.SliceData(raw), int(l))})
+		raw = raw[l:]
+	}
+	return dst, nil
+}
+
+// compareEntries orders by timestamp, then line, so exact duplicates become neighbours.
+func compareEntries(a, b logql.Entry) int {
+	if a.Timestamp != b.Timestamp {
+		if a.Timestamp < b.Timestamp {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a.Line, b.Line)
+}
+
+// sortDedup sorts entries and drops exact duplicates (same timestamp and line), which is
+// how Loki treats a redelivered push. It returns the number dropped.
+func sortDedup(es []logql.Entry, sorted bool) ([]logql.Entry, int) {
+	if !sorted {
+		slices.SortFunc(es, compareEntries)
+	}
+	if len(es) < 2 {
+		return es, 0
+	}
+	out := es[:1]
+	for _, e := range es[1:] {
+		if last := out[len(out)-1]; last.Timestamp == e.Timestamp && last.Line == e.Line {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, len(es) - len(out)
+}
+
+// block is an immutable run of one stream's entries, sorted by (timestamp, line) and
+// free of duplicates. Exactly one of raw (not yet compressed) and comp is set, unless
+// the block lives in a chunk file (file != nil), when both are nil and meta locates it.
+type block struct {
+	meta blockMeta
+	raw  []byte
+	comp []byte
+	file *chunkFile
+}
+
+// blockMeta describes a compressed block: its time range, entry count and place in a
+// chunk file.
+type blockMeta struct {
+	MinT, MaxT int64
+	Entries    int
+	RawLen     int
+	Codec      Codec
+	Offset     int64 // in the chunk file; 0 for memory blocks
+	CompLen    int
+}
+
+// newRawBlock sorts and deduplicates a head's entries into a raw block.
+func newRawBlock(es []logql.Entry, sorted bool) (*block, int) {
+	es, dropped := sortDedup(es, sorted)
+	if len(es) == 0 {
+		return nil, dropped
+	}
+	size := 0
+	for _, e := range es {
+		size += len(e.Line) + 6
+	}
+	raw := make([]byte, 0, size)
+	var prev int64
+	for _, e := range es {
+		raw = appendEntry(raw, prev, e.Timestamp, e.Line)
+		prev = e.Timestamp
+	}
+	return &block{meta: blockMeta{MinT: es[0].Timestamp, MaxT: es[len(es)-1].Timestamp, Entries: len(es), RawLen: len(raw)}, raw: raw}, dropped
+}
+
+// compressed returns a copy of b with its raw bytes compressed.
+func (b *block) compressed(c Codec) *block {
+	if b.raw == nil {
+		return b
+	}
+	m := b.meta
+	m.Codec = c
+	comp := compress(c, b.raw)
+	m.CompLen = len(comp)
+	return &block{meta: m, comp: comp}
+}
+
+// entries decodes the block.
+func (b *block) entries(dst []logql.Entry) ([]logql.Entry, error) {
+	raw := b.raw
+	if raw == nil {
+		comp := b.comp
+		if b.file != nil {
+			var err error
+			if comp, err = b.file.readBlock(b.meta); err != nil {
+				return dst, err
+			}
+		}
+		var err error
+		if raw, err = decompress(b.meta.Codec, comp, b.meta.RawLen); err != nil {
+			return dst, fmt.Errorf("logstore: decompress block: %w", err)
+		}
+	}
+	return decodeEntries(dst, raw)
+}
+
+// size is the bytes the block occupies once compressed (or raw, before).
+func (b *block) size() int {
+	if b.raw != nil {
+		return len(b.raw)
+	}
+	return b.meta.CompLen
+}
+
+var entryPool = sync.Pool{New: func() any { s := make([]logql.Entry, 0, 4096); return &s }}

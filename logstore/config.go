@@ -1,0 +1,93 @@
+package logstore
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config configures a Store and its HTTP API.
+type Config struct {
+	// Listen is the HTTP address Run serves on; empty serves nothing (embed Handler instead).
+	Listen string `yaml:"listen"`
+	// DataDir holds the WAL and the chunk files (see the package doc for the layout).
+	DataDir string `yaml:"data_dir"`
+	// Retention deletes chunks whose newest entry is older than this; 0 keeps everything.
+	Retention time.Duration `yaml:"retention"`
+	// AuthEnabled requires X-Scope-OrgID on every request; otherwise the tenant is "fake".
+	AuthEnabled bool `yaml:"auth_enabled"`
+	// Fsync is the WAL fsync policy: always, interval or never.
+	Fsync FsyncPolicy `yaml:"fsync"`
+	// FsyncInterval is the fsync period of the interval policy.
+	FsyncInterval time.Duration `yaml:"fsync_interval"`
+	// ChunkEncoding is the block compression: zstd (smaller) or s2 (faster reads).
+	ChunkEncoding string `yaml:"chunk_encoding"`
+	// BlockSize is the uncompressed size at which a stream's head becomes a block.
+	BlockSize int `yaml:"block_size"`
+	// ChunkTargetSize cuts a stream's chunk to a file once its blocks reach this size.
+	ChunkTargetSize int `yaml:"chunk_target_size"`
+	// MaxChunkAge cuts a chunk this long after its first entry arrived.
+	MaxChunkAge time.Duration `yaml:"max_chunk_age"`
+	// ChunkIdlePeriod cuts a chunk when its stream has had no push for this long.
+	ChunkIdlePeriod time.Duration `yaml:"chunk_idle_period"`
+	// WALSegmentSize starts a new WAL segment beyond this size.
+	WALSegmentSize int64 `yaml:"wal_segment_size"`
+	// MaxWALSize forces chunk cuts so that the WAL (and replay time) stays about this big.
+	MaxWALSize int64 `yaml:"max_wal_size"`
+	// MaxPushBytes refuses (413) push bodies larger than this, compressed or not.
+	MaxPushBytes int64 `yaml:"max_push_bytes"`
+	// MaxLineBytes refuses (400) a push with a longer line (Loki's max_line_size).
+	MaxLineBytes int `yaml:"max_line_bytes"`
+	// MaxQuerySeries caps the series of a metric query (Loki's max_query_series).
+	MaxQuerySeries int `yaml:"max_query_series"`
+	// MaxEntriesLimit caps the limit of a log query (Loki's max_entries_limit_per_query).
+	MaxEntriesLimit int `yaml:"max_entries_limit"`
+	// MaxQueryLength caps the time range of a query (Loki's max_query_length); 0 = none.
+	MaxQueryLength time.Duration `yaml:"max_query_length"`
+	// QueryTimeout bounds one query (Loki's query_timeout).
+	QueryTimeout time.Duration `yaml:"query_timeout"`
+}
+
+// DefaultConfig returns Loki-like defaults: 30 days retention, fsync per push, 1 MiB chunks.
+func DefaultConfig() Config {
+	return Config{
+		Listen:          "127.0.0.1:3100",
+		DataDir:         "data/logs",
+		Retention:       720 * time.Hour,
+		Fsync:           FsyncAlways,
+		FsyncInterval:   time.Second,
+		ChunkEncoding:   "zstd",
+		BlockSize:       256 << 10,
+		ChunkTargetSize: 1 << 20,
+		MaxChunkAge:     2 * time.Hour,
+		ChunkIdlePeriod: 30 * time.Minute,
+		WALSegmentSize:  128 << 20,
+		MaxWALSize:      1 << 30,
+		MaxPushBytes:    64 << 20,
+		MaxLineBytes:    256 << 10,
+		MaxQuerySeries:  500,
+		MaxEntriesLimit: 5000,
+		MaxQueryLength:  721 * time.Hour,
+		QueryTimeout:    time.Minute,
+	}
+}
+
+func (c Config) validate() error {
+	switch c.Fsync {
+	case FsyncAlways, FsyncInterval, FsyncNever:
+	default:
+		return fmt.Errorf("logstore: fsync %q is not always, interval or never", c.Fsync)
+	}
+	if c.DataDir == "" {
+		return fmt.Errorf("logstore: data_dir is empty")
+	}
+	if _, err := ParseCodec(c.ChunkEncoding); err != nil {
+		return fmt.Errorf("logstore: %w", err)
+	}
+	if c.BlockSize <= 0 || c.ChunkTargetSize <= 0 || c.WALSegmentSize <= 0 || c.MaxPushBytes <= 0 {
+		return fmt.Errorf("logstore: block_size, chunk_target_size, wal_segment_size and max_push_bytes must be positive")
+	}
+	if c.Fsync == FsyncInterval && c.FsyncInterval <= 0 {
+		return fmt.Errorf("logstore: fsync_interval must be positive with fsync interval")
+	}
+	return nil
+}

@@ -1,0 +1,41 @@
+// Package logstore is flowtap's embedded, durable log store: it speaks Grafana Loki's
+// HTTP API (push, query, query_range, labels, label values, series, index stats, ready,
+// metrics), so loki-client-go, Promtail/Alloy, logcli and Grafana use it unchanged. LogQL
+// itself is evaluated by the logql sub-package over this package's Querier.
+//
+// # Write path
+//
+// A push (snappy protobuf or JSON, optionally gzip) is decoded and validated, encoded as
+// one WAL record and written with a single write(2) under the ingest lock, which also
+// appends the entries to each stream's in-memory head, so WAL order and head order agree.
+// The push is acknowledged (204) after the write and, with fsync "always", after an
+// fsync that concurrent pushes share (group commit). A head becomes a sorted,
+// de-duplicated block at BlockSize; blocks are compressed (zstd or S2) outside the lock;
+// a stream's blocks become a chunk file once they reach ChunkTargetSize, or after
+// MaxChunkAge, ChunkIdlePeriod, when the WAL exceeds MaxWALSize, or at shutdown. WAL
+// segments are deleted once every stream has flushed the records they hold.
+//
+// Out-of-order entries are accepted; a query sorts overlapping blocks and drops exact
+// duplicates (same stream, timestamp and line), so a redelivered push changes nothing.
+//
+// # Data directory
+//
+//	DIR/wal/<first seq, 16 hex>.wal                    WAL segments, oldest first
+//	DIR/chunks/<tenant>/<fp>-<minT>-<maxT>-<seq>.chunk  one chunk of one stream
+//
+// fp is the xxhash of the canonical label string, minT/maxT the entries' Unix-ns range and
+// seq the last WAL record the chunk holds. A WAL record is framed as u32 length, u32
+// CRC-32C, u64 seq, payload (tenant, then per stream its labels and entries); replay stops
+// a segment at the first torn or corrupt record and truncates it there. Chunk files are
+// written to *.tmp, fsynced and renamed; their format is described in chunkfile.go. At
+// start the store reads every chunk header into the per-tenant inverted label index, then
+// replays the WAL, skipping records a stream's chunk files already hold. Retention deletes
+// whole chunk files whose newest entry is older than Retention.
+//
+// # Budget
+//
+// Ingest: ≥ 300 k VPC flow-log lines/s through the HTTP API on 2 cores (protobuf pushes
+// of ~1000 lines); the ingest lock covers only one write(2) and head appends (tens of ns
+// per line). Queries decode only blocks overlapping the query range, one group of
+// overlapping blocks at a time.
+package logstore

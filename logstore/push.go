@@ -1,0 +1,140 @@
+package logstore
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/grafana/loki/pkg/push"
+	"github.com/klauspost/compress/snappy"
+
+	"github.com/flowtap/flowtap/logstore/logql"
+)
+
+// readPushBody reads a push body, undoing Content-Encoding, and refuses (413) anything
+// larger than limit before or after decompression.
+func readPushBody(r *http.Request, limit int64) ([]byte, error) {
+	var body io.Reader = io.LimitReader(r.Body, limit+1)
+	switch enc := r.Header.Get("Content-Encoding"); enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return nil, errorf(http.StatusBadRequest, "gzip: %v", err)
+		}
+		defer zr.Close()
+		body = io.LimitReader(zr, limit+1)
+	case "deflate":
+		zr := flate.NewReader(body)
+		defer zr.Close()
+		body = io.LimitReader(zr, limit+1)
+	default:
+		return nil, errorf(http.StatusUnsupportedMediaType, "Content-Encoding %q not supported", enc)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 4096), limit+1)))
+	if _, err := buf.ReadFrom(body); err != nil {
+		return nil, errorf(http.StatusBadRequest, "read push body: %v", err)
+	}
+	if int64(buf.Len()) > limit {
+		return nil, errorf(http.StatusRequestEntityTooLarge, "request body too large: limit is %d bytes", limit)
+	}
+	return buf.Bytes(), nil
+}
+
+// DecodePush decodes a push body as Loki does: JSON when the content type says so,
+// otherwise snappy-compressed protobuf (push.PushRequest). A body that is not what its
+// content type says is retried as the other encoding before it is refused (400).
+func DecodePush(contentType string, body []byte, limit int64) ([]push.Stream, error) {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	isJSON := mt == "application/json"
+	first, second := decodeProtoPush, decodeJSONPush
+	if isJSON {
+		first, second = decodeJSONPush, decodeProtoPush
+	}
+	streams, err := first(body, limit)
+	if err == nil {
+		return streams, nil
+	}
+	var tooBig *Error
+	if errors.As(err, &tooBig) {
+		return nil, err
+	}
+	if s2, err2 := second(body, limit); err2 == nil {
+		return s2, nil
+	}
+	return nil, errorf(http.StatusBadRequest, "%v", err)
+}
+
+func decodeProtoPush(body []byte, limit int64) ([]push.Stream, error) {
+	n, err := snappy.DecodedLen(body)
+	if err != nil {
+		return nil, fmt.Errorf("decompress snappy: %w", err)
+	}
+	if int64(n) > limit {
+		return nil, errorf(http.StatusRequestEntityTooLarge, "request body too large: decompressed %d bytes, limit is %d bytes", n, limit)
+	}
+	raw, err := snappy.Decode(nil, body)
+	if err != nil {
+		return nil, fmt.Errorf("decompress snappy: %w", err)
+	}
+	var req push.PushRequest
+	if err := req.Unmarshal(raw); err != nil {
+		return nil, fmt.Errorf("unmarshal protobuf push request: %w", err)
+	}
+	return req.Streams, nil
+}
+
+type jsonPush struct {
+	Streams []struct {
+		Stream map[string]string   `json:"stream"`
+		Values [][]json.RawMessage `json:"values"`
+	} `json:"streams"`
+}
+
+func decodeJSONPush(body []byte, _ int64) ([]push.Stream, error) {
+	var req jsonPush
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&req); err != nil {
+		return nil, fmt.Errorf("decode JSON push request: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("decode JSON push request: trailing data")
+	}
+	out := make([]push.Stream, 0, len(req.Streams))
+	for i, s := range req.Streams {
+		ls := make(logql.Labels, 0, len(s.Stream))
+		for k, v := range s.Stream {
+			ls = append(ls, logql.Label{Name: k, Value: v})
+		}
+		sort.Slice(ls, func(a, b int) bool { return ls[a].Name < ls[b].Name })
+		ps := push.Stream{Labels: ls.String(), Entries: make([]push.Entry, 0, len(s.Values))}
+		for j, v := range s.Values {
+			if len(v) < 2 || len(v) > 3 {
+				return nil, fmt.Errorf("streams[%d].values[%d]: want [\"<unix ns>\", \"<line>\"(, {metadata})]", i, j)
+			}
+			var tsStr, line string
+			if err := json.Unmarshal(v[0], &tsStr); err != nil {
+				return nil, fmt.Errorf("streams[%d].values[%d]: timestamp must be a string of Unix nanoseconds", i, j)
+			}
+			ns, err := strconv.ParseInt(tsStr, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("streams[%d].values[%d]: timestamp %q: %w", i, j, tsStr, err)
+			}
+			if err := json.Unmarshal(v[1], &line); err != nil {
+				return nil, fmt.Errorf("streams[%d].values[%d]: line must be a string", i, j)
+			}
+			ps.Entries = append(ps.Entries, push.Entry{Timestamp: time.Unix(0, ns), Line: line})
+		}
+		out = append(out, ps)
+	}
+	return out, nil
+}

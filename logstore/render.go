@@ -1,0 +1,226 @@
+package logstore
+
+import (
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/flowtap/flowtap/logstore/logql"
+)
+
+// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// appendLabelsObject renders labels as {"name":"value",...}.
+func appendLabelsObject(dst []byte, ls logql.Labels) []byte {
+	dst = append(dst, '{')
+	for i, l := range ls {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, l.Name)
+		dst = append(dst, ':')
+		dst = appendJSONString(dst, l.Value)
+	}
+	return append(dst, '}')
+}
+
+// appendUnixSeconds renders a millisecond timestamp as Prometheus does: seconds, with up
+// to three decimals and no trailing zeros (1700000000, 1700000000.5).
+func appendUnixSeconds(dst []byte, ms int64) []byte {
+	sec, frac := ms/1000, ms%1000
+	if frac < 0 {
+		sec--
+		frac += 1000
+	}
+	dst = strconv.AppendInt(dst, sec, 10)
+	if frac == 0 {
+		return dst
+	}
+	digits := []byte{'.', byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)}
+	for digits[len(digits)-1] == '0' {
+		digits = digits[:len(digits)-1]
+	}
+	return append(dst, digits...)
+}
+
+// appendSampleValue renders a sample value as a JSON string the way Prometheus does.
+func appendSampleValue(dst []byte, v float64) []byte {
+	dst = append(dst, '"')
+	switch {
+	case math.IsNaN(v):
+		dst = append(dst, "NaN"...)
+	case math.IsInf(v, 1):
+		dst = append(dst, "+Inf"...)
+	case math.IsInf(v, -1):
+		dst = append(dst, "-Inf"...)
+	default:
+		dst = strconv.AppendFloat(dst, v, 'f', -1, 64)
+	}
+	return append(dst, '"')
+}
+
+func appendPoint(dst []byte, t int64, v float64) []byte {
+	dst = append(dst, '[')
+	dst = appendUnixSeconds(dst, t)
+	dst = append(dst, ',')
+	dst = appendSampleValue(dst, v)
+	return append(dst, ']')
+}
+
+// renderResult writes Loki's query response envelope:
+// {"status":"success","data":{"resultType":...,"result":...,"stats":{...}}}.
+func renderResult(dst []byte, res *logql.Result) []byte {
+	dst = append(dst, `{"status":"success","data":{"resultType":`...)
+	dst = appendJSONString(dst, res.Type)
+	dst = append(dst, `,"result":`...)
+	switch res.Type {
+	case logql.ResultStreams:
+		dst = append(dst, '[')
+		for i, s := range res.Streams {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"stream":`...)
+			dst = appendLabelsObject(dst, s.Labels)
+			dst = append(dst, `,"values":[`...)
+			for j, e := range s.Entries {
+				if j > 0 {
+					dst = append(dst, ',')
+				}
+				dst = append(dst, `["`...)
+				dst = strconv.AppendInt(dst, e.Timestamp, 10)
+				dst = append(dst, `",`...)
+				dst = appendJSONString(dst, e.Line)
+				dst = append(dst, ']')
+			}
+			dst = append(dst, "]}"...)
+		}
+		dst = append(dst, ']')
+	case logql.ResultMatrix:
+		dst = append(dst, '[')
+		for i, s := range res.Matrix {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"metric":`...)
+			dst = appendLabelsObject(dst, s.Labels)
+			dst = append(dst, `,"values":[`...)
+			for j, p := range s.Points {
+				if j > 0 {
+					dst = append(dst, ',')
+				}
+				dst = appendPoint(dst, p.T, p.V)
+			}
+			dst = append(dst, "]}"...)
+		}
+		dst = append(dst, ']')
+	case logql.ResultVector:
+		dst = append(dst, '[')
+		for i, s := range res.Vector {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"metric":`...)
+			dst = appendLabelsObject(dst, s.Labels)
+			dst = append(dst, `,"value":`...)
+			dst = appendPoint(dst, s.T, s.V)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	case logql.ResultScalar:
+		if res.Scalar != nil {
+			dst = appendPoint(dst, res.Scalar.T, res.Scalar.V)
+		} else {
+			dst = append(dst, "null"...)
+		}
+	default:
+		dst = append(dst, "[]"...)
+	}
+	dst = append(dst, `,"stats":`...)
+	dst = appendStats(dst, res.Stats)
+	return append(dst, "}}"...)
+}
+
+// appendStats renders Loki's stats object: the summary Grafana reads, and the querier,
+// ingester and cache sections with the counters this single-process store has.
+func appendStats(dst []byte, st logql.Stats) []byte {
+	i := func(name string, v int64) {
+		dst = append(dst, '"')
+		dst = append(dst, name...)
+		dst = append(dst, `":`...)
+		dst = strconv.AppendInt(dst, v, 10)
+	}
+	dst = append(dst, `{"summary":{`...)
+	i("bytesProcessedPerSecond", st.BytesProcessedPerSecond())
+	dst = append(dst, ',')
+	i("linesProcessedPerSecond", st.LinesProcessedPerSecond())
+	dst = append(dst, ',')
+	i("totalBytesProcessed", st.TotalBytesProcessed)
+	dst = append(dst, ',')
+	i("totalLinesProcessed", st.TotalLinesProcessed)
+	dst = append(dst, `,"execTime":`...)
+	dst = strconv.AppendFloat(dst, st.ExecTime.Seconds(), 'f', -1, 64)
+	dst = append(dst, `,"queueTime":0,"subqueries":0,`...)
+	i("totalEntriesReturned", st.TotalEntriesReturned)
+	dst = append(dst, `,"splits":0,"shards":0,`...)
+	i("totalPostFilterLines", st.TotalPostFilterLines)
+	dst = append(dst, `,"totalStructuredMetadataBytesProcessed":0},"querier":{"store":{`...)
+	i("totalChunksRef", 0)
+	dst = append(dst, `,"totalChunksDownloaded":0,"chunksDownloadTime":0,"chunk":{"headChunkBytes":0,"headChunkLines":0,`...)
+	i("decompressedBytes", st.TotalBytesProcessed)
+	dst = append(dst, ',')
+	i("decompressedLines", st.TotalLinesProcessed)
+	dst = append(dst, `,"compressedBytes":0,"totalDuplicates":0,`...)
+	i("postFilterLines", st.TotalPostFilterLines)
+	dst = append(dst, `}}},"ingester":{"totalReached":0,"totalChunksMatched":0,"totalBatches":0,"totalLinesSent":0,"store":{"chunk":{"headChunkBytes":0,"headChunkLines":0,"decompressedBytes":0,"decompressedLines":0,"compressedBytes":0,"totalDuplicates":0}}},`...)
+	dst = append(dst, `"cache":{"chunk":{"entriesFound":0,"entriesRequested":0,"entriesStored":0,"bytesReceived":0,"bytesSent":0,"requests":0,"downloadTime":0},"index":{"entriesFound":0,"entriesRequested":0,"entriesStored":0,"bytesReceived":0,"bytesSent":0,"requests":0,"downloadTime":0},"result":{"entriesFound":0,"entriesRequested":0,"entriesStored":0,"bytesReceived":0,"bytesSent":0,"requests":0,"downloadTime":0}}}`...)
+	return dst
+}

@@ -1,0 +1,155 @@
+package logstore
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/flowtap/flowtap/logstore/logql"
+)
+
+// tenant is one X-Scope-OrgID's streams and their inverted label index.
+type tenant struct {
+	name string
+	dir  string // chunk directory
+
+	mu       sync.RWMutex
+	streams  map[string]*stream // by canonical label string
+	aliases  map[string]*stream // by label string as pushed, to skip parsing
+	postings map[string]map[string][]*stream
+}
+
+// maxAliases bounds the cache of pushed label strings.
+const maxAliases = 1 << 16
+
+func newTenant(name, dir string) *tenant {
+	return &tenant{name: name, dir: dir, streams: map[string]*stream{}, aliases: map[string]*stream{},
+		postings: map[string]map[string][]*stream{}}
+}
+
+// streamFor returns the stream of a label string as pushed, creating it if new.
+func (t *tenant) streamFor(raw string) (*stream, error) {
+	t.mu.RLock()
+	s := t.aliases[raw]
+	t.mu.RUnlock()
+	if s != nil {
+		return s, nil
+	}
+	ls, err := ParseLabels(raw)
+	if err != nil {
+		return nil, err
+	}
+	key := ls.String()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s = t.addLocked(ls, key)
+	if len(t.aliases) >= maxAliases {
+		t.aliases = map[string]*stream{}
+	}
+	t.aliases[raw] = s
+	return s, nil
+}
+
+// addLocked returns the stream with canonical key, adding it to the index if new.
+func (t *tenant) addLocked(ls logql.Labels, key string) *stream {
+	if s := t.streams[key]; s != nil {
+		return s
+	}
+	s := newStream(xxhash.Sum64String(key), ls, key)
+	t.streams[key] = s
+	for _, l := range ls {
+		vals := t.postings[l.Name]
+		if vals == nil {
+			vals = map[string][]*stream{}
+			t.postings[l.Name] = vals
+		}
+		vals[l.Value] = append(vals[l.Value], s)
+	}
+	return s
+}
+
+// remove drops an empty stream from the index.
+func (t *tenant) remove(s *stream) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.streams[s.key] != s {
+		return
+	}
+	delete(t.streams, s.key)
+	for k, v := range t.aliases {
+		if v == s {
+			delete(t.aliases, k)
+		}
+	}
+	for _, l := range s.labels {
+		vals := t.postings[l.Name]
+		list := vals[l.Value]
+		for i, x := range list {
+			if x == s {
+				list = append(list[:i:i], list[i+1:]...)
+				break
+			}
+		}
+		if len(list) == 0 {
+			delete(vals, l.Value)
+		} else {
+			vals[l.Value] = list
+		}
+		if len(vals) == 0 {
+			delete(t.postings, l.Name)
+		}
+	}
+}
+
+// match returns the streams whose labels satisfy every matcher, sorted by labels. The
+// smallest posting list of an equality matcher narrows the scan.
+func (t *tenant) match(ms []*logql.Matcher) []*stream {
+	t.mu.RLock()
+	var cand []*stream
+	narrowed := false
+	for _, m := range ms {
+		if m.Type != logql.MatchEqual || m.Value == "" {
+			continue
+		}
+		list := t.postings[m.Name][m.Value]
+		if !narrowed || len(list) < len(cand) {
+			cand, narrowed = list, true
+		}
+	}
+	if !narrowed {
+		cand = make([]*stream, 0, len(t.streams))
+		for _, s := range t.streams {
+			cand = append(cand, s)
+		}
+	} else {
+		cand = append([]*stream(nil), cand...)
+	}
+	t.mu.RUnlock()
+	out := cand[:0]
+	for _, s := range cand {
+		ok := true
+		for _, m := range ms {
+			if !m.Matches(s.labels.Get(m.Name)) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out
+}
+
+// all returns every stream of the tenant.
+func (t *tenant) all() []*stream {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make([]*stream, 0, len(t.streams))
+	for _, s := range t.streams {
+		out = append(out, s)
+	}
+	return out
+}
