@@ -190,8 +190,8 @@ func (s *stream) unflushedSeq() uint64 {
 // source is one sorted-or-not run of entries a query may read.
 type source struct {
 	minT, maxT int64
-	blk        *block         // a block (sorted, deduplicated), or
-	head       []logql.Entry  // a snapshot of the head
+	blk        *block        // a block (sorted, deduplicated), or
+	head       []logql.Entry // a snapshot of the head
 }
 
 // sources snapshots what a query over [start, end) must read.
