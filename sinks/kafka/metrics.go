@@ -1,0 +1,120 @@
+package kafka
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+type producerMetrics struct {
+	records    prometheus.Counter
+	bytes      prometheus.Counter
+	errors     prometheus.Counter
+	spilled    prometheus.Counter
+	dropped    *prometheus.CounterVec
+	spillRecs  prometheus.Gauge
+	spillBytes prometheus.Gauge
+	queueBytes prometheus.Gauge
+	latency    prometheus.Histogram
+	collectors []prometheus.Collector
+}
+
+func newProducerMetrics() *producerMetrics {
+	m := &producerMetrics{
+		records: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowtap_producer_records_total",
+			Help: "Messages acknowledged by Kafka."}),
+		bytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowtap_producer_bytes_total",
+			Help: "Key and value bytes acknowledged by Kafka (before compression)."}),
+		errors: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowtap_producer_errors_total",
+			Help: "Produce calls that failed for some or all of their messages."}),
+		spilled: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowtap_producer_spilled_records_total",
+			Help: "Messages written to the disk spill."}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_producer_dropped_records_total",
+			Help: "Messages lost, by reason (spill_full, spill_error, spill_corrupt, too_large, closed, canceled)."}, []string{"reason"}),
+		spillRecs: prometheus.NewGauge(prometheus.GaugeOpts{Name: "flowtap_producer_spill_records",
+			Help: "Messages waiting in the disk spill."}),
+		spillBytes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "flowtap_producer_spill_bytes",
+			Help: "Bytes of the disk spill."}),
+		queueBytes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "flowtap_producer_queue_bytes",
+			Help: "Encoded bytes waiting in the memory queue."}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "flowtap_producer_latency_seconds",
+			Help: "Duration of one produce call (a chunk of messages).", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
+	}
+	m.collectors = []prometheus.Collector{m.records, m.bytes, m.errors, m.spilled, m.dropped, m.spillRecs, m.spillBytes, m.queueBytes, m.latency}
+	return m
+}
+
+func (m *producerMetrics) register(reg prometheus.Registerer) error {
+	for _, c := range m.collectors {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *producerMetrics) setSpill(records, bytes int64) {
+	m.spillRecs.Set(float64(records))
+	m.spillBytes.Set(float64(bytes))
+}
+
+type consumerMetrics struct {
+	consumed     *prometheus.CounterVec
+	deadLettered *prometheus.CounterVec
+	sinkErrors   *prometheus.CounterVec
+	sinkLatency  *prometheus.HistogramVec
+	batchLatency prometheus.Histogram
+	lag          *prometheus.GaugeVec
+	committed    prometheus.Counter
+	collectors   []prometheus.Collector
+}
+
+func newConsumerMetrics() *consumerMetrics {
+	m := &consumerMetrics{
+		consumed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_consumer_records_total",
+			Help: "Records decoded from Kafka and handed to the sinks, by topic."}, []string{"topic"}),
+		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_consumer_deadlettered_total",
+			Help: "Undecodable messages sent to the dead-letter topic, by source topic."}, []string{"topic"}),
+		sinkErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_consumer_sink_errors_total",
+			Help: "Failed batch writes, by sink."}, []string{"sink"}),
+		sinkLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "flowtap_consumer_sink_latency_seconds",
+			Help: "Duration of one successful sink write of a batch.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{"sink"}),
+		batchLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "flowtap_consumer_batch_latency_seconds",
+			Help: "From a batch's first message fetched to its offsets committed.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 16)}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "flowtap_consumer_lag",
+			Help: "Messages behind the partition's high watermark, as of the last fetch."}, []string{"topic", "partition"}),
+		committed: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowtap_consumer_batches_committed_total",
+			Help: "Batches whose offsets were committed after every sink made them durable."}),
+	}
+	m.collectors = []prometheus.Collector{m.consumed, m.deadLettered, m.sinkErrors, m.sinkLatency, m.batchLatency, m.lag, m.committed}
+	return m
+}
+
+func (m *consumerMetrics) register(reg prometheus.Registerer) error {
+	for _, c := range m.collectors {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func counterValue(c prometheus.Counter) float64 {
+	var d dto.Metric
+	if err := c.Write(&d); err != nil {
+		return 0
+	}
+	return d.GetCounter().GetValue()
+}
+
+func counterVecSum(v *prometheus.CounterVec) float64 {
+	ch := make(chan prometheus.Metric, 64)
+	go func() { v.Collect(ch); close(ch) }()
+	var sum float64
+	for m := range ch {
+		var d dto.Metric
+		if m.Write(&d) == nil {
+			sum += d.GetCounter().GetValue()
+		}
+	}
+	return sum
+}
