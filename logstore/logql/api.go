@@ -163,10 +163,11 @@ func (e *PipelineError) Error() string {
 }
 
 // IsClientError reports whether err is the caller's fault (bad query, limit, pipeline
-// error): the API answers 400 for these.
+// error, ambiguous matching): the API answers 400 for these.
 func IsClientError(err error) bool {
 	var pe *ParseError
 	var le *LimitError
 	var pl *PipelineError
-	return errors.As(err, &pe) || errors.As(err, &le) || errors.As(err, &pl)
+	var qe *QueryError
+	return errors.As(err, &pe) || errors.As(err, &le) || errors.As(err, &pl) || errors.As(err, &qe)
 }
