@@ -1,0 +1,119 @@
+// Package parquet writes flow records as AWS delivers them to S3 in Parquet format: a bare
+// Parquet file, one OPTIONAL column per field of the flow log's format in format order,
+// named with "_" for "-" (account_id, log_status), typed as AWS documents (INT_32, INT_64,
+// STRING as BYTE_ARRAY/UTF8), null where the text form has "-", gzip pages by default.
+//
+// The schema is built from a flowlog.Format at run time; rows are assembled as
+// parquet.Row values straight from the typed records, without reflection.
+//
+// Budget: ≥ 1 M rows/s/core for the 29-column VPC format with gzip pages, and files no
+// larger than 0.8 × the gzip text of the same rows (see the benchmarks beside this file).
+package parquet
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	pq "github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/encoding"
+
+	"github.com/flowtap/flowtap/flowlog"
+)
+
+// DefaultVPCFormat is the column set of AWS's Athena examples: fields 1–29 of the field
+// table (the default format plus every v3–v5 field), in table order.
+var DefaultVPCFormat = func() *flowlog.Format {
+	var fs []flowlog.Field
+	for f := flowlog.FieldVersion; f <= flowlog.FieldTrafficPath; f++ {
+		fs = append(fs, f)
+	}
+	f, err := flowlog.NewFormat(fs...)
+	if err != nil {
+		panic(err)
+	}
+	return f
+}()
+
+// Schema returns the Parquet schema AWS would write for format: one optional column per
+// field, in format order. Strings and small integers are dictionary-encoded.
+func Schema(format *flowlog.Format) *pq.Schema {
+	fields := make(orderedGroup, 0, len(format.Fields()))
+	for _, f := range format.Fields() {
+		if f == flowlog.FieldIgnored {
+			continue
+		}
+		fields = append(fields, column{name: f.Column(), Node: pq.Optional(leafFor(f))})
+	}
+	return pq.NewSchema("flowlogs", fields)
+}
+
+func leafFor(f flowlog.Field) pq.Node {
+	switch f.Info().Type {
+	case flowlog.ColumnInt32:
+		return pq.Encoded(pq.Int(32), &pq.RLEDictionary)
+	case flowlog.ColumnInt64:
+		return pq.Int(64)
+	}
+	return pq.Encoded(pq.String(), &pq.RLEDictionary)
+}
+
+// orderedGroup is a group node whose fields keep the order given, unlike parquet.Group
+// (a map, sorted by name): AWS's columns follow the flow log's format order.
+type orderedGroup []pq.Field
+
+func (g orderedGroup) ID() int                     { return 0 }
+func (g orderedGroup) String() string              { return g.asGroup().String() }
+func (g orderedGroup) Type() pq.Type               { return pq.Group{}.Type() }
+func (g orderedGroup) Optional() bool              { return false }
+func (g orderedGroup) Repeated() bool              { return false }
+func (g orderedGroup) Required() bool              { return true }
+func (g orderedGroup) Leaf() bool                  { return false }
+func (g orderedGroup) Fields() []pq.Field          { return g }
+func (g orderedGroup) Encoding() encoding.Encoding { return nil }
+func (g orderedGroup) Compression() compress.Codec { return nil }
+func (g orderedGroup) GoType() reflect.Type        { return g.asGroup().GoType() }
+func (g orderedGroup) asGroup() pq.Group {
+	m := make(pq.Group, len(g))
+	for _, f := range g {
+		m[f.Name()] = f
+	}
+	return m
+}
+
+// column is one named field of an orderedGroup.
+type column struct {
+	pq.Node
+	name string
+}
+
+func (c column) Name() string { return c.name }
+
+// Value is only used by reflection-based writes of maps, which this package never does.
+func (c column) Value(base reflect.Value) reflect.Value {
+	if base.Kind() == reflect.Map {
+		return base.MapIndex(reflect.ValueOf(c.name))
+	}
+	return reflect.Value{}
+}
+
+// FieldOfColumn maps a Parquet column name back to its field ("log_status" → log-status).
+func FieldOfColumn(name string) (flowlog.Field, bool) {
+	return flowlog.LookupField(strings.ReplaceAll(name, "_", "-"))
+}
+
+// Codec returns the page codec named gzip (AWS's choice), zstd, snappy or none.
+func Codec(name string) (compress.Codec, error) {
+	switch name {
+	case "gzip", "":
+		return &pq.Gzip, nil
+	case "zstd":
+		return &pq.Zstd, nil
+	case "snappy":
+		return &pq.Snappy, nil
+	case "none", "uncompressed":
+		return &pq.Uncompressed, nil
+	}
+	return nil, fmt.Errorf("parquet: unknown compression %q (want gzip, zstd, snappy or none)", name)
+}

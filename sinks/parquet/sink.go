@@ -1,0 +1,201 @@
+package parquet
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/parquet-go/parquet-go/compress"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/sinks"
+	"github.com/flowtap/flowtap/sinks/layout"
+	"github.com/flowtap/flowtap/sinks/objstore"
+)
+
+// Ext is the file name extension observed on AWS's Parquet objects.
+const Ext = ".log.parquet"
+
+// Config configures the Parquet Sink.
+type Config struct {
+	// Prefix is the user folder in front of AWSLogs/.
+	Prefix string `yaml:"prefix"`
+	// Layout is plain, hourly, hive or hive-hourly.
+	Layout string `yaml:"layout"`
+	// FlowLogID and TGWFlowLogID appear in the file names of VPC and TGW objects.
+	FlowLogID    string `yaml:"flow_log_id"`
+	TGWFlowLogID string `yaml:"tgw_flow_log_id"`
+	// VPCFormat and TGWFormat choose the columns and their order ("" for fields 1–29 and
+	// AWS's default TGW format; "all" for every field of the kind).
+	VPCFormat string `yaml:"vpc_format"`
+	TGWFormat string `yaml:"tgw_format"`
+	// Compression is the page codec: gzip (AWS's), zstd, snappy or none.
+	Compression string `yaml:"compression"`
+	// RowGroupRows caps the rows of a row group.
+	RowGroupRows int64 `yaml:"row_group_rows"`
+	// DefaultAccount and DefaultRegion place records that carry neither.
+	DefaultAccount string `yaml:"default_account"`
+	DefaultRegion  string `yaml:"default_region"`
+}
+
+// DefaultConfig returns AWS's choices.
+func DefaultConfig() Config {
+	return Config{Layout: "plain", FlowLogID: "fl-0123456789abcdef0", TGWFlowLogID: "fl-0fedcba9876543210",
+		Compression: "gzip", RowGroupRows: DefaultRowGroupRows, DefaultAccount: "unknown", DefaultRegion: "us-east-1"}
+}
+
+// Sink writes each Kafka batch as Parquet objects, one per (kind, account, region,
+// 5-minute bucket), named from the batch's topic, partition and offsets so that a
+// redelivered batch rewrites the same objects. It is safe for concurrent Writes.
+type Sink struct {
+	cfg      Config
+	store    objstore.Store
+	style    layout.Style
+	vpc, tgw *flowlog.Format
+	codec    compress.Codec
+
+	objects prometheus.Counter
+	rows    prometheus.Counter
+	bytes   prometheus.Counter
+	errors  prometheus.Counter
+	latency prometheus.Histogram
+}
+
+// New validates cfg and wires the sink; it does no I/O. reg may be nil.
+func New(cfg Config, store objstore.Store, reg prometheus.Registerer) (*Sink, error) {
+	def := DefaultConfig()
+	fill := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	fill(&cfg.Layout, def.Layout)
+	fill(&cfg.FlowLogID, def.FlowLogID)
+	fill(&cfg.TGWFlowLogID, def.TGWFlowLogID)
+	fill(&cfg.DefaultAccount, def.DefaultAccount)
+	fill(&cfg.DefaultRegion, def.DefaultRegion)
+	if cfg.RowGroupRows <= 0 {
+		cfg.RowGroupRows = def.RowGroupRows
+	}
+	s := &Sink{cfg: cfg, store: store}
+	var err error
+	if s.style, err = layout.ParseStyle(cfg.Layout); err != nil {
+		return nil, fmt.Errorf("parquet: %w", err)
+	}
+	if s.codec, err = Codec(cfg.Compression); err != nil {
+		return nil, err
+	}
+	if s.vpc, err = pickFormat(cfg.VPCFormat, DefaultVPCFormat, flowlog.AllVPC, flowlog.KindVPC); err != nil {
+		return nil, fmt.Errorf("parquet: vpc_format: %w", err)
+	}
+	if s.tgw, err = pickFormat(cfg.TGWFormat, flowlog.DefaultTGW, flowlog.AllTGW, flowlog.KindTGW); err != nil {
+		return nil, fmt.Errorf("parquet: tgw_format: %w", err)
+	}
+	opts := func(name, help string) prometheus.CounterOpts {
+		return prometheus.CounterOpts{Namespace: "flowtap", Subsystem: "sink_parquet", Name: name, Help: help}
+	}
+	s.objects = prometheus.NewCounter(opts("objects_total", "Parquet objects committed."))
+	s.rows = prometheus.NewCounter(opts("rows_total", "Rows in committed Parquet objects."))
+	s.bytes = prometheus.NewCounter(opts("bytes_total", "Bytes of committed Parquet objects."))
+	s.errors = prometheus.NewCounter(opts("errors_total", "Batches that failed to become durable."))
+	s.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "flowtap", Subsystem: "sink_parquet",
+		Name: "write_seconds", Help: "Time to make one batch durable.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)})
+	if reg != nil {
+		for _, c := range []prometheus.Collector{s.objects, s.rows, s.bytes, s.errors, s.latency} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("parquet: metrics: %w", err)
+			}
+		}
+	}
+	return s, nil
+}
+
+func pickFormat(spec string, def, all *flowlog.Format, kind flowlog.Kind) (*flowlog.Format, error) {
+	switch spec {
+	case "":
+		return def, nil
+	case "all":
+		return all, nil
+	case "default":
+		if kind == flowlog.KindVPC {
+			return flowlog.DefaultVPC, nil
+		}
+		return flowlog.DefaultTGW, nil
+	}
+	f, err := flowlog.ParseFormat(spec)
+	if err != nil {
+		return nil, err
+	}
+	if f.Kind() != kind {
+		return nil, fmt.Errorf("format %q is a %s format, want %s", spec, f.Kind(), kind)
+	}
+	return f, nil
+}
+
+// Name is "parquet".
+func (s *Sink) Name() string { return "parquet" }
+
+// Write makes b durable as one object per group and returns once every object is
+// committed (fsynced and renamed, or acknowledged by S3).
+func (s *Sink) Write(ctx context.Context, b *sinks.Batch) error {
+	t0 := time.Now()
+	err := s.write(ctx, b)
+	if err != nil {
+		s.errors.Inc()
+		return err
+	}
+	s.latency.Observe(time.Since(t0).Seconds())
+	return nil
+}
+
+// BatchIdentity is topic/partition/first-last, the part of object names that makes a
+// redelivered batch land on the same keys.
+func BatchIdentity(b *sinks.Batch) string {
+	return b.Topic + "/" + strconv.Itoa(b.Partition) + "/" + strconv.FormatInt(b.FirstOffset, 10) + "-" + strconv.FormatInt(b.LastOffset, 10)
+}
+
+func (s *Sink) write(ctx context.Context, b *sinks.Batch) error {
+	id := BatchIdentity(b)
+	for _, g := range layout.Split(b.Records, s.cfg.DefaultAccount, s.cfg.DefaultRegion) {
+		format, flowLogID := s.vpc, s.cfg.FlowLogID
+		if g.Kind == flowlog.KindTGW {
+			format, flowLogID = s.tgw, s.cfg.TGWFlowLogID
+		}
+		key := layout.Key(s.cfg.Prefix, s.style, g.Account, g.Region, flowLogID, g.Bucket.Unix(), g.Identity(id), Ext)
+		obj, err := s.store.Create(ctx, key)
+		if err != nil {
+			return fmt.Errorf("parquet: %w", err)
+		}
+		bw := bufio.NewWriterSize(obj, 256<<10)
+		fw := NewFileWriter(bw, format, WriterOptions{Codec: s.codec, RowGroupRows: s.cfg.RowGroupRows})
+		for _, i := range g.Index {
+			if err = fw.WriteRecord(&b.Records[i]); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = fw.Close()
+		}
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err != nil {
+			obj.Abort()
+			return fmt.Errorf("parquet: %s: %w", key, err)
+		}
+		size := obj.Size()
+		if err := obj.Commit(ctx); err != nil {
+			return fmt.Errorf("parquet: %w", err)
+		}
+		s.objects.Inc()
+		s.rows.Add(float64(len(g.Index)))
+		s.bytes.Add(float64(size))
+	}
+	return nil
+}
+
+// Close does nothing: every Write commits its objects.
+func (s *Sink) Close() error { return nil }
