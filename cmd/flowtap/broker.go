@@ -1,0 +1,43 @@
+package main
+
+import (
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flowtap/flowtap/sinks/broker"
+)
+
+func init() { register(newBrokerCmd) }
+
+func newBrokerCmd() *cobra.Command {
+	cfg := broker.DefaultConfig()
+	noSync := false
+	cmd := &cobra.Command{
+		Use:   "broker",
+		Short: "Run the embedded Kafka broker (kfake) with on-disk persistence",
+		Long: `broker runs a single-node Kafka broker that speaks the real Kafka protocol (kfake from
+franz-go), keeps its log segments, topics and committed consumer offsets under --data so
+nothing is lost across restarts, and creates the flowtap topics (flowtap.vpc, flowtap.tgw,
+flowtap.vpn, flowtap.deadletter) if they do not exist. Any Kafka client can use it;
+flowtap collect, generate and sink reach it with --kafka-brokers.`,
+		Example: `  flowtap broker --listen 127.0.0.1:9092 --data ./data/kafka
+  flowtap broker --listen 0.0.0.0:9092 --data /var/lib/flowtap/kafka --partitions 8`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.SyncWrites = !noSync
+			b, err := broker.New(cfg, slog.Default())
+			if err != nil {
+				return err
+			}
+			return b.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "address to listen on (host:port); the broker advertises it to clients")
+	f.StringVar(&cfg.DataDir, "data", cfg.DataDir, "directory for the broker's persistent state (empty: memory only)")
+	f.IntVar(&cfg.Partitions, "partitions", cfg.Partitions, "partitions of each topic created on start")
+	f.StringSliceVar(&cfg.Topics, "topics", cfg.Topics, "topics to create on start when missing")
+	f.BoolVar(&noSync, "no-sync-writes", false, "do not fsync every produced batch (faster; a crash may lose the last batches)")
+	return cmd
+}

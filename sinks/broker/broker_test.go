@@ -1,0 +1,69 @@
+package broker
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+)
+
+// TestPersistAcrossRestart: topics are created, and a produced message is still there after
+// the broker restarts on the same data dir.
+func TestPersistAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg := DefaultConfig()
+	cfg.Listen, cfg.DataDir, cfg.Partitions = "127.0.0.1:0", dir, 3
+	b, err := New(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- b.Run(ctx) }()
+	for _, topic := range cfg.Topics {
+		if n := len(b.Cluster().PartitionInfos(topic)); n != 3 {
+			t.Fatalf("topic %s has %d partitions, want 3", topic, n)
+		}
+	}
+	w := &kafkago.Writer{Addr: kafkago.TCP(b.Addr()), Topic: TopicVPN, BatchTimeout: time.Millisecond, RequiredAcks: kafkago.RequireAll}
+	if err := w.WriteMessages(context.Background(), kafkago.Message{Key: []byte("k"), Value: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	cfg.Listen = b.Addr()
+	b2, err := New(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b2.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	var n int64
+	for _, pi := range b2.Cluster().PartitionInfos(TopicVPN) {
+		n += pi.HighWatermark
+	}
+	if n != 1 {
+		t.Fatalf("after restart %s holds %d messages, want 1", TopicVPN, n)
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	for _, cfg := range []Config{{Listen: "nope", Partitions: 1}, {Listen: "127.0.0.1:0", Partitions: 0}} {
+		if _, err := New(cfg, nil); err == nil {
+			t.Errorf("New(%+v) accepted a bad config", cfg)
+		}
+	}
+}
