@@ -1,0 +1,274 @@
+package ingest
+
+import (
+	"encoding/binary"
+	"unsafe"
+
+	"context"
+	"golang.org/x/sys/unix"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/vxlan"
+	"github.com/flowtap/flowtap/vxlan/vxlantest"
+)
+
+// recorder is a flowlog.RecordWriter that keeps copies of what it receives.
+type recorder struct {
+	mu   sync.Mutex
+	recs []flowlog.Record
+}
+
+func (r *recorder) WriteRecords(_ context.Context, recs []flowlog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.recs = append(r.recs, recs...)
+	return nil
+}
+
+func (r *recorder) take() []flowlog.Record {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.recs
+	r.recs = nil
+	return out
+}
+
+var (
+	eniA  = netip.MustParseAddr("10.0.0.71") // primary
+	eniA2 = netip.MustParseAddr("10.0.0.72") // secondary
+	peer  = netip.MustParseAddr("52.95.128.179")
+)
+
+const testVNI = 0x1234
+
+func testSessions(t *testing.T) Sessions {
+	t.Helper()
+	s, err := ParseSessions([]byte(`
+sessions:
+  - vni: 4660
+    account-id: "123456789012"
+    interface-id: eni-1235b8ca123456789
+    vpc-id: vpc-abcdefab012345678
+    subnet-id: subnet-aaaaaaaa012345678
+    instance-id: i-0c50d5961bcb2d47b
+    region: ap-southeast-2
+    az-id: apse2-az3
+    ips: [10.0.0.71, 10.0.0.72, "2001:db8::71"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// harness drives one shard directly, with a fake clock, no sockets.
+type harness struct {
+	c   *Collector
+	s   *shard
+	rec *recorder
+}
+
+func newHarness(t *testing.T, maxFlows int) *harness {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Shards, cfg.Sockets, cfg.MaxFlows = 1, 1, maxFlows
+	rec := &recorder{}
+	c, err := New(cfg, rec, prometheus.NewRegistry(), WithSessions(testSessions(t)), WithClock(func() time.Time { return time.Unix(0, 0) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{c: c, s: c.shards[0], rec: rec}
+}
+
+// packet feeds one frame (VXLAN-wrapped with vni) received at second sec.
+func (h *harness) packet(t *testing.T, vni uint32, frame []byte, sec int64) {
+	t.Helper()
+	var p vxlan.Packet
+	if err := vxlan.Decode(vxlantest.VXLAN(vni, frame), &p); err != nil {
+		t.Fatal(err)
+	}
+	b := &batch{items: make([]item, 1)}
+	setItem(&b.items[0], &p, sec)
+	h.s.process(context.Background(), b)
+}
+
+func tcp(src, dst netip.Addr, sport, dport uint16, flags uint8, payload int) []byte {
+	return vxlantest.Frame(vxlantest.Spec{Src: src, Dst: dst, Proto: 6, SrcPort: sport, DstPort: dport, TCPFlags: flags, Payload: payload})
+}
+
+func TestAWSTCPFlags(t *testing.T) {
+	for raw, want := range map[uint8]uint8{
+		vxlan.TCPSyn: 2, vxlan.TCPSyn | vxlan.TCPAck: 18, vxlan.TCPAck: 0, vxlan.TCPAck | vxlan.TCPPsh: 0,
+		vxlan.TCPFin | vxlan.TCPAck: 1, vxlan.TCPRst: 4, vxlan.TCPRst | vxlan.TCPAck: 4, vxlan.TCPSyn | vxlan.TCPEce: 2,
+		vxlan.TCPSyn | vxlan.TCPFin: 3, vxlan.TCPSyn | vxlan.TCPAck | vxlan.TCPFin: 19, 0xff: 23,
+	} {
+		if got := awsTCPFlags(raw); got != want {
+			t.Errorf("flags %#x: got %d, want %d", raw, got, want)
+		}
+	}
+}
+
+func TestWindowRecords(t *testing.T) {
+	h := newHarness(t, 1000)
+	const t0 = 1_616_729_292 // inside the window starting at 1616729280
+	// Client (the ENI, egress) opens, sends, closes; the peer answers.
+	h.packet(t, testVNI, tcp(eniA, peer, 34210, 80, vxlan.TCPSyn, 0), t0)
+	h.packet(t, testVNI, tcp(peer, eniA, 80, 34210, vxlan.TCPSyn|vxlan.TCPAck, 0), t0)
+	h.packet(t, testVNI, tcp(eniA, peer, 34210, 80, vxlan.TCPAck, 0), t0+1)
+	h.packet(t, testVNI, tcp(eniA, peer, 34210, 80, vxlan.TCPAck|vxlan.TCPPsh, 100), t0+2)
+	h.packet(t, testVNI, tcp(peer, eniA, 80, 34210, vxlan.TCPFin|vxlan.TCPAck, 0), t0+3)
+	h.packet(t, testVNI, tcp(eniA, peer, 34210, 80, vxlan.TCPFin|vxlan.TCPAck, 0), t0+3)
+	if got := h.rec.take(); len(got) != 0 {
+		t.Fatalf("records before the window closed: %d", len(got))
+	}
+	// A packet in the next window closes this one.
+	h.packet(t, testVNI, tcp(eniA2, peer, 1, 2, vxlan.TCPAck, 0), 1616729340)
+	recs := h.rec.take()
+	if len(recs) != 2 {
+		t.Fatalf("got %d records, want 2", len(recs))
+	}
+	f := flowlog.MustParseFormat("${version} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${start} ${end} ${type} ${packets} ${bytes} ${account-id} ${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${region} ${az-id} ${sublocation-type} ${sublocation-id} ${action} ${tcp-flags} ${pkt-srcaddr} ${pkt-dstaddr} ${pkt-src-aws-service} ${pkt-dst-aws-service} ${traffic-path} ${flow-direction} ${log-status}")
+	var lines []string
+	for i := range recs {
+		lines = append(lines, string(f.AppendText(nil, &recs[i])))
+	}
+	want := []string{
+		"5 10.0.0.71 52.95.128.179 34210 80 6 1616729292 1616729295 IPv4 4 260 123456789012 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-0c50d5961bcb2d47b eni-1235b8ca123456789 ap-southeast-2 apse2-az3 - - ACCEPT 3 10.0.0.71 52.95.128.179 - - - egress OK",
+		"5 52.95.128.179 10.0.0.71 80 34210 6 1616729292 1616729295 IPv4 2 80 123456789012 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-0c50d5961bcb2d47b eni-1235b8ca123456789 ap-southeast-2 apse2-az3 - - ACCEPT 19 52.95.128.179 10.0.0.71 - - - ingress OK",
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("records:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	// The open window (secondary IP as source) closes at shutdown: srcaddr is the primary.
+	h.s.closeWindow(context.Background(), 0)
+	recs = h.rec.take()
+	if len(recs) != 1 || recs[0].SrcAddr != eniA || recs[0].PktSrcAddr != eniA2 || recs[0].TCPFlags != 0 ||
+		recs[0].Start != 1616729340 || recs[0].FlowDirection != flowlog.DirectionEgress {
+		t.Fatalf("secondary-IP record: %+v", recs)
+	}
+}
+
+func TestUnknownVNIAndICMP(t *testing.T) {
+	h := newHarness(t, 1000)
+	icmp := vxlantest.Frame(vxlantest.Spec{Src: peer, Dst: eniA, Proto: 1, ICMPType: 8, Payload: 56})
+	for range 4 {
+		h.packet(t, 0xabc, icmp, 1432917027)
+	}
+	h.s.closeWindow(context.Background(), 0)
+	recs := h.rec.take()
+	if len(recs) != 1 {
+		t.Fatalf("%d records", len(recs))
+	}
+	got := string(flowlog.DefaultVPC.AppendText(nil, &recs[0]))
+	if want := "2 - eni-vni00000abc 52.95.128.179 10.0.0.71 0 0 1 4 336 1432917027 1432917027 ACCEPT OK"; got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	if recs[0].FlowDirection != flowlog.DirectionUnset {
+		t.Fatalf("direction without session IPs: %v", recs[0].FlowDirection)
+	}
+}
+
+func TestFlowCapCutsAndSkipData(t *testing.T) {
+	h := newHarness(t, 2)
+	const sec = 1_700_000_000
+	for port := range uint16(5) {
+		h.packet(t, testVNI, tcp(peer, eniA, 1000+port, 443, vxlan.TCPSyn, 0), sec)
+	}
+	cut := h.rec.take()
+	if len(cut) != 4 { // two cuts of two flows each; the fifth flow is still open
+		t.Fatalf("%d records cut early, want 4", len(cut))
+	}
+	h.s.closeWindow(context.Background(), 0)
+	recs := h.rec.take()
+	if len(recs) != 2 || recs[0].LogStatus != flowlog.StatusOK || recs[1].LogStatus != flowlog.StatusSkipData {
+		t.Fatalf("window close: %+v", recs)
+	}
+	skip := string(flowlog.DefaultVPC.AppendText(nil, &recs[1]))
+	if want := "2 123456789012 eni-1235b8ca123456789 - - - - - - - 1699999980 1700000040 - SKIPDATA"; skip != want {
+		t.Fatalf("got  %s\nwant %s", skip, want)
+	}
+	var pkts uint64
+	for _, r := range append(cut, recs[0]) {
+		pkts += r.Packets
+	}
+	if pkts != 5 {
+		t.Fatalf("%d packets in records, want 5 (none dropped)", pkts)
+	}
+}
+
+func TestFragmentsJoinTheirFlow(t *testing.T) {
+	h := newHarness(t, 1000)
+	big := vxlantest.Frame(vxlantest.Spec{Src: eniA, Dst: peer, Proto: 17, SrcPort: 5000, DstPort: 6000, Payload: 4000, FragID: 99})
+	frags := vxlantest.FragmentIPv4(big, 1500)
+	var bytes uint64
+	for _, f := range frags {
+		h.packet(t, testVNI, f, 1_700_000_001)
+		bytes += uint64(len(f) - 14)
+	}
+	// A later fragment of another datagram whose first fragment never came.
+	orphan := vxlantest.FragmentIPv4(vxlantest.Frame(vxlantest.Spec{Src: eniA, Dst: peer, Proto: 17, SrcPort: 7, DstPort: 8, Payload: 2000, FragID: 100}), 1500)[1]
+	h.packet(t, testVNI, orphan, 1_700_000_001)
+	h.s.closeWindow(context.Background(), 0)
+	recs := h.rec.take()
+	if len(recs) != 2 {
+		t.Fatalf("%d records: %+v", len(recs), recs)
+	}
+	r := recs[0]
+	if r.SrcPort != 5000 || r.DstPort != 6000 || r.Packets != uint64(len(frags)) || r.Bytes != bytes {
+		t.Fatalf("fragmented datagram: %d→%d %d packets %d bytes; want %d packets %d bytes", r.SrcPort, r.DstPort, r.Packets, r.Bytes, len(frags), bytes)
+	}
+	if recs[1].SrcPort != 0 || recs[1].DstPort != 0 || recs[1].Packets != 1 {
+		t.Fatalf("orphan fragment: %+v", recs[1])
+	}
+}
+
+func TestConfigAndSessionErrors(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Interval = 30 * time.Second
+	if _, err := New(cfg, &recorder{}, nil); err == nil || !strings.Contains(err.Error(), "60s or 600s") {
+		t.Fatalf("interval 30s: %v", err)
+	}
+	cfg.Interval = 600 * time.Second
+	if _, err := New(cfg, &recorder{}, nil); err != nil {
+		t.Fatalf("interval 600s: %v", err)
+	}
+	for doc, want := range map[string]string{
+		"sessions:\n  - vni: 1\n    interface-id: eni-1\n  - vni: 1\n    interface-id: eni-2\n": "appears twice",
+		"sessions:\n  - vni: 16777216\n    interface-id: eni-1\n":                               "24 bits",
+		"sessions:\n  - vni: 1\n    interfaceid: eni-1\n":                                       "interfaceid",
+		"sessions:\n  - vni: 1\n":                                                               "interface-id is required",
+		"sessions:\n  - vni: 1\n    interface-id: eni-1\n    ips: [10.0.0.300]\n":               "10.0.0.300",
+	} {
+		if _, err := ParseSessions([]byte(doc)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want %q", doc, err, want)
+		}
+	}
+}
+
+func TestRxqOvflParse(t *testing.T) {
+	oob := make([]byte, oobSize)
+	// A SOL_SOCKET/SO_RXQ_OVFL control message carrying 7 (64-bit layout).
+	putCmsg(oob, 7)
+	if v, ok := rxqOvfl(oob); !ok || v != 7 {
+		t.Fatalf("got %d %v", v, ok)
+	}
+	if _, ok := rxqOvfl(oob[:5]); ok {
+		t.Fatal("short control message accepted")
+	}
+}
+
+// putCmsg writes a SOL_SOCKET/SO_RXQ_OVFL control message carrying v, through the kernel's
+// struct layout (unix.Cmsghdr), to check rxqOvfl's hand parsing.
+func putCmsg(b []byte, v uint32) {
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
+	h.Level, h.Type = unix.SOL_SOCKET, unix.SO_RXQ_OVFL
+	h.SetLen(unix.CmsgLen(4))
+	binary.NativeEndian.PutUint32(b[unix.CmsgLen(0):], v)
+}

@@ -1,0 +1,68 @@
+package ingest
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flowtap/flowtap/vxlan"
+)
+
+// metrics are the collector's Prometheus series. Receivers add per recvmmsg batch and shards
+// per window, so the hot path touches no shared counter per packet.
+type metrics struct {
+	packets, bytes prometheus.Counter
+	drops          [vxlan.NumReasons]prometheus.Counter // by vxlan.Reason; [0] = other
+	kernelDrops    *prometheus.CounterVec
+	readErrors     prometheus.Counter
+	records        *prometheus.CounterVec
+	recordsLost    prometheus.Counter
+	writeErrors    prometheus.Counter
+	cuts           prometheus.Counter
+	unknownVNIs    prometheus.Counter
+	unknownRecords prometheus.Counter
+	unknownPackets prometheus.Counter
+	fragsUnmatched prometheus.Counter
+	fragsNoRoom    prometheus.Counter
+	windowLag      prometheus.Gauge
+	rcvbuf         prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer, activeFlows func() float64) (*metrics, error) {
+	const ns, sub = "flowtap", "ingest"
+	c := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help})
+	}
+	m := &metrics{
+		packets:        c("packets_total", "Datagrams received on the mirror sockets."),
+		bytes:          c("bytes_total", "UDP payload bytes received on the mirror sockets."),
+		readErrors:     c("read_errors_total", "Failed recvmmsg calls."),
+		kernelDrops:    prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "kernel_drops_total", Help: "Datagrams the kernel dropped because a socket's receive buffer was full (SO_RXQ_OVFL)."}, []string{"socket"}),
+		records:        prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "records_total", Help: "Flow records emitted, by log-status (OK, SKIPDATA)."}, []string{"log_status"}),
+		recordsLost:    c("records_lost_total", "Records the writer refused (see write_errors_total)."),
+		writeErrors:    c("write_errors_total", "Failed calls to the record writer."),
+		cuts:           c("flow_table_cuts_total", "Times a shard's flow table reached max-flows and emitted its records before the window closed."),
+		unknownVNIs:    c("unknown_vnis_total", "Distinct VNIs seen that the sessions file does not list."),
+		unknownRecords: c("unknown_vni_records_total", "Records emitted for VNIs missing from the sessions file."),
+		unknownPackets: c("unknown_vni_packets_total", "Packets counted in records of VNIs missing from the sessions file."),
+		fragsUnmatched: c("fragments_unmatched_total", "Later IP fragments whose first fragment was not seen; counted under ports 0."),
+		fragsNoRoom:    c("fragments_untracked_total", "First IP fragments not remembered because the fragment map was full."),
+		windowLag:      prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "window_lag_seconds", Help: "Seconds between the end of the last closed window and the emission of its records."}),
+		rcvbuf:         prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "receive_buffer_bytes", Help: "Receive buffer the kernel granted each socket."}),
+	}
+	drops := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "drops_total", Help: "Datagrams that could not be decoded, by reason."}, []string{"reason"})
+	m.drops[0] = drops.WithLabelValues("other")
+	for _, r := range vxlan.Reasons() {
+		m.drops[r] = drops.WithLabelValues(r.Label())
+	}
+	for _, s := range []string{"OK", "SKIPDATA"} {
+		m.records.WithLabelValues(s)
+	}
+	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "flows_active", Help: "Flows open in the current windows of all shards."}, activeFlows)
+	for _, col := range []prometheus.Collector{m.packets, m.bytes, drops, m.kernelDrops, m.readErrors, m.records, m.recordsLost,
+		m.writeErrors, m.cuts, m.unknownVNIs, m.unknownRecords, m.unknownPackets, m.fragsUnmatched, m.fragsNoRoom,
+		m.windowLag, m.rcvbuf, active} {
+		if err := reg.Register(col); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
