@@ -66,7 +66,7 @@ func Build(spec Spec, seed uint64) (*Topology, error) {
 			nAZ := min(len(azs), 3, max(1, (spec.Subnets+1)/2))
 			vpc := VPC{Region: region, CIDR: fmt.Sprintf("10.%d.0.0/16", n), InternetGateway: true}
 			if spec.IPv6 && n%2 == 0 {
-				vpc.IPv6CIDR = fmt.Sprintf("2600:1f18:%x:%x00::/56", 0x4000+n*7%0x1000, n%256)
+				vpc.IPv6CIDR = fmt.Sprintf("2600:1f18:%x:%x::/56", 0x4000+n*7%0x1000, (n%256)<<8)
 			}
 			if n%2 == 0 {
 				vpc.GatewayEndpoints = []string{"s3"}
