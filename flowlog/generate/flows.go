@@ -236,6 +236,9 @@ func (g *FlowGen) emitFlow(f *flow) {
 		if revPk > 1 || !first {
 			revRich |= tACK | tPSH
 		}
+		if f.revPk == 0 {
+			fwdRich = tSYN // unanswered: every packet is a SYN (retransmissions)
+		}
 		if last && f.revPk > 0 {
 			if f.rst {
 				revRich |= tRST

@@ -360,7 +360,8 @@ func (m *model) internetIn(rng *rand.Rand, f *flow, v *vpcInfo, scan bool) bool 
 		if rng.IntN(3) > 0 {
 			f.sport = scanPorts[rng.IntN(len(scanPorts))]
 		} else {
-			f.sport = uint16(1 + rng.IntN(65535))
+			// Any port outside the ephemeral range, which sweeps rarely bother with.
+			f.sport = uint16(1 + rng.IntN(32767))
 		}
 		synOnly(rng, f)
 	} else {
