@@ -237,7 +237,7 @@ func appendArrow(b array.Builder, v any) error {
 			return nil
 		}
 	case *array.StringBuilder:
-		s, _ := text(v)
+		s, _ := text("", v)
 		bb.Append(s)
 		return nil
 	}

@@ -111,8 +111,9 @@ func (s *scanner) scan(rows *sql.Rows) ([]any, error) {
 	return s.vals, nil
 }
 
-// text renders one value for the table and CSV outputs; ok is false for NULL.
-func text(v any) (s string, ok bool) {
+// text renders one value of a column of DuckDB type typ for the table and CSV outputs; ok
+// is false for NULL.
+func text(typ string, v any) (s string, ok bool) {
 	switch x := v.(type) {
 	case nil:
 		return "", false
@@ -121,10 +122,7 @@ func text(v any) (s string, ok bool) {
 	case []byte:
 		return fmt.Sprintf("%x", x), true
 	case time.Time:
-		if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
-			return x.Format("2006-01-02"), true
-		}
-		return x.Format(time.RFC3339Nano), true
+		return timeString(typ, x), true
 	case float64:
 		return strconv.FormatFloat(x, 'g', -1, 64), true
 	case float32:
@@ -132,9 +130,9 @@ func text(v any) (s string, ok bool) {
 	case *big.Int:
 		return x.String(), true
 	case duckdb.Decimal:
-		return x.String(), true
+		return decimalString(x), true
 	case []any, map[string]any:
-		b, err := json.Marshal(jsonValue(x))
+		b, err := json.Marshal(jsonValue(typ, x))
 		if err != nil {
 			return fmt.Sprint(x), true
 		}
@@ -169,7 +167,7 @@ func writeTable(w io.Writer, rows *sql.Rows, cols []Column) (int64, error) {
 		}
 		row := make([]string, len(cols))
 		for i, v := range vals {
-			s, ok := text(v)
+			s, ok := text(cols[i].Type, v)
 			if !ok {
 				s = "NULL"
 			}
@@ -229,7 +227,7 @@ func writeCSV(w io.Writer, rows *sql.Rows, cols []Column) (int64, error) {
 			return n, err
 		}
 		for i, v := range vals {
-			rec[i], _ = text(v)
+			rec[i], _ = text(cols[i].Type, v)
 		}
 		if err := cw.Write(rec); err != nil {
 			return n, err
@@ -264,7 +262,7 @@ func writeJSON(w io.Writer, rows *sql.Rows, cols []Column) (int64, error) {
 			}
 			buf = append(buf, keys[i]...)
 			buf = append(buf, ':')
-			b, err := json.Marshal(jsonValue(v))
+			b, err := json.Marshal(jsonValue(cols[i].Type, v))
 			if err != nil {
 				return n, fmt.Errorf("query: column %s: %w", cols[i].Name, err)
 			}
@@ -279,29 +277,62 @@ func writeJSON(w io.Writer, rows *sql.Rows, cols []Column) (int64, error) {
 	return n, bw.Flush()
 }
 
-// jsonValue maps driver values onto what encoding/json renders well.
-func jsonValue(v any) any {
+// timeString renders DATE as 2006-01-02, TIME as 15:04:05 and timestamps in RFC 3339.
+func timeString(typ string, t time.Time) string {
+	switch typ {
+	case "DATE":
+		return t.Format("2006-01-02")
+	case "TIME", "TIMETZ":
+		return t.Format("15:04:05.999999")
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+// jsonValue maps driver values of a column of DuckDB type typ onto what encoding/json
+// renders well.
+func jsonValue(typ string, v any) any {
 	switch x := v.(type) {
 	case *big.Int:
 		return json.Number(x.String())
 	case duckdb.Decimal:
-		return json.Number(x.String())
+		return json.Number(decimalString(x))
 	case time.Time:
-		return x.Format(time.RFC3339Nano)
+		return timeString(typ, x)
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = jsonValue(e)
+			out[i] = jsonValue("", e)
 		}
 		return out
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = jsonValue(e)
+			out[k] = jsonValue("", e)
 		}
 		return out
 	case float64, float32, string, bool, nil, int8, int16, int32, int64, uint8, uint16, uint32, uint64, []byte:
 		return x
 	}
 	return fmt.Sprint(v)
+}
+
+// decimalString renders a DECIMAL with exactly its scale's digits after the point, as
+// DuckDB prints it (250.00, -0.05).
+func decimalString(d duckdb.Decimal) string {
+	if d.Value == nil {
+		return "0"
+	}
+	digits := new(big.Int).Abs(d.Value).String()
+	sign := ""
+	if d.Value.Sign() < 0 {
+		sign = "-"
+	}
+	scale := int(d.Scale)
+	if scale == 0 {
+		return sign + digits
+	}
+	if len(digits) <= scale {
+		digits = strings.Repeat("0", scale-len(digits)+1) + digits
+	}
+	return sign + digits[:len(digits)-scale] + "." + digits[len(digits)-scale:]
 }
