@@ -6,7 +6,9 @@
 //
 // Sharding uses the part of the 5-tuple that every IP fragment carries, so that a datagram's
 // later fragments (which have no ports) meet its first fragment in one shard and are counted
-// in its flow; a later fragment whose first was not seen is counted under ports 0.
+// in its flow. Later fragments that arrive before their first (reordered across sockets or by
+// an NLB) are held until it comes; those whose first never comes within the window are
+// counted under ports 0 (flowtap_ingest_fragments_unmatched_total).
 //
 // Budget: decode + flow-table update ≤ 50 ns per packet per core with no allocation
 // (BenchmarkDecodeAndUpdate); on loopback the collector keeps ≥ 0.9 of the packet rate of a

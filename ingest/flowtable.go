@@ -105,8 +105,12 @@ type fragKey struct {
 	proto    uint8
 }
 
-// maxFragEntries bounds each generation of the fragment map.
-const maxFragEntries = 1 << 16
+// maxFragEntries bounds each generation of the fragment map; maxPending the later
+// fragments held for a first fragment still to come.
+const (
+	maxFragEntries = 1 << 16
+	maxPending     = 1 << 12
+)
 
 // table is a shard's flow table for one window: an open-addressing index (linear probing)
 // over a slice of flows, so that an update is a hash, usually one probe and a few adds,
@@ -121,6 +125,11 @@ type table struct {
 	// datagram straddle one window boundary.
 	frags, oldFrags map[fragKey][2]uint16
 
+	// Later fragments that arrived before their first fragment, by datagram (indexes into
+	// pendingItems); at the window close, those still unmatched count under ports 0.
+	pending      map[fragKey][]int32
+	pendingItems []item
+
 	fragsUnmatched uint64 // later fragments without their first: counted under ports 0
 	fragsNoRoom    uint64 // first fragments not remembered because the map was full
 }
@@ -131,15 +140,42 @@ func newTable(maxFlows int) *table {
 		maxFlows: maxFlows,
 		frags:    make(map[fragKey][2]uint16),
 		oldFrags: make(map[fragKey][2]uint16),
+		pending:  make(map[fragKey][]int32),
 	}
 }
 
 // add accounts one packet. It returns false, changing nothing, when the packet starts a new
 // flow and the table already holds maxFlows flows.
 func (t *table) add(it *item) bool {
-	if it.frag != fragNone {
-		t.fragment(it)
+	switch it.frag {
+	case fragFirst:
+		t.rememberPorts(it)
+	case fragLater:
+		if !t.portsOf(it) && len(t.pendingItems) < maxPending {
+			// Its first fragment may still come (another socket, NLB reordering): hold it.
+			t.pending[fragKeyOf(it)] = append(t.pending[fragKeyOf(it)], int32(len(t.pendingItems)))
+			t.pendingItems = append(t.pendingItems, *it)
+			return true
+		}
 	}
+	if !t.insert(it) {
+		return false
+	}
+	if it.frag == fragFirst && len(t.pending) > 0 {
+		fk := fragKeyOf(it)
+		for _, i := range t.pending[fk] {
+			p := &t.pendingItems[i]
+			p.key.sport, p.key.dport = it.key.sport, it.key.dport
+			p.frag = fragNone // accounted: the flow exists now, so insert cannot fail
+			t.insert(p)
+		}
+		delete(t.pending, fk)
+	}
+	return true
+}
+
+// insert adds the packet to its flow, creating the flow unless the table is full.
+func (t *table) insert(it *item) bool {
 	h := it.key.hash()
 	mask := uint64(len(t.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
@@ -170,29 +206,49 @@ func (t *table) add(it *item) bool {
 	}
 }
 
-// fragment remembers a first fragment's ports or gives a later fragment the ports of its
-// first fragment, when seen.
-func (t *table) fragment(it *item) {
-	fk := fragKey{src: it.key.src, dst: it.key.dst, vni: it.key.vni, id: it.fragID, proto: it.key.proto}
-	if it.frag == fragFirst {
-		if len(t.frags) < maxFragEntries {
-			t.frags[fk] = [2]uint16{it.key.sport, it.key.dport}
-		} else {
-			t.fragsNoRoom++
-		}
-		return
+func fragKeyOf(it *item) fragKey {
+	return fragKey{src: it.key.src, dst: it.key.dst, vni: it.key.vni, id: it.fragID, proto: it.key.proto}
+}
+
+// rememberPorts keeps a first fragment's ports for the later fragments of its datagram.
+func (t *table) rememberPorts(it *item) {
+	if len(t.frags) < maxFragEntries {
+		t.frags[fragKeyOf(it)] = [2]uint16{it.key.sport, it.key.dport}
+	} else {
+		t.fragsNoRoom++
 	}
+}
+
+// portsOf gives a later fragment the ports of its first fragment, if that was seen.
+func (t *table) portsOf(it *item) bool {
+	fk := fragKeyOf(it)
 	ports, ok := t.frags[fk]
 	if !ok {
 		ports, ok = t.oldFrags[fk]
 	}
-	if !ok {
-		if vxlan.HasPorts(it.key.proto) {
-			t.fragsUnmatched++
-		}
-		return
+	if ok {
+		it.key.sport, it.key.dport = ports[0], ports[1]
 	}
-	it.key.sport, it.key.dport = ports[0], ports[1]
+	return ok
+}
+
+// takeOrphans returns the held later fragments whose first fragment never came, to be
+// counted under ports 0, and forgets them.
+func (t *table) takeOrphans() []item {
+	var out []item
+	for _, idxs := range t.pending {
+		for _, i := range idxs {
+			it := t.pendingItems[i]
+			it.frag = fragNone
+			if vxlan.HasPorts(it.key.proto) {
+				t.fragsUnmatched++
+			}
+			out = append(out, it)
+		}
+	}
+	clear(t.pending)
+	t.pendingItems = t.pendingItems[:0]
+	return out
 }
 
 func (t *table) grow() {

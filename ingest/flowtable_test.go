@@ -272,3 +272,17 @@ func putCmsg(b []byte, v uint32) {
 	h.SetLen(unix.CmsgLen(4))
 	binary.NativeEndian.PutUint32(b[unix.CmsgLen(0):], v)
 }
+
+func TestFragmentsOutOfOrder(t *testing.T) {
+	h := newHarness(t, 1000)
+	big := vxlantest.Frame(vxlantest.Spec{Src: eniA, Dst: peer, Proto: 17, SrcPort: 5000, DstPort: 6000, Payload: 4000, FragID: 7})
+	frags := vxlantest.FragmentIPv4(big, 1500)
+	for i := len(frags) - 1; i >= 0; i-- { // last fragment first, as two sockets or an NLB may deliver
+		h.packet(t, testVNI, frags[i], 1_700_000_001)
+	}
+	h.s.closeWindow(context.Background(), 0)
+	recs := h.rec.take()
+	if len(recs) != 1 || recs[0].SrcPort != 5000 || recs[0].Packets != uint64(len(frags)) {
+		t.Fatalf("reordered fragments: %+v", recs)
+	}
+}

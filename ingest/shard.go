@@ -108,6 +108,12 @@ func (s *shard) cutWindow(ctx context.Context) {
 // when now is 0, at shutdown).
 func (s *shard) closeWindow(ctx context.Context, now int64) {
 	if s.winStart != 0 {
+		for _, it := range s.t.takeOrphans() {
+			if !s.t.insert(&it) {
+				s.cutWindow(ctx)
+				s.t.insert(&it)
+			}
+		}
 		s.emitFlows(ctx)
 		end := s.winStart + s.interval
 		for vni := range s.cut {
