@@ -103,7 +103,7 @@ func Read(r io.Reader) (c *Capture, err error) {
 			c, err = nil, fmt.Errorf("malformed capture (reader panicked: %v)", p)
 		}
 	}()
-	br := bufio.NewReaderSize(r, 1<<16)
+	br := bufio.NewReaderSize(r, 32<<10)
 	magic, err := br.Peek(4)
 	if err != nil {
 		return nil, fmt.Errorf("not a pcap or pcapng file: %w", noEOF(err))
@@ -227,17 +227,22 @@ func wrapEtherType(a *frameArena, etherType uint16, payload []byte) []byte {
 // costs one allocation per megabyte rather than one per packet.
 type frameArena struct{ block []byte }
 
-const arenaBlock = 1 << 20
+// Arena blocks start small, for small captures, and double up to arenaMaxBlock.
+const (
+	arenaMinBlock = 16 << 10
+	arenaMaxBlock = 4 << 20
+)
 
 // copy stores head+body contiguously and returns the stored frame.
 func (a *frameArena) copy(head, body []byte) []byte {
 	n := len(head) + len(body)
 	if cap(a.block)-len(a.block) < n {
-		if n > arenaBlock/4 {
+		size := min(max(2*cap(a.block), arenaMinBlock), arenaMaxBlock)
+		if n > size/4 {
 			f := make([]byte, 0, n)
 			return append(append(f, head...), body...)
 		}
-		a.block = make([]byte, 0, arenaBlock)
+		a.block = make([]byte, 0, size)
 	}
 	start := len(a.block)
 	a.block = append(append(a.block, head...), body...)
