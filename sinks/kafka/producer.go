@@ -70,7 +70,7 @@ func DefaultProducerConfig() ProducerConfig {
 		Compression:     "zstd",
 		BatchSize:       4096,
 		BatchBytes:      1 << 20,
-		Linger:          5 * time.Millisecond,
+		Linger:          time.Millisecond,
 		SendChunk:       16384,
 		MaxAttempts:     3,
 		WriteTimeout:    10 * time.Second,
