@@ -215,6 +215,13 @@ func (p *parser) parsePrimary() (Expr, error) {
 		v := p.tok.num
 		p.next()
 		return &LiteralExpr{Val: v}, nil
+	case p.tok.kind == tIdent && (strings.EqualFold(p.tok.val, "nan") || strings.EqualFold(p.tok.val, "inf")):
+		v := math.NaN()
+		if strings.EqualFold(p.tok.val, "inf") {
+			v = math.Inf(1)
+		}
+		p.next()
+		return &LiteralExpr{Val: v}, nil
 	case p.is("("):
 		p.next()
 		e, err := p.parseExpr(0)
@@ -644,7 +651,7 @@ func (p *parser) parseLabelPrimary() (LabelPredicate, error) {
 		if err != nil {
 			return nil, p.errAt(arg, err.Error())
 		}
-		return &IPFilter{Name: name, Not: op == "!=", IP: m}, nil
+		return &IPFilter{Name: name, Not: op == "!=", Text: arg.val, IP: m}, nil
 	case v.kind == tNumber || v.kind == tDuration || v.kind == tBytes:
 		if op == "=~" || op == "!~" {
 			return nil, p.errAt(v, "syntax error: unexpected "+v.name()+", expecting STRING")

@@ -1,10 +1,10 @@
 package logql
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strconv"
 	"time"
 )
@@ -27,14 +27,24 @@ func (a *rangeAcc) add(ts int64, v float64, keepV bool) {
 	}
 }
 
-type byTS struct{ a *rangeAcc }
-
-func (s byTS) Len() int           { return len(s.a.ts) }
-func (s byTS) Less(i, j int) bool { return s.a.ts[i] < s.a.ts[j] }
-func (s byTS) Swap(i, j int) {
-	s.a.ts[i], s.a.ts[j] = s.a.ts[j], s.a.ts[i]
-	if s.a.vs != nil {
-		s.a.vs[i], s.a.vs[j] = s.a.vs[j], s.a.vs[i]
+// sort orders the samples by time; a series fed by several streams arrives in runs.
+func (a *rangeAcc) sort() {
+	if a.vs == nil {
+		slices.Sort(a.ts)
+		return
+	}
+	type pair struct {
+		t int64
+		v float64
+	}
+	ps := make([]pair, len(a.ts))
+	for i := range ps {
+		ps[i] = pair{a.ts[i], a.vs[i]}
+	}
+	// stable: first_over_time and last_over_time see equal timestamps in arrival order
+	slices.SortStableFunc(ps, func(x, y pair) int { return cmp.Compare(x.t, y.t) })
+	for i, p := range ps {
+		a.ts[i], a.vs[i] = p.t, p.v
 	}
 }
 
@@ -129,7 +139,7 @@ func (ev *evaluator) rangeAgg(e *RangeAggExpr, g *Grouping) ([]*series, error) {
 	var scratch []float64
 	for _, a := range order {
 		if a.unsorted {
-			sort.Stable(byTS{a})
+			a.sort()
 		}
 		s := &series{labels: a.labels}
 		lo, hi := 0, 0

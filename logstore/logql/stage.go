@@ -569,7 +569,12 @@ func (s *PatternStage) process(_ int64, line string, b *labelsBuilder) (string, 
 		}
 		lit := nodes[1].lit
 		nodes = nodes[2:]
-		i := strings.Index(in, lit)
+		var i int
+		if len(lit) == 1 {
+			i = strings.IndexByte(in, lit[0]) // the common case: fields split by one space
+		} else {
+			i = strings.Index(in, lit)
+		}
 		if i < 0 {
 			if c != "_" {
 				b.setExtracted(c, in)
@@ -889,8 +894,8 @@ func (f *NumericFilter) String() string { return f.Name + " " + f.Op + " " + f.T
 type IPFilter struct {
 	Name string
 	Not  bool
+	Text string
 	IP   *ipMatcher
-	text string
 }
 
 func (f *IPFilter) test(b *labelsBuilder) bool {
@@ -903,7 +908,7 @@ func (f *IPFilter) String() string {
 	if f.Not {
 		op = "!="
 	}
-	return f.Name + op + "ip(...)"
+	return f.Name + op + "ip(" + strconv.Quote(f.Text) + ")"
 }
 
 // AndPredicate is L and R.
