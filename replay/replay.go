@@ -58,7 +58,8 @@ const (
 	maxPayload = 65507
 )
 
-func (c *Config) validate() error {
+// Validate checks the configuration; New calls it too. Errors name the offending key.
+func (c *Config) Validate() error {
 	if c.Target == "" {
 		return errors.New("replay: target: required (HOST:PORT)")
 	}
@@ -138,7 +139,7 @@ type slot struct {
 
 // New encodes the captures' packets for sending; it does no I/O.
 func New(cfg Config, captures ...*Capture) (*Replayer, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	r := &Replayer{cfg: cfg, paced: !cfg.TopSpeed, skipped: map[string]int{}}
