@@ -25,19 +25,25 @@ type WriterOptions struct {
 // large enough for good compression and cheap footers, small enough to write in memory.
 const DefaultRowGroupRows = 128 << 10
 
-// rowChunk is how many rows are assembled before handing them to parquet-go.
-const rowChunk = 512
+// chunkRows is how many rows are assembled, column by column, before each column's values
+// go to parquet-go in one call.
+const chunkRows = 1024
 
-// FileWriter encodes records of one kind into one Parquet file on out.
+// FileWriter encodes records of one kind into one Parquet file on out. It writes column by
+// column: for each chunk of rows, each column's values are gathered with a getter chosen
+// for that field and handed to the column writer in one call.
 type FileWriter struct {
-	format  *flowlog.Format
-	fields  []flowlog.Field // the format's fields without ignored ones: column i = fields[i]
-	types   []flowlog.ColumnType
-	w       *pq.Writer
-	rows    []pq.Row
-	arena   []byte
-	records int
-	err     error
+	format   *flowlog.Format
+	getters  []getter
+	w        *pq.Writer
+	cols     []*pq.ColumnWriter
+	vals     []pq.Value
+	chunk    []*flowlog.Record
+	arena    []byte
+	groupMax int64
+	inGroup  int64
+	records  int
+	err      error
 }
 
 // NewFileWriter starts a Parquet file in format on out.
@@ -48,17 +54,23 @@ func NewFileWriter(out io.Writer, format *flowlog.Format, opts WriterOptions) *F
 	if opts.RowGroupRows <= 0 {
 		opts.RowGroupRows = DefaultRowGroupRows
 	}
-	fw := &FileWriter{format: format}
+	fw := &FileWriter{format: format, groupMax: opts.RowGroupRows}
 	for _, f := range format.Fields() {
 		if f != flowlog.FieldIgnored {
-			fw.fields = append(fw.fields, f)
-			fw.types = append(fw.types, f.Info().Type)
+			fw.getters = append(fw.getters, getterFor(f))
 		}
 	}
+	// Min/max bounds of address columns cost a string comparison per value and prune
+	// nothing (addresses do not sort by network), so they are skipped; ids, counters and
+	// times keep theirs for query engines to prune row groups and pages.
 	fw.w = pq.NewWriter(out, Schema(format), pq.Compression(opts.Codec),
-		pq.MaxRowsPerRowGroup(opts.RowGroupRows), pq.CreatedBy("flowtap", "", ""))
-	fw.rows = make([]pq.Row, 0, rowChunk)
-	fw.arena = make([]byte, 0, rowChunk*64)
+		pq.MaxRowsPerRowGroup(opts.RowGroupRows), pq.CreatedBy("flowtap", "", ""),
+		pq.SkipPageBounds("srcaddr"), pq.SkipPageBounds("dstaddr"),
+		pq.SkipPageBounds("pkt_srcaddr"), pq.SkipPageBounds("pkt_dstaddr"))
+	fw.cols = fw.w.ColumnWriters()
+	fw.vals = make([]pq.Value, chunkRows)
+	fw.chunk = make([]*flowlog.Record, 0, chunkRows)
+	fw.arena = make([]byte, 0, chunkRows*48)
 	return fw
 }
 
@@ -76,7 +88,8 @@ func (fw *FileWriter) Write(recs ...flowlog.Record) error {
 	return nil
 }
 
-// WriteRecord appends one record.
+// WriteRecord appends one record. The record must not change until the next chunk is
+// flushed (Close or every chunkRows records), since its strings are referenced, not copied.
 func (fw *FileWriter) WriteRecord(r *flowlog.Record) error {
 	if fw.err != nil {
 		return fw.err
@@ -84,67 +97,46 @@ func (fw *FileWriter) WriteRecord(r *flowlog.Record) error {
 	if r.Kind != fw.format.Kind() {
 		return fmt.Errorf("parquet: %s record in a %s file", r.Kind, fw.format.Kind())
 	}
-	n := len(fw.rows)
-	fw.rows = fw.rows[:n+1]
-	row := fw.rows[n][:0]
-	if cap(row) < len(fw.fields) {
-		row = make(pq.Row, 0, len(fw.fields))
-	}
-	for ci, f := range fw.fields {
-		var v pq.Value
-		switch fw.types[ci] {
-		case flowlog.ColumnInt32, flowlog.ColumnInt64:
-			x, ok := r.Int(f)
-			if !ok && f == flowlog.FieldVersion && !r.Null.Has(f) {
-				x, ok = int64(fw.format.Version()), true
-			}
-			switch {
-			case !ok:
-				v = pq.NullValue().Level(0, 0, ci)
-			case fw.types[ci] == flowlog.ColumnInt32:
-				v = pq.Int32Value(int32(x)).Level(0, 1, ci)
-			default:
-				v = pq.Int64Value(x).Level(0, 1, ci)
-			}
-		default:
-			start := len(fw.arena)
-			fw.arena = r.AppendValue(fw.arena, f, fw.format.Version())
-			s := fw.arena[start:len(fw.arena):len(fw.arena)]
-			if len(s) == 1 && s[0] == '-' {
-				fw.arena = fw.arena[:start]
-				v = pq.NullValue().Level(0, 0, ci)
-			} else {
-				v = pq.ByteArrayValue(s).Level(0, 1, ci)
-			}
-		}
-		row = append(row, v)
-	}
-	fw.rows[n] = row
+	fw.chunk = append(fw.chunk, r)
 	fw.records++
-	if len(fw.rows) == cap(fw.rows) {
-		return fw.flushRows()
+	if len(fw.chunk) == cap(fw.chunk) || fw.inGroup+int64(len(fw.chunk)) >= fw.groupMax {
+		return fw.flushChunk()
 	}
 	return nil
 }
 
-// flushRows hands the assembled rows to parquet-go, which copies the values, so the arena
-// can be reused afterwards.
-func (fw *FileWriter) flushRows() error {
-	if len(fw.rows) == 0 {
+// flushChunk writes the pending rows column by column, then closes the row group if it is
+// full. parquet-go copies the values, so the arena is reused afterwards.
+func (fw *FileWriter) flushChunk() error {
+	n := len(fw.chunk)
+	if n == 0 {
 		return nil
 	}
-	if _, err := fw.w.WriteRows(fw.rows); err != nil {
-		fw.err = fmt.Errorf("parquet: write rows: %w", err)
-		return fw.err
+	vals := fw.vals[:n]
+	for ci, get := range fw.getters {
+		get(vals, fw.chunk, ci, fw)
+		if _, err := fw.cols[ci].WriteRowValues(vals); err != nil {
+			fw.err = fmt.Errorf("parquet: write column %s: %w", fw.format.Fields()[ci].Column(), err)
+			return fw.err
+		}
 	}
-	fw.rows = fw.rows[:0]
+	clear(fw.chunk)
+	fw.chunk = fw.chunk[:0]
 	fw.arena = fw.arena[:0]
+	fw.inGroup += int64(n)
+	if fw.inGroup >= fw.groupMax {
+		fw.inGroup = 0
+		if err := fw.w.Flush(); err != nil {
+			fw.err = fmt.Errorf("parquet: flush row group: %w", err)
+			return fw.err
+		}
+	}
 	return nil
 }
 
 // Close writes the remaining rows and the footer. It does not close out.
 func (fw *FileWriter) Close() error {
-	if err := fw.flushRows(); err != nil {
+	if err := fw.flushChunk(); err != nil {
 		return err
 	}
 	if err := fw.w.Close(); err != nil {
