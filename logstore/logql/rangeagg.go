@@ -9,22 +9,93 @@ import (
 	"time"
 )
 
-// rangeAcc collects the samples of one output series of a range aggregation.
+// rangeAcc collects the samples of one output series of a range aggregation. It keeps
+// the samples in a list; for counting ops (count, rate, bytes) on a series that grows past
+// a few samples per step it switches to cumulative histograms on the grid instead, so
+// memory is bounded by the steps and no sort is needed.
 type rangeAcc struct {
 	labels   Labels
 	ts       []int64
 	vs       []float64 // nil when the op only counts
 	unsorted bool
+
+	hist  *gridHist
+	nSamp int
 }
 
-func (a *rangeAcc) add(ts int64, v float64, keepV bool) {
+// gridHist counts samples by the first window end (hiN, hiS) and the first window start
+// (loN, loS) at or after them: the samples in window k are then
+// sum(hi[0..k]) - sum(lo[0..k]).
+type gridHist struct {
+	hiN, loN []int64
+	hiS, loS []float64
+}
+
+func (a *rangeAcc) add(ev *evaluator, r *rangeSpec, ts int64, v float64) {
+	a.nSamp++
+	if a.hist != nil {
+		a.hist.add(ev, r, ts, v)
+		return
+	}
 	if n := len(a.ts); n > 0 && ts < a.ts[n-1] {
 		a.unsorted = true
 	}
 	a.ts = append(a.ts, ts)
-	if keepV {
+	if r.keepV {
 		a.vs = append(a.vs, v)
 	}
+	if r.countable && len(a.ts) > 2*ev.nsteps+32 {
+		h := &gridHist{hiN: make([]int64, ev.nsteps), loN: make([]int64, ev.nsteps)}
+		if r.keepV {
+			h.hiS, h.loS = make([]float64, ev.nsteps), make([]float64, ev.nsteps)
+		}
+		for i, t := range a.ts {
+			var x float64
+			if a.vs != nil {
+				x = a.vs[i]
+			}
+			h.add(ev, r, t, x)
+		}
+		a.hist, a.ts, a.vs = h, nil, nil
+	}
+}
+
+// firstAtOrAfter returns the smallest grid index k with origin+k*step >= ts, or n.
+func firstAtOrAfter(ts, origin, step int64, n int) int {
+	if ts <= origin {
+		return 0
+	}
+	if step == 0 {
+		return n
+	}
+	k := (ts - origin + step - 1) / step
+	if k >= int64(n) {
+		return n
+	}
+	return int(k)
+}
+
+func (h *gridHist) add(ev *evaluator, r *rangeSpec, ts int64, v float64) {
+	end0 := ev.start - r.off
+	if k := firstAtOrAfter(ts, end0, ev.step, ev.nsteps); k < ev.nsteps {
+		h.hiN[k]++
+		if h.hiS != nil {
+			h.hiS[k] += v
+		}
+	}
+	if k := firstAtOrAfter(ts, end0-r.rng, ev.step, ev.nsteps); k < ev.nsteps {
+		h.loN[k]++
+		if h.loS != nil {
+			h.loS[k] += v
+		}
+	}
+}
+
+// rangeSpec is what sample accumulation needs to know about the aggregation.
+type rangeSpec struct {
+	rng, off  int64
+	keepV     bool // values are needed (not just counts)
+	countable bool // count, rate or bytes: window results from counts and sums alone
 }
 
 // sort orders the samples by time; a series fed by several streams arrives in runs.
@@ -56,7 +127,13 @@ func (ev *evaluator) rangeAgg(e *RangeAggExpr, g *Grouping) ([]*series, error) {
 	rng, off := e.Range.Nanoseconds(), e.Offset.Nanoseconds()
 	selStart := ev.start - off - rng + 1
 	selEnd := ev.end - off + 1
-	keepV := e.Op != "count_over_time" && !(e.Op == "rate" && e.Unwrap == nil)
+	spec := &rangeSpec{rng: rng, off: off, keepV: e.Op != "count_over_time" && !(e.Op == "rate" && e.Unwrap == nil)}
+	switch e.Op {
+	case "count_over_time", "bytes_over_time", "bytes_rate":
+		spec.countable = true
+	case "rate":
+		spec.countable = e.Unwrap == nil
+	}
 	accs := map[string]*rangeAcc{}
 	var order []*rangeAcc
 	var b labelsBuilder
@@ -128,7 +205,7 @@ func (ev *evaluator) rangeAgg(e *RangeAggExpr, g *Grouping) ([]*series, error) {
 					streamAcc = a
 				}
 			}
-			a.add(ent.Timestamp, v, keepV)
+			a.add(ev, spec, ent.Timestamp, v)
 		}
 		return it.Err()
 	})
@@ -138,10 +215,28 @@ func (ev *evaluator) rangeAgg(e *RangeAggExpr, g *Grouping) ([]*series, error) {
 	out := make([]*series, 0, len(order))
 	var scratch []float64
 	for _, a := range order {
+		s := &series{labels: a.labels}
+		if h := a.hist; h != nil {
+			var n int64
+			var sum float64
+			for i := 0; i < ev.nsteps; i++ {
+				n += h.hiN[i] - h.loN[i]
+				if h.hiS != nil {
+					sum += h.hiS[i] - h.loS[i]
+				}
+				if n <= 0 {
+					continue
+				}
+				s.pts = append(s.pts, Point{T: ev.stepTime(i) / 1e6, V: countableValue(e, n, sum)})
+			}
+			if len(s.pts) > 0 {
+				out = append(out, s)
+			}
+			continue
+		}
 		if a.unsorted {
 			a.sort()
 		}
-		s := &series{labels: a.labels}
 		lo, hi := 0, 0
 		for i := 0; i < ev.nsteps; i++ {
 			t := ev.stepTime(i) - off
@@ -167,6 +262,19 @@ func (ev *evaluator) rangeAgg(e *RangeAggExpr, g *Grouping) ([]*series, error) {
 		}
 	}
 	return out, nil
+}
+
+// countableValue is a counting op's result for a window of n samples summing to sum.
+func countableValue(e *RangeAggExpr, n int64, sum float64) float64 {
+	switch e.Op {
+	case "count_over_time":
+		return float64(n)
+	case "rate":
+		return float64(n) / e.Range.Seconds()
+	case "bytes_rate":
+		return sum / e.Range.Seconds()
+	}
+	return sum
 }
 
 // rangeValue aggregates one window of n samples (values vs, nil when counting).
