@@ -15,7 +15,7 @@ import (
 func TestRangeAggMatchesBruteForce(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
 	type sample struct {
-		ts          int64
+		ts         int64
 		bytes, val int
 	}
 	for iter := 0; iter < 30; iter++ {
