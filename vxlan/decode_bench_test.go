@@ -29,7 +29,9 @@ func BenchmarkGopacketNewPacket(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		pkt := gopacket.NewPacket(pkts[i%len(pkts)], layers.LayerTypeVXLAN, gopacket.NoCopy)
 		if tl := pkt.TransportLayer(); tl != nil {
-			sink += uint16(tl.TransportFlow().Src().Raw()[0])
+			if raw := tl.TransportFlow().Src().Raw(); len(raw) > 0 {
+				sink += uint16(raw[0])
+			}
 		}
 	}
 	_ = sink
