@@ -45,6 +45,9 @@ func (p *labelParser) parse() (logql.Labels, error) {
 			p.pos++
 			break
 		}
+		if p.pos >= len(p.s) {
+			return nil, fmt.Errorf("col %d: unexpected end, expected '}'", p.pos+1)
+		}
 		if len(ls) > 0 {
 			if p.s[p.pos] != ',' {
 				return nil, fmt.Errorf("col %d: expected ',' or '}'", p.pos+1)
