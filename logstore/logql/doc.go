@@ -1,3 +1,35 @@
 // Package logql parses and evaluates LogQL, Grafana Loki's query language, over any
-// storage that implements Querier.
+// storage that implements Querier (the logstore package, or MemQuerier in tests).
+//
+// ParseExpr turns a query into an Expr; errors are *ParseError with Loki's wording
+// ("parse error at line 1, col 12: syntax error: unexpected ..."). Engine.Exec evaluates a
+// query for a time range and returns streams (log queries), a matrix (metric range
+// queries), a vector (instant queries) or a scalar, with Loki's summary statistics.
+//
+// Semantics follow Loki and Prometheus:
+//   - log queries select Start <= t < End, keep the newest (Backward) or oldest (Forward)
+//     Limit entries over all streams, and group entries by their labels after the pipeline
+//     (stream labels plus extracted labels; an extracted name that clashes with a stream
+//     label gets the _extracted suffix);
+//   - metric range queries evaluate at Start, Start+Step, ... <= End; a range vector at T
+//     covers (T-offset-range, T-offset]; an empty window yields no point; the default step is
+//     the range / 250, at least 1s; at most 11,000 points per series;
+//   - parsers that fail set __error__ (JSONParserErr, LogfmtParserErr with --strict,
+//     LabelFilterErr, SampleExtractionErr, TemplateFormatErr) and __error_details__; a metric
+//     query whose samples still carry __error__ fails with *PipelineError, as in Loki;
+//   - the unwrapped label is removed from a series' labels; vector matching is one-to-one
+//     with on/ignoring (no group_left/group_right); and, or, unless are supported;
+//   - instant topk/bottomk results are ordered by value, every other result by labels.
+//
+// Not implemented: unpack, decolorize, label_replace, vector(), absent_over_time,
+// rate_counter, group_left/group_right, structured metadata, query sharding.
+//
+// Budget: the pipeline allocates nothing per line for line filters, pattern, regexp and
+// label filters (labels are built in a reused builder and keyed in a reused buffer;
+// strings are slices of the line). A line filter costs about 1.4x a bare strings.Contains
+// over the same entries. Range aggregations that only count (count_over_time, rate,
+// bytes_over_time, bytes_rate) accumulate each series in cumulative histograms on the step
+// grid once it has a few samples per step, so memory is O(series x steps) and independent
+// of the number of lines; sum by (...) over them is pushed down, so series are grouped
+// while lines stream through. See engine_bench_test.go for figures over 1 M VPC lines.
 package logql

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -84,6 +85,32 @@ func BenchmarkScanBaseline(b *testing.B) {
 		err := q.Select(context.Background(), ms, base.UnixNano(), base.Add(time.Hour+time.Second).UnixNano(), func(_ Labels, it EntryIterator) error {
 			for it.Next() {
 				n += len(it.At().Line)
+				lines++
+			}
+			return nil
+		})
+		if err != nil || n == 0 {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(lines), "ns/line")
+}
+
+// BenchmarkScanContains is the baseline plus strings.Contains(line, "REJECT"): the least a
+// line filter can cost.
+func BenchmarkScanContains(b *testing.B) {
+	q := benchData()
+	ms, _ := ParseMatchers(`{kind="vpc"}`)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var lines int64
+	for i := 0; i < b.N; i++ {
+		var n int
+		err := q.Select(context.Background(), ms, base.UnixNano(), base.Add(time.Hour+time.Second).UnixNano(), func(_ Labels, it EntryIterator) error {
+			for it.Next() {
+				if strings.Contains(it.At().Line, "REJECT") {
+					n++
+				}
 				lines++
 			}
 			return nil
