@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -482,4 +484,64 @@ func httpStatus(t *testing.T, url string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// blockingWriter holds the first WriteRecords call until released, so the test can look at
+// the collector while it drains.
+type blockingWriter struct {
+	entered, release chan struct{}
+	once             atomic.Bool
+	recorder
+}
+
+func (w *blockingWriter) WriteRecords(ctx context.Context, recs []flowlog.Record) error {
+	if !w.once.Swap(true) {
+		w.entered <- struct{}{}
+		<-w.release
+	}
+	return w.recorder.WriteRecords(ctx, recs)
+}
+
+func TestHealthWhileDraining(t *testing.T) {
+	cfg := ingest.DefaultConfig()
+	cfg.Listen, cfg.HealthAddr, cfg.Sockets, cfg.Shards = "127.0.0.1:0", "127.0.0.1:0", 1, 1
+	w := &blockingWriter{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	col, err := ingest.New(cfg, w, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	runErr := make(chan error, 1)
+	go func() { runErr <- col.Run(ctx) }()
+	<-col.Ready()
+	health := "http://" + col.HealthAddr().String() + "/healthz"
+	if code := httpStatus(t, health); code != http.StatusOK {
+		t.Fatalf("receiving: %d", code)
+	}
+	conn, err := net.Dial("udp", col.Addrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := vxlantest.Frame(vxlantest.Spec{Src: client, Dst: server, Proto: 17, SrcPort: 1, DstPort: 2})
+	if _, err := conn.Write(vxlantest.VXLAN(9, frame)); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	time.Sleep(100 * time.Millisecond) // let the shard take the packet in
+	cancel()
+	select {
+	case <-w.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("shutdown did not flush the open window")
+	}
+	if code := httpStatus(t, health); code != http.StatusServiceUnavailable {
+		t.Errorf("draining: %d, want 503", code)
+	}
+	close(w.release)
+	if err := <-runErr; err != nil {
+		t.Fatal(err)
+	}
+	if len(w.recs) != 1 || w.recs[0].InterfaceID != "eni-vni00000009" || w.recs[0].Packets != 1 {
+		t.Fatalf("flushed records: %+v", w.recs)
+	}
 }
