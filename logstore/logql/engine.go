@@ -127,6 +127,9 @@ func (ev *evaluator) logQuery(le *LogExpr) (*Result, error) {
 	limit := ev.p.Limit
 	if limit <= 0 {
 		limit = defaultLimit
+		if m := ev.limits.MaxLines; m > 0 && m < limit {
+			limit = m
+		}
 	}
 	if m := ev.limits.MaxLines; m > 0 && limit > m {
 		return nil, &LimitError{Msg: fmt.Sprintf("max entries limit per query exceeded, limit > max_entries_limit (%d > %d)", limit, m)}

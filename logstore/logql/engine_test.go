@@ -319,6 +319,11 @@ func TestLimits(t *testing.T) {
 	if !errors.Is(err, ErrLimit) || err.Error() != "max entries limit per query exceeded, limit > max_entries_limit (20 > 10)" {
 		t.Errorf("max lines: %v", err)
 	}
+	// without a limit, the default of 100 is capped by MaxLines
+	r, err := NewEngine(q, Limits{MaxLines: 3}).Exec(ctx, p(`{kind="vpc"}`))
+	if err != nil || r.Stats.TotalEntriesReturned != 3 {
+		t.Errorf("default limit under MaxLines: %v %v", r, err)
+	}
 	_, err = NewEngine(q, Limits{MaxQueryRange: time.Minute}).Exec(ctx, p(`{kind="vpc"}`))
 	if !errors.Is(err, ErrLimit) || !strings.HasPrefix(err.Error(), "the query time range exceeds the limit") {
 		t.Errorf("max range: %v", err)

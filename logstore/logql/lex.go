@@ -1,6 +1,7 @@
 package logql
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -241,6 +242,9 @@ func parseDuration(s string) (time.Duration, error) {
 		u, ok := durationUnits[rest[j:k]]
 		if !ok {
 			return 0, errString("bad duration unit")
+		}
+		if n > int64(math.MaxInt64/u) || total > math.MaxInt64-time.Duration(n)*u {
+			return 0, errString("duration out of range")
 		}
 		total += time.Duration(n) * u
 		rest = rest[k:]

@@ -213,3 +213,12 @@ func FuzzPipeline(f *testing.F) {
 		}
 	})
 }
+
+func TestParseDurationOverflow(t *testing.T) {
+	if _, err := ParseExpr(`count_over_time({a="b"}[999999999999y])`); err == nil {
+		t.Error("overflowing range accepted")
+	}
+	if e, err := ParseExpr(`count_over_time({a="b"}[1y2w3d] offset 1d12h)`); err != nil || e.String() != `count_over_time({a="b"} [1y2w3d] offset 1d12h)` {
+		t.Errorf("got %v, %v", e, err)
+	}
+}
