@@ -1,0 +1,360 @@
+// Package loki pushes flow records to any Loki-compatible server (the embedded logstore or
+// Grafana Loki) the way CloudWatch Logs holds them: one stream per ENI (per transit gateway
+// for TGW records) inside a log group named after the flow log, one AWS text line per
+// record, timestamped with the record's start.
+//
+// Streams carry the labels log_group, log_stream, account, region and kind. log_stream is
+// per ENI, as in CloudWatch (`eni-…-all`), so a query can select one interface's flows
+// cheaply; the price is one Loki stream per active ENI. That is fine up to some tens of
+// thousands of ENIs per tenant (Loki's default max_streams_per_user is 10 000 per
+// ingester); beyond that, set StreamLabel=false to drop log_stream from the labels (lines
+// still hold the interface id, filterable with `|= "eni-…"`).
+//
+// Pushes use the Loki push protobuf compressed with snappy, the tenant goes in
+// X-Scope-OrgID. Write returns nil only after every push of the batch was answered 2xx;
+// 5xx, 429 and network errors are retried with exponential backoff, other 4xx are not (a
+// *PushError says why). Loki drops exact duplicates (same stream, timestamp and line), so a
+// redelivered batch is harmless.
+package loki
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/grafana/loki/pkg/push"
+	"github.com/klauspost/compress/snappy"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/sinks"
+)
+
+// PushPath is Loki's push endpoint.
+const PushPath = "/loki/api/v1/push"
+
+// Config configures the Loki sink.
+type Config struct {
+	// URL is the server's base URL (http://127.0.0.1:3100) or its full push URL.
+	URL string `yaml:"url"`
+	// Tenant goes in X-Scope-OrgID; empty sends no header (single-tenant servers).
+	Tenant string `yaml:"tenant"`
+	// LogGroup and TGWLogGroup are the log_group label values, as CloudWatch log groups.
+	LogGroup    string `yaml:"log_group"`
+	TGWLogGroup string `yaml:"tgw_log_group"`
+	// VPCFormat and TGWFormat are the LogFormat of the lines ("" for AWS's defaults).
+	VPCFormat string `yaml:"vpc_format"`
+	TGWFormat string `yaml:"tgw_format"`
+	// StreamLabel adds log_stream (per ENI / transit gateway) to the labels.
+	StreamLabel bool `yaml:"stream_label"`
+	// DefaultAccount and DefaultRegion label records that carry neither.
+	DefaultAccount string `yaml:"default_account"`
+	DefaultRegion  string `yaml:"default_region"`
+	// MaxPushBytes bounds the line bytes of one push (Loki's default limit is 4 MiB per
+	// request after decompression; keep well below).
+	MaxPushBytes int `yaml:"max_push_bytes"`
+	// Timeout bounds one HTTP request.
+	Timeout time.Duration `yaml:"timeout"`
+	// MinBackoff and MaxBackoff bound the wait between retries of one push.
+	MinBackoff time.Duration `yaml:"min_backoff"`
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+	// MaxRetries bounds retries of one push before Write gives up (the runner then
+	// redelivers the batch); 0 retries until ctx ends.
+	MaxRetries int `yaml:"max_retries"`
+}
+
+// DefaultConfig returns CloudWatch-like names and Loki-friendly limits.
+func DefaultConfig() Config {
+	return Config{
+		LogGroup:       "vpc-flow-logs",
+		TGWLogGroup:    "tgw-flow-logs",
+		StreamLabel:    true,
+		DefaultAccount: "unknown",
+		DefaultRegion:  "us-east-1",
+		MaxPushBytes:   1 << 20,
+		Timeout:        30 * time.Second,
+		MinBackoff:     100 * time.Millisecond,
+		MaxBackoff:     10 * time.Second,
+		MaxRetries:     10,
+	}
+}
+
+// PushError is a push the server refused for good (a 4xx other than 429): retrying the
+// same data cannot succeed.
+type PushError struct {
+	Status int
+	Body   string
+}
+
+func (e *PushError) Error() string {
+	return fmt.Sprintf("loki: push refused: HTTP %d: %s", e.Status, e.Body)
+}
+
+// Permanent reports that retrying is pointless.
+func (e *PushError) Permanent() bool { return true }
+
+// Sink pushes batches to a Loki server. It is safe for concurrent Writes.
+type Sink struct {
+	cfg      Config
+	url      string
+	client   *http.Client
+	vpc, tgw *flowlog.Format
+	m        metrics
+}
+
+type metrics struct {
+	pushes  *prometheus.CounterVec
+	lines   prometheus.Counter
+	bytes   prometheus.Counter
+	errors  *prometheus.CounterVec
+	latency prometheus.Histogram
+}
+
+// New validates cfg; it does no I/O. reg may be nil.
+func New(cfg Config, reg prometheus.Registerer) (*Sink, error) {
+	def := DefaultConfig()
+	if cfg.URL == "" {
+		return nil, errors.New("loki: no URL")
+	}
+	if !strings.HasPrefix(cfg.URL, "http://") && !strings.HasPrefix(cfg.URL, "https://") {
+		return nil, fmt.Errorf("loki: URL %q must start with http:// or https://", cfg.URL)
+	}
+	for _, p := range []struct {
+		dst *string
+		def string
+	}{{&cfg.LogGroup, def.LogGroup}, {&cfg.TGWLogGroup, def.TGWLogGroup},
+		{&cfg.DefaultAccount, def.DefaultAccount}, {&cfg.DefaultRegion, def.DefaultRegion}} {
+		if *p.dst == "" {
+			*p.dst = p.def
+		}
+	}
+	if cfg.MaxPushBytes <= 0 {
+		cfg.MaxPushBytes = def.MaxPushBytes
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = def.Timeout
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = def.MinBackoff
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = max(def.MaxBackoff, cfg.MinBackoff)
+	}
+	s := &Sink{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}, vpc: flowlog.DefaultVPC, tgw: flowlog.DefaultTGW}
+	s.url = strings.TrimRight(cfg.URL, "/")
+	if !strings.HasSuffix(s.url, PushPath) {
+		s.url += PushPath
+	}
+	var err error
+	if cfg.VPCFormat != "" {
+		if s.vpc, err = flowlog.ParseFormat(cfg.VPCFormat); err != nil {
+			return nil, fmt.Errorf("loki: vpc_format: %w", err)
+		}
+		if s.vpc.Kind() != flowlog.KindVPC {
+			return nil, errors.New("loki: vpc_format holds Transit Gateway fields")
+		}
+	}
+	if cfg.TGWFormat != "" {
+		if s.tgw, err = flowlog.ParseFormat(cfg.TGWFormat); err != nil {
+			return nil, fmt.Errorf("loki: tgw_format: %w", err)
+		}
+		if s.tgw.Kind() != flowlog.KindTGW {
+			return nil, errors.New("loki: tgw_format holds no Transit Gateway field")
+		}
+	}
+	ns, sub := "flowtap", "sink_loki"
+	s.m = metrics{
+		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "pushes_total",
+			Help: "Push requests by outcome (2xx, 4xx, 5xx, 429, network)."}, []string{"outcome"}),
+		lines: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "lines_total",
+			Help: "Lines acknowledged by the server."}),
+		bytes: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "bytes_total",
+			Help: "Compressed push bytes acknowledged by the server."}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "errors_total",
+			Help: "Writes that failed, by reason (refused, retries, canceled)."}, []string{"reason"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "push_seconds",
+			Help: "Duration of push requests.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{s.m.pushes, s.m.lines, s.m.bytes, s.m.errors, s.m.latency} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("loki: metrics: %w", err)
+			}
+		}
+	}
+	return s, nil
+}
+
+// Name is "loki".
+func (s *Sink) Name() string { return "loki" }
+
+// Close does nothing: every Write waits for its pushes.
+func (s *Sink) Close() error { return nil }
+
+// Labels returns the Loki label string of r's stream, with names in sorted order.
+func (s *Sink) Labels(r *flowlog.Record) string {
+	group := s.cfg.LogGroup
+	if r.Kind == flowlog.KindTGW {
+		group = s.cfg.TGWLogGroup
+	}
+	account, region := r.AccountID, r.Region
+	if account == "" {
+		account = s.cfg.DefaultAccount
+	}
+	if region == "" {
+		region = s.cfg.DefaultRegion
+	}
+	var b strings.Builder
+	b.WriteString(`{account=`)
+	b.WriteString(strconv.Quote(account))
+	b.WriteString(`, kind=`)
+	b.WriteString(strconv.Quote(r.Kind.String()))
+	b.WriteString(`, log_group=`)
+	b.WriteString(strconv.Quote(group))
+	if s.cfg.StreamLabel {
+		b.WriteString(`, log_stream=`)
+		b.WriteString(strconv.Quote(r.StreamName()))
+	}
+	b.WriteString(`, region=`)
+	b.WriteString(strconv.Quote(region))
+	b.WriteByte('}')
+	return b.String()
+}
+
+// Timestamp is the entry time of r: its start (CloudWatch's event timestamp), else its end.
+func Timestamp(r *flowlog.Record) time.Time {
+	if t, ok := r.Int(flowlog.FieldStart); ok {
+		return time.Unix(t, 0)
+	}
+	if t, ok := r.Int(flowlog.FieldEnd); ok {
+		return time.Unix(t, 0)
+	}
+	return time.Unix(0, 0)
+}
+
+// Write pushes b's records in pushes of at most MaxPushBytes of lines and returns nil once
+// every push was acknowledged with a 2xx.
+func (s *Sink) Write(ctx context.Context, b *sinks.Batch) error {
+	streams := map[string]*push.Stream{}
+	var order []string
+	size := 0
+	line := make([]byte, 0, 512)
+	flush := func() error {
+		if len(order) == 0 {
+			return nil
+		}
+		req := push.PushRequest{Streams: make([]push.Stream, 0, len(order))}
+		lines := 0
+		for _, k := range order {
+			st := streams[k]
+			sort.SliceStable(st.Entries, func(i, j int) bool { return st.Entries[i].Timestamp.Before(st.Entries[j].Timestamp) })
+			req.Streams = append(req.Streams, *st)
+			lines += len(st.Entries)
+		}
+		clear(streams)
+		order, size = order[:0], 0
+		return s.push(ctx, &req, lines)
+	}
+	for i := range b.Records {
+		r := &b.Records[i]
+		format := s.vpc
+		if r.Kind == flowlog.KindTGW {
+			format = s.tgw
+		}
+		line = format.AppendText(line[:0], r)
+		if size > 0 && size+len(line) > s.cfg.MaxPushBytes {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		labels := s.Labels(r)
+		st := streams[labels]
+		if st == nil {
+			st = &push.Stream{Labels: labels}
+			streams[labels] = st
+			order = append(order, labels)
+		}
+		st.Entries = append(st.Entries, push.Entry{Timestamp: Timestamp(r), Line: string(line)})
+		size += len(line)
+	}
+	return flush()
+}
+
+// push sends one request, retrying 5xx, 429 and network errors with backoff.
+func (s *Sink) push(ctx context.Context, req *push.PushRequest, lines int) error {
+	raw, err := req.Marshal()
+	if err != nil {
+		return fmt.Errorf("loki: encode push: %w", err)
+	}
+	body := snappy.Encode(nil, raw)
+	backoff := s.cfg.MinBackoff
+	for attempt := 0; ; attempt++ {
+		err := s.send(ctx, body)
+		if err == nil {
+			s.m.lines.Add(float64(lines))
+			s.m.bytes.Add(float64(len(body)))
+			return nil
+		}
+		var pe *PushError
+		if errors.As(err, &pe) {
+			s.m.errors.WithLabelValues("refused").Inc()
+			return err
+		}
+		if s.cfg.MaxRetries > 0 && attempt >= s.cfg.MaxRetries {
+			s.m.errors.WithLabelValues("retries").Inc()
+			return fmt.Errorf("loki: giving up after %d attempts: %w", attempt+1, err)
+		}
+		// Jitter (0.5–1.5 × backoff) keeps many sinks from retrying in lockstep.
+		wait := time.Duration(rand.Int64N(int64(backoff))) + backoff/2
+		select {
+		case <-ctx.Done():
+			s.m.errors.WithLabelValues("canceled").Inc()
+			return fmt.Errorf("loki: push to %s: %w (last error: %v)", s.url, ctx.Err(), err)
+		case <-time.After(wait):
+		}
+		backoff = min(2*backoff, s.cfg.MaxBackoff)
+	}
+}
+
+// send does one POST; it returns a *PushError for refusals that must not be retried.
+func (s *Sink) send(ctx context.Context, body []byte) error {
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+	if err != nil {
+		return &PushError{Status: 0, Body: err.Error()}
+	}
+	hreq.Header.Set("Content-Type", "application/x-protobuf")
+	hreq.Header.Set("User-Agent", "flowtap")
+	if s.cfg.Tenant != "" {
+		hreq.Header.Set("X-Scope-OrgID", s.cfg.Tenant)
+	}
+	t0 := time.Now()
+	resp, err := s.client.Do(hreq)
+	s.m.latency.Observe(time.Since(t0).Seconds())
+	if err != nil {
+		s.m.pushes.WithLabelValues("network").Inc()
+		return fmt.Errorf("loki: push to %s: %w", s.url, err)
+	}
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode/100 == 2:
+		s.m.pushes.WithLabelValues("2xx").Inc()
+		return nil
+	case resp.StatusCode == http.StatusTooManyRequests:
+		s.m.pushes.WithLabelValues("429").Inc()
+	case resp.StatusCode/100 == 5:
+		s.m.pushes.WithLabelValues("5xx").Inc()
+	default:
+		s.m.pushes.WithLabelValues("4xx").Inc()
+		return &PushError{Status: resp.StatusCode, Body: strings.TrimSpace(string(msg))}
+	}
+	return fmt.Errorf("loki: push to %s: HTTP %d: %s", s.url, resp.StatusCode, strings.TrimSpace(string(msg)))
+}

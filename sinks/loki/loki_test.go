@@ -1,0 +1,298 @@
+package loki
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/logstore"
+	"github.com/flowtap/flowtap/logstore/logql"
+	"github.com/flowtap/flowtap/sinks"
+)
+
+var v5 = flowlog.MustParseFormat("${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${region} ${flow-direction}")
+
+var vpcLines = []string{
+	"5 123456789012 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK us-east-1 ingress",
+	"5 123456789012 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530005 1418530070 REJECT OK us-east-1 ingress",
+	"5 123456789012 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA us-east-1 -",
+	"5 123456789012 eni-0000000000000000b 2001:db8:1234:a100:8d6e:3477:df66:f105 2001:db8:1234:a102:3304:8879:34cf:4071 34892 22 6 54 8855 1477913708 1477913820 ACCEPT OK eu-west-3 egress",
+	"5 210987654321 eni-0000000000000000c 203.0.113.12 172.31.16.139 0 0 1 4 336 1432917027 1432917142 ACCEPT OK us-east-1 ingress",
+}
+
+const tgwLine = "6 TransitGateway 123456789012 tgw-0123456789abcdef0 tgw-attach-0123456789abcdef0 123456789012 210987654321 vpc-0123456789abcdef0 vpc-0fedcba9876543210 subnet-0123456789abcdef0 subnet-0fedcba9876543210 eni-0123456789abcdef0 eni-0fedcba9876543210 use1-az1 use1-az2 tgw-attach-0fedcba9876543210 10.0.1.5 10.1.2.6 49152 443 6 10 5000 1616729292 1616729349 OK IPv4 0 0 0 0 19 us-east-1 egress - -"
+
+func batch(t testing.TB) *sinks.Batch {
+	var recs []flowlog.Record
+	for _, l := range vpcLines {
+		var r flowlog.Record
+		if err := v5.Parse(&r, l); err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	var r flowlog.Record
+	if err := flowlog.DefaultTGW.Parse(&r, tgwLine); err != nil {
+		t.Fatal(err)
+	}
+	recs = append(recs, r)
+	return &sinks.Batch{Topic: "flowlogs", Partition: 1, FirstOffset: 5, LastOffset: 10, Records: recs}
+}
+
+func startLogstore(t *testing.T) (*logstore.Store, string) {
+	t.Helper()
+	cfg := logstore.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.Listen = ""
+	cfg.AuthEnabled = true
+	st, err := logstore.New(cfg, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- st.Run(ctx) }()
+	select {
+	case <-st.Ready():
+	case err := <-done:
+		t.Fatalf("logstore did not start: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("logstore not ready after 20 s")
+	}
+	srv := httptest.NewServer(st.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		<-done
+	})
+	return st, srv.URL
+}
+
+type stream struct {
+	labels  logql.Labels
+	entries []logql.Entry
+}
+
+func query(t *testing.T, st *logstore.Store, tenant string, matchers ...*logql.Matcher) []stream {
+	t.Helper()
+	var out []stream
+	err := st.Querier(tenant).Select(context.Background(), matchers, 0, 1<<62, func(ls logql.Labels, it logql.EntryIterator) error {
+		s := stream{labels: append(logql.Labels(nil), ls...)}
+		for it.Next() {
+			s.entries = append(s.entries, it.At())
+		}
+		out = append(out, s)
+		return it.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestPushToLogstore(t *testing.T) {
+	st, url := startLogstore(t)
+	reg := prometheus.NewRegistry()
+	cfg := DefaultConfig()
+	cfg.URL = url
+	cfg.Tenant = "team-a"
+	s, err := New(cfg, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := batch(t)
+	ctx := context.Background()
+	if err := s.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, b); err != nil { // redelivery
+		t.Fatal(err)
+	}
+	group, _ := logql.NewMatcher(logql.MatchRegexp, "log_group", ".+")
+	streams := query(t, st, "team-a", group)
+	want := map[string][]string{} // stream labels -> "ts line"
+	for i := range b.Records {
+		r := &b.Records[i]
+		f := flowlog.DefaultVPC
+		if r.Kind == flowlog.KindTGW {
+			f = flowlog.DefaultTGW
+		}
+		want[s.Labels(r)] = append(want[s.Labels(r)], fmt.Sprintf("%d %s", Timestamp(r).UnixNano(), f.AppendText(nil, r)))
+	}
+	if len(streams) != len(want) {
+		t.Fatalf("%d streams, want %d", len(streams), len(want))
+	}
+	n := 0
+	for _, got := range streams {
+		key := got.labels.String()
+		w, ok := want[key]
+		if !ok {
+			t.Fatalf("unexpected stream %s", key)
+		}
+		var have []string
+		for _, e := range got.entries {
+			have = append(have, fmt.Sprintf("%d %s", e.Timestamp, e.Line))
+		}
+		// Entries come back sorted by time; the batch lists them in record order.
+		if len(have) != len(w) {
+			t.Fatalf("stream %s: %d entries after a redelivery, want %d (duplicates?)", key, len(have), len(w))
+		}
+		for _, x := range w {
+			if !strings.Contains(strings.Join(have, "\n"), x) {
+				t.Fatalf("stream %s lacks %q; has %q", key, x, have)
+			}
+		}
+		n += len(have)
+	}
+	if n != len(b.Records) {
+		t.Fatalf("%d entries stored, want %d", n, len(b.Records))
+	}
+	// CloudWatch-like labels.
+	eni, _ := logql.NewMatcher(logql.MatchEqual, "log_stream", "eni-1235b8ca123456789-all")
+	got := query(t, st, "team-a", eni)
+	if len(got) != 1 || got[0].labels.Get("log_group") != "vpc-flow-logs" || got[0].labels.Get("account") != "123456789012" ||
+		got[0].labels.Get("region") != "us-east-1" || got[0].labels.Get("kind") != "vpc" || len(got[0].entries) != 3 {
+		t.Fatalf("ENI stream: %+v", got)
+	}
+	if got[0].entries[0].Timestamp != 1418530005e9 || got[0].entries[0].Line != "5 123456789012 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530005 1418530070 REJECT OK" {
+		t.Fatalf("first entry %+v", got[0].entries[0])
+	}
+	tgw, _ := logql.NewMatcher(logql.MatchEqual, "kind", "tgw")
+	if got := query(t, st, "team-a", tgw); len(got) != 1 || got[0].labels.Get("log_stream") != "tgw-0123456789abcdef0" ||
+		got[0].labels.Get("log_group") != "tgw-flow-logs" || got[0].entries[0].Line != tgwLine {
+		t.Fatalf("TGW stream: %+v", got)
+	}
+	// Tenants are separate.
+	if got := query(t, st, "team-b", group); len(got) != 0 {
+		t.Fatalf("tenant team-b sees %d streams", len(got))
+	}
+	if v := testutil.ToFloat64(s.m.lines); v != float64(2*len(b.Records)) {
+		t.Fatalf("lines metric %v", v)
+	}
+}
+
+func TestSplitsLargeBatches(t *testing.T) {
+	st, url := startLogstore(t)
+	cfg := DefaultConfig()
+	cfg.URL, cfg.Tenant, cfg.MaxPushBytes = url, "t", 300
+	s, _ := New(cfg, nil)
+	b := batch(t)
+	if err := s.Write(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if n := testutil.ToFloat64(s.m.pushes.WithLabelValues("2xx")); n < 3 {
+		t.Fatalf("%v pushes, want several with MaxPushBytes=300", n)
+	}
+	group, _ := logql.NewMatcher(logql.MatchRegexp, "log_group", ".+")
+	total := 0
+	for _, s := range query(t, st, "t", group) {
+		total += len(s.entries)
+	}
+	if total != len(b.Records) {
+		t.Fatalf("%d entries, want %d", total, len(b.Records))
+	}
+}
+
+func TestRetriesServerErrorsThenSucceeds(t *testing.T) {
+	_, url := startLogstore(t)
+	var calls atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch calls.Add(1) {
+		case 1:
+			http.Error(w, "ingester unavailable", http.StatusServiceUnavailable)
+			return
+		case 2:
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+			return
+		}
+		req, _ := http.NewRequestWithContext(r.Context(), r.Method, url+r.URL.Path, r.Body)
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+	}))
+	defer proxy.Close()
+	cfg := DefaultConfig()
+	cfg.URL, cfg.Tenant, cfg.MinBackoff, cfg.MaxBackoff = proxy.URL, "t", time.Millisecond, 5*time.Millisecond
+	s, _ := New(cfg, nil)
+	if err := s.Write(context.Background(), batch(t)); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 3 {
+		t.Fatalf("%d calls, want 3", calls.Load())
+	}
+	if testutil.ToFloat64(s.m.pushes.WithLabelValues("5xx")) != 1 || testutil.ToFloat64(s.m.pushes.WithLabelValues("429")) != 1 {
+		t.Fatal("5xx and 429 outcomes not counted")
+	}
+}
+
+func TestRefusalIsNotRetried(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		http.Error(w, "entry too far behind", http.StatusBadRequest)
+	}))
+	defer srv.Close()
+	cfg := DefaultConfig()
+	cfg.URL, cfg.MinBackoff = srv.URL, time.Millisecond
+	s, _ := New(cfg, nil)
+	err := s.Write(context.Background(), batch(t))
+	var pe *PushError
+	if !errors.As(err, &pe) || pe.Status != 400 || !strings.Contains(pe.Body, "too far behind") || !pe.Permanent() {
+		t.Fatalf("want a permanent PushError with the server's reason, got %v", err)
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("%d calls, want 1 (no retry on 400)", calls.Load())
+	}
+	if testutil.ToFloat64(s.m.errors.WithLabelValues("refused")) != 1 {
+		t.Fatal("refusal not counted")
+	}
+}
+
+func TestUnreachableBacksOffAndReports(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.URL, cfg.MinBackoff, cfg.MaxBackoff, cfg.MaxRetries = "http://127.0.0.1:1", 20*time.Millisecond, 40*time.Millisecond, 3
+	s, _ := New(cfg, nil)
+	t0 := time.Now()
+	err := s.Write(context.Background(), batch(t))
+	if err == nil || !strings.Contains(err.Error(), "giving up after 4 attempts") || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("want a give-up error with the cause, got %v", err)
+	}
+	// Three waits of at least half the backoff each: it did not spin.
+	if el := time.Since(t0); el < 30*time.Millisecond {
+		t.Fatalf("gave up after %v: no backoff", el)
+	}
+	if testutil.ToFloat64(s.m.pushes.WithLabelValues("network")) != 4 {
+		t.Fatal("network failures not counted")
+	}
+	// With no retry limit, cancellation ends the wait.
+	cfg.MaxRetries = 0
+	s, _ = New(cfg, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := s.Write(ctx, batch(t)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want deadline exceeded, got %v", err)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, c := range []Config{{}, {URL: "127.0.0.1:3100"}, {URL: "http://x", VPCFormat: "${tgw-id}"}, {URL: "http://x", TGWFormat: "${srcaddr}"}} {
+		if _, err := New(c, nil); err == nil {
+			t.Errorf("%+v accepted", c)
+		}
+	}
+}
