@@ -386,3 +386,26 @@ func TestStatsAndOrdering(t *testing.T) {
 		t.Errorf("instant vector %+v %v", r, err)
 	}
 }
+
+func TestPatternMatching(t *testing.T) {
+	for _, c := range []struct{ pattern, line, want string }{
+		{`<a> <b>`, "x y z", `{a="x", b="y z"}`},
+		{`<_> <b> <_>`, "x y z w", `{b="y"}`},
+		{`[<ts>] <level>:`, "[12:00] warn: disk", `{level="warn", ts="12:00"}`},
+		{`[<ts>] <level>:`, "12:00 warn: disk", `{}`},      // leading literal missing
+		{`<a>-<b>-<c>`, "1-2", `{a="1", b="2"}`},           // literal missing: capture takes the rest
+		{`<a> <_> <b> <_> <_>`, "1 2 3", `{a="1", b="3"}`}, // stops after the last named capture
+		{`<a>=<_> <b>`, "k=v rest of line", `{a="k", b="rest of line"}`},
+	} {
+		st, err := newPatternStage(c.pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b labelsBuilder
+		b.reset(nil)
+		st.process(0, c.line, &b)
+		if got := b.labels().String(); got != c.want {
+			t.Errorf("pattern %q on %q: got %s want %s", c.pattern, c.line, got, c.want)
+		}
+	}
+}

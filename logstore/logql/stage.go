@@ -472,8 +472,9 @@ func (s *LogfmtStage) String() string {
 
 // PatternStage is | pattern "<a> - <_> <b>".
 type PatternStage struct {
-	Pattern string
-	nodes   []patternNode
+	Pattern   string
+	nodes     []patternNode
+	lastNamed int // index of the last named capture: matching stops after it
 }
 
 // patternNode is a literal or a capture (name "_" is unnamed).
@@ -522,6 +523,11 @@ func newPatternStage(pat string) (*PatternStage, error) {
 	}
 	if named == 0 {
 		return nil, errors.New("syntax error: invalid pattern: at least one capture is required")
+	}
+	for i, n := range s.nodes {
+		if n.capture != "" && n.capture != "_" {
+			s.lastNamed = i
+		}
 	}
 	return s, nil
 }
@@ -583,6 +589,9 @@ func (s *PatternStage) process(_ int64, line string, b *labelsBuilder) (string, 
 		}
 		if c != "_" {
 			b.setExtracted(c, in[:i])
+			if len(s.nodes)-len(nodes)-2 == s.lastNamed {
+				return line, true // only unnamed captures are left
+			}
 		}
 		in = in[i+len(lit):]
 	}
