@@ -3,6 +3,8 @@ package replay
 import (
 	"bytes"
 	"context"
+	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -96,4 +98,45 @@ func countOf(frames [][]byte, f string) int {
 		}
 	}
 	return n
+}
+
+// TestSendLoopAllocatesNothing compares the allocations of a short and a long run to a
+// socket nobody reads: the difference, thousands of packets, must cost no allocations.
+func TestSendLoopAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates in x/net's sendmmsg path")
+	}
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := &Capture{}
+	for _, f := range testFrames(t, 100) {
+		c.Packets = append(c.Packets, Packet{Time: t0, Frame: f})
+	}
+	mallocs := func(loops int) uint64 {
+		cfg := DefaultConfig()
+		cfg.Target = conn.LocalAddr().String()
+		cfg.TopSpeed = true
+		cfg.Loop = loops
+		cfg.UniqueLoops = true
+		r, err := New(cfg, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		rep, err := r.Run(context.Background())
+		runtime.ReadMemStats(&after)
+		if err != nil || rep.Packets+rep.Errors != uint64(loops*100) {
+			t.Fatalf("run: %v %s", err, rep)
+		}
+		return after.Mallocs - before.Mallocs
+	}
+	short, long := mallocs(2), mallocs(52)
+	t.Logf("allocations: %d for 200 packets, %d for 5200", short, long)
+	if long > short+100 { // a little slack for runtime background work
+		t.Fatalf("5000 more packets cost %d more allocations (%d vs %d)", long-short, long, short)
+	}
 }
