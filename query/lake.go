@@ -89,13 +89,19 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	return e, nil
 }
 
+// emptyLakeError explains what the lake holds; it matches ErrEmptyLake.
+type emptyLake struct{ msg string }
+
+func (e *emptyLake) Error() string        { return e.msg }
+func (e *emptyLake) Is(target error) bool { return target == ErrEmptyLake }
+
 func emptyLakeError(cfg Config, all []LakeFile, skipped int) error {
 	if len(all) == 0 {
-		msg := fmt.Sprintf("query: the lake %s is empty: %v (*.parquet under AWSLogs/…/vpcflowlogs/…)", cfg.Dir, ErrEmptyLake)
+		msg := fmt.Sprintf("query: the lake %s is empty: no flow log files (*.parquet under AWSLogs/…/vpcflowlogs/…); is the Parquet sink writing there?", cfg.Dir)
 		if skipped > 0 {
-			msg += fmt.Sprintf("; %d Parquet files lie outside AWS's key layout", skipped)
+			msg += fmt.Sprintf(" (%d Parquet files lie outside AWS's key layout)", skipped)
 		}
-		return fmt.Errorf("%s: %w", msg, ErrEmptyLake)
+		return &emptyLake{msg}
 	}
 	first, last := all[0].Partition.Start, all[0].Partition.End()
 	for _, f := range all {
@@ -106,8 +112,8 @@ func emptyLakeError(cfg Config, all []LakeFile, skipped int) error {
 			last = f.Partition.End()
 		}
 	}
-	return fmt.Errorf("query: the lake %s has %v from %s; it holds %d files from %s to %s: %w",
-		cfg.Dir, ErrEmptyLake, cfg.Range, len(all), first.Format(time.RFC3339), last.Format(time.RFC3339), ErrEmptyLake)
+	return &emptyLake{fmt.Sprintf("query: the lake %s has no flow log files from %s; it holds %d files from %s to %s",
+		cfg.Dir, cfg.Range, len(all), first.Format(time.RFC3339), last.Format(time.RFC3339))}
 }
 
 // listLake walks dir for Parquet files in AWS's layout, sorted by path. Files elsewhere are

@@ -133,8 +133,11 @@ func (c *Client) Query(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		var ne net.Error
 		var oe *net.OpError
-		if errors.As(err, &oe) || (errors.As(err, &ne) && ne.Timeout()) {
-			return nil, fmt.Errorf("logs: %w at %s (is `flowtap up` or `flowtap logstore` running, or --loki-url wrong?): %v", ErrUnreachable, c.base, err)
+		switch {
+		case errors.As(err, &oe):
+			return nil, fmt.Errorf("logs: %w at %s (is `flowtap up` or `flowtap logstore` running, or --loki-url wrong?): %v", ErrUnreachable, c.base, oe)
+		case errors.As(err, &ne) && ne.Timeout():
+			return nil, fmt.Errorf("logs: %w at %s: no answer within %s", ErrUnreachable, c.base, c.cfg.Timeout)
 		}
 		return nil, fmt.Errorf("logs: query %s: %w", c.base, err)
 	}
