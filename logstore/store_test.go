@@ -170,3 +170,29 @@ func TestRetentionDeletesOldChunks(t *testing.T) {
 		t.Fatal("empty stream still indexed")
 	}
 }
+
+// Run cuts chunks by age and then deletes the WAL segments they cover.
+func TestRunFlushesByAgeAndTruncatesWAL(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxChunkAge = 40 * time.Millisecond
+	cfg.WALSegmentSize = 64 // one record per segment
+	ts := startStore(t, cfg)
+	for i := 0; i < 5; i++ {
+		pushStreams(t, ts.Store, DefaultTenant, push.Stream{Labels: `{a="1"}`, Entries: entries(int64(i), fmt.Sprintf("line %d", i))})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		files, _ := filepath.Glob(filepath.Join(ts.cfg.DataDir, "chunks", DefaultTenant, "*.chunk"))
+		segs, _ := listSegments(filepath.Join(ts.cfg.DataDir, "wal"))
+		if len(files) > 0 && len(segs) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10s: %d chunk files, %d WAL segments", len(files), len(segs))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := selectAll(t, ts.Store, DefaultTenant, `{a="1"}`); len(got[`{a="1"}`]) != 5 {
+		t.Fatalf("got %v", got)
+	}
+}
