@@ -197,8 +197,11 @@ func (e *Engine) setup(ctx context.Context, files []LakeFile) error {
 	}
 	for _, f := range files {
 		kind := flowlog.KindVPC
-		if _, tgw := schemas[f.Path][flowlog.FieldTGWID.Column()]; tgw {
-			kind = flowlog.KindTGW
+		for c := range schemas[f.Path] {
+			if tgwOnly[c] {
+				kind = flowlog.KindTGW
+				break
+			}
 		}
 		e.files[kind] = append(e.files[kind], f)
 	}
@@ -217,6 +220,19 @@ func (e *Engine) setup(ctx context.Context, files []LakeFile) error {
 	}
 	return nil
 }
+
+// tgwOnly holds the columns only Transit Gateway logs carry (resource_type, tgw_*,
+// packets_lost_*): a file with any of them is a TGW file. VPC and TGW files share the key
+// layout, and file names hold configurable flow log IDs, so columns are what tells them apart.
+var tgwOnly = func() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range flowlog.AllFields() {
+		if f.Info().Scope == flowlog.ScopeTGW {
+			m[f.Column()] = true
+		}
+	}
+	return m
+}()
 
 // readSchemas returns, per file, its top-level column names, read from the
 // Parquet footers in one DuckDB call.

@@ -81,10 +81,10 @@ func writeFixtureLake(t testing.TB, style layout.Style) string {
 	if style == layout.Plain || style == layout.PlainHourly {
 		vpcFormat = vpcLineFormat
 	}
-	if _, err := querytest.WriteLake(dir, style, vpcFormat, "fl-vpc0001", fixtureVPC(t)); err != nil {
+	if err := querytest.WriteLake(dir, style, vpcFormat, fixtureVPC(t)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := querytest.WriteLake(dir, style, flowlog.DefaultTGW, "fl-tgw0001", fixtureTGW(t)); err != nil {
+	if err := querytest.WriteLake(dir, style, flowlog.DefaultTGW, fixtureTGW(t)); err != nil {
 		t.Fatal(err)
 	}
 	return dir

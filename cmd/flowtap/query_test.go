@@ -41,7 +41,7 @@ func queryFixtureLake(t *testing.T) string {
 		}
 		recs[i].Region = "us-east-1"
 	}
-	if _, err := querytest.WriteLake(dir, layout.Hive, flowlog.AllVPC, "fl-1", recs); err != nil {
+	if err := querytest.WriteLake(dir, layout.Hive, flowlog.AllVPC, recs); err != nil {
 		t.Fatal(err)
 	}
 	return dir

@@ -199,10 +199,10 @@ func TestColumnsMatchTheLake(t *testing.T) {
 	if err := flowlog.DefaultTGW.Parse(&tgw, "6 TransitGateway 111111111111 tgw-1 att-1 - - - - - - - - - - - 10.0.0.1 10.0.0.2 1 2 6 1 40 1714521600 1714521660 OK IPv4 0 0 0 0 0 us-east-1 ingress - -"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := querytest.WriteLake(dir, layout.Hive, flowlog.AllVPC, "fl-1", []flowlog.Record{vpc}); err != nil {
+	if err := querytest.WriteLake(dir, layout.Hive, flowlog.AllVPC, []flowlog.Record{vpc}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := querytest.WriteLake(dir, layout.Hive, flowlog.AllTGW, "fl-2", []flowlog.Record{tgw}); err != nil {
+	if err := querytest.WriteLake(dir, layout.Hive, flowlog.AllTGW, []flowlog.Record{tgw}); err != nil {
 		t.Fatal(err)
 	}
 	e, err := query.Open(context.Background(), query.Config{Dir: dir})
