@@ -27,7 +27,11 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv("FLOWTAP_LOGSTORE_CHILD_DIR"); dir != "" {
 		os.Exit(runChildStore(dir))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if queryStore != nil {
+		os.RemoveAll(queryStore.cfg.DataDir) // the benchmark data set
+	}
+	os.Exit(code)
 }
 
 func runChildStore(dir string) int {

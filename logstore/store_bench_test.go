@@ -23,6 +23,7 @@ import (
 
 // benchLines is the data set size of the query benchmarks: FLOWTAP_LOGSTORE_BENCH_LINES
 // (e.g. 10000000), default 200000 so that `make bench` stays quick.
+// FLOWTAP_LOGSTORE_BENCH_CODEC picks the chunk encoding of that store (zstd or s2).
 func benchLines() int {
 	if v, err := strconv.Atoi(os.Getenv("FLOWTAP_LOGSTORE_BENCH_LINES")); err == nil && v > 0 {
 		return v
@@ -185,6 +186,9 @@ func loadQueryStore(b *testing.B) {
 		cfg := testConfig()
 		cfg.DataDir = dir
 		cfg.Fsync = FsyncNever
+		if c := os.Getenv("FLOWTAP_LOGSTORE_BENCH_CODEC"); c != "" {
+			cfg.ChunkEncoding = c // zstd (default) or s2
+		}
 		cfg.MaxQuerySeries = 0 // the pattern query groups by a high-cardinality field
 		s, err := New(cfg, prometheus.NewRegistry())
 		if err != nil {
