@@ -27,9 +27,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2" // database/sql driver "duckdb"
+	"github.com/parquet-go/parquet-go"
 
 	"github.com/flowtap/flowtap/flowlog"
 )
@@ -197,7 +199,7 @@ func (e *Engine) setup(ctx context.Context, files []LakeFile) error {
 	}
 	for _, f := range files {
 		kind := flowlog.KindVPC
-		for c := range schemas[f.Path] {
+		for _, c := range schemas[f.Path] {
 			if tgwOnly[c] {
 				kind = flowlog.KindTGW
 				break
@@ -234,36 +236,69 @@ var tgwOnly = func() map[string]bool {
 	return m
 }()
 
-// readSchemas returns, per file, its top-level column names, read from the
-// Parquet footers in one DuckDB call.
-func (e *Engine) readSchemas(ctx context.Context, files []LakeFile) (map[string]map[string]bool, error) {
-	paths := make([]string, len(files))
-	for i, f := range files {
-		paths[i] = f.Path
+// readSchemas returns, per file, its top-level column names in order, read from the
+// Parquet footers by a few goroutines (DuckDB's parquet_schema reads them one by one).
+func (e *Engine) readSchemas(ctx context.Context, files []LakeFile) (map[string][]string, error) {
+	out := make(map[string][]string, len(files))
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+		next     = make(chan string)
+	)
+	for range min(schemaWorkers, len(files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range next {
+				cols, err := fileColumns(p)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				out[p] = cols
+				mu.Unlock()
+			}
+		}()
 	}
-	q := "SELECT file_name, name FROM parquet_schema(" + sqlList(paths) + ") WHERE num_children IS NULL"
-	rows, err := e.db.QueryContext(ctx, q)
+	for _, f := range files {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- f.Path
+	}
+	close(next)
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return out, firstErr
+}
+
+// schemaWorkers bounds the footers read at once.
+const schemaWorkers = 8
+
+// fileColumns reads the top-level column names of one Parquet file from its footer.
+func fileColumns(path string) ([]string, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("query: read Parquet schemas: %w", err)
+		return nil, fmt.Errorf("query: %w", err)
 	}
-	defer rows.Close()
-	out := make(map[string]map[string]bool, len(files))
-	for rows.Next() {
-		var file, name string
-		if err := rows.Scan(&file, &name); err != nil {
-			return nil, fmt.Errorf("query: read Parquet schemas: %w", err)
-		}
-		m := out[file]
-		if m == nil {
-			m = map[string]bool{}
-			out[file] = m
-		}
-		m[name] = true
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("query: read Parquet schemas: %w", err)
+	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return nil, fmt.Errorf("query: %s is not a readable Parquet file: %w", path, err)
 	}
-	return out, nil
+	fields := pf.Schema().Fields()
+	cols := make([]string, len(fields))
+	for i, fd := range fields {
+		cols[i] = fd.Name()
+	}
+	return cols, nil
 }
 
 // pathColumns are the partition columns every view ends with.
@@ -271,12 +306,12 @@ var pathColumns = []string{"aws_account_id", "aws_region", "year", "month", "day
 
 // viewSQL builds the view of one log kind over files: one read_parquet per partition shape
 // (hive key set, or plain daily/hourly), unioned by name, projected onto cols in order.
-func viewSQL(name string, cols []flowlog.Field, files []LakeFile, schemas map[string]map[string]bool, r TimeRange) string {
+func viewSQL(name string, cols []flowlog.Field, files []LakeFile, schemas map[string][]string, r TimeRange) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE OR REPLACE VIEW %s AS SELECT ", name)
 	present := map[string]bool{}
 	for _, f := range files {
-		for c := range schemas[f.Path] {
+		for _, c := range schemas[f.Path] {
 			present[c] = true
 		}
 	}
@@ -319,7 +354,7 @@ func viewSQL(name string, cols []flowlog.Field, files []LakeFile, schemas map[st
 		if i > 0 {
 			b.WriteString(" UNION ALL BY NAME ")
 		}
-		b.WriteString(groupSQL(groups[g]))
+		b.WriteString(groupSQL(groups[g], schemas))
 	}
 	b.WriteString(")")
 	var where []string
@@ -337,11 +372,21 @@ func viewSQL(name string, cols []flowlog.Field, files []LakeFile, schemas map[st
 
 // groupSQL reads files sharing one partition shape and names their path columns uniformly.
 // Hive values stay strings (no autocast: account IDs keep leading zeros); plain paths get
-// theirs from the file name, computed only when a query uses them.
-func groupSQL(files []LakeFile) string {
+// theirs from the file name, computed only when a query uses them. union_by_name (which
+// makes DuckDB read every footer when binding) is asked for only when the files' columns
+// differ.
+func groupSQL(files []LakeFile, schemas map[string][]string) string {
 	paths := make([]string, len(files))
+	same := true
 	for i, f := range files {
 		paths[i] = f.Path
+		if same && !sameColumns(schemas[f.Path], schemas[files[0].Path]) {
+			same = false
+		}
+	}
+	union := "true"
+	if same {
+		union = "false"
 	}
 	p := files[0].Partition
 	if p.Hive() {
@@ -354,8 +399,8 @@ func groupSQL(files []LakeFile) string {
 		for i, key := range k {
 			exclude[i] = quoteIdent(key)
 		}
-		return fmt.Sprintf("SELECT * EXCLUDE (%s), %s AS aws_account_id, %s AS aws_region, year, month, day, %s FROM read_parquet(%s, hive_partitioning = true, hive_types_autocast = false, union_by_name = true)",
-			strings.Join(exclude, ", "), quoteIdent(k[0]), quoteIdent(k[2]), hour, sqlList(paths))
+		return fmt.Sprintf("SELECT * EXCLUDE (%s), %s AS aws_account_id, %s AS aws_region, year, month, day, %s FROM read_parquet(%s, hive_partitioning = true, hive_types_autocast = false, union_by_name = %s)",
+			strings.Join(exclude, ", "), quoteIdent(k[0]), quoteIdent(k[2]), hour, sqlList(paths), union)
 	}
 	const re = `'/AWSLogs/([^/]+)/vpcflowlogs/([^/]+)/([0-9]{4})/([0-9]{2})/([0-9]{2})/(?:([0-9]{2})/)?[^/]*$'`
 	part := func(i int) string { return fmt.Sprintf("regexp_extract(filename, %s, %d)", re, i) }
@@ -363,8 +408,22 @@ func groupSQL(files []LakeFile) string {
 	if p.Hourly() {
 		hour = part(6)
 	}
-	return fmt.Sprintf("SELECT * EXCLUDE (filename), %s AS aws_account_id, %s AS aws_region, %s AS year, %s AS month, %s AS day, %s AS hour FROM read_parquet(%s, hive_partitioning = false, union_by_name = true, filename = true)",
-		part(1), part(2), part(3), part(4), part(5), hour, sqlList(paths))
+	return fmt.Sprintf("SELECT * EXCLUDE (filename), %s AS aws_account_id, %s AS aws_region, %s AS year, %s AS month, %s AS day, %s AS hour FROM read_parquet(%s, hive_partitioning = false, union_by_name = %s, filename = true)",
+		part(1), part(2), part(3), part(4), part(5), hour, sqlList(paths), union)
+}
+
+// sameColumns reports whether two files have the same columns in the same order (without
+// union_by_name DuckDB matches columns by position).
+func sameColumns(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // duckType is the DuckDB type of a field's Parquet column.
