@@ -1,6 +1,7 @@
 package parquet
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -148,7 +149,34 @@ func (fw *FileWriter) Close() error {
 // ReadRecords decodes a Parquet flow log file (AWS's or ours): columns are matched by name,
 // unknown columns are ignored, null means absent, and INT32 or INT64 is accepted for any
 // integer column. It returns the records and the format their columns form.
-func ReadRecords(r io.ReaderAt, size int64) ([]flowlog.Record, *flowlog.Format, error) {
+//
+// parquet-go panics on some corrupt files (slice bounds in page decoding); those panics
+// are turned into an error here, so a bad object is reported, never fatal.
+func ReadRecords(r io.ReaderAt, size int64) (recs []flowlog.Record, format *flowlog.Format, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			recs, format, err = nil, nil, fmt.Errorf("parquet: corrupt file: %v", p)
+		}
+	}()
+	return readRecords(r, size)
+}
+
+func readRecords(r io.ReaderAt, size int64) ([]flowlog.Record, *flowlog.Format, error) {
+	// parquet-go allocates the footer length it reads before checking it against the file
+	// size; check first, so a corrupt length cannot make it allocate gigabytes.
+	var tail [8]byte
+	if size < 12 {
+		return nil, nil, fmt.Errorf("parquet: %d bytes is too short for a Parquet file", size)
+	}
+	if _, err := r.ReadAt(tail[:], size-8); err != nil {
+		return nil, nil, fmt.Errorf("parquet: read footer: %w", err)
+	}
+	if string(tail[4:]) != "PAR1" {
+		return nil, nil, errors.New("parquet: no PAR1 magic at the end: not a Parquet file")
+	}
+	if n := int64(binary.LittleEndian.Uint32(tail[:4])); n > size-12 {
+		return nil, nil, fmt.Errorf("parquet: footer length %d exceeds the file (%d bytes)", n, size)
+	}
 	f, err := pq.OpenFile(r, size)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parquet: open: %w", err)
@@ -169,7 +197,7 @@ func ReadRecords(r io.ReaderAt, size int64) ([]flowlog.Record, *flowlog.Format, 
 		return nil, nil, fmt.Errorf("parquet: columns: %w", err)
 	}
 	fields := format.Fields()
-	out := make([]flowlog.Record, 0, f.NumRows())
+	out := make([]flowlog.Record, 0, min(f.NumRows(), 1<<16)) // NumRows comes from the file: do not trust it for allocation
 	buf := make([]pq.Row, 256)
 	for _, rg := range f.RowGroups() {
 		rows := rg.Rows()
