@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -87,7 +88,7 @@ port).`,
 	f.IntVar(&o.cfg.ReceiveBuffer, "receive-buffer", o.cfg.ReceiveBuffer, "SO_RCVBUF per socket in bytes (a warning is logged when the kernel grants less)")
 	f.IntVar(&o.cfg.ReadBatch, "read-batch", o.cfg.ReadBatch, "datagrams per recvmmsg call")
 	f.StringSliceVar(&o.kafkaBrokers, "kafka-brokers", nil, "with --output kafka: Kafka brokers (host:port,…)")
-	f.StringVar(&o.kafkaTopic, "kafka-topic", "flowlogs", "with --output kafka: the topic")
+	f.StringVar(&o.kafkaTopic, "kafka-topic", "", "with --output kafka: send every record to this topic (default: flowtap.vpc / flowtap.tgw by kind)")
 	return cmd
 }
 
@@ -116,7 +117,8 @@ func (o *collectOptions) recordWriter(stdout io.Writer) (flowlog.RecordWriter, e
 		if len(o.kafkaBrokers) == 0 {
 			return nil, errors.New("--output kafka: --kafka-brokers is required")
 		}
-		w, err := newKafkaWriter(o.kafkaBrokers, o.kafkaTopic)
+		// A receiver must not block on Kafka: records spill to disk after a short wait.
+		w, err := startProducer(o.kafkaBrokers, o.kafkaTopic, filepath.Join("data", "spill", "collect"), false)
 		if err != nil {
 			return nil, fmt.Errorf("--output kafka: %w", err)
 		}

@@ -96,7 +96,7 @@ VPN logs as DIR/{tunnel,bgp,client}/{stream}.log; --kafka-brokers sends records 
 	f.StringVar(&o.prefix, "prefix", "", "folder in front of AWSLogs/ with --out DIR")
 	f.BoolVar(&o.header, "header", true, "stdout: start flow logs with the header line, as in AWS's S3 files")
 	f.StringSliceVar(&o.kafkaBrokers, "kafka-brokers", nil, "send flow records to these Kafka brokers (host:port,…)")
-	f.StringVar(&o.kafkaTopic, "kafka-topic", "flowlogs", "Kafka topic with --kafka-brokers")
+	f.StringVar(&o.kafkaTopic, "kafka-topic", "", "Kafka topic with --kafka-brokers (default: flowtap.vpc / flowtap.tgw by kind)")
 	return cmd
 }
 
