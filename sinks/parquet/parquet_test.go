@@ -425,13 +425,15 @@ func FuzzReadRecords(f *testing.F) {
 		if format == nil {
 			t.Fatal("nil format without error")
 		}
-		// Whatever decoded must encode again in its own format.
-		var buf bytes.Buffer
-		fw := NewFileWriter(&buf, format, WriterOptions{})
-		if format.Has(flowlog.FieldIgnored) {
+		if len(recs) > 10000 || format.Has(flowlog.FieldIgnored) { // keep each input cheap
 			return
 		}
+		// Whatever decoded must encode again in its own format.
+		fw := NewFileWriter(io.Discard, format, WriterOptions{})
 		if err := fw.Write(recs...); err != nil {
+			t.Fatalf("decoded records do not re-encode: %v", err)
+		}
+		if err := fw.Close(); err != nil {
 			t.Fatalf("decoded records do not re-encode: %v", err)
 		}
 	})
