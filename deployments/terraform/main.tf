@@ -166,7 +166,7 @@ locals {
       instance-id  = try(eni.attachment[0].instance_id, "-")
       region       = var.region
       az-id        = data.aws_subnet.source[i].availability_zone_id
-      addresses    = eni.private_ips
+      ips          = eni.private_ips
     }]
   })
 }

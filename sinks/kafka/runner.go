@@ -163,7 +163,16 @@ func NewRunner(cfg RunnerConfig, out []sinks.Sink, reg prometheus.Registerer, lo
 
 type slogPrintf struct{ log *slog.Logger }
 
-func (l slogPrintf) Printf(format string, args ...any) { l.log.Warn(fmt.Sprintf(format, args...)) }
+// Printf logs kafka-go's reader errors. An idle long-poll fetch that outlives its deadline
+// ("i/o timeout") is retried by the reader at once and is not worth a warning.
+func (l slogPrintf) Printf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if strings.HasSuffix(msg, "i/o timeout") {
+		l.log.Debug(msg)
+		return
+	}
+	l.log.Warn(msg)
+}
 
 // Run consumes until ctx ends. A batch whose sinks have not all succeeded when ctx ends is
 // not committed; the next run re-forms it from its intent.
