@@ -31,7 +31,6 @@ import (
 	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2" // database/sql driver "duckdb"
-	"github.com/parquet-go/parquet-go"
 
 	"github.com/flowtap/flowtap/flowlog"
 )
@@ -237,7 +236,7 @@ var tgwOnly = func() map[string]bool {
 }()
 
 // readSchemas returns, per file, its top-level column names in order, read from the
-// Parquet footers by a few goroutines (DuckDB's parquet_schema reads them one by one).
+// Parquet footers by a few goroutines (see footer.go).
 func (e *Engine) readSchemas(ctx context.Context, files []LakeFile) (map[string][]string, error) {
 	out := make(map[string][]string, len(files))
 	var (
@@ -289,14 +288,9 @@ func fileColumns(path string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}
-	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	cols, err := readColumnNames(f, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("query: %s is not a readable Parquet file: %w", path, err)
-	}
-	fields := pf.Schema().Fields()
-	cols := make([]string, len(fields))
-	for i, fd := range fields {
-		cols[i] = fd.Name()
 	}
 	return cols, nil
 }

@@ -390,3 +390,29 @@ func TestParseTimeRange(t *testing.T) {
 		}
 	}
 }
+
+// TestMixedFormatsInOneLake writes the VPC records in three formats, two of them with the
+// same columns in a different order, and expects the same answers as a uniform lake.
+func TestMixedFormatsInOneLake(t *testing.T) {
+	dir := t.TempDir()
+	recs := fixtureVPC(t)
+	reordered := flowlog.MustParseFormat("srcaddr dstaddr version account-id interface-id srcport dstport protocol packets bytes start end action log-status region tcp-flags")
+	parts := []struct {
+		f    *flowlog.Format
+		recs []flowlog.Record
+	}{{vpcLineFormat, recs[:3]}, {reordered, recs[3:6]}, {flowlog.AllVPC, recs[6:]}}
+	for _, p := range parts {
+		if err := querytest.WriteLake(dir, layout.Hive, p.f, p.recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := openLake(t, dir, TimeRange{})
+	s, _ := LookupSaved("top-talkers")
+	want := "srcaddr,dstaddr,bytes,packets,flows\n10.0.0.6,10.0.0.2,20000,100,1\n10.0.0.1,10.0.0.2,1500,15,2\n10.0.0.3,10.0.0.2,300,5,2\n10.0.0.4,10.0.0.5,80,1,1\n10.0.0.3,10.0.0.7,60,1,1\n"
+	if got := csvOf(t, e, s.SQL); got != want {
+		t.Fatalf("mixed formats:\n%s\nwant\n%s", got, want)
+	}
+	if got := csvOf(t, e, "SELECT count(vpc_id) AS v, count(version) AS n FROM vpc_flow_logs"); got != "v,n\n0,8\n" {
+		t.Fatalf("columns: %s", got)
+	}
+}
