@@ -17,10 +17,12 @@ type getter func(vals []pq.Value, recs []*flowlog.Record, ci int, fw *FileWriter
 // buffers during WriteRowValues, and record strings are immutable, so this is safe.
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-func strGetter(get func(*flowlog.Record) string) getter {
+// strGetter reads the string field at byte offset off of each record: a direct load, where
+// a per-field closure would cost an indirect call per value.
+func strGetter(off uintptr) getter {
 	return func(vals []pq.Value, recs []*flowlog.Record, ci int, _ *FileWriter) {
 		for k := range vals {
-			if s := get(recs[k]); s != "" {
+			if s := *(*string)(unsafe.Add(unsafe.Pointer(recs[k]), off)); s != "" {
 				vals[k] = pq.ByteArrayValue(bytesOf(s)).Level(0, 1, ci)
 			} else {
 				vals[k] = pq.Value{}.Level(0, 0, ci)
@@ -94,36 +96,39 @@ func genericGetter(f flowlog.Field) getter {
 	}
 }
 
-// strFields gives direct access to the string fields that appear in common formats.
-var strFields = map[flowlog.Field]func(*flowlog.Record) string{
-	flowlog.FieldAccountID:          func(r *flowlog.Record) string { return r.AccountID },
-	flowlog.FieldInterfaceID:        func(r *flowlog.Record) string { return r.InterfaceID },
-	flowlog.FieldVPCID:              func(r *flowlog.Record) string { return r.VPCID },
-	flowlog.FieldSubnetID:           func(r *flowlog.Record) string { return r.SubnetID },
-	flowlog.FieldInstanceID:         func(r *flowlog.Record) string { return r.InstanceID },
-	flowlog.FieldRegion:             func(r *flowlog.Record) string { return r.Region },
-	flowlog.FieldAZID:               func(r *flowlog.Record) string { return r.AZID },
-	flowlog.FieldSublocationType:    func(r *flowlog.Record) string { return r.SublocationType },
-	flowlog.FieldSublocationID:      func(r *flowlog.Record) string { return r.SublocationID },
-	flowlog.FieldPktSrcAWSService:   func(r *flowlog.Record) string { return r.PktSrcAWSService },
-	flowlog.FieldPktDstAWSService:   func(r *flowlog.Record) string { return r.PktDstAWSService },
-	flowlog.FieldResourceType:       func(r *flowlog.Record) string { return r.ResourceType },
-	flowlog.FieldTGWID:              func(r *flowlog.Record) string { return r.TGWID },
-	flowlog.FieldTGWAttachmentID:    func(r *flowlog.Record) string { return r.TGWAttachmentID },
-	flowlog.FieldTGWSrcVPCAccountID: func(r *flowlog.Record) string { return r.TGWSrcVPCAccountID },
-	flowlog.FieldTGWDstVPCAccountID: func(r *flowlog.Record) string { return r.TGWDstVPCAccountID },
-	flowlog.FieldTGWSrcVPCID:        func(r *flowlog.Record) string { return r.TGWSrcVPCID },
-	flowlog.FieldTGWDstVPCID:        func(r *flowlog.Record) string { return r.TGWDstVPCID },
-	flowlog.FieldTGWSrcSubnetID:     func(r *flowlog.Record) string { return r.TGWSrcSubnetID },
-	flowlog.FieldTGWDstSubnetID:     func(r *flowlog.Record) string { return r.TGWDstSubnetID },
-	flowlog.FieldTGWSrcENI:          func(r *flowlog.Record) string { return r.TGWSrcENI },
-	flowlog.FieldTGWDstENI:          func(r *flowlog.Record) string { return r.TGWDstENI },
-	flowlog.FieldTGWSrcAZID:         func(r *flowlog.Record) string { return r.TGWSrcAZID },
-	flowlog.FieldTGWDstAZID:         func(r *flowlog.Record) string { return r.TGWDstAZID },
-	flowlog.FieldTGWPairAttachmentID: func(r *flowlog.Record) string {
-		return r.TGWPairAttachmentID
-	},
-}
+// strFields maps the plain string fields to their offsets in flowlog.Record.
+var strFields = func() map[flowlog.Field]uintptr {
+	var r flowlog.Record
+	base := uintptr(unsafe.Pointer(&r))
+	off := func(p *string) uintptr { return uintptr(unsafe.Pointer(p)) - base }
+	return map[flowlog.Field]uintptr{
+		flowlog.FieldAccountID:           off(&r.AccountID),
+		flowlog.FieldInterfaceID:         off(&r.InterfaceID),
+		flowlog.FieldVPCID:               off(&r.VPCID),
+		flowlog.FieldSubnetID:            off(&r.SubnetID),
+		flowlog.FieldInstanceID:          off(&r.InstanceID),
+		flowlog.FieldRegion:              off(&r.Region),
+		flowlog.FieldAZID:                off(&r.AZID),
+		flowlog.FieldSublocationType:     off(&r.SublocationType),
+		flowlog.FieldSublocationID:       off(&r.SublocationID),
+		flowlog.FieldPktSrcAWSService:    off(&r.PktSrcAWSService),
+		flowlog.FieldPktDstAWSService:    off(&r.PktDstAWSService),
+		flowlog.FieldResourceType:        off(&r.ResourceType),
+		flowlog.FieldTGWID:               off(&r.TGWID),
+		flowlog.FieldTGWAttachmentID:     off(&r.TGWAttachmentID),
+		flowlog.FieldTGWSrcVPCAccountID:  off(&r.TGWSrcVPCAccountID),
+		flowlog.FieldTGWDstVPCAccountID:  off(&r.TGWDstVPCAccountID),
+		flowlog.FieldTGWSrcVPCID:         off(&r.TGWSrcVPCID),
+		flowlog.FieldTGWDstVPCID:         off(&r.TGWDstVPCID),
+		flowlog.FieldTGWSrcSubnetID:      off(&r.TGWSrcSubnetID),
+		flowlog.FieldTGWDstSubnetID:      off(&r.TGWDstSubnetID),
+		flowlog.FieldTGWSrcENI:           off(&r.TGWSrcENI),
+		flowlog.FieldTGWDstENI:           off(&r.TGWDstENI),
+		flowlog.FieldTGWSrcAZID:          off(&r.TGWSrcAZID),
+		flowlog.FieldTGWDstAZID:          off(&r.TGWDstAZID),
+		flowlog.FieldTGWPairAttachmentID: off(&r.TGWPairAttachmentID),
+	}
+}()
 
 func getterFor(f flowlog.Field) getter {
 	switch f {
@@ -150,8 +155,8 @@ func getterFor(f flowlog.Field) getter {
 	case flowlog.ColumnInt64:
 		return intGetter(f, false)
 	}
-	if get, ok := strFields[f]; ok {
-		return strGetter(get)
+	if off, ok := strFields[f]; ok {
+		return strGetter(off)
 	}
 	return genericGetter(f)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/parquet-go/parquet-go/compress"
@@ -56,6 +57,7 @@ type Sink struct {
 	style    layout.Style
 	vpc, tgw *flowlog.Format
 	codec    compress.Codec
+	pools    [2]sync.Pool // idle *FileWriter per kind
 
 	objects prometheus.Counter
 	rows    prometheus.Counter
@@ -170,7 +172,12 @@ func (s *Sink) write(ctx context.Context, b *sinks.Batch) error {
 			return fmt.Errorf("parquet: %w", err)
 		}
 		bw := bufio.NewWriterSize(obj, 256<<10)
-		fw := NewFileWriter(bw, format, WriterOptions{Codec: s.codec, RowGroupRows: s.cfg.RowGroupRows})
+		fw, _ := s.pools[g.Kind].Get().(*FileWriter)
+		if fw == nil {
+			fw = NewFileWriter(bw, format, WriterOptions{Codec: s.codec, RowGroupRows: s.cfg.RowGroupRows})
+		} else {
+			fw.Reset(bw)
+		}
 		for _, i := range g.Index {
 			if err = fw.WriteRecord(&b.Records[i]); err != nil {
 				break
@@ -178,6 +185,9 @@ func (s *Sink) write(ctx context.Context, b *sinks.Batch) error {
 		}
 		if err == nil {
 			err = fw.Close()
+		}
+		if err == nil {
+			s.pools[g.Kind].Put(fw) // a writer that failed is dropped, not reused
 		}
 		if err == nil {
 			err = bw.Flush()

@@ -28,7 +28,7 @@ const DefaultRowGroupRows = 128 << 10
 
 // chunkRows is how many rows are assembled, column by column, before each column's values
 // go to parquet-go in one call.
-const chunkRows = 1024
+const chunkRows = 512
 
 // FileWriter encodes records of one kind into one Parquet file on out. It writes column by
 // column: for each chunk of rows, each column's values are gathered with a getter chosen
@@ -50,7 +50,7 @@ type FileWriter struct {
 // NewFileWriter starts a Parquet file in format on out.
 func NewFileWriter(out io.Writer, format *flowlog.Format, opts WriterOptions) *FileWriter {
 	if opts.Codec == nil {
-		opts.Codec = &pq.Gzip
+		opts.Codec, _ = Codec("gzip")
 	}
 	if opts.RowGroupRows <= 0 {
 		opts.RowGroupRows = DefaultRowGroupRows
@@ -61,13 +61,17 @@ func NewFileWriter(out io.Writer, format *flowlog.Format, opts WriterOptions) *F
 			fw.getters = append(fw.getters, getterFor(f))
 		}
 	}
-	// Min/max bounds of address columns cost a string comparison per value and prune
-	// nothing (addresses do not sort by network), so they are skipped; ids, counters and
-	// times keep theirs for query engines to prune row groups and pages.
-	fw.w = pq.NewWriter(out, Schema(format), pq.Compression(opts.Codec),
-		pq.MaxRowsPerRowGroup(opts.RowGroupRows), pq.CreatedBy("flowtap", "", ""),
-		pq.SkipPageBounds("srcaddr"), pq.SkipPageBounds("dstaddr"),
-		pq.SkipPageBounds("pkt_srcaddr"), pq.SkipPageBounds("pkt_dstaddr"))
+	// Min/max bounds of string columns cost a string comparison per value and prune next
+	// to nothing (ids and addresses are not sorted within a file), so they are skipped;
+	// integer columns (times, ports, counters) keep theirs for engines to prune with.
+	wopts := []pq.WriterOption{Schema(format), pq.Compression(opts.Codec), pq.MaxRowsPerRowGroup(opts.RowGroupRows),
+		pq.CreatedBy("flowtap", "", "")}
+	for _, f := range format.Fields() {
+		if f != flowlog.FieldIgnored && f.Info().Type == flowlog.ColumnString {
+			wopts = append(wopts, pq.SkipPageBounds(f.Column()))
+		}
+	}
+	fw.w = pq.NewWriter(out, wopts...)
 	fw.cols = fw.w.ColumnWriters()
 	fw.vals = make([]pq.Value, chunkRows)
 	fw.chunk = make([]*flowlog.Record, 0, chunkRows)
@@ -77,6 +81,17 @@ func NewFileWriter(out io.Writer, format *flowlog.Format, opts WriterOptions) *F
 
 // Records is the number of records written.
 func (fw *FileWriter) Records() int { return fw.records }
+
+// Reset starts a new file on out, keeping the buffers (and dictionary capacity) of the
+// previous one; the Sink pools writers this way.
+func (fw *FileWriter) Reset(out io.Writer) {
+	fw.w.Reset(out)
+	fw.cols = fw.w.ColumnWriters()
+	clear(fw.chunk)
+	fw.chunk = fw.chunk[:0]
+	fw.arena = fw.arena[:0]
+	fw.inGroup, fw.records, fw.err = 0, 0, nil
+}
 
 // Write appends records; those of the other kind are rejected, since their fields do not
 // fit the columns.
