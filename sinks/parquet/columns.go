@@ -21,11 +21,12 @@ func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)
 // a per-field closure would cost an indirect call per value.
 func strGetter(off uintptr) getter {
 	return func(vals []pq.Value, recs []*flowlog.Record, ci int, _ *FileWriter) {
+		null := pq.Value{}.Level(0, 0, ci)
 		for k := range vals {
 			if s := *(*string)(unsafe.Add(unsafe.Pointer(recs[k]), off)); s != "" {
 				vals[k] = pq.ByteArrayValue(bytesOf(s)).Level(0, 1, ci)
 			} else {
-				vals[k] = pq.Value{}.Level(0, 0, ci)
+				vals[k] = null
 			}
 		}
 	}
@@ -78,6 +79,62 @@ func intGetter(f flowlog.Field, int32col bool) getter {
 		}
 	}
 }
+
+// numGetter reads an integer field of type T at byte offset off, null when f is in Null.
+func numGetter[T uint8 | uint16 | uint64 | int64](f flowlog.Field, off uintptr, int32col bool) getter {
+	return func(vals []pq.Value, recs []*flowlog.Record, ci int, _ *FileWriter) {
+		null := pq.Value{}.Level(0, 0, ci)
+		for k := range vals {
+			r := recs[k]
+			if r.Null.Has(f) {
+				vals[k] = null
+				continue
+			}
+			x := *(*T)(unsafe.Add(unsafe.Pointer(r), off))
+			if int32col {
+				vals[k] = pq.Int32Value(int32(x)).Level(0, 1, ci)
+			} else {
+				vals[k] = pq.Int64Value(int64(x)).Level(0, 1, ci)
+			}
+		}
+	}
+}
+
+// numFields gives direct access to the integer fields (all but version, whose absent
+// value depends on the format).
+var numFields = func() map[flowlog.Field]getter {
+	var r flowlog.Record
+	base := uintptr(unsafe.Pointer(&r))
+	i32 := func(f flowlog.Field) bool { return f.Info().Type == flowlog.ColumnInt32 }
+	u8 := func(f flowlog.Field, p *uint8) getter {
+		return numGetter[uint8](f, uintptr(unsafe.Pointer(p))-base, i32(f))
+	}
+	u16 := func(f flowlog.Field, p *uint16) getter {
+		return numGetter[uint16](f, uintptr(unsafe.Pointer(p))-base, i32(f))
+	}
+	u64 := func(f flowlog.Field, p *uint64) getter {
+		return numGetter[uint64](f, uintptr(unsafe.Pointer(p))-base, i32(f))
+	}
+	i64 := func(f flowlog.Field, p *int64) getter {
+		return numGetter[int64](f, uintptr(unsafe.Pointer(p))-base, i32(f))
+	}
+	return map[flowlog.Field]getter{
+		flowlog.FieldSrcPort:                u16(flowlog.FieldSrcPort, &r.SrcPort),
+		flowlog.FieldDstPort:                u16(flowlog.FieldDstPort, &r.DstPort),
+		flowlog.FieldProtocol:               u8(flowlog.FieldProtocol, &r.Protocol),
+		flowlog.FieldTCPFlags:               u8(flowlog.FieldTCPFlags, &r.TCPFlags),
+		flowlog.FieldTrafficPath:            u8(flowlog.FieldTrafficPath, &r.TrafficPath),
+		flowlog.FieldEncryptionStatus:       u8(flowlog.FieldEncryptionStatus, &r.EncryptionStatus),
+		flowlog.FieldPackets:                u64(flowlog.FieldPackets, &r.Packets),
+		flowlog.FieldBytes:                  u64(flowlog.FieldBytes, &r.Bytes),
+		flowlog.FieldPacketsLostNoRoute:     u64(flowlog.FieldPacketsLostNoRoute, &r.PacketsLostNoRoute),
+		flowlog.FieldPacketsLostBlackhole:   u64(flowlog.FieldPacketsLostBlackhole, &r.PacketsLostBlackhole),
+		flowlog.FieldPacketsLostMTUExceeded: u64(flowlog.FieldPacketsLostMTUExceeded, &r.PacketsLostMTUExceeded),
+		flowlog.FieldPacketsLostTTLExpired:  u64(flowlog.FieldPacketsLostTTLExpired, &r.PacketsLostTTLExpired),
+		flowlog.FieldStart:                  i64(flowlog.FieldStart, &r.Start),
+		flowlog.FieldEnd:                    i64(flowlog.FieldEnd, &r.End),
+	}
+}()
 
 // genericGetter covers the rarely used string fields through the text form.
 func genericGetter(f flowlog.Field) getter {
@@ -148,6 +205,9 @@ func getterFor(f flowlog.Field) getter {
 		return enumGetter(func(r *flowlog.Record) string { return r.FlowDirection.String() })
 	case flowlog.FieldType:
 		return enumGetter(func(r *flowlog.Record) string { return r.Type.String() })
+	}
+	if g, ok := numFields[f]; ok {
+		return g
 	}
 	switch f.Info().Type {
 	case flowlog.ColumnInt32:

@@ -244,6 +244,14 @@ func readAll(t *testing.T, st objstore.Store) (map[flowlog.Kind][]string, []objs
 		if err != nil {
 			t.Fatalf("%s: %v", o.Key, err)
 		}
+		pf, err := pq.OpenFile(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if src, _ := pf.Lookup(SourceKey); !strings.HasPrefix(src, "flowlogs-vpc/2/1000-") || len(recs) == 0 ||
+			!strings.Contains(src, fmt.Sprintf("/%s/%s/%s/", recs[0].Kind, recs[0].AccountID, recs[0].Region)) {
+			t.Errorf("%s: source metadata %q", o.Key, src)
+		}
 		all := flowlog.AllVPC
 		if format.Kind() == flowlog.KindTGW {
 			all = flowlog.AllTGW

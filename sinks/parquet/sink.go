@@ -20,6 +20,10 @@ import (
 // Ext is the file name extension observed on AWS's Parquet objects.
 const Ext = ".log.parquet"
 
+// SourceKey is the footer metadata key holding the object's source:
+// "topic/partition/first-last/kind/account/region/bucket".
+const SourceKey = "flowtap.source"
+
 // Config configures the Parquet Sink.
 type Config struct {
 	// Prefix is the user folder in front of AWSLogs/.
@@ -178,6 +182,8 @@ func (s *Sink) write(ctx context.Context, b *sinks.Batch) error {
 		} else {
 			fw.Reset(bw)
 		}
+		// The source offsets let tools audit or de-duplicate the lake by Kafka position.
+		fw.SetMetadata(SourceKey, g.Identity(id))
 		for _, i := range g.Index {
 			if err = fw.WriteRecord(&b.Records[i]); err != nil {
 				break

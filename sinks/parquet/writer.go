@@ -82,6 +82,9 @@ func NewFileWriter(out io.Writer, format *flowlog.Format, opts WriterOptions) *F
 // Records is the number of records written.
 func (fw *FileWriter) Records() int { return fw.records }
 
+// SetMetadata adds a key/value pair to the file footer.
+func (fw *FileWriter) SetMetadata(key, value string) { fw.w.SetKeyValueMetadata(key, value) }
+
 // Reset starts a new file on out, keeping the buffers (and dictionary capacity) of the
 // previous one; the Sink pools writers this way.
 func (fw *FileWriter) Reset(out io.Writer) {
