@@ -13,38 +13,48 @@ import (
 // about 0.1 ms a file; the names sit in the footer's first field. So columnNames decodes the
 // Thrift compact encoding of FileMetaData only up to its schema list and stops there.
 
-// footerTail is how many bytes are read from the end of a file at first: enough for the
-// footers of the sink's files in one read.
-const footerTail = 64 << 10
+// schemaPrefix is how much of the footer is read at first: the schema comes first in it, and
+// the row group metadata after it can be many times larger.
+const schemaPrefix = 8 << 10
 
 // errFooter is wrapped by every footer decoding error.
 var errFooter = errors.New("bad Parquet footer")
 
+// errTruncated is a footer that ends before the schema does.
+var errTruncated = fmt.Errorf("%w: truncated", errFooter)
+
 // readColumnNames returns the top-level column names of the Parquet file r of size bytes.
+// It reads the 8-byte trailer, then the start of the footer, and the whole footer only if
+// the schema is longer than that.
 func readColumnNames(r io.ReaderAt, size int64) ([]string, error) {
 	if size < 12 {
 		return nil, fmt.Errorf("%w: file of %d bytes", errFooter, size)
 	}
-	n := min(size, footerTail)
-	buf := make([]byte, n)
-	if _, err := r.ReadAt(buf, size-n); err != nil {
+	var tail [8]byte
+	if _, err := r.ReadAt(tail[:], size-8); err != nil {
 		return nil, err
 	}
-	if string(buf[n-4:]) != "PAR1" {
+	if string(tail[4:]) != "PAR1" {
 		return nil, fmt.Errorf("%w: no PAR1 magic at the end (encrypted or not Parquet)", errFooter)
 	}
-	flen := int64(binary.LittleEndian.Uint32(buf[n-8:]))
+	flen := int64(binary.LittleEndian.Uint32(tail[:4]))
 	if flen+12 > size {
 		return nil, fmt.Errorf("%w: footer length %d exceeds the file", errFooter, flen)
 	}
-	if flen+8 > n {
-		buf = make([]byte, flen+8)
-		if _, err := r.ReadAt(buf, size-flen-8); err != nil {
+	start := size - 8 - flen
+	buf := make([]byte, min(flen, schemaPrefix))
+	if _, err := r.ReadAt(buf, start); err != nil {
+		return nil, err
+	}
+	names, err := columnNames(buf)
+	if errors.Is(err, errTruncated) && int64(len(buf)) < flen {
+		buf = make([]byte, flen)
+		if _, err := r.ReadAt(buf, start); err != nil {
 			return nil, err
 		}
-		n = flen + 8
+		names, err = columnNames(buf)
 	}
-	return columnNames(buf[n-8-flen : n-8])
+	return names, err
 }
 
 // columnNames decodes FileMetaData (Thrift compact protocol) up to field 2, the schema:
@@ -144,7 +154,7 @@ type thriftReader struct {
 
 func (d *thriftReader) byte() (byte, error) {
 	if d.i >= len(d.b) {
-		return 0, fmt.Errorf("%w: truncated", errFooter)
+		return 0, errTruncated
 	}
 	c := d.b[d.i]
 	d.i++
@@ -153,7 +163,10 @@ func (d *thriftReader) byte() (byte, error) {
 
 func (d *thriftReader) uvarint() (uint64, error) {
 	v, n := binary.Uvarint(d.b[d.i:])
-	if n <= 0 {
+	if n == 0 {
+		return 0, errTruncated
+	}
+	if n < 0 {
 		return 0, fmt.Errorf("%w: bad varint", errFooter)
 	}
 	d.i += n
@@ -198,8 +211,8 @@ func (d *thriftReader) listHeader() (int, byte, error) {
 		if err != nil {
 			return 0, 0, err
 		}
-		if v > uint64(len(d.b)) { // every element takes at least one byte
-			return 0, 0, fmt.Errorf("%w: list of %d elements", errFooter, v)
+		if v > uint64(len(d.b)-d.i) { // every element takes at least one byte
+			return 0, 0, errTruncated
 		}
 		size = int(v)
 	}
@@ -212,7 +225,7 @@ func (d *thriftReader) binary() ([]byte, error) {
 		return nil, err
 	}
 	if n > uint64(len(d.b)-d.i) {
-		return nil, fmt.Errorf("%w: string of %d bytes", errFooter, n)
+		return nil, errTruncated
 	}
 	s := d.b[d.i : d.i+int(n)]
 	d.i += int(n)
@@ -270,7 +283,7 @@ func (d *thriftReader) skip(typ byte, depth int) error {
 		return err
 	case tDouble:
 		if len(d.b)-d.i < 8 {
-			return fmt.Errorf("%w: truncated", errFooter)
+			return errTruncated
 		}
 		d.i += 8
 		return nil
@@ -302,8 +315,8 @@ func (d *thriftReader) skip(typ byte, depth int) error {
 		if size == 0 {
 			return nil
 		}
-		if size > uint64(len(d.b)) {
-			return fmt.Errorf("%w: map of %d entries", errFooter, size)
+		if size > uint64(len(d.b)-d.i) {
+			return errTruncated
 		}
 		kv, err := d.byte()
 		if err != nil {

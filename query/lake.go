@@ -54,6 +54,12 @@ type Engine struct {
 	cfg     Config
 	files   map[flowlog.Kind][]LakeFile
 	skipped int
+
+	mu sync.Mutex
+	// pending holds the CREATE VIEW statements not run yet: binding a view over a thousand
+	// hive paths costs DuckDB tens of milliseconds, so a view is defined only when a
+	// statement names it.
+	pending map[string]string
 }
 
 // LakeFile is one Parquet file of the lake with its partition.
@@ -82,7 +88,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("query: start duckdb: %w", err)
 	}
-	e := &Engine{db: db, cfg: cfg, skipped: skipped, files: map[flowlog.Kind][]LakeFile{}}
+	e := &Engine{db: db, cfg: cfg, skipped: skipped, files: map[flowlog.Kind][]LakeFile{}, pending: map[string]string{}}
 	if err := e.setup(ctx, inRange); err != nil {
 		db.Close()
 		return nil, err
@@ -158,8 +164,29 @@ func (e *Engine) Files(kind flowlog.Kind) []LakeFile { return e.files[kind] }
 // Skipped is the number of Parquet files outside AWS's layout that Open ignored.
 func (e *Engine) Skipped() int { return e.skipped }
 
-// DB is the DuckDB database, for callers that need more than Query.
-func (e *Engine) DB() *sql.DB { return e.db }
+// DB is the DuckDB database with both views defined, for callers that need more than Query.
+func (e *Engine) DB() *sql.DB {
+	e.defineViews(context.Background(), "")
+	return e.db
+}
+
+// defineViews runs the pending CREATE VIEW statements of the views query names (all of
+// them when query is empty).
+func (e *Engine) defineViews(ctx context.Context, query string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	lower := strings.ToLower(query)
+	for name, ddl := range e.pending {
+		if query != "" && !strings.Contains(lower, name) {
+			continue
+		}
+		if _, err := e.db.ExecContext(ctx, ddl); err != nil {
+			return fmt.Errorf("query: define view %s: %w", name, err)
+		}
+		delete(e.pending, name)
+	}
+	return nil
+}
 
 // Close releases DuckDB.
 func (e *Engine) Close() error { return e.db.Close() }
@@ -167,6 +194,9 @@ func (e *Engine) Close() error { return e.db.Close() }
 // Query runs one SQL statement. DuckDB's errors come back as *SQLError, whose message
 // carries DuckDB's text with the failing line and a caret under the position.
 func (e *Engine) Query(ctx context.Context, query string) (*sql.Rows, error) {
+	if err := e.defineViews(ctx, query); err != nil {
+		return nil, err
+	}
 	rows, err := e.db.QueryContext(ctx, query)
 	if err != nil {
 		return nil, &SQLError{Query: query, Msg: err.Error(), Err: err}
@@ -214,10 +244,7 @@ func (e *Engine) setup(ctx context.Context, files []LakeFile) error {
 		{"vpc_flow_logs", flowlog.KindVPC, flowlog.AllVPC.Fields()},
 		{"tgw_flow_logs", flowlog.KindTGW, flowlog.DefaultTGW.Fields()},
 	} {
-		ddl := viewSQL(v.name, v.cols, e.files[v.kind], schemas, e.cfg.Range)
-		if _, err := e.db.ExecContext(ctx, ddl); err != nil {
-			return fmt.Errorf("query: define view %s: %w", v.name, err)
-		}
+		e.pending[v.name] = viewSQL(v.name, v.cols, e.files[v.kind], schemas, e.cfg.Range)
 	}
 	return nil
 }
