@@ -68,7 +68,7 @@ func NewFileWriter(out io.Writer, format *flowlog.Format, opts WriterOptions) *F
 		pq.CreatedBy("flowtap", "", "")}
 	for _, f := range format.Fields() {
 		if f != flowlog.FieldIgnored && f.Info().Type == flowlog.ColumnString {
-			wopts = append(wopts, pq.SkipPageBounds(f.Column()))
+			wopts = append(wopts, pq.SkipPageBounds(f.Column()), pq.SkipPageStatistics(f.Column()))
 		}
 	}
 	fw.w = pq.NewWriter(out, wopts...)
