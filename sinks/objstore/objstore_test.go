@@ -116,7 +116,8 @@ func TestDirUnwritable(t *testing.T) {
 func TestS3(t *testing.T) {
 	srv := s3test.Start(t)
 	st, err := objstore.Open("s3://lake/logs", objstore.Options{Endpoint: srv.Endpoint,
-		AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, PathStyle: true})
+		AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, PathStyle: true,
+		TempDir: filepath.Join(t.TempDir(), "not", "yet")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,6 +94,11 @@ func (s *S3) Create(ctx context.Context, key string) (Writer, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
+	if s.tempDir != "" {
+		if err := os.MkdirAll(s.tempDir, 0o755); err != nil {
+			return nil, s.errf("stage", key, err)
+		}
+	}
 	f, err := stagingFile(s.tempDir, path.Base(key))
 	if err != nil {
 		return nil, s.errf("stage", key, err)
