@@ -168,14 +168,17 @@ func runGenerate(ctx context.Context, cmd *cobra.Command, o *generateOptions) er
 	)
 	switch {
 	case len(o.kafkaBrokers) > 0:
-		if format == nil {
-			return fmt.Errorf("--kafka-brokers: Kafka output carries flow records; %s logs go to stdout or --out", kind)
-		}
 		if rw, err = newKafkaWriter(o.kafkaBrokers, o.kafkaTopic); err != nil {
 			return fmt.Errorf("--kafka-brokers: %w", err)
 		}
 		if c, ok := rw.(io.Closer); ok {
 			finish = c.Close
+		}
+		if format == nil { // VPN events go to the VPN topic as AWS's JSON
+			if vw, err = newKafkaVPNWriter(rw); err != nil {
+				return fmt.Errorf("--kafka-brokers: %w", err)
+			}
+			rw = nil
 		}
 	case o.out == "-" || o.out == "":
 		bw := bufio.NewWriterSize(stdout, 1<<20)

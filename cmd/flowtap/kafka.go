@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"github.com/flowtap/flowtap/flowlog/generate"
 	"log/slog"
 	"path/filepath"
 	"time"
@@ -15,6 +17,48 @@ func init() {
 	newKafkaWriter = func(brokers []string, topic string) (flowlog.RecordWriter, error) {
 		return startProducer(brokers, topic, filepath.Join("data", "spill", "generate"), true)
 	}
+}
+
+// kafkaVPNWriter sends generated VPN events to the producer's VPN topic, keyed by their
+// CloudWatch stream, with the event kind in the flowtap-kind header.
+type kafkaVPNWriter struct {
+	p   *producerHandle
+	buf [][]byte
+}
+
+func newKafkaVPNWriter(rw flowlog.RecordWriter) (generate.VPNWriter, error) {
+	p, ok := rw.(*producerHandle)
+	if !ok {
+		return nil, fmt.Errorf("VPN events need the Kafka producer, got %T", rw)
+	}
+	return &kafkaVPNWriter{p: p}, nil
+}
+
+var vpnKinds = map[string]string{
+	generate.LogTunnel: kafka.KindVPNTunnel,
+	generate.LogBGP:    kafka.KindVPNBGP,
+	generate.LogClient: kafka.KindClientVPN,
+}
+
+func (w *kafkaVPNWriter) WriteVPNEvents(ctx context.Context, events []generate.VPNEvent) error {
+	// One WriteVPN call per run of events with the same kind and stream keeps them in order.
+	for i := 0; i < len(events); {
+		j := i
+		w.buf = w.buf[:0]
+		for j < len(events) && events[j].Log == events[i].Log && events[j].Stream == events[i].Stream {
+			w.buf = append(w.buf, events[j].AppendJSON(nil))
+			j++
+		}
+		kind, ok := vpnKinds[events[i].Log]
+		if !ok {
+			return fmt.Errorf("kafka: unknown VPN log %q", events[i].Log)
+		}
+		if err := w.p.WriteVPN(ctx, kind, events[i].Stream, w.buf); err != nil {
+			return err
+		}
+		i = j
+	}
+	return nil
 }
 
 // producerHandle is a running Kafka producer; Close stops it after it has sent (or spilled)
