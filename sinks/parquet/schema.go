@@ -3,11 +3,15 @@
 // named with "_" for "-" (account_id, log_status), typed as AWS documents (INT_32, INT_64,
 // STRING as BYTE_ARRAY/UTF8), null where the text form has "-", gzip pages by default.
 //
-// The schema is built from a flowlog.Format at run time; rows are assembled as
-// parquet.Row values straight from the typed records, without reflection.
+// The schema is built from a flowlog.Format at run time (an ordered group node, since
+// parquet.Group sorts by name). Values are written column by column, in chunks of rows,
+// read straight from the typed records by per-field getters, without reflection.
 //
 // Budget: ≥ 1 M rows/s/core for the 29-column VPC format with gzip pages, and files no
-// larger than 0.8 × the gzip text of the same rows (see the benchmarks beside this file).
+// larger than 0.8 × the gzip text of the same rows (BenchmarkEncodeVPC, BenchmarkSinkVPC).
+// Measured on the shared 2-core box: about 0.65–0.7 M rows per CPU-second for the encoder,
+// 0.5 M for the whole sink; the rest of the cost is parquet-go's dictionary (a map lookup
+// per string value), its Value construction and gzip. Size: 0.60 × the gzip text.
 package parquet
 
 import (
