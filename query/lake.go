@@ -130,6 +130,9 @@ func listLake(dir string) (files []LakeFile, skipped int, err error) {
 		return nil, 0, errors.New("query: no lake given (--lake DIR or s3://bucket/prefix)")
 	}
 	if _, err := os.Stat(dir); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, 0, fmt.Errorf("query: no lake at %s (is the Parquet sink writing there? give --lake DIR or s3://bucket/prefix): %w", dir, err)
+		}
 		return nil, 0, fmt.Errorf("query: lake %s: %w", dir, err)
 	}
 	// Absolute paths, so that the plain layout's path columns match "/AWSLogs/".

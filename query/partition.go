@@ -58,7 +58,7 @@ func (p Partition) group() string {
 // outside the layout.
 func ParsePartition(key string) (Partition, bool) {
 	segs := strings.Split(key, "/")
-	i := len(segs) - 1
+	i := len(segs) - 2 // AWSLogs is a folder: never the last segment
 	for i >= 0 && segs[i] != "AWSLogs" {
 		i--
 	}
