@@ -64,52 +64,74 @@ func loadConfig(cmd *cobra.Command, file string, env []string) error {
 	return firstErr
 }
 
-// flattenConfig turns the YAML document into flag-name → value, keeping the top-level keys
-// and the section of the running subcommand, and rejecting keys no command knows.
+// flattenConfig turns the YAML document into flag-name → value for the running command:
+// top-level keys, then the running command's section ("collect:"), then nested sections of
+// sub-subcommands ("query: {sql: {…}}"), deeper keys winning. Keys no command knows are
+// errors that name the key.
 func flattenConfig(cmd *cobra.Command, file string, doc map[string]any, out map[string]string) error {
-	root := cmd.Root()
-	sections := map[string]*cobra.Command{}
-	for _, c := range root.Commands() {
-		sections[c.Name()] = c
-	}
-	keys := make([]string, 0, len(doc))
-	for k := range doc {
+	return walkSection(cmd.Root(), cmd, file, "", doc, out)
+}
+
+func walkSection(sec, running *cobra.Command, file, path string, m map[string]any, out map[string]string) error {
+	keys := make([]string, 0, len(m))
+	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	onPath := false
+	for c := running; c != nil; c = c.Parent() {
+		onPath = onPath || c == sec
+	}
+	type section struct {
+		cmd *cobra.Command
+		key string
+		m   map[string]any
+	}
+	var subsections []section
 	for _, k := range keys {
-		v := doc[k]
-		if sub, isSection := sections[k]; isSection {
-			m, ok := v.(map[string]any)
+		v := m[k]
+		if sub := subcommand(sec, k); sub != nil {
+			sm, ok := v.(map[string]any)
 			if !ok {
-				return fmt.Errorf("config %s: key %q must be a map of %s flags", file, k, k)
+				return fmt.Errorf("config %s: key %q must be a map of %s flags", file, path+k, sub.CommandPath())
 			}
-			for sk, sv := range m {
-				if sub.Flags().Lookup(sk) == nil && root.PersistentFlags().Lookup(sk) == nil {
-					return fmt.Errorf("config %s: unknown key %q (no flag --%s on %q)", file, k+"."+sk, sk, k)
-				}
-				if sub == cmd {
-					out[sk] = scalar(sv)
-				}
-			}
+			subsections = append(subsections, section{sub, k, sm})
 			continue
 		}
-		if !anyCommandHasFlag(root, k) {
-			return fmt.Errorf("config %s: unknown key %q", file, k)
+		if !treeHasFlag(sec, k) {
+			if path == "" {
+				return fmt.Errorf("config %s: unknown key %q", file, k)
+			}
+			return fmt.Errorf("config %s: unknown key %q (no flag --%s under %q)", file, path+k, k, sec.CommandPath())
 		}
-		if _, set := out[k]; !set {
+		if onPath && (running.Flags().Lookup(k) != nil || running.InheritedFlags().Lookup(k) != nil) {
 			out[k] = scalar(v)
+		}
+	}
+	for _, s := range subsections {
+		if err := walkSection(s.cmd, running, file, path+s.key+".", s.m, out); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func anyCommandHasFlag(root *cobra.Command, name string) bool {
-	if root.PersistentFlags().Lookup(name) != nil {
+func subcommand(c *cobra.Command, name string) *cobra.Command {
+	for _, sub := range c.Commands() {
+		if sub.Name() == name {
+			return sub
+		}
+	}
+	return nil
+}
+
+// treeHasFlag reports whether c or any command below it has flag name.
+func treeHasFlag(c *cobra.Command, name string) bool {
+	if c.Flags().Lookup(name) != nil || c.PersistentFlags().Lookup(name) != nil {
 		return true
 	}
-	for _, c := range root.Commands() {
-		if c.Flags().Lookup(name) != nil {
+	for _, sub := range c.Commands() {
+		if treeHasFlag(sub, name) {
 			return true
 		}
 	}

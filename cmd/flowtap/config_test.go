@@ -56,6 +56,37 @@ func TestConfigPrecedence(t *testing.T) {
 	}
 }
 
+func TestConfigNestedSections(t *testing.T) {
+	root := newRootCmd()
+	var sqlCmd *cobra.Command
+	for _, c := range root.Commands() {
+		if c.Name() == "query" {
+			for _, sc := range c.Commands() {
+				if sc.Name() == "sql" {
+					sqlCmd = sc
+				}
+			}
+		}
+	}
+	if sqlCmd == nil {
+		t.Fatal("no query sql command")
+	}
+	file := writeConfig(t, "log-level: debug\nquery:\n  sql:\n    lake: /srv/lake\n    format: csv\n")
+	if err := loadConfig(sqlCmd, file, nil); err != nil {
+		t.Fatal(err)
+	}
+	if v := sqlCmd.Flags().Lookup("lake").Value.String(); v != "/srv/lake" {
+		t.Fatalf("lake = %q", v)
+	}
+	if v := root.PersistentFlags().Lookup("log-level").Value.String(); v != "debug" {
+		t.Fatalf("log-level = %q", v)
+	}
+	bad := writeConfig(t, "query:\n  sql:\n    lakes: x\n")
+	if err := loadConfig(sqlCmd, bad, nil); err == nil || !strings.Contains(err.Error(), `"query.sql.lakes"`) {
+		t.Fatalf("want an error naming query.sql.lakes, got %v", err)
+	}
+}
+
 func TestConfigErrorsNameTheKey(t *testing.T) {
 	cases := map[string]string{
 		"demo:\n  listne: x\n":     `unknown key "demo.listne"`,

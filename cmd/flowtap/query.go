@@ -234,16 +234,20 @@ labels, or a table of series for metric queries (one column per label, then time
 Errors from the server, such as LogQL parse errors, are shown as the server wrote them.
 
 Examples:
-  flowtap query logs '{source="vpc"} |= "REJECT"' --since 15m
-  flowtap query logs --instant 'sum by (action) (count_over_time({source="vpc"}[5m]))'
-  flowtap query logs --loki-url http://loki:3100 --tenant team-a '{job="flowlogs"}'`,
+  flowtap query logs '{kind="vpc"} |= "REJECT"' --since 15m
+  flowtap query logs --instant 'sum by (region) (count_over_time({kind="vpc"}[5m]))'
+  flowtap query logs '{log_stream="eni-0d3e0000000000001-all"}'
+  flowtap query logs --loki-url http://loki:3100 --tenant team-a '{log_group="vpc-flow-logs", account="123456789012"}'
+
+Streams written by flowtap's Loki sink carry the labels log_group, log_stream ({eni}-all or
+the transit gateway id), account, region and kind (vpc or tgw); lines are AWS text lines.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runQueryLogs(cmd, &o, args[0])
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.cfg.URL, "loki-url", o.cfg.URL, "base URL of the Loki API (the embedded log store of `flowtap up` by default)")
+	f.StringVar(&o.cfg.URL, "loki-url", o.cfg.URL, "base URL of the Loki API (default: the embedded log store of flowtap up)")
 	f.StringVar(&o.cfg.Tenant, "tenant", "", "tenant (X-Scope-OrgID header)")
 	f.DurationVar(&o.cfg.Timeout, "timeout", o.cfg.Timeout, "time limit of the request")
 	f.StringVar(&o.since, "since", "1h", "look back DUR from now (ignored with --from)")
