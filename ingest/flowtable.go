@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"net/netip"
 
@@ -8,13 +9,52 @@ import (
 )
 
 // flowKey identifies a unidirectional flow on one ENI (one mirror session), as a VPC Flow Log
-// record does: VNI and the packet's 5-tuple.
+// record does: VNI and the packet's 5-tuple; with the IP version (kept beside it, in item and
+// flow, so that a flow fits one cache line) it is the whole identity. It is five machine
+// words compared word by word (a [16]byte pair costs a memequal call): the addresses as the
+// big-endian halves of their 16-byte form (IPv4 mapped into IPv6), the rest packed into
+// meta. Scalar fields rather than arrays keep the words in registers.
 type flowKey struct {
-	src, dst     [16]byte
-	vni          uint32
-	sport, dport uint16
-	proto        uint8
-	v6           bool
+	srcHi, srcLo uint64
+	dstHi, dstLo uint64
+	meta         uint64 // VNI (24 bits) | protocol<<24 | source port<<32 | destination port<<48
+}
+
+// set fills k in place.
+func (k *flowKey) set(src, dst netip.Addr, vni uint32, proto uint8, sport, dport uint16) {
+	k.srcHi, k.srcLo = addrWords(src)
+	k.dstHi, k.dstLo = addrWords(dst)
+	k.meta = uint64(vni&0xffffff) | uint64(proto)<<24 | uint64(sport)<<32 | uint64(dport)<<48
+}
+
+// addrWords returns the big-endian halves of a's 16-byte form. It goes through AppendBinary,
+// not As16: As16's array result is copied with one 16-byte load over two 8-byte stores,
+// which defeats store-to-load forwarding and cost several ns per address.
+func addrWords(a netip.Addr) (hi, lo uint64) {
+	var buf [16]byte
+	b, _ := a.AppendBinary(buf[:0]) // cannot fail; 0, 4 or 16 bytes (a zone, which decoded addresses never have, follows)
+	switch {
+	case len(b) == 4:
+		return 0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b))
+	case len(b) >= 16:
+		return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:16])
+	}
+	return 0, 0
+}
+
+func (k *flowKey) vni() uint32   { return uint32(k.meta) & 0xffffff }
+func (k *flowKey) proto() uint8  { return uint8(k.meta >> 24) }
+func (k *flowKey) sport() uint16 { return uint16(k.meta >> 32) }
+func (k *flowKey) dport() uint16 { return uint16(k.meta >> 48) }
+
+// ports returns both ports as sport | dport<<16.
+func (k *flowKey) ports() uint32 { return uint32(k.meta >> 32) }
+
+// setPorts sets both ports from sport | dport<<16.
+func (k *flowKey) setPorts(p uint32) { k.meta = k.meta&0xffffffff | uint64(p)<<32 }
+
+func (k *flowKey) eq(o *flowKey) bool {
+	return (k.srcHi^o.srcHi)|(k.srcLo^o.srcLo)|(k.dstHi^o.dstHi)|(k.dstLo^o.dstLo)|(k.meta^o.meta) == 0
 }
 
 // Fragment classes of an item.
@@ -27,17 +67,20 @@ const (
 // item is what a receiver hands a shard per packet: the flow key and the counters' inputs.
 type item struct {
 	key    flowKey
+	shash  uint64 // shardHash of key: picks the shard and seeds the flow hash
 	length uint32 // IP length from the header
 	fragID uint32
 	frag   uint8
 	flags  uint8 // raw TCP flags
+	v6     bool  // an IPv6 packet: tells ::ffff:a.b.c.d in IPv6 from IPv4 a.b.c.d
 	sec    int64 // receive time, Unix seconds
 }
 
 // setItem fills it from a decoded packet.
 func setItem(it *item, p *vxlan.Packet, sec int64) {
-	it.key = flowKey{src: p.Src.As16(), dst: p.Dst.As16(), vni: p.VNI, sport: p.SrcPort, dport: p.DstPort,
-		proto: p.Proto, v6: p.IPVersion == 6}
+	it.key.set(p.Src, p.Dst, p.VNI, p.Proto, p.SrcPort, p.DstPort)
+	it.v6 = p.IPVersion == 6
+	it.shash = shardHash(&it.key, it.v6)
 	it.length = p.IPLength
 	it.flags = p.TCPFlags
 	it.sec = sec
@@ -52,29 +95,31 @@ func setItem(it *item, p *vxlan.Packet, sec int64) {
 }
 
 // shardHash hashes what every fragment of a datagram carries (VNI, addresses, protocol),
-// so that all packets of a flow, fragments included, meet in one shard.
-func shardHash(p *vxlan.Packet) uint64 {
-	s, d := p.Src.As16(), p.Dst.As16()
-	h := mix(le64(s[:8])^le64(d[8:]), le64(s[8:])^le64(d[:8]))
-	return mix(h, uint64(p.VNI)<<8|uint64(p.Proto))
+// so that all packets of a flow, fragments included, meet in one shard. Source and
+// destination halves are crossed so that the two directions of a connection hash apart.
+func shardHash(k *flowKey, v6 bool) uint64 {
+	a := k.meta&0xffffffff | uint64(b2u(v6))<<32
+	return mix(k.srcHi^k.dstLo^a*0x9e3779b97f4a7c15, k.srcLo^k.dstHi)
 }
 
-func le64(b []byte) uint64 {
-	_ = b[7]
-	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+// flowHash is the flow table's hash of a key whose shardHash is sh: one more multiply-fold
+// step adds the ports.
+func flowHash(sh uint64, k *flowKey) uint64 { return mix(sh, k.meta>>32) }
+
+// shardOf maps a shard hash onto n shards by multiply-shift (no division).
+func shardOf(sh uint64, n int) int { return int((sh >> 32) * uint64(n) >> 32) }
+
+func b2u(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // mix is a 64-bit multiply-fold hash step (as in wyhash): fast and well spread.
 func mix(a, b uint64) uint64 {
 	hi, lo := bits.Mul64(a^0x2d358dccaa6c78a5, b^0x8bb84b93962eacc9)
 	return hi ^ lo
-}
-
-func (k *flowKey) hash() uint64 {
-	h := mix(le64(k.src[:8]), le64(k.src[8:]))
-	h = mix(h^le64(k.dst[:8]), le64(k.dst[8:]))
-	return mix(h, uint64(k.vni)<<32|uint64(k.sport)<<16|uint64(k.dport)^uint64(k.proto)<<56)
 }
 
 // awsTCPFlags maps raw TCP flags to what a VPC Flow Log reports: FIN 1, SYN 2, RST 4 and
@@ -90,19 +135,41 @@ func awsTCPFlags(raw uint8) uint8 {
 	return f
 }
 
-// flow is the state of one flow in the current window.
+// flow is the state of one flow in the current window: one 64-byte cache line, so that an
+// update touches one line. The table's entry array is large enough to be page-aligned.
 type flow struct {
-	key            flowKey
-	hash           uint64
-	packets, bytes uint64
-	first, last    int64
-	flags          uint8 // AWS-reported flags, OR-ed
+	key            flowKey // 40 bytes
+	packets, bytes uint64  // packets == 0 marks an empty table entry
+	first          uint32  // Unix seconds of the first packet (uint32 holds dates to 2106)
+	span           uint16  // last − first, seconds: a window is at most 600 s
+	flags          uint8   // AWS-reported flags, OR-ed
+	v6             bool
+}
+
+func (f *flow) start() int64 { return int64(f.first) }
+func (f *flow) end() int64   { return int64(f.first) + int64(f.span) }
+
+// addrs returns the flow's source and destination as netip.Addr.
+func (f *flow) addrs() (src, dst netip.Addr) {
+	return wordsAddr(f.key.srcHi, f.key.srcLo, f.v6), wordsAddr(f.key.dstHi, f.key.dstLo, f.v6)
+}
+
+func wordsAddr(hi, lo uint64, v6 bool) netip.Addr {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], hi)
+	binary.BigEndian.PutUint64(b[8:], lo)
+	if v6 {
+		return netip.AddrFrom16(b)
+	}
+	return netip.AddrFrom4([4]byte(b[12:]))
 }
 
 type fragKey struct {
-	src, dst [16]byte
-	vni, id  uint32
-	proto    uint8
+	srcHi, srcLo uint64
+	dstHi, dstLo uint64
+	vniProto     uint32 // the low half of flowKey.meta
+	id           uint32
+	v6           bool
 }
 
 // maxFragEntries bounds each generation of the fragment map; maxPending the later
@@ -112,18 +179,20 @@ const (
 	maxPending     = 1 << 12
 )
 
-// table is a shard's flow table for one window: an open-addressing index (linear probing)
-// over a slice of flows, so that an update is a hash, usually one probe and a few adds,
-// with no allocation once the slices have grown. Only its shard goroutine touches it.
+// table is a shard's flow table for one window: open addressing with linear probing over
+// the flows themselves, so that an update is a hash, usually one cache line and a few adds,
+// with no index to chase and no allocation once the arrays have grown. order keeps the
+// flows' positions in arrival order, the order their records are emitted in. Only its
+// shard goroutine touches it.
 type table struct {
-	slots    []uint32 // index+1 into flows; 0 = empty. len is a power of two ≥ 2×len(flows)
-	flows    []flow
+	entries  []flow   // len is a power of two ≥ 2×len(order); packets == 0 is empty
+	order    []uint32 // indexes of the used entries, in arrival order
 	maxFlows int
 
 	// First fragments' ports by (VNI, addresses, protocol, IP ID), so that later fragments
 	// count toward the same flow. Two generations, rotated at each window close, let a
 	// datagram straddle one window boundary.
-	frags, oldFrags map[fragKey][2]uint16
+	frags, oldFrags map[fragKey]uint32
 
 	// Later fragments that arrived before their first fragment, by datagram (indexes into
 	// pendingItems); at the window close, those still unmatched count under ports 0.
@@ -136,17 +205,26 @@ type table struct {
 
 func newTable(maxFlows int) *table {
 	return &table{
-		slots:    make([]uint32, 1024),
+		entries:  make([]flow, 1024),
 		maxFlows: maxFlows,
-		frags:    make(map[fragKey][2]uint16),
-		oldFrags: make(map[fragKey][2]uint16),
+		frags:    make(map[fragKey]uint32),
+		oldFrags: make(map[fragKey]uint32),
 		pending:  make(map[fragKey][]int32),
 	}
 }
 
+// len returns the number of flows in the table.
+func (t *table) len() int { return len(t.order) }
+
+// at returns the i-th flow in arrival order.
+func (t *table) at(i int) *flow { return &t.entries[t.order[i]] }
+
 // add accounts one packet. It returns false, changing nothing, when the packet starts a new
 // flow and the table already holds maxFlows flows.
 func (t *table) add(it *item) bool {
+	if it.frag == fragNone {
+		return t.insert(it)
+	}
 	switch it.frag {
 	case fragFirst:
 		t.rememberPorts(it)
@@ -165,7 +243,7 @@ func (t *table) add(it *item) bool {
 		fk := fragKeyOf(it)
 		for _, i := range t.pending[fk] {
 			p := &t.pendingItems[i]
-			p.key.sport, p.key.dport = it.key.sport, it.key.dport
+			p.key.setPorts(it.key.ports())
 			p.frag = fragNone // accounted: the flow exists now, so insert cannot fail
 			t.insert(p)
 		}
@@ -176,29 +254,32 @@ func (t *table) add(it *item) bool {
 
 // insert adds the packet to its flow, creating the flow unless the table is full.
 func (t *table) insert(it *item) bool {
-	h := it.key.hash()
-	mask := uint64(len(t.slots) - 1)
+	h := flowHash(it.shash, &it.key)
+	mask := uint64(len(t.entries) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
-		s := t.slots[i]
-		if s == 0 {
-			if len(t.flows) >= t.maxFlows {
+		f := &t.entries[i]
+		if f.packets == 0 {
+			if len(t.order) >= t.maxFlows {
 				return false
 			}
-			t.flows = append(t.flows, flow{key: it.key, hash: h, packets: 1, bytes: uint64(it.length),
-				first: it.sec, last: it.sec, flags: awsTCPFlags(it.flags)})
-			t.slots[i] = uint32(len(t.flows))
-			if 2*len(t.flows) > len(t.slots) {
+			*f = flow{key: it.key, packets: 1, bytes: uint64(it.length), first: uint32(it.sec),
+				flags: awsTCPFlags(it.flags), v6: it.v6}
+			t.order = append(t.order, uint32(i))
+			if 2*len(t.order) > len(t.entries) {
 				t.grow()
 			}
 			return true
 		}
-		f := &t.flows[s-1]
-		if f.hash == h && f.key == it.key {
+		if f.key.eq(&it.key) && f.v6 == it.v6 {
 			f.packets++
 			f.bytes += uint64(it.length)
-			f.last = max(f.last, it.sec)
-			f.first = min(f.first, it.sec)
-			if it.key.proto == vxlan.ProtoTCP {
+			if sec := uint32(it.sec); sec >= f.first {
+				f.span = uint16(max(uint32(f.span), min(sec-f.first, 0xffff)))
+			} else { // stamped a little earlier by another receiver
+				f.span = uint16(min(f.first-sec+uint32(f.span), 0xffff))
+				f.first = sec
+			}
+			if it.key.proto() == vxlan.ProtoTCP {
 				f.flags |= awsTCPFlags(it.flags)
 			}
 			return true
@@ -207,13 +288,13 @@ func (t *table) insert(it *item) bool {
 }
 
 func fragKeyOf(it *item) fragKey {
-	return fragKey{src: it.key.src, dst: it.key.dst, vni: it.key.vni, id: it.fragID, proto: it.key.proto}
+	return fragKey{srcHi: it.key.srcHi, srcLo: it.key.srcLo, dstHi: it.key.dstHi, dstLo: it.key.dstLo, vniProto: uint32(it.key.meta), id: it.fragID, v6: it.v6}
 }
 
 // rememberPorts keeps a first fragment's ports for the later fragments of its datagram.
 func (t *table) rememberPorts(it *item) {
 	if len(t.frags) < maxFragEntries {
-		t.frags[fragKeyOf(it)] = [2]uint16{it.key.sport, it.key.dport}
+		t.frags[fragKeyOf(it)] = it.key.ports()
 	} else {
 		t.fragsNoRoom++
 	}
@@ -227,7 +308,7 @@ func (t *table) portsOf(it *item) bool {
 		ports, ok = t.oldFrags[fk]
 	}
 	if ok {
-		it.key.sport, it.key.dport = ports[0], ports[1]
+		it.key.setPorts(ports)
 	}
 	return ok
 }
@@ -240,7 +321,7 @@ func (t *table) takeOrphans() []item {
 		for _, i := range idxs {
 			it := t.pendingItems[i]
 			it.frag = fragNone
-			if vxlan.HasPorts(it.key.proto) {
+			if vxlan.HasPorts(it.key.proto()) {
 				t.fragsUnmatched++
 			}
 			out = append(out, it)
@@ -252,34 +333,30 @@ func (t *table) takeOrphans() []item {
 }
 
 func (t *table) grow() {
-	slots := make([]uint32, 2*len(t.slots))
-	mask := uint64(len(slots) - 1)
-	for n := range t.flows {
-		i := t.flows[n].hash & mask
-		for slots[i] != 0 {
+	entries := make([]flow, 2*len(t.entries))
+	mask := uint64(len(entries) - 1)
+	for n, old := range t.order {
+		f := &t.entries[old]
+		i := flowHash(shardHash(&f.key, f.v6), &f.key) & mask
+		for entries[i].packets != 0 {
 			i = (i + 1) & mask
 		}
-		slots[i] = uint32(n + 1)
+		entries[i] = *f
+		t.order[n] = uint32(i)
 	}
-	t.slots = slots
+	t.entries = entries
 }
 
 // reset empties the table for the next window, keeping its memory.
 func (t *table) reset() {
-	clear(t.slots)
-	t.flows = t.flows[:0]
+	for _, i := range t.order {
+		t.entries[i] = flow{}
+	}
+	t.order = t.order[:0]
 }
 
 // rotateFrags ages the fragment map at a window close.
 func (t *table) rotateFrags() {
 	t.oldFrags, t.frags = t.frags, t.oldFrags
 	clear(t.frags)
-}
-
-// addrs returns the flow's source and destination as netip.Addr.
-func (k *flowKey) addrs() (src, dst netip.Addr) {
-	if k.v6 {
-		return netip.AddrFrom16(k.src), netip.AddrFrom16(k.dst)
-	}
-	return netip.AddrFrom4([4]byte(k.src[12:])), netip.AddrFrom4([4]byte(k.dst[12:]))
 }

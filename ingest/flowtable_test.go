@@ -286,3 +286,72 @@ func TestFragmentsOutOfOrder(t *testing.T) {
 		t.Fatalf("reordered fragments: %+v", recs)
 	}
 }
+
+// TestTableGrowsInOrder fills a table well past its initial size with flows of both IP
+// versions, each seen a different number of times, and checks every counter, the arrival
+// order that records follow, and that IPv4 a.b.c.d and IPv6 ::ffff:a.b.c.d stay apart.
+func TestTableGrowsInOrder(t *testing.T) {
+	tb := newTable(1 << 20)
+	const n = 5000
+	mk := func(i int) item {
+		var it item
+		v6 := i%2 == 1
+		src := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		if v6 {
+			src = netip.AddrFrom16(src.As16()) // ::ffff:10.x.y.z in an IPv6 header
+		}
+		it.key.set(src, peer, uint32(i%7), vxlan.ProtoUDP, uint16(i), 53)
+		it.v6, it.length, it.sec = v6, uint32(100+i%3), 1_700_000_010
+		it.shash = shardHash(&it.key, it.v6)
+		return it
+	}
+	for round := range 3 {
+		for i := range n {
+			if i%3 < round {
+				continue
+			}
+			it := mk(i)
+			it.sec += []int64{0, -1, 1}[round] // the second round is stamped before the first
+			if !tb.add(&it) {
+				t.Fatalf("flow %d refused", i)
+			}
+		}
+	}
+	if tb.len() != n {
+		t.Fatalf("%d flows, want %d", tb.len(), n)
+	}
+	for i := range n {
+		f := tb.at(i)
+		want := mk(i)
+		src, _ := f.addrs()
+		rounds := uint64(1 + i%3) // round r skips the flows with i%3 < r
+		if f.key != want.key || f.v6 != want.v6 || f.packets != rounds || f.bytes != rounds*uint64(want.length) {
+			t.Fatalf("flow %d: %+v", i, f)
+		}
+		if (src.Is4() != !want.v6) || src.Unmap() != netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}) {
+			t.Fatalf("flow %d: source %v", i, src)
+		}
+		wantStart, wantEnd := int64(1_700_000_009), int64(1_700_000_010)
+		switch i % 3 {
+		case 0:
+			wantStart = 1_700_000_010
+		case 2:
+			wantEnd = 1_700_000_011
+		}
+		if f.start() != wantStart || f.end() != wantEnd {
+			t.Fatalf("flow %d (%d packets): start %d end %d, want %d–%d", i, f.packets, f.start(), f.end(), wantStart, wantEnd)
+		}
+	}
+	tb.reset()
+	if tb.len() != 0 {
+		t.Fatalf("%d flows after reset", tb.len())
+	}
+	it := mk(1)
+	if !tb.add(&it) || tb.len() != 1 || tb.at(0).packets != 1 {
+		t.Fatal("table unusable after reset")
+	}
+	it.v6, it.shash = false, shardHash(&it.key, false) // the same words from an IPv4 header
+	if !tb.add(&it) || tb.len() != 2 || tb.at(1).v6 || !tb.at(0).v6 {
+		t.Fatalf("IPv4 and IPv4-mapped IPv6 flows merged: %d flows", tb.len())
+	}
+}

@@ -55,6 +55,9 @@ func (r *receiver) run() {
 	}
 	shards := r.c.shards
 	pending := make([]*batch, len(shards))
+	// Decoded packets are staged, then copied to their shards' batches in a second pass:
+	// copying an item right after writing it would stall on store-to-load forwarding.
+	stage := make([]item, n)
 	var drops [vxlan.NumReasons]uint64
 	var p vxlan.Packet
 	for {
@@ -69,6 +72,7 @@ func (r *receiver) run() {
 		}
 		sec := r.c.now().Unix()
 		var bytes uint64
+		staged := 0
 		for i := range got {
 			m := &msgs[i]
 			bytes += uint64(m.N)
@@ -88,17 +92,17 @@ func (r *receiver) run() {
 				}
 				continue
 			}
-			s := 0
-			if len(shards) > 1 {
-				s = int(shardHash(&p) % uint64(len(shards)))
-			}
+			setItem(&stage[staged], &p, sec)
+			staged++
+		}
+		for i := range staged {
+			s := shardOf(stage[i].shash, len(shards))
 			b := pending[s]
 			if b == nil {
 				b = batchPool.Get().(*batch)
 				pending[s] = b
 			}
-			b.items = append(b.items, item{})
-			setItem(&b.items[len(b.items)-1], &p, sec)
+			b.items = append(b.items, stage[i])
 			if len(b.items) == cap(b.items) {
 				shards[s].in <- b
 				pending[s] = nil

@@ -29,7 +29,7 @@ func fillSession(r *flowlog.Record, s *Session) {
 func flowRecord(r *flowlog.Record, f *flow, s *Session) {
 	*r = flowlog.Record{}
 	fillSession(r, s)
-	src, dst := f.key.addrs()
+	src, dst := f.addrs()
 	r.PktSrcAddr, r.PktDstAddr = src, dst
 	r.SrcAddr, r.DstAddr = src, dst
 	switch {
@@ -44,14 +44,14 @@ func flowRecord(r *flowlog.Record, f *flow, s *Session) {
 			r.SrcAddr = s.primary4
 		}
 	}
-	r.SrcPort, r.DstPort, r.Protocol = f.key.sport, f.key.dport, f.key.proto
+	r.SrcPort, r.DstPort, r.Protocol = f.key.sport(), f.key.dport(), f.key.proto()
 	r.Packets, r.Bytes = f.packets, f.bytes
-	r.Start, r.End = f.first, f.last
+	r.Start, r.End = f.start(), f.end()
 	r.Action = flowlog.ActionAccept
 	r.LogStatus = flowlog.StatusOK
 	r.TCPFlags = f.flags
 	r.Type = flowlog.TypeIPv4
-	if f.key.v6 {
+	if f.v6 {
 		r.Type = flowlog.TypeIPv6
 	}
 	r.Null = unknownFields

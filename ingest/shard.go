@@ -90,15 +90,15 @@ func (s *shard) process(ctx context.Context, b *batch) {
 			s.t.add(it)
 		}
 	}
-	s.active.Store(int64(len(s.t.flows)))
+	s.active.Store(int64(s.t.len()))
 }
 
 // cutWindow emits every open flow early because the table is full; the window's SKIPDATA
 // records (one per ENI involved) follow at its close.
 func (s *shard) cutWindow(ctx context.Context) {
 	s.c.m.cuts.Inc()
-	for i := range s.t.flows {
-		s.cut[s.t.flows[i].key.vni] = struct{}{}
+	for i := range s.t.len() {
+		s.cut[s.t.at(i).key.vni()] = struct{}{}
 	}
 	s.emitFlows(ctx)
 	s.t.reset()
@@ -139,9 +139,9 @@ func (s *shard) closeWindow(ctx context.Context, now int64) {
 // emitFlows writes a record for every flow in the table.
 func (s *shard) emitFlows(ctx context.Context) {
 	var unknownRecs, unknownPkts float64
-	for i := range s.t.flows {
-		f := &s.t.flows[i]
-		sess := s.session(f.key.vni)
+	for i := range s.t.len() {
+		f := s.t.at(i)
+		sess := s.session(f.key.vni())
 		if !sess.known {
 			unknownRecs++
 			unknownPkts += float64(f.packets)
@@ -151,7 +151,7 @@ func (s *shard) emitFlows(ctx context.Context) {
 			s.flushRecs(ctx)
 		}
 	}
-	s.c.m.records.WithLabelValues(flowlog.StatusOK.String()).Add(float64(len(s.t.flows)))
+	s.c.m.records.WithLabelValues(flowlog.StatusOK.String()).Add(float64(s.t.len()))
 	s.c.m.unknownRecords.Add(unknownRecs)
 	s.c.m.unknownPackets.Add(unknownPkts)
 	s.flushRecs(ctx)
