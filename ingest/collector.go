@@ -10,6 +10,10 @@
 // an NLB) are held until it comes; those whose first never comes within the window are
 // counted under ports 0 (flowtap_ingest_fragments_unmatched_total).
 //
+// Every whole window (not the one the collector started in, nor the one open at shutdown)
+// in which a session listed in the sessions file carried no packet yields one NODATA record
+// for it, as AWS writes for an idle ENI (see nodata.go).
+//
 // Budget: decode + flow-table update ≤ 50 ns per packet per core with no allocation
 // (BenchmarkDecodeAndUpdate); on loopback the collector keeps ≥ 0.9 of the packet rate of a
 // bare recvmmsg receive-and-discard loop (BenchmarkLoopback).
@@ -125,6 +129,10 @@ type Collector struct {
 	m        *metrics
 	shards   []*shard
 
+	activity   map[uint32]*sessionActivity // known sessions by VNI; read-only after New
+	noData     []*sessionActivity          // the same, in VNI order
+	noDataNext int64                       // start of the next window to check for NODATA
+
 	state  atomic.Int32 // stateStarting, stateReceiving, stateDraining
 	ready  chan struct{}
 	addrs  []net.Addr // bound VXLAN (then GENEVE) addresses, set before ready closes
@@ -159,6 +167,8 @@ func New(cfg Config, w flowlog.RecordWriter, reg prometheus.Registerer, opts ...
 	for range cfg.Shards {
 		c.shards = append(c.shards, newShard(c))
 	}
+	c.activity, c.noData = newActivity(c.sessions)
+	c.noDataNext = firstWholeWindow(c.now().Unix(), int64(cfg.Interval/time.Second))
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
@@ -264,6 +274,7 @@ func (c *Collector) Run(ctx context.Context) (err error) {
 
 	flushCtx, cancelFlush := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.DrainTimeout)
 	defer cancelFlush()
+	c.noDataNext = firstWholeWindow(c.now().Unix(), int64(c.cfg.Interval/time.Second))
 	var shardsDone sync.WaitGroup
 	for _, s := range c.shards {
 		shardsDone.Go(func() { s.run(flushCtx) })
@@ -290,6 +301,7 @@ func (c *Collector) Run(ctx context.Context) (err error) {
 		close(s.in)
 	}
 	shardsDone.Wait()
+	c.emitNoData(flushCtx, c.shards[0]) // windows the shards finished after shard 0's last tick
 	c.log.Info("ingest: drained; every open window flushed")
 	return nil
 }

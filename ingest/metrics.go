@@ -36,7 +36,7 @@ func newMetrics(reg prometheus.Registerer, activeFlows func() float64) (*metrics
 		bytes:          c("bytes_total", "UDP payload bytes received on the mirror sockets."),
 		readErrors:     c("read_errors_total", "Failed recvmmsg calls."),
 		kernelDrops:    prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "kernel_drops_total", Help: "Datagrams the kernel dropped because a socket's receive buffer was full (SO_RXQ_OVFL)."}, []string{"socket"}),
-		records:        prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "records_total", Help: "Flow records emitted, by log-status (OK, SKIPDATA)."}, []string{"log_status"}),
+		records:        prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "records_total", Help: "Flow records emitted, by log-status (OK, NODATA, SKIPDATA)."}, []string{"log_status"}),
 		recordsLost:    c("records_lost_total", "Records the writer refused (see write_errors_total)."),
 		writeErrors:    c("write_errors_total", "Failed calls to the record writer."),
 		cuts:           c("flow_table_cuts_total", "Times a shard's flow table reached max-flows and emitted its records before the window closed."),
@@ -53,7 +53,7 @@ func newMetrics(reg prometheus.Registerer, activeFlows func() float64) (*metrics
 	for _, r := range vxlan.Reasons() {
 		m.drops[r] = drops.WithLabelValues(r.Label())
 	}
-	for _, s := range []string{"OK", "SKIPDATA"} {
+	for _, s := range []string{"OK", "NODATA", "SKIPDATA"} {
 		m.records.WithLabelValues(s)
 	}
 	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "flows_active", Help: "Flows open in the current windows of all shards."}, activeFlows)

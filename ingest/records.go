@@ -57,11 +57,11 @@ func flowRecord(r *flowlog.Record, f *flow, s *Session) {
 	r.Null = unknownFields
 }
 
-// skipRecord fills r with the SKIPDATA record of session s for the window [start, end]:
-// the flow fields and action are "-", as AWS writes them.
-func skipRecord(r *flowlog.Record, s *Session, start, end int64) {
+// statusRecord fills r with the NODATA or SKIPDATA record of session s for the window
+// [start, end]: the flow fields and action are "-", as AWS writes them.
+func statusRecord(r *flowlog.Record, s *Session, status flowlog.LogStatus, start, end int64) {
 	*r = flowlog.Record{}
 	fillSession(r, s)
-	r.SetNoData(flowlog.StatusSkipData, start, end)
+	r.SetNoData(status, start, end)
 	r.Null = r.Null.With(flowlog.FieldTCPFlags).With(flowlog.FieldTrafficPath).With(flowlog.FieldEncryptionStatus)
 }

@@ -36,6 +36,9 @@ type shard struct {
 	unknown  map[uint32]*Session
 	recs     []flowlog.Record
 	active   atomic.Int64
+	// through is the start of the open window: every earlier window is final in this shard,
+	// its flows emitted and its sessions' activity marked. 0 until the first tick or packet.
+	through atomic.Int64
 }
 
 func newShard(c *Collector) *shard {
@@ -66,10 +69,24 @@ func (s *shard) run(flushCtx context.Context) {
 			b.items = b.items[:0]
 			batchPool.Put(b)
 		case <-tick.C:
-			if now := s.c.now().Unix(); s.winStart != 0 && now >= s.winStart+s.interval {
-				s.closeWindow(flushCtx, now)
-			}
+			s.tick(flushCtx, s.c.now().Unix())
 		}
+	}
+}
+
+// tick closes the open window once the clock has passed its end. An idle shard opens the
+// current window, so that its through moves on (and a packet stamped earlier counts in the
+// window open when it arrives, as in a busy shard). Shard 0 then emits NODATA records.
+func (s *shard) tick(ctx context.Context, now int64) {
+	switch {
+	case s.winStart == 0 && now > 0:
+		s.winStart = now - now%s.interval
+	case s.winStart != 0 && now >= s.winStart+s.interval:
+		s.closeWindow(ctx, now)
+	}
+	s.through.Store(s.winStart)
+	if s == s.c.shards[0] {
+		s.c.emitNoData(ctx, s)
 	}
 }
 
@@ -91,6 +108,7 @@ func (s *shard) process(ctx context.Context, b *batch) {
 		}
 	}
 	s.active.Store(int64(s.t.len()))
+	s.through.Store(s.winStart)
 }
 
 // cutWindow emits every open flow early because the table is full; the window's SKIPDATA
@@ -105,7 +123,7 @@ func (s *shard) cutWindow(ctx context.Context) {
 }
 
 // closeWindow emits the open window's records and opens the window holding now (or none
-// when now is 0, at shutdown).
+// when now is 0, at shutdown: through then stays, as the flushed window was not whole).
 func (s *shard) closeWindow(ctx context.Context, now int64) {
 	if s.winStart != 0 {
 		for _, it := range s.t.takeOrphans() {
@@ -117,7 +135,7 @@ func (s *shard) closeWindow(ctx context.Context, now int64) {
 		s.emitFlows(ctx)
 		end := s.winStart + s.interval
 		for vni := range s.cut {
-			skipRecord(s.add(), s.session(vni), s.winStart, end)
+			statusRecord(s.add(), s.session(vni), flowlog.StatusSkipData, s.winStart, end)
 			s.c.m.records.WithLabelValues(flowlog.StatusSkipData.String()).Inc()
 		}
 		s.flushRecs(ctx)
@@ -139,8 +157,15 @@ func (s *shard) closeWindow(ctx context.Context, now int64) {
 // emitFlows writes a record for every flow in the table.
 func (s *shard) emitFlows(ctx context.Context) {
 	var unknownRecs, unknownPkts float64
+	lastVNI := ^uint32(0)
 	for i := range s.t.len() {
 		f := s.t.at(i)
+		if vni := f.key.vni(); vni != lastVNI {
+			if a := s.c.activity[vni]; a != nil {
+				a.mark(s.winStart, s.interval)
+			}
+			lastVNI = vni
+		}
 		sess := s.session(f.key.vni())
 		if !sess.known {
 			unknownRecs++
