@@ -4,97 +4,99 @@ import (
 	"net/netip"
 	"unsafe"
 
-	pq "github.com/parquet-go/parquet-go"
-
 	"github.com/flowtap/flowtap/flowlog"
 )
 
-// getter fills vals[k] with column ci's value for recs[k]. Getters are chosen once per
-// column so that the per-value work is a direct field load, not a switch on the field.
-type getter func(vals []pq.Value, recs []*flowlog.Record, ci int, fw *FileWriter)
+// filler appends column c's values for recs. Fillers are chosen once per column so that
+// the per-value work is a direct field load and a dictionary probe, not a switch on the
+// field.
+type filler func(c *colChunk, recs []*flowlog.Record, fw *FileWriter)
 
-// bytesOf views s as bytes without copying. parquet-go copies values into its column
-// buffers during WriteRowValues, and record strings are immutable, so this is safe.
-func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
-
-// strGetter reads the string field at byte offset off of each record: a direct load, where
-// a per-field closure would cost an indirect call per value.
-func strGetter(off uintptr) getter {
-	return func(vals []pq.Value, recs []*flowlog.Record, ci int, _ *FileWriter) {
-		null := pq.Value{}.Level(0, 0, ci)
-		for k := range vals {
-			if s := *(*string)(unsafe.Add(unsafe.Pointer(recs[k]), off)); s != "" {
-				vals[k] = pq.ByteArrayValue(bytesOf(s)).Level(0, 1, ci)
+// strFiller reads the string field at byte offset off of each record: a direct load, where
+// a per-field closure would cost an indirect call per value. "" is null.
+func strFiller(off uintptr) filler {
+	return func(c *colChunk, recs []*flowlog.Record, _ *FileWriter) {
+		for _, r := range recs {
+			if s := *(*string)(unsafe.Add(unsafe.Pointer(r), off)); s != "" {
+				c.str(s)
 			} else {
-				vals[k] = null
+				c.null()
 			}
 		}
 	}
 }
 
-// enumGetter handles fields whose text is a fixed name; "-" (unset) is null.
-func enumGetter(get func(*flowlog.Record) string) getter {
-	return func(vals []pq.Value, recs []*flowlog.Record, ci int, _ *FileWriter) {
-		for k := range vals {
-			if s := get(recs[k]); s != "-" {
-				vals[k] = pq.ByteArrayValue(bytesOf(s)).Level(0, 1, ci)
+// enumFiller handles fields whose text is a fixed name of a small key; "-" (unset) is
+// null. The name is looked up once per key and row group.
+func enumFiller(key func(*flowlog.Record) uint8, name func(*flowlog.Record) string) filler {
+	return func(c *colChunk, recs []*flowlog.Record, _ *FileWriter) {
+		for _, r := range recs {
+			k := key(r)
+			switch i := c.enums[k]; {
+			case i > 0:
+				c.defs = append(c.defs, 1)
+				c.idx = append(c.idx, i-1)
+			case i < 0:
+				c.null()
+			default:
+				if s := name(r); s == "-" {
+					c.enums[k] = -1
+					c.null()
+				} else {
+					c.enums[k] = c.dictLen + 1
+					c.addDictBytes(s)
+					c.defs = append(c.defs, 1)
+					c.idx = append(c.idx, c.dictLen-1)
+				}
+			}
+		}
+	}
+}
+
+func addrFiller(get func(*flowlog.Record) netip.Addr) filler {
+	return func(c *colChunk, recs []*flowlog.Record, _ *FileWriter) {
+		for _, r := range recs {
+			if a := get(r); a.IsValid() {
+				c.addr(a)
 			} else {
-				vals[k] = pq.Value{}.Level(0, 0, ci)
+				c.null()
 			}
 		}
 	}
 }
 
-func addrGetter(get func(*flowlog.Record) netip.Addr) getter {
-	return func(vals []pq.Value, recs []*flowlog.Record, ci int, fw *FileWriter) {
-		for k := range vals {
-			a := get(recs[k])
-			if !a.IsValid() {
-				vals[k] = pq.Value{}.Level(0, 0, ci)
-				continue
-			}
-			start := len(fw.arena)
-			fw.arena = a.AppendTo(fw.arena)
-			vals[k] = pq.ByteArrayValue(fw.arena[start:len(fw.arena):len(fw.arena)]).Level(0, 1, ci)
-		}
-	}
-}
-
-func intGetter(f flowlog.Field, int32col bool) getter {
-	return func(vals []pq.Value, recs []*flowlog.Record, ci int, fw *FileWriter) {
-		for k := range vals {
-			r := recs[k]
+func intFiller(f flowlog.Field, int32col bool) filler {
+	return func(c *colChunk, recs []*flowlog.Record, fw *FileWriter) {
+		for _, r := range recs {
 			x, ok := r.Int(f)
 			if !ok && f == flowlog.FieldVersion && !r.Null.Has(f) {
 				x, ok = int64(fw.format.Version()), true
 			}
 			switch {
 			case !ok:
-				vals[k] = pq.Value{}.Level(0, 0, ci)
+				c.null()
 			case int32col:
-				vals[k] = pq.Int32Value(int32(x)).Level(0, 1, ci)
+				c.int32v(int32(x))
 			default:
-				vals[k] = pq.Int64Value(x).Level(0, 1, ci)
+				c.int64v(x)
 			}
 		}
 	}
 }
 
-// numGetter reads an integer field of type T at byte offset off, null when f is in Null.
-func numGetter[T uint8 | uint16 | uint64 | int64](f flowlog.Field, off uintptr, int32col bool) getter {
-	return func(vals []pq.Value, recs []*flowlog.Record, ci int, _ *FileWriter) {
-		null := pq.Value{}.Level(0, 0, ci)
-		for k := range vals {
-			r := recs[k]
+// numFiller reads an integer field of type T at byte offset off, null when f is in Null.
+func numFiller[T uint8 | uint16 | uint64 | int64](f flowlog.Field, off uintptr, int32col bool) filler {
+	return func(c *colChunk, recs []*flowlog.Record, _ *FileWriter) {
+		for _, r := range recs {
 			if r.Null.Has(f) {
-				vals[k] = null
+				c.null()
 				continue
 			}
 			x := *(*T)(unsafe.Add(unsafe.Pointer(r), off))
 			if int32col {
-				vals[k] = pq.Int32Value(int32(x)).Level(0, 1, ci)
+				c.int32v(int32(x))
 			} else {
-				vals[k] = pq.Int64Value(int64(x)).Level(0, 1, ci)
+				c.int64v(int64(x))
 			}
 		}
 	}
@@ -102,23 +104,23 @@ func numGetter[T uint8 | uint16 | uint64 | int64](f flowlog.Field, off uintptr, 
 
 // numFields gives direct access to the integer fields (all but version, whose absent
 // value depends on the format).
-var numFields = func() map[flowlog.Field]getter {
+var numFields = func() map[flowlog.Field]filler {
 	var r flowlog.Record
 	base := uintptr(unsafe.Pointer(&r))
 	i32 := func(f flowlog.Field) bool { return f.Info().Type == flowlog.ColumnInt32 }
-	u8 := func(f flowlog.Field, p *uint8) getter {
-		return numGetter[uint8](f, uintptr(unsafe.Pointer(p))-base, i32(f))
+	u8 := func(f flowlog.Field, p *uint8) filler {
+		return numFiller[uint8](f, uintptr(unsafe.Pointer(p))-base, i32(f))
 	}
-	u16 := func(f flowlog.Field, p *uint16) getter {
-		return numGetter[uint16](f, uintptr(unsafe.Pointer(p))-base, i32(f))
+	u16 := func(f flowlog.Field, p *uint16) filler {
+		return numFiller[uint16](f, uintptr(unsafe.Pointer(p))-base, i32(f))
 	}
-	u64 := func(f flowlog.Field, p *uint64) getter {
-		return numGetter[uint64](f, uintptr(unsafe.Pointer(p))-base, i32(f))
+	u64 := func(f flowlog.Field, p *uint64) filler {
+		return numFiller[uint64](f, uintptr(unsafe.Pointer(p))-base, i32(f))
 	}
-	i64 := func(f flowlog.Field, p *int64) getter {
-		return numGetter[int64](f, uintptr(unsafe.Pointer(p))-base, i32(f))
+	i64 := func(f flowlog.Field, p *int64) filler {
+		return numFiller[int64](f, uintptr(unsafe.Pointer(p))-base, i32(f))
 	}
-	return map[flowlog.Field]getter{
+	return map[flowlog.Field]filler{
 		flowlog.FieldSrcPort:                u16(flowlog.FieldSrcPort, &r.SrcPort),
 		flowlog.FieldDstPort:                u16(flowlog.FieldDstPort, &r.DstPort),
 		flowlog.FieldProtocol:               u8(flowlog.FieldProtocol, &r.Protocol),
@@ -136,18 +138,15 @@ var numFields = func() map[flowlog.Field]getter {
 	}
 }()
 
-// genericGetter covers the rarely used string fields through the text form.
-func genericGetter(f flowlog.Field) getter {
-	return func(vals []pq.Value, recs []*flowlog.Record, ci int, fw *FileWriter) {
-		for k := range vals {
-			start := len(fw.arena)
-			fw.arena = recs[k].AppendValue(fw.arena, f, fw.format.Version())
-			s := fw.arena[start:len(fw.arena):len(fw.arena)]
-			if len(s) == 1 && s[0] == '-' {
-				fw.arena = fw.arena[:start]
-				vals[k] = pq.Value{}.Level(0, 0, ci)
+// genericFiller covers the rarely used string fields through the text form.
+func genericFiller(f flowlog.Field) filler {
+	return func(c *colChunk, recs []*flowlog.Record, fw *FileWriter) {
+		for _, r := range recs {
+			fw.arena = r.AppendValue(fw.arena[:0], f, fw.format.Version())
+			if len(fw.arena) == 1 && fw.arena[0] == '-' {
+				c.null()
 			} else {
-				vals[k] = pq.ByteArrayValue(s).Level(0, 1, ci)
+				c.str(unsafe.String(unsafe.SliceData(fw.arena), len(fw.arena)))
 			}
 		}
 	}
@@ -187,36 +186,40 @@ var strFields = func() map[flowlog.Field]uintptr {
 	}
 }()
 
-func getterFor(f flowlog.Field) getter {
+func fillerFor(f flowlog.Field) filler {
 	switch f {
 	case flowlog.FieldSrcAddr:
-		return addrGetter(func(r *flowlog.Record) netip.Addr { return r.SrcAddr })
+		return addrFiller(func(r *flowlog.Record) netip.Addr { return r.SrcAddr })
 	case flowlog.FieldDstAddr:
-		return addrGetter(func(r *flowlog.Record) netip.Addr { return r.DstAddr })
+		return addrFiller(func(r *flowlog.Record) netip.Addr { return r.DstAddr })
 	case flowlog.FieldPktSrcAddr:
-		return addrGetter(func(r *flowlog.Record) netip.Addr { return r.PktSrcAddr })
+		return addrFiller(func(r *flowlog.Record) netip.Addr { return r.PktSrcAddr })
 	case flowlog.FieldPktDstAddr:
-		return addrGetter(func(r *flowlog.Record) netip.Addr { return r.PktDstAddr })
+		return addrFiller(func(r *flowlog.Record) netip.Addr { return r.PktDstAddr })
 	case flowlog.FieldAction:
-		return enumGetter(func(r *flowlog.Record) string { return r.Action.String() })
+		return enumFiller(func(r *flowlog.Record) uint8 { return uint8(r.Action) },
+			func(r *flowlog.Record) string { return r.Action.String() })
 	case flowlog.FieldLogStatus:
-		return enumGetter(func(r *flowlog.Record) string { return r.LogStatus.String() })
+		return enumFiller(func(r *flowlog.Record) uint8 { return uint8(r.LogStatus) },
+			func(r *flowlog.Record) string { return r.LogStatus.String() })
 	case flowlog.FieldFlowDirection:
-		return enumGetter(func(r *flowlog.Record) string { return r.FlowDirection.String() })
+		return enumFiller(func(r *flowlog.Record) uint8 { return uint8(r.FlowDirection) },
+			func(r *flowlog.Record) string { return r.FlowDirection.String() })
 	case flowlog.FieldType:
-		return enumGetter(func(r *flowlog.Record) string { return r.Type.String() })
+		return enumFiller(func(r *flowlog.Record) uint8 { return uint8(r.Type) },
+			func(r *flowlog.Record) string { return r.Type.String() })
 	}
 	if g, ok := numFields[f]; ok {
 		return g
 	}
 	switch f.Info().Type {
 	case flowlog.ColumnInt32:
-		return intGetter(f, true)
+		return intFiller(f, true)
 	case flowlog.ColumnInt64:
-		return intGetter(f, false)
+		return intFiller(f, false)
 	}
 	if off, ok := strFields[f]; ok {
-		return strGetter(off)
+		return strFiller(off)
 	}
-	return genericGetter(f)
+	return genericFiller(f)
 }

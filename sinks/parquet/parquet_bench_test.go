@@ -3,6 +3,7 @@ package parquet
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"syscall"
 	"testing"
@@ -94,4 +95,35 @@ func gzipTextSize(b *testing.B, recs []flowlog.Record, default14 bool) int {
 	}
 	zw.Close()
 	return out.Len()
+}
+
+// BenchmarkEncodeVPCGzipLevels compares gzip levels for the page codec: speed against
+// file size (size_ratio against the gzip text of the same rows).
+func BenchmarkEncodeVPCGzipLevels(b *testing.B) {
+	recs := realistic(benchRows, 3)
+	textSize := gzipTextSize(b, recs, false)
+	for _, level := range []int{1, 2, 3, 4, 5, 6, 9} {
+		b.Run(fmt.Sprintf("level=%d", level), func(b *testing.B) {
+			codec, err := Codec(fmt.Sprintf("gzip-%d", level))
+			if err != nil {
+				b.Fatal(err)
+			}
+			var buf bytes.Buffer
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				buf.Reset()
+				fw := NewFileWriter(&buf, DefaultVPCFormat, WriterOptions{Codec: codec})
+				if err := fw.Write(recs...); err != nil {
+					b.Fatal(err)
+				}
+				if err := fw.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			reportRates(b, b.N*len(recs), cpu0)
+			b.ReportMetric(float64(buf.Len())/float64(textSize), "size_ratio")
+		})
+	}
 }

@@ -21,6 +21,7 @@ import (
 
 	pq "github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/compress/gzip"
 	"github.com/parquet-go/parquet-go/encoding"
 
 	"github.com/flowtap/flowtap/flowlog"
@@ -110,11 +111,15 @@ func FieldOfColumn(name string) (flowlog.Field, bool) {
 	return flowlog.LookupField(strings.ReplaceAll(name, "_", "-"))
 }
 
-// Codec returns the page codec named gzip (AWS's choice), zstd, snappy or none.
+// Codec returns the page codec named gzip (AWS's choice, at DefaultGzipLevel), gzip-1 to
+// gzip-9 (an explicit level), zstd, snappy or none.
 func Codec(name string) (compress.Codec, error) {
+	if lvl, ok := strings.CutPrefix(name, "gzip-"); ok && len(lvl) == 1 && lvl[0] >= '1' && lvl[0] <= '9' {
+		return gzipCodecs[lvl[0]-'1'], nil
+	}
 	switch name {
 	case "gzip", "":
-		return &pq.Gzip, nil
+		return gzipCodecs[DefaultGzipLevel-1], nil
 	case "zstd":
 		return &pq.Zstd, nil
 	case "snappy":
@@ -122,5 +127,17 @@ func Codec(name string) (compress.Codec, error) {
 	case "none", "uncompressed":
 		return &pq.Uncompressed, nil
 	}
-	return nil, fmt.Errorf("parquet: unknown compression %q (want gzip, zstd, snappy or none)", name)
+	return nil, fmt.Errorf("parquet: unknown compression %q (want gzip, gzip-1 to gzip-9, zstd, snappy or none)", name)
 }
+
+// DefaultGzipLevel is the gzip level of the "gzip" codec. AWS documents only "gzip"; any
+// level is valid gzip to readers.
+const DefaultGzipLevel = 5
+
+// gzipCodecs are shared per level: a codec pools its compressors.
+var gzipCodecs = func() (cs [9]*gzip.Codec) {
+	for i := range cs {
+		cs[i] = &gzip.Codec{Level: i + 1}
+	}
+	return cs
+}()

@@ -10,13 +10,14 @@ import (
 
 	pq "github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/flowtap/flowtap/flowlog"
 )
 
 // WriterOptions tune a FileWriter.
 type WriterOptions struct {
-	// Codec compresses pages; nil means gzip, as AWS does.
+	// Codec compresses pages; nil means gzip, as AWS does (see Codec).
 	Codec compress.Codec
 	// RowGroupRows caps the rows of a row group (default 131072).
 	RowGroupRows int64
@@ -26,25 +27,22 @@ type WriterOptions struct {
 // large enough for good compression and cheap footers, small enough to write in memory.
 const DefaultRowGroupRows = 128 << 10
 
-// chunkRows is how many rows are assembled, column by column, before each column's values
-// go to parquet-go in one call.
+// chunkRows is how many rows are gathered before they are appended column by column.
 const chunkRows = 512
 
 // FileWriter encodes records of one kind into one Parquet file on out. It writes column by
-// column: for each chunk of rows, each column's values are gathered with a getter chosen
-// for that field and handed to the column writer in one call.
+// column: for each chunk of rows, each column's values are appended by a filler chosen
+// for that field to the column's dictionary indexes or values.
 type FileWriter struct {
 	format   *flowlog.Format
-	getters  []getter
-	w        *pq.Writer
-	cols     []*pq.ColumnWriter
-	vals     []pq.Value
+	fillers  []filler
+	enc      encoder
 	chunk    []*flowlog.Record
 	arena    []byte
 	groupMax int64
 	inGroup  int64
 	records  int
-	err      error
+	started  bool
 }
 
 // NewFileWriter starts a Parquet file in format on out.
@@ -56,26 +54,24 @@ func NewFileWriter(out io.Writer, format *flowlog.Format, opts WriterOptions) *F
 		opts.RowGroupRows = DefaultRowGroupRows
 	}
 	fw := &FileWriter{format: format, groupMax: opts.RowGroupRows}
+	fw.enc.codec = opts.Codec
+	fw.enc.levEnc.BitWidth = 1
 	for _, f := range format.Fields() {
-		if f != flowlog.FieldIgnored {
-			fw.getters = append(fw.getters, getterFor(f))
+		if f == flowlog.FieldIgnored {
+			continue
 		}
-	}
-	// Min/max bounds of string columns cost a string comparison per value and prune next
-	// to nothing (ids and addresses are not sorted within a file), so they are skipped;
-	// integer columns (times, ports, counters) keep theirs for engines to prune with.
-	wopts := []pq.WriterOption{Schema(format), pq.Compression(opts.Codec), pq.MaxRowsPerRowGroup(opts.RowGroupRows),
-		pq.CreatedBy("flowtap", "", "")}
-	for _, f := range format.Fields() {
-		if f != flowlog.FieldIgnored && f.Info().Type == flowlog.ColumnString {
-			wopts = append(wopts, pq.SkipPageBounds(f.Column()), pq.SkipPageStatistics(f.Column()))
+		phys := physByteArray
+		switch f.Info().Type {
+		case flowlog.ColumnInt32:
+			phys = physInt32
+		case flowlog.ColumnInt64:
+			phys = physInt64
 		}
+		fw.fillers = append(fw.fillers, fillerFor(f))
+		fw.enc.cols = append(fw.enc.cols, colChunk{name: f.Column(), phys: phys})
 	}
-	fw.w = pq.NewWriter(out, wopts...)
-	fw.cols = fw.w.ColumnWriters()
-	fw.vals = make([]pq.Value, chunkRows)
 	fw.chunk = make([]*flowlog.Record, 0, chunkRows)
-	fw.arena = make([]byte, 0, chunkRows*48)
+	fw.Reset(out)
 	return fw
 }
 
@@ -83,17 +79,37 @@ func NewFileWriter(out io.Writer, format *flowlog.Format, opts WriterOptions) *F
 func (fw *FileWriter) Records() int { return fw.records }
 
 // SetMetadata adds a key/value pair to the file footer.
-func (fw *FileWriter) SetMetadata(key, value string) { fw.w.SetKeyValueMetadata(key, value) }
+func (fw *FileWriter) SetMetadata(key, value string) {
+	kv := fw.enc.meta.KeyValueMetadata
+	for i := range kv {
+		if kv[i].Key == key {
+			kv[i].Value = value
+			return
+		}
+	}
+	fw.enc.meta.KeyValueMetadata = append(kv, format.KeyValue{Key: key, Value: value})
+}
 
-// Reset starts a new file on out, keeping the buffers (and dictionary capacity) of the
+// Reset starts a new file on out, keeping the buffers and dictionary tables of the
 // previous one; the Sink pools writers this way.
 func (fw *FileWriter) Reset(out io.Writer) {
-	fw.w.Reset(out)
-	fw.cols = fw.w.ColumnWriters()
+	e := &fw.enc
+	e.out, e.offset, e.err = out, 0, nil
+	tmpl, err := footerTemplate(fw.format)
+	if err != nil {
+		e.err = err
+	} else {
+		e.meta = *tmpl
+		e.meta.RowGroups = e.meta.RowGroups[:0:0]
+	}
+	for i := range e.cols {
+		c := &e.cols[i]
+		c.defs, c.idx, c.ints, c.nulls = c.defs[:0], c.idx[:0], c.ints[:0], 0
+		c.resetChunk()
+	}
 	clear(fw.chunk)
 	fw.chunk = fw.chunk[:0]
-	fw.arena = fw.arena[:0]
-	fw.inGroup, fw.records, fw.err = 0, 0, nil
+	fw.inGroup, fw.records, fw.started = 0, 0, false
 }
 
 // Write appends records; those of the other kind are rejected, since their fields do not
@@ -108,10 +124,10 @@ func (fw *FileWriter) Write(recs ...flowlog.Record) error {
 }
 
 // WriteRecord appends one record. The record must not change until the next chunk is
-// flushed (Close or every chunkRows records), since its strings are referenced, not copied.
+// flushed (Close or every chunkRows records), since it is referenced, not copied.
 func (fw *FileWriter) WriteRecord(r *flowlog.Record) error {
-	if fw.err != nil {
-		return fw.err
+	if fw.enc.err != nil {
+		return fw.enc.err
 	}
 	if r.Kind != fw.format.Kind() {
 		return fmt.Errorf("parquet: %s record in a %s file", r.Kind, fw.format.Kind())
@@ -124,33 +140,39 @@ func (fw *FileWriter) WriteRecord(r *flowlog.Record) error {
 	return nil
 }
 
-// flushChunk writes the pending rows column by column, then closes the row group if it is
-// full. parquet-go copies the values, so the arena is reused afterwards.
+// flushChunk appends the pending rows column by column, compresses the pages that are
+// full, and writes the row group once it is.
 func (fw *FileWriter) flushChunk() error {
 	n := len(fw.chunk)
 	if n == 0 {
 		return nil
 	}
-	vals := fw.vals[:n]
-	for ci, get := range fw.getters {
-		get(vals, fw.chunk, ci, fw)
-		if _, err := fw.cols[ci].WriteRowValues(vals); err != nil {
-			fw.err = fmt.Errorf("parquet: write column %s: %w", fw.format.Fields()[ci].Column(), err)
-			return fw.err
+	e := &fw.enc
+	if !fw.started {
+		fw.started = true
+		e.write([]byte("PAR1"))
+	}
+	for ci, fill := range fw.fillers {
+		c := &e.cols[ci]
+		fill(c, fw.chunk, fw)
+		if len(c.defs) >= pageRows {
+			if err := e.flushPage(c); err != nil {
+				e.err = err
+				return err
+			}
 		}
 	}
 	clear(fw.chunk)
 	fw.chunk = fw.chunk[:0]
-	fw.arena = fw.arena[:0]
 	fw.inGroup += int64(n)
 	if fw.inGroup >= fw.groupMax {
 		fw.inGroup = 0
-		if err := fw.w.Flush(); err != nil {
-			fw.err = fmt.Errorf("parquet: flush row group: %w", err)
-			return fw.err
+		if err := e.writeRowGroup(); err != nil {
+			e.err = err
+			return err
 		}
 	}
-	return nil
+	return e.err
 }
 
 // Close writes the remaining rows and the footer. It does not close out.
@@ -158,8 +180,18 @@ func (fw *FileWriter) Close() error {
 	if err := fw.flushChunk(); err != nil {
 		return err
 	}
-	if err := fw.w.Close(); err != nil {
-		return fmt.Errorf("parquet: close: %w", err)
+	e := &fw.enc
+	if !fw.started {
+		fw.started = true
+		e.write([]byte("PAR1"))
+	}
+	if err := e.writeRowGroup(); err != nil {
+		e.err = err
+		return err
+	}
+	if err := e.writeFooter(); err != nil {
+		e.err = err
+		return err
 	}
 	return nil
 }

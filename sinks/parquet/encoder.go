@@ -1,0 +1,441 @@
+package parquet
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"math"
+	"net/netip"
+	"strings"
+	"sync"
+
+	pq "github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/encoding/delta"
+	"github.com/parquet-go/parquet-go/encoding/rle"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/flowtap/flowtap/flowlog"
+)
+
+// The file layout is written here, not by parquet-go's Writer: its per-value path (a
+// parquet.Value per cell, a Go map lookup per string, definition levels sorted out per
+// value) cost about three times the budget. Each column keeps its definition levels and
+// dictionary indexes (or INT64 values) in plain slices, its dictionary in an open-addressed
+// table keyed by the typed value (an address is hashed as 16 bytes and formatted only when
+// first seen), and pages are encoded with parquet-go's own RLE and delta encoders and
+// described with its Thrift structs, so the bytes follow the same conventions as the files
+// parquet-go writes: PAR1, DATA_PAGE_V2 pages, PLAIN dictionary pages, RLE_DICTIONARY
+// strings and INT32, DELTA_BINARY_PACKED INT64, chunk statistics for integer columns.
+
+// pageRows is how many rows a data page holds. Larger pages give gzip a longer window
+// (smaller files) at the cost of more memory per column before a page is compressed.
+const pageRows = 16 << 10
+
+// physical is a column's storage.
+type physical uint8
+
+const (
+	physByteArray physical = iota // RLE_DICTIONARY strings
+	physInt32                     // RLE_DICTIONARY INT32
+	physInt64                     // DELTA_BINARY_PACKED INT64
+)
+
+// colChunk accumulates one column of the current row group.
+type colChunk struct {
+	name string
+	phys physical
+	fill filler
+
+	defs  []uint8 // definition level (0 null, 1 present) of each row of the current page
+	idx   []int32 // dictionary index of each present value of the current page
+	ints  []int64 // INT64 values of the current page
+	nulls int     // nulls of the current page
+
+	// Dictionary of the row group, PLAIN-encoded as the dictionary page wants it.
+	dict    []byte
+	dictLen int32
+	strs    table[string]
+	addrs   table[netip.Addr]
+	nums    table[int64]
+	enums   [256]int32 // enum key → dictionary index + 1, or -1 for null
+	lastStr string     // last string seen and its index: ids repeat in runs
+	lastIdx int32
+
+	// Encoded pages of the row group, waiting for the dictionary page to go first.
+	pages      []byte
+	numPages   int32
+	rows       int64 // rows in the row group
+	chunkNulls int64
+	uncomp     int64 // uncompressed size of the pages, headers included
+	min, max   int64 // integer bounds of the row group
+	hasBounds  bool
+}
+
+// table maps values to dictionary indexes: open addressing with linear probing, slots
+// hold index+1 (0 is empty), sized to stay at most half full.
+type table[K comparable] struct {
+	slots  []int32
+	keys   []K
+	hashes []uint64
+}
+
+// find returns the index of k and true, or the slot at which to insert it and false.
+func (t *table[K]) find(k K, h uint64) (int32, bool) {
+	if len(t.slots) == 0 {
+		t.slots = make([]int32, 64)
+	}
+	mask := uint64(len(t.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := t.slots[i]
+		if s == 0 {
+			return int32(i), false
+		}
+		if t.hashes[s-1] == h && t.keys[s-1] == k {
+			return s - 1, true
+		}
+	}
+}
+
+// insert adds k (absent, its free slot found by find) with the next index.
+func (t *table[K]) insert(slot int32, k K, h uint64) int32 {
+	t.keys = append(t.keys, k)
+	t.hashes = append(t.hashes, h)
+	n := int32(len(t.keys))
+	t.slots[slot] = n
+	if 2*len(t.keys) > len(t.slots) {
+		t.slots = make([]int32, 2*len(t.slots))
+		mask := uint64(len(t.slots) - 1)
+		for j, h := range t.hashes {
+			i := h & mask
+			for t.slots[i] != 0 {
+				i = (i + 1) & mask
+			}
+			t.slots[i] = int32(j + 1)
+		}
+	}
+	return n - 1
+}
+
+func (t *table[K]) reset() {
+	if len(t.keys) == 0 {
+		return
+	}
+	if len(t.slots) > 1<<14 {
+		t.slots = nil // a huge dictionary once is no reason to clear a huge table forever
+	} else {
+		clear(t.slots)
+	}
+	clear(t.keys)
+	t.keys, t.hashes = t.keys[:0], t.hashes[:0]
+}
+
+var hashSeed = maphash.MakeSeed()
+
+// mix spreads x over 64 bits (a multiply and a shift, as in splitmix).
+func mix(x uint64) uint64 {
+	x ^= x >> 31
+	x *= 0x9e3779b97f4a7c15
+	return x ^ x>>29
+}
+
+// str appends the present string s.
+func (c *colChunk) str(s string) {
+	c.defs = append(c.defs, 1)
+	if s == c.lastStr && c.dictLen > 0 {
+		c.idx = append(c.idx, c.lastIdx)
+		return
+	}
+	h := maphash.String(hashSeed, s)
+	i, ok := c.strs.find(s, h)
+	if !ok {
+		i = c.strs.insert(i, strings.Clone(s), h) // the caller's memory is not ours to keep
+		c.addDictBytes(s)
+	}
+	c.lastStr, c.lastIdx = c.strs.keys[i], i
+	c.idx = append(c.idx, i)
+}
+
+func (c *colChunk) addDictBytes(s string) {
+	c.dict = binary.LittleEndian.AppendUint32(c.dict, uint32(len(s)))
+	c.dict = append(c.dict, s...)
+	c.dictLen++
+}
+
+// addr appends the present address a; its text is built only when first seen.
+func (c *colChunk) addr(a netip.Addr) {
+	c.defs = append(c.defs, 1)
+	b := a.As16()
+	h := mix(binary.LittleEndian.Uint64(b[:8]) ^ mix(binary.LittleEndian.Uint64(b[8:])))
+	i, ok := c.addrs.find(a, h)
+	if !ok {
+		i = c.addrs.insert(i, a, h)
+		start := len(c.dict)
+		c.dict = binary.LittleEndian.AppendUint32(c.dict, 0)
+		c.dict = a.AppendTo(c.dict)
+		binary.LittleEndian.PutUint32(c.dict[start:], uint32(len(c.dict)-start-4))
+		c.dictLen++
+	}
+	c.idx = append(c.idx, i)
+}
+
+// int32v appends the present INT32 value x.
+func (c *colChunk) int32v(x int32) {
+	c.defs = append(c.defs, 1)
+	k := int64(x)
+	i, ok := c.nums.find(k, mix(uint64(k)))
+	if !ok {
+		i = c.nums.insert(i, k, mix(uint64(k)))
+		c.dict = binary.LittleEndian.AppendUint32(c.dict, uint32(x))
+		c.dictLen++
+		c.bound(k)
+	}
+	c.idx = append(c.idx, i)
+}
+
+// int64v appends the present INT64 value x.
+func (c *colChunk) int64v(x int64) {
+	c.defs = append(c.defs, 1)
+	c.ints = append(c.ints, x)
+}
+
+func (c *colChunk) null() {
+	c.defs = append(c.defs, 0)
+	c.nulls++
+}
+
+func (c *colChunk) bound(x int64) {
+	if !c.hasBounds {
+		c.min, c.max, c.hasBounds = x, x, true
+		return
+	}
+	c.min, c.max = min(c.min, x), max(c.max, x)
+}
+
+// encoder holds what the columns of one file share: the codec, scratch buffers and the
+// footer being built.
+type encoder struct {
+	out    io.Writer
+	offset int64
+	codec  compress.Codec
+	cols   []colChunk
+	meta   format.FileMetaData
+	err    error
+
+	levels  []byte // RLE definition levels of a page
+	values  []byte // encoded values of a page
+	comp    []byte // compressed values of a page
+	header  bytes.Buffer
+	dictEnc rle.DictionaryEncoding
+	levEnc  rle.Encoding // BitWidth 1: levels are 0 or 1
+	deltaE  delta.BinaryPackedEncoding
+	proto   thrift.CompactProtocol
+}
+
+func (e *encoder) write(b []byte) {
+	if e.err != nil {
+		return
+	}
+	n, err := e.out.Write(b)
+	e.offset += int64(n)
+	if err != nil {
+		e.err = fmt.Errorf("parquet: write: %w", err)
+	}
+}
+
+// pageHeader serialises h into e.header.
+func (e *encoder) pageHeader(h *format.PageHeader) error {
+	b, err := thrift.Marshal(&e.proto, h)
+	if err != nil {
+		return fmt.Errorf("parquet: page header: %w", err)
+	}
+	e.header.Reset()
+	e.header.Write(b)
+	return nil
+}
+
+// flushPage encodes and compresses the current page of c into c.pages.
+func (e *encoder) flushPage(c *colChunk) error {
+	rows := len(c.defs)
+	if rows == 0 {
+		return nil
+	}
+	var err error
+	e.levels, err = e.levEnc.EncodeLevels(e.levels, c.defs)
+	if err != nil {
+		return fmt.Errorf("parquet: column %s: definition levels: %w", c.name, err)
+	}
+	enc := format.RLEDictionary
+	if c.phys == physInt64 {
+		enc = format.DeltaBinaryPacked
+		for _, x := range c.ints {
+			c.bound(x)
+		}
+		e.values, err = e.deltaE.EncodeInt64(e.values, c.ints)
+	} else {
+		e.values, err = e.dictEnc.EncodeInt32(e.values, c.idx)
+	}
+	if err != nil {
+		return fmt.Errorf("parquet: column %s: encode: %w", c.name, err)
+	}
+	if e.comp, err = e.codec.Encode(e.comp[:0], e.values); err != nil {
+		return fmt.Errorf("parquet: column %s: compress: %w", c.name, err)
+	}
+	h := format.PageHeader{
+		Type:                 format.DataPageV2,
+		UncompressedPageSize: int32(len(e.levels) + len(e.values)),
+		CompressedPageSize:   int32(len(e.levels) + len(e.comp)),
+		DataPageHeaderV2: thrift.New(format.DataPageHeaderV2{
+			NumValues:                  int32(rows),
+			NumNulls:                   int32(c.nulls),
+			NumRows:                    int32(rows),
+			Encoding:                   enc,
+			DefinitionLevelsByteLength: int32(len(e.levels)),
+			IsCompressed:               thrift.New(e.codec.CompressionCodec() != format.Uncompressed),
+			Statistics:                 format.Statistics{NullCount: int64(c.nulls)},
+		}),
+	}
+	if err := e.pageHeader(&h); err != nil {
+		return err
+	}
+	c.pages = append(c.pages, e.header.Bytes()...)
+	c.pages = append(c.pages, e.levels...)
+	c.pages = append(c.pages, e.comp...)
+	c.uncomp += int64(e.header.Len()) + int64(h.UncompressedPageSize)
+	c.numPages++
+	c.rows += int64(rows)
+	c.chunkNulls += int64(c.nulls)
+	c.defs, c.idx, c.ints, c.nulls = c.defs[:0], c.idx[:0], c.ints[:0], 0
+	return nil
+}
+
+// writeRowGroup writes every column chunk of the row group (dictionary page, then data
+// pages) and records it in the footer.
+func (e *encoder) writeRowGroup() error {
+	if len(e.cols) == 0 {
+		return nil
+	}
+	for i := range e.cols {
+		if err := e.flushPage(&e.cols[i]); err != nil {
+			return err
+		}
+	}
+	rows := e.cols[0].rows
+	if rows == 0 {
+		return nil
+	}
+	rg := format.RowGroup{NumRows: rows, FileOffset: e.offset, Ordinal: int16(len(e.meta.RowGroups)),
+		Columns: make([]format.ColumnChunk, len(e.cols))}
+	for i := range e.cols {
+		c := &e.cols[i]
+		start := e.offset
+		md := format.ColumnMetaData{
+			PathInSchema: []string{c.name},
+			Codec:        e.codec.CompressionCodec(),
+			NumValues:    c.rows,
+			Statistics:   format.Statistics{NullCount: c.chunkNulls},
+		}
+		uncomp := c.uncomp
+		if c.phys == physInt64 {
+			md.Type = format.Int64
+			md.Encoding = []format.Encoding{format.RLE, format.DeltaBinaryPacked}
+			md.EncodingStats = []format.PageEncodingStats{{PageType: format.DataPageV2, Encoding: format.DeltaBinaryPacked, Count: c.numPages}}
+		} else {
+			md.Type = format.ByteArray
+			if c.phys == physInt32 {
+				md.Type = format.Int32
+			}
+			md.Encoding = []format.Encoding{format.Plain, format.RLE, format.RLEDictionary}
+			md.EncodingStats = []format.PageEncodingStats{
+				{PageType: format.DictionaryPage, Encoding: format.Plain, Count: 1},
+				{PageType: format.DataPageV2, Encoding: format.RLEDictionary, Count: c.numPages}}
+			var err error
+			if e.comp, err = e.codec.Encode(e.comp[:0], c.dict); err != nil {
+				return fmt.Errorf("parquet: column %s: compress dictionary: %w", c.name, err)
+			}
+			h := format.PageHeader{Type: format.DictionaryPage, UncompressedPageSize: int32(len(c.dict)),
+				CompressedPageSize:   int32(len(e.comp)),
+				DictionaryPageHeader: thrift.New(format.DictionaryPageHeader{NumValues: c.dictLen, Encoding: format.Plain})}
+			if err := e.pageHeader(&h); err != nil {
+				return err
+			}
+			md.DictionaryPageOffset = e.offset
+			e.write(e.header.Bytes())
+			e.write(e.comp)
+			uncomp += int64(e.header.Len()) + int64(len(c.dict))
+		}
+		if c.hasBounds {
+			if c.phys == physInt32 {
+				md.Statistics.MinValue = binary.LittleEndian.AppendUint32(nil, uint32(c.min))
+				md.Statistics.MaxValue = binary.LittleEndian.AppendUint32(nil, uint32(c.max))
+			} else {
+				md.Statistics.MinValue = binary.LittleEndian.AppendUint64(nil, uint64(c.min))
+				md.Statistics.MaxValue = binary.LittleEndian.AppendUint64(nil, uint64(c.max))
+			}
+		}
+		md.DataPageOffset = e.offset
+		e.write(c.pages)
+		md.TotalCompressedSize = e.offset - start
+		md.TotalUncompressedSize = uncomp
+		rg.TotalByteSize += uncomp
+		rg.Columns[i] = format.ColumnChunk{FileOffset: start, MetaData: md}
+		c.resetChunk()
+	}
+	rg.TotalCompressedSize = e.offset - rg.FileOffset
+	e.meta.RowGroups = append(e.meta.RowGroups, rg)
+	e.meta.NumRows += rows
+	return e.err
+}
+
+func (c *colChunk) resetChunk() {
+	c.dict, c.dictLen = c.dict[:0], 0
+	c.strs.reset()
+	c.addrs.reset()
+	c.nums.reset()
+	c.enums = [256]int32{}
+	c.lastStr, c.lastIdx = "", 0
+	c.pages, c.numPages, c.rows, c.chunkNulls, c.uncomp = c.pages[:0], 0, 0, 0, 0
+	c.min, c.max, c.hasBounds = 0, 0, false
+}
+
+// writeFooter writes the file metadata and the trailer.
+func (e *encoder) writeFooter() error {
+	b, err := thrift.Marshal(&e.proto, &e.meta)
+	if err != nil {
+		return fmt.Errorf("parquet: footer: %w", err)
+	}
+	if len(b) > math.MaxUint32 {
+		return fmt.Errorf("parquet: footer of %d bytes", len(b))
+	}
+	e.write(b)
+	e.write(binary.LittleEndian.AppendUint32(nil, uint32(len(b))))
+	e.write([]byte("PAR1"))
+	return e.err
+}
+
+// footerTemplates caches, per format, the footer parquet-go writes for an empty file of
+// that schema: its schema elements, column orders and created_by are taken as they are,
+// so that the schema is exactly the one parquet-go would write.
+var footerTemplates sync.Map // *flowlog.Format → *format.FileMetaData
+
+func footerTemplate(f *flowlog.Format) (*format.FileMetaData, error) {
+	if t, ok := footerTemplates.Load(f); ok {
+		return t.(*format.FileMetaData), nil
+	}
+	var buf bytes.Buffer
+	w := pq.NewWriter(&buf, Schema(f), pq.CreatedBy("flowtap", "", ""))
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("parquet: schema of %q: %w", f.Header(), err)
+	}
+	pf, err := pq.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		return nil, fmt.Errorf("parquet: schema of %q: %w", f.Header(), err)
+	}
+	md := *pf.Metadata()
+	md.RowGroups, md.NumRows, md.KeyValueMetadata = nil, 0, nil
+	t, _ := footerTemplates.LoadOrStore(f, &md)
+	return t.(*format.FileMetaData), nil
+}
