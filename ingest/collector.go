@@ -15,7 +15,8 @@
 // for it, as AWS writes for an idle ENI (see nodata.go).
 //
 // Budget: decode + flow-table update ≤ 50 ns per packet per core with no allocation
-// (BenchmarkDecodeAndUpdate); on loopback the collector keeps ≥ 0.9 of the packet rate of a
+// (BenchmarkDecodeAndUpdate, a cache-resident table; BenchmarkDecodeAndUpdateBatched also
+// shows a table of a shard's default max-flows, where memory latency dominates); on loopback the collector keeps ≥ 0.9 of the packet rate of a
 // bare recvmmsg receive-and-discard loop (BenchmarkLoopback).
 package ingest
 

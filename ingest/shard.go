@@ -91,6 +91,7 @@ func (s *shard) tick(ctx context.Context, now int64) {
 }
 
 func (s *shard) process(ctx context.Context, b *batch) {
+	s.t.warm(b.items)
 	for i := range b.items {
 		it := &b.items[i]
 		if s.winStart == 0 {
