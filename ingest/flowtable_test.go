@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"encoding/binary"
+	"math/rand/v2"
 	"unsafe"
 
 	"context"
@@ -353,5 +354,65 @@ func TestTableGrowsInOrder(t *testing.T) {
 	it.v6, it.shash = false, shardHash(&it.key, false) // the same words from an IPv4 header
 	if !tb.add(&it) || tb.len() != 2 || tb.at(1).v6 || !tb.at(0).v6 {
 		t.Fatalf("IPv4 and IPv4-mapped IPv6 flows merged: %d flows", tb.len())
+	}
+}
+
+// TestTableMatchesModel feeds random packets from a small universe (so that flows repeat,
+// probe chains form, and IPv4 and IPv4-mapped IPv6 share words) to a table and to a map,
+// and compares every flow's counters and the arrival order.
+func TestTableMatchesModel(t *testing.T) {
+	type model struct {
+		packets, bytes uint64
+		first, last    int64
+		flags          uint8
+	}
+	type mkey struct {
+		k  flowKey
+		v6 bool
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 20 {
+		tb := newTable(1 << 20)
+		want := map[mkey]*model{}
+		var order []mkey
+		for range 1 + rng.IntN(20000) {
+			var it item
+			src := netip.AddrFrom4([4]byte{10, 0, byte(rng.IntN(4)), byte(rng.IntN(50))})
+			it.v6 = rng.IntN(4) == 0
+			if it.v6 && rng.IntN(2) == 0 {
+				src = netip.AddrFrom16(src.As16())
+			} else if it.v6 {
+				src = netip.AddrFrom16([16]byte{0x20, 0x01, 15: byte(rng.IntN(50))})
+			}
+			it.key.set(src, peer, uint32(rng.IntN(3)), uint8([]int{1, 6, 17}[rng.IntN(3)]), uint16(rng.IntN(8)), 443)
+			it.shash = shardHash(&it.key, it.v6)
+			it.length, it.flags, it.sec = uint32(40+rng.IntN(1400)), uint8(rng.IntN(256)), 1_700_000_000+int64(rng.IntN(60))
+			if !tb.add(&it) {
+				t.Fatal("refused")
+			}
+			k := mkey{it.key, it.v6}
+			m := want[k]
+			if m == nil {
+				m = &model{first: it.sec, last: it.sec}
+				want[k] = m
+				order = append(order, k)
+			}
+			m.packets++
+			m.bytes += uint64(it.length)
+			m.first, m.last = min(m.first, it.sec), max(m.last, it.sec)
+			if it.key.proto() == vxlan.ProtoTCP || m.packets == 1 {
+				m.flags |= awsTCPFlags(it.flags)
+			}
+		}
+		if tb.len() != len(order) {
+			t.Fatalf("round %d: %d flows, model %d", round, tb.len(), len(order))
+		}
+		for i, k := range order {
+			f, m := tb.at(i), want[k]
+			if f.key != k.k || f.v6 != k.v6 || f.packets != m.packets || f.bytes != m.bytes || f.start() != m.first ||
+				f.end() != m.last || f.flags != m.flags {
+				t.Fatalf("round %d flow %d: table %+v, model %+v", round, i, f, m)
+			}
+		}
 	}
 }
