@@ -56,14 +56,15 @@ type colChunk struct {
 	nulls int     // nulls of the current page
 
 	// Dictionary of the row group, PLAIN-encoded as the dictionary page wants it.
-	dict    []byte
-	dictLen int32
-	strs    table[string]
-	addrs   table[netip.Addr]
-	nums    table[int64]
-	enums   [256]int32 // enum key → dictionary index + 1, or -1 for null
-	lastStr string     // last string seen and its index: ids repeat in runs
-	lastIdx int32
+	dict     []byte
+	dictLen  int32
+	strs     table[string]
+	addrs    table[netip.Addr]
+	nums     table[int64]
+	enums    [256]int32 // enum key → dictionary index + 1, or -1 for null
+	lastStr  string     // last string seen and its index: ids repeat in runs
+	lastIdx  int32
+	runScore int // > 0 while the last-value check pays
 
 	// Encoded pages of the row group, waiting for the dictionary page to go first.
 	pages      []byte
@@ -75,53 +76,63 @@ type colChunk struct {
 	hasBounds  bool
 }
 
-// table maps values to dictionary indexes: open addressing with linear probing, slots
-// hold index+1 (0 is empty), sized to stay at most half full.
+// table maps values to dictionary indexes: open addressing with linear probing, sized to
+// stay at most half full. Each slot holds the key, its hash and its index, so a probe
+// costs one memory access (addresses and ports have thousands of values per row group,
+// and a separate key array would cost a cache miss more per value).
 type table[K comparable] struct {
-	slots  []int32
-	keys   []K
-	hashes []uint64
+	slots []slot[K]
+	n     int
 }
 
-// find returns the index of k and true, or the slot at which to insert it and false.
+type slot[K comparable] struct {
+	key  K
+	hash uint32
+	idx  int32 // dictionary index + 1; 0 marks a free slot
+}
+
+// find returns the slot of k and true, or the free slot at which to insert it and false.
 func (t *table[K]) find(k K, h uint64) (int32, bool) {
 	if len(t.slots) == 0 {
-		t.slots = make([]int32, 64)
+		t.slots = make([]slot[K], 64)
 	}
-	mask := uint64(len(t.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		s := t.slots[i]
-		if s == 0 {
+	mask := uint32(len(t.slots) - 1)
+	h32 := uint32(h)
+	for i := h32 & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.idx == 0 {
 			return int32(i), false
 		}
-		if t.hashes[s-1] == h && t.keys[s-1] == k {
-			return s - 1, true
+		if s.hash == h32 && s.key == k {
+			return int32(i), true
 		}
 	}
 }
 
-// insert adds k (absent, its free slot found by find) with the next index.
-func (t *table[K]) insert(slot int32, k K, h uint64) int32 {
-	t.keys = append(t.keys, k)
-	t.hashes = append(t.hashes, h)
-	n := int32(len(t.keys))
-	t.slots[slot] = n
-	if 2*len(t.keys) > len(t.slots) {
-		t.slots = make([]int32, 2*len(t.slots))
-		mask := uint64(len(t.slots) - 1)
-		for j, h := range t.hashes {
-			i := h & mask
-			for t.slots[i] != 0 {
-				i = (i + 1) & mask
-			}
-			t.slots[i] = int32(j + 1)
-		}
+// insert adds k (absent, its free slot found by find) with index idx.
+func (t *table[K]) insert(pos int32, k K, h uint64, idx int32) {
+	t.slots[pos] = slot[K]{key: k, hash: uint32(h), idx: idx + 1}
+	t.n++
+	if 2*t.n <= len(t.slots) {
+		return
 	}
-	return n - 1
+	old := t.slots
+	t.slots = make([]slot[K], 2*len(old))
+	mask := uint32(len(t.slots) - 1)
+	for _, s := range old {
+		if s.idx == 0 {
+			continue
+		}
+		i := s.hash & mask
+		for t.slots[i].idx != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = s
+	}
 }
 
 func (t *table[K]) reset() {
-	if len(t.keys) == 0 {
+	if t.n == 0 {
 		return
 	}
 	if len(t.slots) > 1<<14 {
@@ -129,8 +140,7 @@ func (t *table[K]) reset() {
 	} else {
 		clear(t.slots)
 	}
-	clear(t.keys)
-	t.keys, t.hashes = t.keys[:0], t.hashes[:0]
+	t.n = 0
 }
 
 var hashSeed = maphash.MakeSeed()
@@ -145,17 +155,29 @@ func mix(x uint64) uint64 {
 // str appends the present string s.
 func (c *colChunk) str(s string) {
 	c.defs = append(c.defs, 1)
-	if s == c.lastStr && c.dictLen > 0 {
+	if c.runScore > 0 && s == c.lastStr {
 		c.idx = append(c.idx, c.lastIdx)
 		return
 	}
 	h := maphash.String(hashSeed, s)
-	i, ok := c.strs.find(s, h)
-	if !ok {
-		i = c.strs.insert(i, strings.Clone(s), h) // the caller's memory is not ours to keep
+	pos, ok := c.strs.find(s, h)
+	var i int32
+	if ok {
+		s, i = c.strs.slots[pos].key, c.strs.slots[pos].idx-1
+	} else {
+		s, i = strings.Clone(s), c.dictLen // the caller's memory is not ours to keep
+		c.strs.insert(pos, s, h, i)
 		c.addDictBytes(s)
 	}
-	c.lastStr, c.lastIdx = c.strs.keys[i], i
+	// Whether the last-value check would have hit is known for free here; it is made only
+	// while it pays (an account id in a file of one account), not where values alternate
+	// (interface ids), where it would cost a string comparison per value for nothing.
+	if ok && i == c.lastIdx {
+		c.runScore = min(c.runScore+1, 8)
+	} else {
+		c.runScore = max(c.runScore-1, -8)
+	}
+	c.lastStr, c.lastIdx = s, i
 	c.idx = append(c.idx, i)
 }
 
@@ -170,9 +192,11 @@ func (c *colChunk) addr(a netip.Addr) {
 	c.defs = append(c.defs, 1)
 	b := a.As16()
 	h := mix(binary.LittleEndian.Uint64(b[:8]) ^ mix(binary.LittleEndian.Uint64(b[8:])))
-	i, ok := c.addrs.find(a, h)
+	pos, ok := c.addrs.find(a, h)
+	i := c.addrs.slots[pos].idx - 1
 	if !ok {
-		i = c.addrs.insert(i, a, h)
+		i = c.dictLen
+		c.addrs.insert(pos, a, h, i)
 		start := len(c.dict)
 		c.dict = binary.LittleEndian.AppendUint32(c.dict, 0)
 		c.dict = a.AppendTo(c.dict)
@@ -186,9 +210,12 @@ func (c *colChunk) addr(a netip.Addr) {
 func (c *colChunk) int32v(x int32) {
 	c.defs = append(c.defs, 1)
 	k := int64(x)
-	i, ok := c.nums.find(k, mix(uint64(k)))
+	h := mix(uint64(k))
+	pos, ok := c.nums.find(k, h)
+	i := c.nums.slots[pos].idx - 1
 	if !ok {
-		i = c.nums.insert(i, k, mix(uint64(k)))
+		i = c.dictLen
+		c.nums.insert(pos, k, h, i)
 		c.dict = binary.LittleEndian.AppendUint32(c.dict, uint32(x))
 		c.dictLen++
 		c.bound(k)
@@ -396,7 +423,7 @@ func (c *colChunk) resetChunk() {
 	c.addrs.reset()
 	c.nums.reset()
 	c.enums = [256]int32{}
-	c.lastStr, c.lastIdx = "", 0
+	c.lastStr, c.lastIdx, c.runScore = "", 0, 0
 	c.pages, c.numPages, c.rows, c.chunkNulls, c.uncomp = c.pages[:0], 0, 0, 0, 0
 	c.min, c.max, c.hasBounds = 0, 0, false
 }
