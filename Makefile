@@ -40,9 +40,13 @@ fuzz:
 		done; \
 	done
 
+# Package benchmarks as one table, then the same-run comparisons against baselines:
+# collector vs a bare recvmmsg loop, replay vs tcpreplay --topspeed (needs root).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./... | tee bench/last.txt
 	$(GO) run ./bench/report < bench/last.txt
+	$(GO) run ./bench/collector
+	$(GO) run ./bench/replay
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
