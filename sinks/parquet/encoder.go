@@ -23,7 +23,7 @@ import (
 
 // The file layout is written here, not by parquet-go's Writer: its per-value path (a
 // parquet.Value per cell, a Go map lookup per string, definition levels sorted out per
-// value) cost about three times the budget. Each column keeps its definition levels and
+// value) cost about twice what this does. Each column keeps its definition levels and
 // dictionary indexes (or INT64 values) in plain slices, its dictionary in an open-addressed
 // table keyed by the typed value (an address is hashed as 16 bytes and formatted only when
 // first seen), and pages are encoded with parquet-go's own RLE and delta encoders and
@@ -48,7 +48,6 @@ const (
 type colChunk struct {
 	name string
 	phys physical
-	fill filler
 
 	defs  []uint8 // definition level (0 null, 1 present) of each row of the current page
 	idx   []int32 // dictionary index of each present value of the current page
@@ -135,7 +134,7 @@ func (t *table[K]) reset() {
 	if t.n == 0 {
 		return
 	}
-	if len(t.slots) > 1<<14 {
+	if len(t.slots) > 1<<16 {
 		t.slots = nil // a huge dictionary once is no reason to clear a huge table forever
 	} else {
 		clear(t.slots)
@@ -443,26 +442,43 @@ func (e *encoder) writeFooter() error {
 	return e.err
 }
 
-// footerTemplates caches, per format, the footer parquet-go writes for an empty file of
-// that schema: its schema elements, column orders and created_by are taken as they are,
-// so that the schema is exactly the one parquet-go would write.
-var footerTemplates sync.Map // *flowlog.Format → *format.FileMetaData
+// footerTemplates caches, per column list, the footer parquet-go writes for an empty file
+// of that schema: its schema elements, column orders and created_by are taken as they
+// are, so that the schema is exactly the one parquet-go would write. The cache is keyed by
+// the format's header and bounded, since formats read from files can be anything.
+var footerTemplates struct {
+	sync.Mutex
+	m map[string]*format.FileMetaData
+}
+
+const maxFooterTemplates = 256
 
 func footerTemplate(f *flowlog.Format) (*format.FileMetaData, error) {
-	if t, ok := footerTemplates.Load(f); ok {
-		return t.(*format.FileMetaData), nil
+	key := f.Header()
+	footerTemplates.Lock()
+	t := footerTemplates.m[key]
+	footerTemplates.Unlock()
+	if t != nil {
+		return t, nil
 	}
 	var buf bytes.Buffer
 	w := pq.NewWriter(&buf, Schema(f), pq.CreatedBy("flowtap", "", ""))
 	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("parquet: schema of %q: %w", f.Header(), err)
+		return nil, fmt.Errorf("parquet: schema of %q: %w", key, err)
 	}
 	pf, err := pq.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
 	if err != nil {
-		return nil, fmt.Errorf("parquet: schema of %q: %w", f.Header(), err)
+		return nil, fmt.Errorf("parquet: schema of %q: %w", key, err)
 	}
 	md := *pf.Metadata()
 	md.RowGroups, md.NumRows, md.KeyValueMetadata = nil, 0, nil
-	t, _ := footerTemplates.LoadOrStore(f, &md)
-	return t.(*format.FileMetaData), nil
+	footerTemplates.Lock()
+	if footerTemplates.m == nil {
+		footerTemplates.m = make(map[string]*format.FileMetaData)
+	}
+	if len(footerTemplates.m) < maxFooterTemplates {
+		footerTemplates.m[key] = &md
+	}
+	footerTemplates.Unlock()
+	return &md, nil
 }

@@ -245,3 +245,35 @@ func TestResetReuse(t *testing.T) {
 		}
 	}
 }
+
+// TestCodecNames checks the codec names the config accepts, and that every gzip level
+// writes a file that reads back.
+func TestCodecNames(t *testing.T) {
+	recs := realistic(300, 9)
+	for _, name := range []string{"", "gzip", "gzip-1", "gzip-5", "gzip-9", "zstd", "snappy", "none"} {
+		codec, err := Codec(name)
+		if err != nil {
+			t.Fatalf("%q: %v", name, err)
+		}
+		var buf bytes.Buffer
+		fw := NewFileWriter(&buf, DefaultVPCFormat, WriterOptions{Codec: codec})
+		if err := fw.Write(recs...); err != nil {
+			t.Fatal(err)
+		}
+		if err := fw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := ReadRecords(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		if err != nil {
+			t.Fatalf("%q: %v", name, err)
+		}
+		if len(got) != len(recs) || lines(DefaultVPCFormat, got)[299] != lines(DefaultVPCFormat, recs)[299] {
+			t.Fatalf("%q: %d records read back, or the last differs", name, len(got))
+		}
+	}
+	for _, name := range []string{"gzip-0", "gzip-10", "gzip-", "lz4", "GZIP"} {
+		if _, err := Codec(name); err == nil {
+			t.Errorf("%q accepted", name)
+		}
+	}
+}

@@ -4,14 +4,23 @@
 // STRING as BYTE_ARRAY/UTF8), null where the text form has "-", gzip pages by default.
 //
 // The schema is built from a flowlog.Format at run time (an ordered group node, since
-// parquet.Group sorts by name). Values are written column by column, in chunks of rows,
-// read straight from the typed records by per-field getters, without reflection.
+// parquet.Group sorts by name), and the footer's schema elements are the ones parquet-go
+// writes for it. The pages and the footer are laid out by this package (encoder.go):
+// values are appended column by column, in chunks of rows, straight from the typed records
+// to per-column dictionary indexes (strings, addresses, INT32) or values (INT64), and each
+// page is encoded with parquet-go's RLE and delta encoders. parquet-go reads the files back.
 //
 // Budget: ≥ 1 M rows/s/core for the 29-column VPC format with gzip pages, and files no
-// larger than 0.8 × the gzip text of the same rows (BenchmarkEncodeVPC, BenchmarkSinkVPC).
-// Measured on the shared 2-core box: about 0.65–0.7 M rows per CPU-second for the encoder,
-// 0.5 M for the whole sink; the rest of the cost is parquet-go's dictionary (a map lookup
-// per string value), its Value construction and gzip. Size: 0.60 × the gzip text.
+// larger than 0.8 × the gzip text of the same rows (BenchmarkEncodeVPC, measured in rows
+// per CPU-second since the machine is shared). On the shared, loaded 2-core box, with
+// `go test -run '^$' -bench 'EncodeVPC|SinkVPC' -benchtime 5x -cpu 1 ./sinks/parquet/`:
+// the encoder does 1.4–1.6 M rows per CPU-second (0.69–0.71 M with parquet-go's Writer,
+// the previous design, in the same session: about 2.1×), 1.05–1.2 M on records parsed from
+// text (BenchmarkEncodeVPCParsed: no string shared between records); the whole sink
+// (split, encode, fsync, rename) 0.85–1.0 M (0.52–0.54 M before). Size: 0.63 × the gzip
+// text at the default gzip level 2, 0.60 at level 5, 0.57 at level 9, which costs twice
+// the CPU (BenchmarkEncodeVPCGzipLevels). What is left is memory-bound: hashing and
+// comparing ids the records hold, probing address tables of thousands of entries, gzip.
 package parquet
 
 import (
@@ -131,8 +140,9 @@ func Codec(name string) (compress.Codec, error) {
 }
 
 // DefaultGzipLevel is the gzip level of the "gzip" codec. AWS documents only "gzip"; any
-// level is valid gzip to readers.
-const DefaultGzipLevel = 5
+// level is valid gzip to readers. Level 2 spends about 7% of the encoder's CPU in gzip,
+// levels 3–6 about 14% for files 4–5% smaller, level 9 as much as all the rest.
+const DefaultGzipLevel = 2
 
 // gzipCodecs are shared per level: a codec pools its compressors.
 var gzipCodecs = func() (cs [9]*gzip.Codec) {

@@ -37,7 +37,8 @@ type Config struct {
 	// AWS's default TGW format; "all" for every field of the kind).
 	VPCFormat string `yaml:"vpc_format"`
 	TGWFormat string `yaml:"tgw_format"`
-	// Compression is the page codec: gzip (AWS's), zstd, snappy or none.
+	// Compression is the page codec: gzip (AWS's, at DefaultGzipLevel), gzip-1 to gzip-9,
+	// zstd, snappy or none.
 	Compression string `yaml:"compression"`
 	// RowGroupRows caps the rows of a row group.
 	RowGroupRows int64 `yaml:"row_group_rows"`

@@ -28,7 +28,7 @@ type WriterOptions struct {
 const DefaultRowGroupRows = 128 << 10
 
 // chunkRows is how many rows are gathered before they are appended column by column.
-const chunkRows = 512
+const chunkRows = 128
 
 // FileWriter encodes records of one kind into one Parquet file on out. It writes column by
 // column: for each chunk of rows, each column's values are appended by a filler chosen
