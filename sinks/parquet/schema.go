@@ -14,13 +14,14 @@
 // larger than 0.8 × the gzip text of the same rows (BenchmarkEncodeVPC, measured in rows
 // per CPU-second since the machine is shared). On the shared, loaded 2-core box, with
 // `go test -run '^$' -bench 'EncodeVPC|SinkVPC' -benchtime 5x -cpu 1 ./sinks/parquet/`:
-// the encoder does 1.4–1.6 M rows per CPU-second (0.69–0.71 M with parquet-go's Writer,
-// the previous design, in the same session: about 2.1×), 1.05–1.2 M on records parsed from
-// text (BenchmarkEncodeVPCParsed: no string shared between records); the whole sink
-// (split, encode, fsync, rename) 0.85–1.0 M (0.52–0.54 M before). Size: 0.63 × the gzip
-// text at the default gzip level 2, 0.60 at level 5, 0.57 at level 9, which costs twice
-// the CPU (BenchmarkEncodeVPCGzipLevels). What is left is memory-bound: hashing and
-// comparing ids the records hold, probing address tables of thousands of entries, gzip.
+// the encoder does 1.45–1.75 M rows per CPU-second, against 0.63–0.65 M for parquet-go's
+// Writer (the previous design) in the same session, about 2.4×; 1.15–1.35 M on records
+// parsed from text (BenchmarkEncodeVPCParsed: no string is shared between records, so ids
+// are hashed and compared by content). The whole sink (split by account, region and
+// bucket, encode, fsync, rename) does 0.93–0.95 M (0.47–0.51 M before). Size: 0.63 × the
+// gzip text at the default gzip level 2, 0.60 at levels 4–6, 0.57 at level 9, which costs
+// twice the CPU (BenchmarkEncodeVPCGzipLevels). What is left is memory-bound: reading ids
+// out of scattered records, probing dictionaries of thousands of addresses, and gzip.
 package parquet
 
 import (
