@@ -399,6 +399,9 @@ func (e *encoder) writeRowGroup() error {
 			md.EncodingStats = []format.PageEncodingStats{
 				{PageType: format.DictionaryPage, Encoding: format.Plain, Count: 1},
 				{PageType: format.DataPageV2, Encoding: format.RLEDictionary, Count: c.numPages}}
+			if len(c.dict) > math.MaxInt32 {
+				return fmt.Errorf("parquet: column %s: dictionary of %d bytes exceeds a page; use smaller row groups", c.name, len(c.dict))
+			}
 			var err error
 			if e.comp, err = e.codec.Encode(e.comp[:0], c.dict); err != nil {
 				return fmt.Errorf("parquet: column %s: compress dictionary: %w", c.name, err)
