@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,13 +45,19 @@ type ProducerConfig struct {
 	BatchSize   int           `yaml:"batch_size"`  // messages per produce request per partition
 	BatchBytes  int64         `yaml:"batch_bytes"` // uncompressed bytes per produce request per partition
 	Linger      time.Duration `yaml:"linger"`      // how long a partial batch waits for more
-	SendChunk   int           `yaml:"send_chunk"`  // messages handed to the client per call
+	SendChunk   int           `yaml:"send_chunk"`  // messages handed to the client per call (per lane)
 	MaxAttempts int           `yaml:"max_attempts"`
 	// WriteTimeout bounds one produce call; after it the messages go to the spill.
 	WriteTimeout time.Duration `yaml:"write_timeout"`
 
-	// QueueBytes bounds the in-memory queue (encoded bytes). A writer that finds it full
-	// waits up to BlockTimeout for room, then its records go to the disk spill.
+	// Lanes is the number of senders, each with one produce call in flight. A record goes to
+	// the lane of its key (FNV-1a, as kafka-go's Hash balancer, so with as many lanes as
+	// partitions a lane feeds one partition of each topic); a lane keeps its keys in order.
+	Lanes int `yaml:"lanes"`
+
+	// QueueBytes bounds the in-memory queues (encoded bytes), split evenly between the lanes.
+	// A writer that finds its lane's queue full waits up to BlockTimeout for room, then its
+	// records go to the lane's disk spill.
 	QueueBytes   int64         `yaml:"queue_bytes"`
 	BlockTimeout time.Duration `yaml:"block_timeout"`
 
@@ -59,10 +66,15 @@ type ProducerConfig struct {
 	// DrainTimeout is how long Run keeps sending after ctx ends; what is left is spilled.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
 
+	// Spill is the disk spill; each lane gets Spill.MaxBytes/Lanes of it (see spill.Set).
 	Spill spill.Config `yaml:"spill"`
 }
 
-// DefaultProducerConfig produces to the embedded broker on 127.0.0.1:9092 with zstd.
+// MaxLanes is the largest Lanes value.
+const MaxLanes = 64
+
+// DefaultProducerConfig produces to the embedded broker on 127.0.0.1:9092 with zstd, in 4
+// lanes (the embedded broker's partition count).
 func DefaultProducerConfig() ProducerConfig {
 	return ProducerConfig{
 		Brokers:         []string{"127.0.0.1:9092"},
@@ -72,6 +84,7 @@ func DefaultProducerConfig() ProducerConfig {
 		BatchBytes:      1 << 20,
 		Linger:          time.Millisecond,
 		SendChunk:       16384,
+		Lanes:           4,
 		MaxAttempts:     3,
 		WriteTimeout:    10 * time.Second,
 		QueueBytes:      64 << 20,
@@ -113,29 +126,25 @@ var (
 )
 
 // Producer sends records to Kafka, one message per record (key = Record.Key(), value =
-// flowlog.AppendJSON), through a bounded memory queue and, when Kafka is unreachable or slow,
-// a bounded disk spill that is drained in order when it returns. One goroutine sends, one
-// call at a time, so messages of one key reach their partition in the order written.
+// flowlog.AppendJSON), through bounded memory queues and, when Kafka is unreachable or slow,
+// a bounded disk spill that is drained in order when it returns. Records are divided between
+// lanes by key; each lane sends one call at a time, so messages of one key reach their
+// partition in the order written.
 type Producer struct {
 	cfg    ProducerConfig
 	log    *slog.Logger
 	m      *producerMetrics
 	writer *kafkago.Writer
+	lanes  []*lane
 
 	spillOnce sync.Once
 	spillErr  error
-	spill     *spill.Queue
+	spills    atomic.Pointer[spill.Set]
+	olderDone chan struct{} // closed once the spills of earlier layouts are sent
 
-	mu       sync.Mutex
-	queue    [][]kafkago.Message // oldest first
-	qBytes   int64
-	spilling bool // new messages go to the spill: it holds messages newer than the queue
-	closed   bool
-	space    chan struct{} // closed (and replaced) when the queue shrinks
-	wake     chan struct{}
-	done     chan struct{}
-
-	sendBuf []kafkago.Message
+	avgSize      atomic.Int64 // bytes per encoded message, to size encode buffers
+	serialEncode bool         // benchmarks: encode every lane in the caller's goroutine
+	done         chan struct{}
 }
 
 // NewProducer validates cfg and wires the producer; it does no I/O. Metrics are registered on
@@ -160,6 +169,12 @@ func NewProducer(cfg ProducerConfig, reg prometheus.Registerer, log *slog.Logger
 	}
 	if cfg.SendChunk <= 0 {
 		cfg.SendChunk = def.SendChunk
+	}
+	if cfg.Lanes <= 0 {
+		cfg.Lanes = def.Lanes
+	}
+	if cfg.Lanes > MaxLanes {
+		return nil, fmt.Errorf("kafka: lanes %d: at most %d", cfg.Lanes, MaxLanes)
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = def.MaxAttempts
@@ -190,7 +205,7 @@ func NewProducer(cfg ProducerConfig, reg prometheus.Registerer, log *slog.Logger
 	}
 	w := &kafkago.Writer{
 		Addr:            kafkago.TCP(cfg.Brokers...),
-		Balancer:        &kafkago.Hash{},
+		Balancer:        &keyHash{},
 		MaxAttempts:     cfg.MaxAttempts,
 		WriteBackoffMin: 50 * time.Millisecond,
 		WriteBackoffMax: 500 * time.Millisecond,
@@ -207,56 +222,158 @@ func NewProducer(cfg ProducerConfig, reg prometheus.Registerer, log *slog.Logger
 			ClientID:    "flowtap-producer",
 		},
 	}
-	return &Producer{
+	p := &Producer{
 		cfg: cfg, log: log.With("component", "kafka-producer"), m: m, writer: w,
-		space: make(chan struct{}), wake: make(chan struct{}, 1), done: make(chan struct{}),
-	}, nil
+		olderDone: make(chan struct{}), done: make(chan struct{}),
+	}
+	p.avgSize.Store(512)
+	laneBytes := max(cfg.QueueBytes/int64(cfg.Lanes), 1)
+	for i := range cfg.Lanes {
+		p.lanes = append(p.lanes, newLane(p, i, laneBytes))
+	}
+	return p, nil
 }
 
-func (p *Producer) openSpill() error {
+// openSpills opens the spill set once: the lanes' queues and those of earlier layouts. A lane
+// whose queue holds messages from an earlier run starts spilling, so that what is written now
+// queues up behind them. It takes lane locks: never call it with one held.
+func (p *Producer) openSpills() error {
 	p.spillOnce.Do(func() {
-		p.spill, p.spillErr = spill.Open(p.cfg.Spill)
-		if p.spillErr == nil {
-			r, b := p.spill.Depth()
-			p.m.setSpill(r, b)
-			if r > 0 {
-				p.mu.Lock()
-				p.spilling = true
-				p.mu.Unlock()
-				p.log.Info("spill holds messages from an earlier run; draining them first", "records", r, "bytes", b)
-			}
+		set, err := spill.OpenSet(p.cfg.Spill, len(p.lanes))
+		if err != nil {
+			p.spillErr = err
+			return
 		}
+		for i, l := range p.lanes {
+			q := set.Lane(i)
+			l.mu.Lock()
+			l.spill = q
+			if q.Len() > 0 {
+				l.spilling = true
+			}
+			l.mu.Unlock()
+		}
+		p.spills.Store(set)
+		if r, b := set.Depth(); r > 0 {
+			p.log.Info("spill holds messages from an earlier run; draining them first", "records", r, "bytes", b)
+		}
+		p.updateSpill()
 	})
 	return p.spillErr
 }
 
-// WriteRecords encodes recs (it keeps nothing of them) and queues them for Kafka. It waits at
-// most BlockTimeout for room in the memory queue before spilling to disk.
+func (p *Producer) updateSpill() {
+	if set := p.spills.Load(); set != nil {
+		p.m.setSpill(set.Depth())
+	}
+}
+
+// laneOf returns the lane of key: FNV-1a 32, reduced as kafka-go's Hash balancer reduces it
+// to a partition, so that with as many lanes as partitions lane i feeds partition i.
+func laneOf[K string | []byte](key K, lanes int) int {
+	if lanes == 1 || len(key) == 0 {
+		return 0
+	}
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	l := int32(h) % int32(lanes)
+	if l < 0 {
+		l = -l
+	}
+	return int(l)
+}
+
+// keyHash is kafka-go's Hash balancer (same partition for every key: FNV-1a 32 with Sarama's
+// reduction) without its pooled hash.Hash32, which costs a fifth of a microsecond a message.
+type keyHash struct{ rr kafkago.RoundRobin }
+
+// Balance picks the partition of msg's key; keyless messages go round-robin.
+func (b *keyHash) Balance(msg kafkago.Message, partitions ...int) int {
+	if msg.Key == nil {
+		return b.rr.Balance(msg, partitions...)
+	}
+	return laneOf(msg.Key, len(partitions))
+}
+
+// laneBatch is one write call's messages for one lane.
+type laneBatch struct {
+	lane  int
+	msgs  []kafkago.Message
+	bytes int64
+}
+
+// WriteRecords encodes recs (it keeps nothing of them) and queues them for Kafka, each in its
+// key's lane. It waits at most BlockTimeout in all for room in the memory queues; what still
+// finds no room goes to the disk spill.
 func (p *Producer) WriteRecords(ctx context.Context, recs []flowlog.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	size := 0
-	for i := range recs {
-		size += 64 + len(recs[i].InterfaceID) + len(recs[i].TGWAttachmentID)
+	n := len(p.lanes)
+	counts := make([]int, n)
+	var lanes []uint8
+	if n == 1 {
+		counts[0] = len(recs)
+	} else {
+		lanes = make([]uint8, len(recs))
+		for i := range recs {
+			l := laneOf(recs[i].Key(), n)
+			lanes[i] = uint8(l)
+			counts[l]++
+		}
 	}
-	buf := make([]byte, 0, size*4+len(recs)*160)
-	msgs := make([]kafkago.Message, len(recs))
-	var bytes int64
+	batches := make([]laneBatch, 0, n)
+	for l, c := range counts {
+		if c > 0 {
+			batches = append(batches, laneBatch{lane: l, msgs: make([]kafkago.Message, 0, c)})
+		}
+	}
+	if len(batches) > 1 && len(recs) >= parallelEncodeMin && !p.serialEncode {
+		// JSON encoding is the costliest step left in the caller: spread it over the cores.
+		var wg sync.WaitGroup
+		for i := 1; i < len(batches); i++ {
+			wg.Go(func() { p.encode(recs, lanes, &batches[i]) })
+		}
+		p.encode(recs, lanes, &batches[0])
+		wg.Wait()
+	} else {
+		for i := range batches {
+			p.encode(recs, lanes, &batches[i])
+		}
+	}
+	return p.enqueue(ctx, batches)
+}
+
+// parallelEncodeMin is the smallest write whose lanes are encoded in parallel.
+const parallelEncodeMin = 256
+
+// encode encodes the records of recs whose lane is b.lane (all of them when lanes is nil)
+// into b, in one buffer that the messages alias.
+func (p *Producer) encode(recs []flowlog.Record, lanes []uint8, b *laneBatch) {
+	count := cap(b.msgs)
+	avg := int(p.avgSize.Load())
+	buf := make([]byte, 0, count*avg+count*avg/8+512)
+	msgs := b.msgs[:0]
 	for i := range recs {
+		if lanes != nil && int(lanes[i]) != b.lane {
+			continue
+		}
 		r := &recs[i]
 		start := len(buf)
 		buf = flowlog.AppendJSON(buf, r)
 		kstart := len(buf)
 		buf = append(buf, r.Key()...)
-		msgs[i] = kafkago.Message{Topic: p.cfg.Topics.VPC, Headers: hdrVPC}
+		m := kafkago.Message{Topic: p.cfg.Topics.VPC, Headers: hdrVPC}
 		if r.Kind == flowlog.KindTGW {
-			msgs[i].Topic, msgs[i].Headers = p.cfg.Topics.TGW, hdrTGW
+			m.Topic, m.Headers = p.cfg.Topics.TGW, hdrTGW
 		}
-		// Slices are cut after the loop: buf may still move while it grows.
-		msgs[i].Value = buf[start:kstart:kstart]
-		msgs[i].Key = buf[kstart:len(buf):len(buf)]
-		bytes += int64(len(buf) - start)
+		// Only lengths for now: buf may still move while it grows.
+		m.Value = buf[start:kstart:kstart]
+		m.Key = buf[kstart:len(buf):len(buf)]
+		msgs = append(msgs, m)
 	}
 	// Re-slice against the final buffer.
 	off := 0
@@ -271,7 +388,10 @@ func (p *Producer) WriteRecords(ctx context.Context, recs []flowlog.Record) erro
 		}
 		off += kl
 	}
-	return p.enqueue(ctx, msgs, bytes)
+	if len(msgs) > 0 {
+		p.avgSize.Store(int64(len(buf)/len(msgs)) + 1)
+	}
+	b.msgs, b.bytes = msgs, int64(len(buf))
 }
 
 // VPN event kinds for WriteVPN's kind (the flowtap-kind header value).
@@ -295,6 +415,9 @@ func (p *Producer) WriteVPN(ctx context.Context, kind, stream string, events [][
 	buf := make([]byte, 0, total)
 	buf = append(buf, stream...)
 	key := buf[:len(stream):len(stream)]
+	if len(key) == 0 {
+		key = nil
+	}
 	buf = append(buf, kind...)
 	hdr := []kafkago.Header{{Key: HeaderKind, Value: buf[len(stream):len(buf):len(buf)]}}
 	msgs := make([]kafkago.Message, len(events))
@@ -305,82 +428,62 @@ func (p *Producer) WriteVPN(ctx context.Context, kind, stream string, events [][
 		msgs[i] = kafkago.Message{Topic: p.cfg.Topics.VPN, Key: key, Headers: hdr, Value: buf[start:len(buf):len(buf)]}
 		bytes += int64(len(e) + len(stream))
 	}
-	return p.enqueue(ctx, msgs, bytes)
+	return p.enqueue(ctx, []laneBatch{{lane: laneOf(stream, len(p.lanes)), msgs: msgs, bytes: bytes}})
 }
 
-// enqueue puts one call's messages in the memory queue, or in the spill when the spill
-// already holds older messages or the queue stays full for BlockTimeout.
-func (p *Producer) enqueue(ctx context.Context, msgs []kafkago.Message, bytes int64) error {
-	msgs = p.dropOversized(msgs)
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	p.mu.Lock()
-	for {
-		if p.closed {
-			p.mu.Unlock()
-			p.m.dropped.WithLabelValues("closed").Add(float64(len(msgs)))
-			return fmt.Errorf("%w: %d records after shutdown", ErrClosed, len(msgs))
-		}
-		if p.spilling {
-			break
-		}
-		if p.qBytes == 0 || p.qBytes+bytes <= p.cfg.QueueBytes {
-			p.queue = append(p.queue, msgs)
-			p.qBytes += bytes
-			p.m.queueBytes.Set(float64(p.qBytes))
-			p.mu.Unlock()
-			select {
-			case p.wake <- struct{}{}:
-			default:
-			}
-			return nil
-		}
-		if timer == nil {
-			timer = time.NewTimer(p.cfg.BlockTimeout)
-		}
-		space := p.space
-		p.mu.Unlock()
-		select {
-		case <-space:
-			p.mu.Lock()
-			continue
-		case <-ctx.Done():
-			p.m.dropped.WithLabelValues("canceled").Add(float64(len(msgs)))
-			return fmt.Errorf("kafka: queue full and %w; %d records not accepted", ctx.Err(), len(msgs))
-		case <-timer.C:
-		}
-		p.mu.Lock()
-		if !p.spilling {
-			p.log.Warn("producer queue full; spilling to disk", "queue_bytes", p.qBytes)
-		}
-		p.spilling = true
+// enqueue hands each lane its messages. The call's BlockTimeout is shared by all its lanes.
+func (p *Producer) enqueue(ctx context.Context, batches []laneBatch) error {
+	if err := p.openSpills(); err != nil {
+		p.log.Debug("spill unavailable", "err", err) // counted when a lane needs it
 	}
-	err := p.appendSpillLocked(msgs)
-	p.mu.Unlock()
-	select {
-	case p.wake <- struct{}{}:
-	default:
+	var w blockWait
+	defer w.stop()
+	var errs []error
+	for _, b := range batches {
+		if err := p.lanes[b.lane].enqueue(ctx, b.msgs, b.bytes, &w); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return err
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
 }
 
-// dropOversized removes messages that no produce request could carry, counting them.
-func (p *Producer) dropOversized(msgs []kafkago.Message) []kafkago.Message {
+// blockWait is one write call's BlockTimeout, started when a lane first has to wait.
+type blockWait struct {
+	timer   *time.Timer
+	expired bool
+}
+
+func (w *blockWait) c(d time.Duration) <-chan time.Time {
+	if w.timer == nil {
+		w.timer = time.NewTimer(d)
+	}
+	return w.timer.C
+}
+
+func (w *blockWait) stop() {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}
+
+// dropOversized removes messages that no produce request could carry, counting them, and
+// returns the rest with their bytes.
+func (p *Producer) dropOversized(msgs []kafkago.Message, bytes int64) ([]kafkago.Message, int64) {
 	limit := int(p.cfg.BatchBytes) - 256
 	out := msgs[:0]
 	for _, m := range msgs {
 		if len(m.Key)+len(m.Value) > limit {
 			p.m.dropped.WithLabelValues("too_large").Inc()
 			p.log.Error("message larger than batch_bytes dropped", "topic", m.Topic, "key", string(m.Key), "bytes", len(m.Value))
+			bytes -= int64(len(m.Key) + len(m.Value))
 			continue
 		}
 		out = append(out, m)
 	}
-	return out
+	return out, max(bytes, 0)
 }
 
 func toSpill(msgs []kafkago.Message) []spill.Message {
@@ -411,151 +514,67 @@ func fromSpill(msgs []spill.Message) []kafkago.Message {
 	return out
 }
 
-// appendSpillLocked appends msgs to the spill; what does not fit is counted and logged.
-func (p *Producer) appendSpillLocked(msgs []kafkago.Message) error {
-	if err := p.openSpill(); err != nil {
-		p.m.dropped.WithLabelValues("spill_error").Add(float64(len(msgs)))
-		p.log.Error("spill unavailable; records dropped", "records", len(msgs), "err", err)
-		return fmt.Errorf("%w: %d records: %v", ErrDropped, len(msgs), err)
-	}
-	err := p.spill.Append(toSpill(msgs))
-	r, b := p.spill.Depth()
-	p.m.setSpill(r, b)
-	if err != nil {
-		reason := "spill_error"
-		if errors.Is(err, spill.ErrFull) {
-			reason = "spill_full"
-		}
-		p.m.dropped.WithLabelValues(reason).Add(float64(len(msgs)))
-		p.log.Error("records dropped: Kafka unreachable and the spill cannot take them", "records", len(msgs), "reason", reason, "err", err)
-		return fmt.Errorf("%w: %d records: %v", ErrDropped, len(msgs), err)
-	}
-	p.m.spilled.Add(float64(len(msgs)))
-	return nil
-}
-
-// prependSpillLocked puts msgs (taken out of memory, older than the spill's content) in
-// front of the spill.
-func (p *Producer) prependSpillLocked(msgs []kafkago.Message) {
-	if len(msgs) == 0 {
-		return
-	}
-	err := p.openSpill()
-	if err == nil {
-		err = p.spill.Prepend(toSpill(msgs))
-	}
-	if err != nil {
-		p.m.dropped.WithLabelValues("spill_error").Add(float64(len(msgs)))
-		p.log.Error("records dropped: cannot spill them", "records", len(msgs), "err", err)
-		return
-	}
-	r, b := p.spill.Depth()
-	p.m.setSpill(r, b)
-	p.m.spilled.Add(float64(len(msgs)))
-}
-
-// takeLocked removes up to SendChunk messages (whole calls) from the head of the queue.
-func (p *Producer) takeLocked() []kafkago.Message {
-	out := p.sendBuf[:0]
-	var bytes int64
-	n := 0
-	for n < len(p.queue) && (len(out) == 0 || len(out)+len(p.queue[n]) <= p.cfg.SendChunk) {
-		for _, m := range p.queue[n] {
-			bytes += int64(len(m.Key) + len(m.Value))
-		}
-		out = append(out, p.queue[n]...)
-		p.queue[n] = nil
-		n++
-	}
-	p.queue = p.queue[n:]
-	if len(p.queue) == 0 {
-		p.queue = nil
-	}
-	p.qBytes -= bytes
-	if p.qBytes < 0 || len(p.queue) == 0 {
-		p.qBytes = 0
-	}
-	p.m.queueBytes.Set(float64(p.qBytes))
-	close(p.space)
-	p.space = make(chan struct{})
-	p.sendBuf = out
-	return out
-}
-
 // Run sends until ctx ends, then keeps sending for up to DrainTimeout and spills the rest.
+// Spills of an earlier lane layout are sent before any lane starts.
 func (p *Producer) Run(ctx context.Context) error {
 	defer close(p.done)
-	if err := p.openSpill(); err != nil {
+	if err := p.openSpills(); err != nil {
+		for _, l := range p.lanes {
+			l.close()
+		}
 		return fmt.Errorf("kafka: producer: %w", err)
 	}
-	failures := 0
-	for ctx.Err() == nil {
-		p.mu.Lock()
-		switch {
-		case len(p.queue) > 0:
-			msgs := p.takeLocked()
-			p.mu.Unlock()
-			failed := p.send(msgs)
-			if len(failed) > 0 {
-				p.mu.Lock()
-				p.spillQueueLocked(failed)
-				p.mu.Unlock()
-				failures++
-				p.backoff(ctx, failures)
-			} else {
-				failures = 0
-			}
-		case p.spilling:
-			p.mu.Unlock()
-			ok := p.drainSpill()
-			if !ok {
-				failures++
-				p.backoff(ctx, failures)
-			} else {
-				failures = 0
-			}
-		default:
-			p.mu.Unlock()
-			select {
-			case <-p.wake:
-			case <-ctx.Done():
-			}
-		}
+	var wg sync.WaitGroup
+	wg.Go(func() { p.sendOlder(ctx) })
+	for _, l := range p.lanes {
+		wg.Go(func() { l.run(ctx) })
 	}
-	p.shutdown()
+	wg.Wait()
+	if err := p.writer.Close(); err != nil {
+		p.log.Warn("kafka writer close", "err", err)
+	}
+	set := p.spills.Load()
+	if r, _ := set.Depth(); r > 0 {
+		p.log.Info("producer stopped with messages in the spill; they are sent on the next start", "records", r)
+	}
+	if err := set.Close(); err != nil {
+		p.log.Error("spill close", "err", err)
+	}
 	return nil
 }
 
-// spillQueueLocked moves failed (in flight, oldest) and the whole memory queue in front of
-// the spill and switches new writes to the spill.
-func (p *Producer) spillQueueLocked(failed []kafkago.Message) {
-	all := make([]kafkago.Message, 0, len(failed)+int(p.queuedLocked()))
-	all = append(all, failed...)
-	for _, q := range p.queue {
-		all = append(all, q...)
+// sendOlder sends the spills of an earlier lane layout, oldest first, then lets the lanes go.
+func (p *Producer) sendOlder(ctx context.Context) {
+	set := p.spills.Load()
+	older := set.Older()
+	if len(older) > 0 {
+		p.log.Info("spill of an earlier lane layout found; sending it before anything newer", "queues", len(older))
 	}
-	p.queue, p.qBytes = nil, 0
-	p.m.queueBytes.Set(0)
-	close(p.space)
-	p.space = make(chan struct{})
-	if !p.spilling {
-		p.log.Warn("Kafka unreachable; spilling to disk", "records", len(all))
+	failures := 0
+	for _, q := range older {
+		for q.Len() > 0 {
+			if ctx.Err() != nil {
+				return
+			}
+			if p.sendHead(q) {
+				failures = 0
+			} else {
+				failures++
+				p.backoff(ctx, failures)
+			}
+		}
 	}
-	p.spilling = true
-	p.prependSpillLocked(all)
+	if len(older) > 0 {
+		if err := set.RemoveOlder(); err != nil {
+			p.log.Warn("drained spill not removed", "err", err)
+		}
+	}
+	close(p.olderDone)
 }
 
-func (p *Producer) queuedLocked() int64 {
-	var n int64
-	for _, q := range p.queue {
-		n += int64(len(q))
-	}
-	return n
-}
-
-// drainSpill sends the oldest spill segment; it reports false when Kafka failed.
-func (p *Producer) drainSpill() bool {
-	id, smsgs, corrupt, ok, err := p.spill.Head()
+// sendHead sends the oldest segment of q; it reports false when Kafka or the spill failed.
+func (p *Producer) sendHead(q *spill.Queue) bool {
+	id, smsgs, corrupt, ok, err := q.Head()
 	if err != nil {
 		p.log.Error("spill read failed", "err", err)
 		return false
@@ -564,31 +583,22 @@ func (p *Producer) drainSpill() bool {
 		p.m.dropped.WithLabelValues("spill_corrupt").Add(float64(corrupt))
 		p.log.Error("corrupt record in spill segment; the rest of the segment is lost", "segment", id)
 	}
-	if ok {
-		failed := p.send(fromSpill(smsgs))
-		if len(failed) > 0 {
-			if err := p.spill.Replace(id, toSpill(failed)); err != nil {
-				p.log.Error("spill rewrite failed", "err", err)
-			}
-			r, b := p.spill.Depth()
-			p.m.setSpill(r, b)
-			return false
-		}
-		if err := p.spill.Remove(id); err != nil {
-			p.log.Error("spill remove failed", "err", err)
-			return false
-		}
+	if !ok {
+		return true
 	}
-	p.mu.Lock()
-	r, b := p.spill.Depth()
-	p.m.setSpill(r, b)
-	if r == 0 && len(p.queue) == 0 {
-		if p.spilling {
-			p.log.Info("spill drained; producing directly again")
+	failed := p.send(fromSpill(smsgs))
+	if len(failed) > 0 {
+		if err := q.Replace(id, toSpill(failed)); err != nil {
+			p.log.Error("spill rewrite failed", "err", err)
 		}
-		p.spilling = false
+		p.updateSpill()
+		return false
 	}
-	p.mu.Unlock()
+	if err := q.Remove(id); err != nil {
+		p.log.Error("spill remove failed", "err", err)
+		return false
+	}
+	p.updateSpill()
 	return true
 }
 
@@ -664,57 +674,15 @@ func Backoff(min, max time.Duration, n int) time.Duration {
 	return j
 }
 
-// shutdown refuses new writes, sends what is queued for up to DrainTimeout, spills the rest
-// and closes the client.
-func (p *Producer) shutdown() {
-	p.mu.Lock()
-	p.closed = true
-	close(p.space)
-	p.space = make(chan struct{})
-	p.mu.Unlock()
-	deadline := time.Now().Add(p.cfg.DrainTimeout)
-	for time.Now().Before(deadline) {
-		p.mu.Lock()
-		if len(p.queue) == 0 {
-			p.mu.Unlock()
-			break
-		}
-		msgs := p.takeLocked()
-		p.mu.Unlock()
-		if failed := p.send(msgs); len(failed) > 0 {
-			p.mu.Lock()
-			p.spillQueueLocked(failed)
-			p.mu.Unlock()
-			break
-		}
-	}
-	p.mu.Lock()
-	if len(p.queue) > 0 {
-		p.spillQueueLocked(nil)
-	}
-	p.mu.Unlock()
-	if err := p.writer.Close(); err != nil {
-		p.log.Warn("kafka writer close", "err", err)
-	}
-	if p.spill != nil {
-		if r, _ := p.spill.Depth(); r > 0 {
-			p.log.Info("producer stopped with messages in the spill; they are sent on the next start", "records", r)
-		}
-		if err := p.spill.Close(); err != nil {
-			p.log.Error("spill close", "err", err)
-		}
-	}
-}
-
 // Done is closed when Run has returned.
 func (p *Producer) Done() <-chan struct{} { return p.done }
 
 // SpillDepth reports the records and bytes waiting in the disk spill.
 func (p *Producer) SpillDepth() (records, bytes int64) {
-	if p.spill == nil {
-		return 0, 0
+	if set := p.spills.Load(); set != nil {
+		return set.Depth()
 	}
-	return p.spill.Depth()
+	return 0, 0
 }
 
 // Stats is a snapshot of the producer's counters (also exported as Prometheus metrics).

@@ -1,0 +1,303 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/flowtap/flowtap/sinks/spill"
+)
+
+// lane is one sender: a memory queue, its own spill queue, and one produce call in flight.
+// All messages of a key go through the same lane, so a lane's order is their order.
+//
+// Invariant: while spilling, everything in the memory queue is older than everything in the
+// spill (new writes go to the spill's tail; on a failed call the queue moves to its front).
+type lane struct {
+	p        *Producer
+	id       int
+	maxBytes int64 // the lane's share of QueueBytes
+
+	mu       sync.Mutex
+	spill    *spill.Queue // set by Producer.openSpills
+	queue    [][]kafkago.Message
+	qBytes   int64
+	spilling bool // new messages go to the spill: it holds messages newer than the queue
+	closed   bool
+	space    chan struct{} // closed (and replaced) when the queue shrinks
+	wake     chan struct{}
+
+	sendBuf []kafkago.Message
+}
+
+func newLane(p *Producer, id int, maxBytes int64) *lane {
+	return &lane{p: p, id: id, maxBytes: maxBytes, space: make(chan struct{}), wake: make(chan struct{}, 1)}
+}
+
+func (l *lane) poke() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// signalSpaceLocked wakes writers waiting for room.
+func (l *lane) signalSpaceLocked() {
+	close(l.space)
+	l.space = make(chan struct{})
+}
+
+// enqueue puts one call's messages for this lane in its memory queue, or in its spill when
+// the spill already holds older messages or the queue stays full until w expires.
+func (l *lane) enqueue(ctx context.Context, msgs []kafkago.Message, bytes int64, w *blockWait) error {
+	p := l.p
+	msgs, bytes = p.dropOversized(msgs, bytes)
+	if len(msgs) == 0 {
+		return nil
+	}
+	l.mu.Lock()
+	for {
+		if l.closed {
+			l.mu.Unlock()
+			p.m.dropped.WithLabelValues("closed").Add(float64(len(msgs)))
+			return fmt.Errorf("%w: %d records after shutdown", ErrClosed, len(msgs))
+		}
+		if l.spilling {
+			break
+		}
+		if l.qBytes == 0 || l.qBytes+bytes <= l.maxBytes {
+			l.queue = append(l.queue, msgs)
+			l.qBytes += bytes
+			l.mu.Unlock()
+			p.m.queueBytes.Add(float64(bytes))
+			l.poke()
+			return nil
+		}
+		if w.expired {
+			p.log.Warn("producer queue full; spilling to disk", "lane", l.id, "queue_bytes", l.qBytes)
+			l.spilling = true
+			break
+		}
+		space := l.space
+		l.mu.Unlock()
+		select {
+		case <-space:
+		case <-ctx.Done():
+			p.m.dropped.WithLabelValues("canceled").Add(float64(len(msgs)))
+			return fmt.Errorf("kafka: queue full and %w; %d records not accepted", ctx.Err(), len(msgs))
+		case <-w.c(p.cfg.BlockTimeout):
+			w.expired = true
+		}
+		l.mu.Lock()
+	}
+	err := l.appendSpillLocked(msgs)
+	l.mu.Unlock()
+	l.poke()
+	return err
+}
+
+// appendSpillLocked appends msgs to the lane's spill; what does not fit is counted and logged.
+func (l *lane) appendSpillLocked(msgs []kafkago.Message) error {
+	p := l.p
+	if l.spill == nil {
+		err := p.spillErr
+		if err == nil {
+			err = errors.New("spill not open")
+		}
+		p.m.dropped.WithLabelValues("spill_error").Add(float64(len(msgs)))
+		p.log.Error("spill unavailable; records dropped", "records", len(msgs), "err", err)
+		return fmt.Errorf("%w: %d records: %v", ErrDropped, len(msgs), err)
+	}
+	err := l.spill.Append(toSpill(msgs))
+	p.updateSpill()
+	if err != nil {
+		reason := "spill_error"
+		if errors.Is(err, spill.ErrFull) {
+			reason = "spill_full"
+		}
+		p.m.dropped.WithLabelValues(reason).Add(float64(len(msgs)))
+		p.log.Error("records dropped: Kafka unreachable and the spill cannot take them", "lane", l.id, "records", len(msgs),
+			"reason", reason, "err", err)
+		return fmt.Errorf("%w: %d records: %v", ErrDropped, len(msgs), err)
+	}
+	p.m.spilled.Add(float64(len(msgs)))
+	return nil
+}
+
+// prependSpillLocked puts msgs (taken out of memory, older than the spill's content) in
+// front of the lane's spill.
+func (l *lane) prependSpillLocked(msgs []kafkago.Message) {
+	if len(msgs) == 0 {
+		return
+	}
+	p := l.p
+	err := p.spillErr
+	if l.spill != nil {
+		err = l.spill.Prepend(toSpill(msgs))
+	} else if err == nil {
+		err = errors.New("spill not open")
+	}
+	if err != nil {
+		p.m.dropped.WithLabelValues("spill_error").Add(float64(len(msgs)))
+		p.log.Error("records dropped: cannot spill them", "lane", l.id, "records", len(msgs), "err", err)
+		return
+	}
+	p.updateSpill()
+	p.m.spilled.Add(float64(len(msgs)))
+}
+
+// setQueuedLocked sets the queue's byte count and moves the gauge by the difference.
+func (l *lane) setQueuedLocked(n int64) {
+	l.p.m.queueBytes.Add(float64(n - l.qBytes))
+	l.qBytes = n
+}
+
+// takeLocked removes up to SendChunk messages (whole calls) from the head of the queue.
+func (l *lane) takeLocked() []kafkago.Message {
+	out := l.sendBuf[:0]
+	var bytes int64
+	n := 0
+	for n < len(l.queue) && (len(out) == 0 || len(out)+len(l.queue[n]) <= l.p.cfg.SendChunk) {
+		for _, m := range l.queue[n] {
+			bytes += int64(len(m.Key) + len(m.Value))
+		}
+		out = append(out, l.queue[n]...)
+		l.queue[n] = nil
+		n++
+	}
+	l.queue = l.queue[n:]
+	left := l.qBytes - bytes
+	if len(l.queue) == 0 {
+		l.queue = nil
+		left = 0
+	}
+	l.setQueuedLocked(max(left, 0))
+	l.signalSpaceLocked()
+	l.sendBuf = out
+	return out
+}
+
+// spillQueueLocked moves failed (in flight, oldest) and the whole memory queue in front of
+// the spill and switches new writes to the spill.
+func (l *lane) spillQueueLocked(failed []kafkago.Message) {
+	n := len(failed)
+	for _, q := range l.queue {
+		n += len(q)
+	}
+	all := make([]kafkago.Message, 0, n)
+	all = append(all, failed...)
+	for _, q := range l.queue {
+		all = append(all, q...)
+	}
+	l.queue = nil
+	l.setQueuedLocked(0)
+	l.signalSpaceLocked()
+	if !l.spilling && len(all) > 0 {
+		l.p.log.Warn("Kafka unreachable; spilling to disk", "lane", l.id, "records", len(all))
+	}
+	l.spilling = true
+	l.prependSpillLocked(all)
+}
+
+// run sends the lane's messages until ctx ends, once the spills of earlier layouts are sent,
+// then drains.
+func (l *lane) run(ctx context.Context) {
+	p := l.p
+	select {
+	case <-p.olderDone:
+	case <-ctx.Done():
+	}
+	failures := 0
+	for ctx.Err() == nil {
+		l.mu.Lock()
+		switch {
+		case len(l.queue) > 0:
+			msgs := l.takeLocked()
+			l.mu.Unlock()
+			if failed := p.send(msgs); len(failed) > 0 {
+				l.mu.Lock()
+				l.spillQueueLocked(failed)
+				l.mu.Unlock()
+				failures++
+				p.backoff(ctx, failures)
+			} else {
+				failures = 0
+			}
+		case l.spilling:
+			l.mu.Unlock()
+			if l.drainSpill() {
+				failures = 0
+			} else {
+				failures++
+				p.backoff(ctx, failures)
+			}
+		default:
+			l.mu.Unlock()
+			select {
+			case <-l.wake:
+			case <-ctx.Done():
+			}
+		}
+	}
+	select {
+	case <-p.olderDone:
+		l.shutdown(time.Now().Add(p.cfg.DrainTimeout))
+	default:
+		// Older spills still hold messages that must go first: keep everything for next time.
+		l.shutdown(time.Now())
+	}
+}
+
+// drainSpill sends the oldest segment of the lane's spill; it reports false when Kafka
+// failed. Once the spill and the queue are empty, writes go to memory again.
+func (l *lane) drainSpill() bool {
+	if !l.p.sendHead(l.spill) {
+		return false
+	}
+	l.mu.Lock()
+	if l.spill.Len() == 0 && len(l.queue) == 0 {
+		if l.spilling {
+			l.p.log.Info("spill drained; producing directly again", "lane", l.id)
+		}
+		l.spilling = false
+	}
+	l.mu.Unlock()
+	return true
+}
+
+// close refuses new writes.
+func (l *lane) close() {
+	l.mu.Lock()
+	l.closed = true
+	l.signalSpaceLocked()
+	l.mu.Unlock()
+}
+
+// shutdown refuses new writes, sends what is queued until deadline and spills the rest.
+func (l *lane) shutdown(deadline time.Time) {
+	l.close()
+	for time.Now().Before(deadline) {
+		l.mu.Lock()
+		if len(l.queue) == 0 {
+			l.mu.Unlock()
+			break
+		}
+		msgs := l.takeLocked()
+		l.mu.Unlock()
+		if failed := l.p.send(msgs); len(failed) > 0 {
+			l.mu.Lock()
+			l.spillQueueLocked(failed)
+			l.mu.Unlock()
+			break
+		}
+	}
+	l.mu.Lock()
+	if len(l.queue) > 0 {
+		l.spillQueueLocked(nil)
+	}
+	l.mu.Unlock()
+}
