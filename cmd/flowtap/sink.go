@@ -59,7 +59,7 @@ func (o *sinkOptions) addFlags(cmd *cobra.Command, withBrokers bool) {
 	f.StringVar(&o.s3Endpoint, "s3-endpoint", "", "S3 endpoint for s3:// destinations (default: AWS, or AWS_ENDPOINT_URL_S3)")
 	f.BoolVar(&o.s3PathStyle, "s3-path-style", false, "address buckets as endpoint/bucket (most self-hosted S3 servers)")
 	f.StringVar(&o.vpcFormat, "parquet-format", "", `Parquet columns as a LogFormat ("" = fields 1–29, "all" = every field)`)
-	f.StringVar(&o.parquetCodec, "parquet-compression", "gzip", "Parquet page codec: gzip (AWS's), zstd, snappy or none")
+	f.StringVar(&o.parquetCodec, "parquet-compression", "gzip", "Parquet page codec: gzip (AWS's; gzip-1…gzip-9 to pick a level), zstd, snappy or none")
 	f.StringVar(&o.flowLogID, "flow-log-id", "fl-0f10ab7a9f10ab7a9", "flow log id in VPC file names")
 	f.StringVar(&o.tgwFlowLogID, "tgw-flow-log-id", "fl-0f20ab7a9f20ab7a9", "flow log id in TGW file names")
 	f.BoolVar(&o.lokiStreamName, "loki-stream-label", true, "label Loki streams with log_stream (one stream per ENI, like CloudWatch)")
