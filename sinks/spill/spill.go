@@ -13,6 +13,10 @@
 // ErrFull, and the caller counts and logs it. A torn or corrupt record (a crash mid-append)
 // ends its segment: the messages before it are delivered, the rest are counted as corrupt.
 //
+// A Set (OpenSet) divides a spill into lanes, one Queue each under Dir/set-<seq>-lanes-<n>/,
+// for a producer that sends in parallel lanes by key; the queues of an earlier lane count or
+// of the single-queue layout come back as Older, to be drained first.
+//
 // Hand-written because no maintained Go library offers a small, bounded, CRC-checked FIFO of
 // byte records with prepend; the format is a few lines of framing.
 package spill

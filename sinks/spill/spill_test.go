@@ -165,3 +165,77 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 	})
 }
+
+// TestSetLayoutChange: segments of the single-queue layout and a set of another lane count
+// are handed out as older queues, oldest first; the same lane count reuses its set.
+func TestSetLayoutChange(t *testing.T) {
+	dir := t.TempDir()
+	root, err := Open(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Append([]Message{msg(0), msg(1)}); err != nil {
+		t.Fatal(err)
+	}
+	root.Close()
+
+	two, err := OpenSet(Config{Dir: dir, MaxBytes: 1 << 20}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if older := two.Older(); len(older) != 1 || older[0].Len() != 2 {
+		t.Fatalf("older queues after the single-queue layout: %d", len(older))
+	}
+	if err := two.Lane(1).Append([]Message{msg(2)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := two.RemoveOlder(); err == nil {
+		t.Fatal("RemoveOlder succeeded while the older queue holds messages")
+	}
+	two.Close()
+
+	// Three lanes: the root segments come first, then the two-lane set.
+	three, err := OpenSet(Config{Dir: dir, MaxBytes: 3 << 20}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	older := three.Older()
+	if len(older) != 2 || older[0].Len() != 2 || older[1].Len() != 1 {
+		t.Fatalf("older queues: %d", len(older))
+	}
+	if r, _ := three.Depth(); r != 3 {
+		t.Fatalf("Depth = %d records, want 3", r)
+	}
+	if got := drain(t, older[0]); len(got) != 2 || string(got[1].Value) != string(msg(1).Value) {
+		t.Fatalf("root queue drained %d messages", len(got))
+	}
+	if got := drain(t, older[1]); len(got) != 1 || string(got[0].Value) != string(msg(2).Value) {
+		t.Fatalf("two-lane set drained %d messages", len(got))
+	}
+	if err := three.RemoveOlder(); err != nil {
+		t.Fatal(err)
+	}
+	if err := three.Lane(2).Append([]Message{msg(3)}); err != nil {
+		t.Fatal(err)
+	}
+	three.Close()
+	sets, _ := filepath.Glob(filepath.Join(dir, "set-*"))
+	if len(sets) != 1 || filepath.Base(sets[0]) != "set-000002-lanes-3" {
+		t.Fatalf("set directories after the drain: %v", sets)
+	}
+
+	// Same lane count again: the set is reused, nothing is older.
+	again, err := OpenSet(Config{Dir: dir, MaxBytes: 3 << 20}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if len(again.Older()) != 0 || again.Lane(2).Len() != 1 {
+		t.Fatalf("reopened set: %d older queues, lane 2 holds %d", len(again.Older()), again.Lane(2).Len())
+	}
+	// Each lane holds a share of MaxBytes.
+	big := Message{Topic: "t", Value: make([]byte, 1<<20+1)}
+	if err := again.Lane(0).Append([]Message{big}); !errors.Is(err, ErrFull) {
+		t.Fatalf("append above the lane's share: %v", err)
+	}
+}

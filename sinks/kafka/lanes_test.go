@@ -1,0 +1,125 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/sinks"
+)
+
+// TestKeyHashMatchesKafkaGo: the balancer picks kafka-go's Hash partition for every key, and
+// with as many lanes as partitions a key's lane is its partition.
+func TestKeyHashMatchesKafkaGo(t *testing.T) {
+	ours, theirs := &keyHash{}, &kafkago.Hash{}
+	for n := 1; n <= 9; n++ {
+		parts := make([]int, n)
+		for i := range parts {
+			parts[i] = i
+		}
+		for i := range 2000 {
+			key := []byte(fmt.Sprintf("eni-%017x", i*7919))
+			if i%3 == 0 {
+				key = []byte(fmt.Sprintf("tgw-attach-%d", i))
+			}
+			m := kafkago.Message{Key: key}
+			want := theirs.Balance(m, parts...)
+			if got := ours.Balance(m, parts...); got != want {
+				t.Fatalf("key %s, %d partitions: partition %d, kafka-go says %d", key, n, got, want)
+			}
+			if got := laneOf(string(key), n); got != want {
+				t.Fatalf("key %s: lane %d of %d, partition %d", key, got, n, want)
+			}
+		}
+	}
+}
+
+// TestLaneCountChangeKeepsOrder: a producer with 2 lanes spills everything while Kafka is
+// unreachable; the next one, with 3 lanes on the same spill dir, must send that spill before
+// its own records, so that every key arrives in order.
+func TestLaneCountChangeKeepsOrder(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().String()
+	l.Close() // nothing listens there now: connections are refused
+
+	spillDir := t.TempDir()
+	cfg := DefaultProducerConfig()
+	cfg.Spill.Dir = spillDir
+	cfg.RetryBackoffMin, cfg.RetryBackoffMax = 20*time.Millisecond, 100*time.Millisecond
+	cfg.WriteTimeout = time.Second
+	cfg.DrainTimeout = 100 * time.Millisecond
+
+	seq := map[string]uint64{}
+	total := 0
+	write := func(p *Producer, n int) {
+		recs := makeRecords(n, 29, 4, seq)
+		total += len(recs)
+		if err := p.WriteRecords(context.Background(), recs); err != nil {
+			t.Fatalf("WriteRecords: %v", err)
+		}
+	}
+
+	cfg.Brokers, cfg.Lanes = []string{dead}, 2
+	p1, err := NewProducer(cfg, nil, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx1, stop1 := context.WithCancel(context.Background())
+	go p1.Run(ctx1)
+	for range 4 {
+		write(p1, 250)
+		time.Sleep(30 * time.Millisecond)
+	}
+	stop1()
+	<-p1.Done()
+	if r, _ := p1.SpillDepth(); r != int64(total) || p1.Stats().Dropped != 0 {
+		t.Fatalf("after the outage the spill holds %d of %d records; stats %+v", r, total, p1.Stats())
+	}
+
+	b := startBroker(t, "", t.TempDir())
+	cfg.Brokers, cfg.Lanes = []string{b.Addr()}, 3
+	p2, err := NewProducer(cfg, nil, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx2, stop2 := context.WithCancel(context.Background())
+	go p2.Run(ctx2)
+	defer func() { stop2(); <-p2.Done() }()
+	for range 4 {
+		write(p2, 250)
+	}
+	waitFor(t, 30*time.Second, "everything produced", func() bool {
+		r, _ := p2.SpillDepth()
+		return r == 0 && p2.Stats().Produced == int64(total)
+	})
+	if sets, _ := filepath.Glob(filepath.Join(spillDir, "set-*-lanes-2")); len(sets) != 0 {
+		t.Fatalf("drained two-lane spill still on disk: %v", sets)
+	}
+
+	lake := t.TempDir()
+	rcfg := testRunnerConfig(t, b.Addr(), t.TempDir())
+	rcfg.Group = "g-lanes"
+	r, err := NewRunner(rcfg, []sinks.Sink{&fileSink{dir: lake}}, nil, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	runRunner(t, r)
+	var got []flowlog.Record
+	waitFor(t, 30*time.Second, "all records consumed", func() bool {
+		got = checkLake(t, readLake(t, lake))
+		return len(got) >= total
+	})
+	if len(got) != total {
+		t.Fatalf("lake has %d records, want %d", len(got), total)
+	}
+	checkOrder(t, got, seq)
+}
