@@ -1,6 +1,10 @@
 package replay
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/flowtap/flowtap/vxlan"
+)
 
 // addrPatch locates what --unique-loops rewrites in one encoded packet: the inner IP
 // addresses and the checksums that cover them. Offsets are into the encoded payload
@@ -18,7 +22,7 @@ var noPatch = addrPatch{ip: -1, l4sum: -1}
 // b[base:]. Only what lies within b (which may be truncated) is patched later.
 func locatePatch(b []byte, base int) addrPatch {
 	p := noPatch
-	off, etherType, ok := l3Offset(b[base:])
+	off, etherType, ok := vxlan.L3Offset(b[base:])
 	if !ok {
 		return p
 	}
@@ -41,7 +45,7 @@ func locatePatch(b []byte, base int) addrPatch {
 	case etherType == 0x86dd && len(ip) >= 40 && ip[0]>>4 == 6:
 		p.ip = int32(l3)
 		p.v6 = true
-		proto, l4, ok := ipv6Upper(ip)
+		proto, l4, ok := vxlan.IPv6Transport(ip)
 		if !ok {
 			return p
 		}
@@ -63,46 +67,6 @@ func checksumAt(n, at, base int) int32 {
 		return -1
 	}
 	return int32(base + at)
-}
-
-// l3Offset skips the Ethernet header and up to two VLAN tags.
-func l3Offset(frame []byte) (off int, etherType uint16, ok bool) {
-	if len(frame) < 14 {
-		return 0, 0, false
-	}
-	off = 12
-	etherType = binary.BigEndian.Uint16(frame[off:])
-	for tags := 0; tags < 2 && (etherType == 0x8100 || etherType == 0x88a8 || etherType == 0x9100); tags++ {
-		off += 4
-		if len(frame) < off+2 {
-			return 0, 0, false
-		}
-		etherType = binary.BigEndian.Uint16(frame[off:])
-	}
-	return off + 2, etherType, true
-}
-
-// ipv6Upper walks the extension headers to the transport header; ok is false for a
-// non-first fragment or a chain cut off by truncation.
-func ipv6Upper(ip []byte) (proto byte, l4 int, ok bool) {
-	proto, l4 = ip[6], 40
-	for i := 0; i < 8; i++ {
-		switch proto {
-		case 0, 43, 60:
-			if len(ip) < l4+2 {
-				return proto, l4, false
-			}
-			proto, l4 = ip[l4], l4+8+int(ip[l4+1])*8
-		case 44:
-			if len(ip) < l4+8 || binary.BigEndian.Uint16(ip[l4+2:])&0xfff8 != 0 {
-				return proto, l4, false
-			}
-			proto, l4 = ip[l4], l4+8
-		default:
-			return proto, l4, true
-		}
-	}
-	return proto, l4, false
 }
 
 // shiftAddrs adds delta to the inner source and destination addresses of the packet in b

@@ -49,7 +49,7 @@ func SourcePort(frame []byte) uint16 {
 // frames and the whole frame's first bytes when the frame is too short to parse. It is
 // directional (A→B and B→A are different flows, as in flow logs) and allocates nothing.
 func FlowHash(frame []byte) uint32 {
-	off, etherType, ok := encapL3Offset(frame)
+	off, etherType, ok := L3Offset(frame)
 	if !ok {
 		return encapMix(uint64(len(frame)), encapPrefix(frame))
 	}
@@ -71,7 +71,7 @@ func FlowHash(frame []byte) uint32 {
 		if len(l3) < 40 || l3[0]>>4 != 6 {
 			break
 		}
-		proto, l4, ok := encapIPv6Upper(l3)
+		proto, l4, ok := IPv6Transport(l3)
 		var ports uint32
 		if ok {
 			ports = encapPorts(proto, l3, l4)
@@ -83,8 +83,9 @@ func FlowHash(frame []byte) uint32 {
 	return encapMix(uint64(etherType), encapPrefix(l3))
 }
 
-// encapL3Offset skips the Ethernet header and up to two VLAN tags.
-func encapL3Offset(frame []byte) (off int, etherType uint16, ok bool) {
+// L3Offset returns where the IP header of an Ethernet frame starts, skipping up to two
+// VLAN tags, and the EtherType found there; ok is false for a cut-off header.
+func L3Offset(frame []byte) (off int, etherType uint16, ok bool) {
 	if len(frame) < 14 {
 		return 0, 0, false
 	}
@@ -112,9 +113,10 @@ func encapPorts(proto byte, l3 []byte, l4 int) uint32 {
 	return 0
 }
 
-// encapIPv6Upper walks the IPv6 extension headers that may precede the transport header.
-// ok is false when the ports cannot be in this packet (non-first fragment, cut-off chain).
-func encapIPv6Upper(l3 []byte) (proto byte, l4 int, ok bool) {
+// IPv6Transport walks the extension headers of the IPv6 packet l3 to its transport header:
+// the protocol and the offset of that header. ok is false when the transport header is not
+// in this packet (a non-first fragment, a chain cut off by truncation).
+func IPv6Transport(l3 []byte) (proto byte, l4 int, ok bool) {
 	proto, l4 = l3[6], 40
 	for i := 0; i < 8; i++ {
 		switch proto {
