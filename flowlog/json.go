@@ -19,6 +19,25 @@ func AppendJSON(dst []byte, r *Record) []byte {
 	dst = append(dst, '{')
 	first := true
 	for _, f := range all.fields {
+		// Strings are the common case: one lookup decides presence and gives the value.
+		if p := r.str(f); p != nil {
+			if *p == "" {
+				continue
+			}
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = append(dst, jsonKeys[f]...)
+			if needsEscapeString(*p) {
+				dst = appendJSONString(dst, *p)
+			} else {
+				dst = append(dst, '"')
+				dst = append(dst, *p...)
+				dst = append(dst, '"')
+			}
+			continue
+		}
 		if !r.present(f) {
 			continue
 		}
@@ -26,9 +45,34 @@ func AppendJSON(dst []byte, r *Record) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendJSONField(dst, r, f, 0)
+		if fieldInfo[f].Type != ColumnString {
+			dst = append(dst, jsonKeys[f]...)
+			dst = r.AppendValue(dst, f, 0)
+			continue
+		}
+		dst = append(dst, jsonKeys[f]...)
+		dst = append(dst, '"')
+		dst = r.AppendValue(dst, f, 0) // addresses and enums never need escaping
+		dst = append(dst, '"')
 	}
 	return append(dst, '}')
+}
+
+// jsonKeys holds each field's `"name":` prefix, rendered once.
+var jsonKeys = func() (keys [numFields + 1][]byte) {
+	for i := range keys {
+		keys[i] = append(appendJSONString(nil, fieldInfo[i].Name), ':')
+	}
+	return keys
+}()
+
+func needsEscapeString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			return true
+		}
+	}
+	return false
 }
 
 // AppendJSON appends r as a JSON object with exactly the format's fields in order; absent
