@@ -208,7 +208,8 @@ var ErrJSON = errors.New("flowlog: bad JSON record")
 func ParseJSON(data []byte, r *Record) error {
 	r.Reset()
 	r.Null = nullInts
-	p := jsonScanner{data: data}
+	// One copy of the message; string values are slices of it.
+	p := jsonScanner{data: data, src: string(data)}
 	p.skipSpace()
 	if !p.consume('{') {
 		return p.errorf("expected '{'")
@@ -244,6 +245,7 @@ func ParseJSON(data []byte, r *Record) error {
 
 type jsonScanner struct {
 	data []byte
+	src  string // data as a string, so that unescaped values need no allocation
 	pos  int
 }
 
@@ -305,7 +307,7 @@ func (p *jsonScanner) str() (string, error) {
 	for p.pos < len(p.data) {
 		c := p.data[p.pos]
 		if c == '"' {
-			s := string(p.data[start:p.pos])
+			s := p.src[start:p.pos]
 			p.pos++
 			return s, nil
 		}
@@ -408,7 +410,7 @@ func (p *jsonScanner) value(r *Record, f Field, known bool) error {
 			p.pos++
 		}
 		if known {
-			return p.set(r, f, string(p.data[start:p.pos]))
+			return p.set(r, f, p.src[start:p.pos])
 		}
 		return nil
 	case c == 't' || c == 'f':
