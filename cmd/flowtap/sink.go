@@ -44,6 +44,8 @@ type sinkOptions struct {
 	metrics        string
 	parquetCodec   string
 	lokiStreamName bool
+	// log_group labels of VPN events in Loki
+	lokiVPNTunnelGroup, lokiVPNBGPGroup, lokiClientVPNGroup string
 }
 
 func (o *sinkOptions) addFlags(cmd *cobra.Command, withBrokers bool) {
@@ -63,6 +65,10 @@ func (o *sinkOptions) addFlags(cmd *cobra.Command, withBrokers bool) {
 	f.StringVar(&o.flowLogID, "flow-log-id", "fl-0f10ab7a9f10ab7a9", "flow log id in VPC file names")
 	f.StringVar(&o.tgwFlowLogID, "tgw-flow-log-id", "fl-0f20ab7a9f20ab7a9", "flow log id in TGW file names")
 	f.BoolVar(&o.lokiStreamName, "loki-stream-label", true, "label Loki streams with log_stream (one stream per ENI, like CloudWatch)")
+	def := loki.DefaultConfig()
+	f.StringVar(&o.lokiVPNTunnelGroup, "loki-vpn-tunnel-log-group", def.VPNTunnelLogGroup, "Loki log_group of Site-to-Site VPN tunnel events")
+	f.StringVar(&o.lokiVPNBGPGroup, "loki-vpn-bgp-log-group", def.VPNBGPLogGroup, "Loki log_group of Site-to-Site VPN BGP events")
+	f.StringVar(&o.lokiClientVPNGroup, "loki-client-vpn-log-group", def.ClientVPNLogGroup, "Loki log_group of Client VPN connection events")
 }
 
 // build opens the configured destinations.
@@ -100,6 +106,7 @@ func (o *sinkOptions) build(reg prometheus.Registerer) ([]sinks.Sink, error) {
 	if o.lokiURL != "" {
 		cfg := loki.DefaultConfig()
 		cfg.URL, cfg.Tenant, cfg.StreamLabel = o.lokiURL, o.lokiTenant, o.lokiStreamName
+		cfg.VPNTunnelLogGroup, cfg.VPNBGPLogGroup, cfg.ClientVPNLogGroup = o.lokiVPNTunnelGroup, o.lokiVPNBGPGroup, o.lokiClientVPNGroup
 		s, err := loki.New(cfg, reg)
 		if err != nil {
 			return nil, fmt.Errorf("--loki-url: %w", err)
@@ -112,7 +119,8 @@ func (o *sinkOptions) build(reg prometheus.Registerer) ([]sinks.Sink, error) {
 	return out, nil
 }
 
-// runner builds the consumer-group runner over the destinations.
+// runner builds the consumer-group runner over the destinations. Destinations that take
+// events (Loki) also get the VPN topic.
 func (o *sinkOptions) runner(dest []sinks.Sink, reg prometheus.Registerer) (*kafka.Runner, error) {
 	cfg := kafka.DefaultRunnerConfig()
 	cfg.Brokers, cfg.Group, cfg.StateDir, cfg.MaxAge = o.brokers, o.group, o.stateDir, o.maxAge
@@ -123,7 +131,7 @@ func newSinkCmd() *cobra.Command {
 	var o sinkOptions
 	cmd := &cobra.Command{
 		Use:   "sink",
-		Short: "Consume flow records from Kafka into Parquet, text files and Loki",
+		Short: "Consume flow records and VPN logs from Kafka into Parquet, text files and Loki",
 		Long: `sink reads the flow record topics (flowtap.vpc, flowtap.tgw) in a Kafka consumer group and
 writes every batch to each destination:
 
@@ -131,10 +139,23 @@ writes every batch to each destination:
   --text DIR|s3://bucket/prefix      gzip text files with a header line (.log.gz), as AWS writes
   --loki-url URL                     a Loki push API (flowtap logstore, or Grafana Loki)
 
+With --loki-url it also reads the VPN topic (flowtap.vpn, filled by the collector's producer
+and 'flowtap generate --kind vpn-s2s|vpn-client --kafka-brokers …') and pushes each event as
+CloudWatch Logs holds it: AWS's JSON line unchanged, at the event's time, labelled log_group
+(--loki-vpn-tunnel-log-group, --loki-vpn-bgp-log-group, --loki-client-vpn-log-group),
+log_stream (the tunnel, e.g. vpn-1234abcd_1.2.3.4, or Client VPN stream) and kind
+(vpn-tunnel, vpn-bgp, client-vpn). Query them with e.g.
+  flowtap query logs '{kind="vpn-bgp"} | json | type="BGPStatus"'
+
 Offsets are committed only after every destination has made the batch durable (file fsynced
 and renamed, S3 PUT acknowledged, push answered 2xx). Objects are named from the batch's
-topic, partition and offsets, so a batch delivered twice rewrites the same objects. S3
-credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.`,
+topic, partition and offsets, so a batch delivered twice rewrites the same objects. A
+destination that fails is retried with backoff; one that refuses a batch for good (Loki
+answering 400 or 413: a line over its size limit, a stream limit) gets it no more: the batch
+goes to the dead-letter topic (flowtap.deadletter) with a flowtap-dlq-reason header naming
+the destination and its error, counted in flowtap_consumer_deadlettered_total, and the
+partition goes on. Undecodable messages go there too. S3 credentials come from
+AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			reg := prometheus.NewRegistry()

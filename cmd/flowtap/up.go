@@ -46,12 +46,14 @@ func newUpCmd() *cobra.Command {
   embedded Kafka broker      127.0.0.1:9092  (data in DATA/kafka)        unless --kafka-brokers
   mirror collector           127.0.0.1:4789  VXLAN → VPC-Flow-Log records → Kafka
   generator (demo)           live VPC records at --rate/s → Kafka        --generate=false to stop
-  sinks                      Kafka → Parquet lake (DATA/lake, hive layout) and → log store
+  sinks                      Kafka → Parquet lake (DATA/lake, hive layout) and → log store;
+                             VPN logs (flowtap.vpn) → log store, as CloudWatch holds them
   embedded log store         127.0.0.1:3100  Loki API (data in DATA/logs) unless --loki-url
   health and metrics         127.0.0.1:8080  /healthz, /metrics
 
 Query it from another terminal with 'flowtap query sql' and 'flowtap query logs', and feed the
-collector with 'flowtap replay --target 127.0.0.1:4789 testdata/demo.pcap'. SIGINT/SIGTERM
+collector with 'flowtap replay --target 127.0.0.1:4789 testdata/demo.pcap', and VPN logs with
+'flowtap generate --kind vpn-s2s --live --kafka-brokers 127.0.0.1:9092'. SIGINT/SIGTERM
 flush every open window to Kafka before exit; what the sinks have not consumed yet is
 picked up on the next start.`,
 		Args: cobra.NoArgs,

@@ -1,7 +1,8 @@
-// Package kafka moves flow records through Kafka: a Producer that the collector and the
-// generator write to (it implements flowlog.RecordWriter), and a Runner that consumes the
-// record topics in a consumer group and hands batches to the destination sinks
-// (sinks.Sink). Both use github.com/segmentio/kafka-go.
+// Package kafka moves flow records and VPN log events through Kafka: a Producer that the
+// collector and the generator write to (it implements flowlog.RecordWriter, and WriteVPN
+// takes VPN events), and a Runner that consumes the record topics, and the VPN topic when a
+// sink takes events, in a consumer group and hands batches to the destination sinks
+// (sinks.Sink, sinks.EventSink). Both use github.com/segmentio/kafka-go.
 //
 // # Messages
 //
@@ -71,4 +72,27 @@
 // headers; its offset still belongs to the batch, so the partition keeps flowing and the
 // commit moves past it. The dead-letter write is acknowledged before the batch is committed
 // (a batch re-formed after a crash may dead-letter the same message twice).
+//
+// # Permanent sink errors
+//
+// A sink error is retried as above unless it is permanent (sinks.IsPermanent: the sink
+// refused the data itself, e.g. Loki answering 400 for a line over its size limit), which
+// would otherwise block the partition for good. Then every message of the batch goes to the
+// dead-letter topic, each with its own offset and the reason "sink <name> refused the batch
+// [first,last] for good: <error>" — records re-encoded with flowlog.AppendJSON and keyed by
+// Record.Key() as the Producer sends them, events with their value unchanged — counted in
+// flowtap_consumer_deadlettered_total{reason="refused:<sink>"} and logged at error level.
+// That sink is then done with the batch; the others are still retried until they succeed,
+// and only then is the batch committed.
+//
+// # VPN events
+//
+// The sinks that implement sinks.EventSink (sinks/loki) also get the event topics
+// (RunnerConfig.EventTopics, default flowtap.vpn), in the same batches, intents and commits
+// as records; without such a sink those topics are not read. A message becomes a
+// sinks.Event: kind from its flowtap-kind header, stream from its key, data = its value
+// unchanged, time from the event as flowlog parses it (event_timestamp for vpn-tunnel and
+// vpn-bgp, connection-last-update-time, else connection-start-time, for client-vpn), account
+// and region from the optional flowtap-account and flowtap-region headers. An event that
+// does not parse, or of another kind, is dead-lettered as an undecodable message.
 package kafka

@@ -109,6 +109,7 @@ func makeRecords(n, enis, tgwEvery int, seq map[string]uint64) []flowlog.Record 
 // fileSink is a small real sink: one file per batch named from (topic, partition, first,
 // last), written to a temp file, fsynced and renamed, one JSON record per line.
 type fileSink struct {
+	name    string // "file" when empty
 	dir     string
 	writes  atomic.Int64
 	fail    atomic.Int64 // fail this many more writes
@@ -117,7 +118,12 @@ type fileSink struct {
 	batches []string
 }
 
-func (s *fileSink) Name() string { return "file" }
+func (s *fileSink) Name() string {
+	if s.name != "" {
+		return s.name
+	}
+	return "file"
+}
 func (s *fileSink) Close() error { return nil }
 
 func (s *fileSink) Write(ctx context.Context, b *sinks.Batch) error {

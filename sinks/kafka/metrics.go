@@ -71,11 +71,12 @@ type consumerMetrics struct {
 func newConsumerMetrics() *consumerMetrics {
 	m := &consumerMetrics{
 		consumed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_consumer_records_total",
-			Help: "Records decoded from Kafka and handed to the sinks, by topic."}, []string{"topic"}),
+			Help: "Records and events decoded from Kafka and made durable by the sinks, by topic."}, []string{"topic"}),
 		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_consumer_deadlettered_total",
-			Help: "Undecodable messages sent to the dead-letter topic, by source topic."}, []string{"topic"}),
+			Help: "Messages sent to the dead-letter topic, by source topic and reason (undecodable, or refused:<sink> for a batch a sink refused for good)."},
+			[]string{"topic", "reason"}),
 		sinkErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_consumer_sink_errors_total",
-			Help: "Failed batch writes, by sink."}, []string{"sink"}),
+			Help: "Failed batch writes, by sink (retried, or dead-lettered when permanent)."}, []string{"sink"}),
 		sinkLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "flowtap_consumer_sink_latency_seconds",
 			Help: "Duration of one successful sink write of a batch.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{"sink"}),
 		batchLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "flowtap_consumer_batch_latency_seconds",

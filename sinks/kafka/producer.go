@@ -16,6 +16,7 @@ import (
 	"github.com/segmentio/kafka-go/compress"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/sinks"
 	"github.com/flowtap/flowtap/sinks/broker"
 	"github.com/flowtap/flowtap/sinks/spill"
 )
@@ -396,9 +397,9 @@ func (p *Producer) encode(recs []flowlog.Record, lanes []uint8, b *laneBatch) {
 
 // VPN event kinds for WriteVPN's kind (the flowtap-kind header value).
 const (
-	KindVPNTunnel = "vpn-tunnel"
-	KindVPNBGP    = "vpn-bgp"
-	KindClientVPN = "client-vpn"
+	KindVPNTunnel = sinks.EventVPNTunnel
+	KindVPNBGP    = sinks.EventVPNBGP
+	KindClientVPN = sinks.EventClientVPN
 )
 
 // WriteVPN queues raw VPN log events (AWS's JSON, one event each) to the VPN topic with key

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,13 +29,23 @@ const (
 	HeaderDLQOffset    = "flowtap-dlq-offset"
 )
 
+// Optional headers of a VPN topic message: the AWS account and region of the event, which
+// its JSON does not carry. Absent, the event's account and region are unknown.
+const (
+	HeaderAccount = "flowtap-account"
+	HeaderRegion  = "flowtap-region"
+)
+
 // RunnerConfig configures the consumer-group runner.
 type RunnerConfig struct {
 	Brokers []string `yaml:"brokers"`
 	Group   string   `yaml:"group"`
-	// Topics holds flow records (VPC, TGW) encoded by the Producer. The VPN topic holds raw
-	// VPN events, not records, and is not read here.
-	Topics          []string `yaml:"topics"`
+	// Topics holds flow records (VPC, TGW) encoded by the Producer.
+	Topics []string `yaml:"topics"`
+	// EventTopics holds raw log events (the VPN topic: AWS's JSON, key = CloudWatch stream,
+	// header flowtap-kind). They are read only when some sink implements sinks.EventSink,
+	// and only those sinks get them.
+	EventTopics     []string `yaml:"event_topics"`
 	DeadLetterTopic string   `yaml:"dead_letter_topic"`
 
 	// A batch is cut when it reaches MaxRecords or MaxBytes (message values), or when its
@@ -54,13 +65,15 @@ type RunnerConfig struct {
 	FetchMaxWait   time.Duration `yaml:"fetch_max_wait"`
 }
 
-// DefaultRunnerConfig reads the VPC and TGW topics of the embedded broker in group
-// "flowtap-sink", cutting batches at 100 000 records, 64 MiB or 60 s.
+// DefaultRunnerConfig reads the VPC and TGW topics (and the VPN topic, for event sinks) of
+// the embedded broker in group "flowtap-sink", cutting batches at 100 000 records, 64 MiB
+// or 60 s.
 func DefaultRunnerConfig() RunnerConfig {
 	return RunnerConfig{
 		Brokers:         []string{"127.0.0.1:9092"},
 		Group:           "flowtap-sink",
 		Topics:          []string{broker.TopicVPC, broker.TopicTGW},
+		EventTopics:     []string{broker.TopicVPN},
 		DeadLetterTopic: broker.TopicDeadLetter,
 		MaxRecords:      100_000,
 		MaxBytes:        64 << 20,
@@ -73,13 +86,17 @@ func DefaultRunnerConfig() RunnerConfig {
 	}
 }
 
-// Runner consumes the record topics in a consumer group and hands batches of consecutive
-// records of one partition to every sink, committing offsets only after all succeeded.
+// Runner consumes the record topics (and the event topics, when a sink takes events) in a
+// consumer group and hands batches of consecutive messages of one partition to every sink
+// of the topic, committing offsets only after all succeeded or refused the batch for good.
 type Runner struct {
-	cfg   RunnerConfig
-	sinks []sinks.Sink
-	log   *slog.Logger
-	m     *consumerMetrics
+	cfg        RunnerConfig
+	sinks      []sinks.Sink
+	events     []sinks.EventSink // the sinks that also take events
+	eventTopic map[string]bool
+	topics     []string // every topic read
+	log        *slog.Logger
+	m          *consumerMetrics
 
 	reader  *kafkago.Reader
 	dlq     *kafkago.Writer
@@ -107,15 +124,19 @@ type Intent struct {
 
 type partState struct {
 	key      tp
-	batch    sinks.Batch
-	n        int // messages in the batch, records and dead-lettered ones
+	batch    sinks.Batch   // the batch's range, and its records on a record topic
+	events   []sinks.Event // its events on an event topic
+	offsets  []int64       // the offset of each record or event, to dead-letter the batch
+	n        int           // messages in the batch, decoded and dead-lettered ones
 	bytes    int64
 	started  time.Time
 	last     kafkago.Message // the batch's last message, committed after the sinks
 	boundary *Intent         // a batch to re-form exactly, from an earlier run
 }
 
-// NewRunner validates cfg and wires the runner; it does no I/O.
+// NewRunner validates cfg and wires the runner; it does no I/O. The sinks of out that also
+// implement sinks.EventSink get the batches of cfg.EventTopics; without such a sink the
+// event topics are not read (their offsets stay for a consumer that has one).
 func NewRunner(cfg RunnerConfig, out []sinks.Sink, reg prometheus.Registerer, log *slog.Logger) (*Runner, error) {
 	if len(cfg.Brokers) == 0 {
 		return nil, errors.New("kafka: runner: no brokers")
@@ -126,6 +147,23 @@ func NewRunner(cfg RunnerConfig, out []sinks.Sink, reg prometheus.Registerer, lo
 	}
 	if len(out) == 0 {
 		return nil, errors.New("kafka: runner: no sinks")
+	}
+	var events []sinks.EventSink
+	for _, s := range out {
+		if es, ok := s.(sinks.EventSink); ok {
+			events = append(events, es)
+		}
+	}
+	topics := append([]string(nil), cfg.Topics...)
+	eventTopic := map[string]bool{}
+	if len(events) > 0 {
+		for _, t := range cfg.EventTopics {
+			if slices.Contains(cfg.Topics, t) {
+				return nil, fmt.Errorf("kafka: runner: topic %q is both a record topic and an event topic", t)
+			}
+			eventTopic[t] = true
+			topics = append(topics, t)
+		}
 	}
 	def := DefaultRunnerConfig()
 	if cfg.MaxRecords <= 0 {
@@ -158,7 +196,8 @@ func NewRunner(cfg RunnerConfig, out []sinks.Sink, reg prometheus.Registerer, lo
 			return nil, fmt.Errorf("kafka: runner metrics: %w", err)
 		}
 	}
-	return &Runner{cfg: cfg, sinks: out, log: log.With("component", "kafka-runner", "group", cfg.Group), m: m}, nil
+	return &Runner{cfg: cfg, sinks: out, events: events, eventTopic: eventTopic, topics: topics,
+		log: log.With("component", "kafka-runner", "group", cfg.Group), m: m}, nil
 }
 
 type slogPrintf struct{ log *slog.Logger }
@@ -189,7 +228,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	r.reader = kafkago.NewReader(kafkago.ReaderConfig{
 		Brokers:           r.cfg.Brokers,
 		GroupID:           r.cfg.Group,
-		GroupTopics:       r.cfg.Topics,
+		GroupTopics:       r.topics,
 		MinBytes:          1,
 		MaxBytes:          16 << 20,
 		MaxWait:           r.cfg.FetchMaxWait,
@@ -209,6 +248,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		Balancer:     &kafkago.Hash{},
 		RequiredAcks: kafkago.RequireAll,
 		BatchTimeout: time.Millisecond,
+		BatchSize:    1000, // a refused batch is dead-lettered whole
 		MaxAttempts:  3,
 		Transport:    &kafkago.Transport{DialTimeout: 2 * time.Second, ClientID: "flowtap-deadletter"},
 	}
@@ -358,6 +398,9 @@ func (r *Runner) startAt(st *partState, offset int64) {
 
 func (r *Runner) reset(st *partState) {
 	st.batch.Records = st.batch.Records[:0]
+	clear(st.events) // drop the references to the messages' values
+	st.events = st.events[:0]
+	st.offsets = st.offsets[:0]
 	st.n, st.bytes = 0, 0
 }
 
@@ -371,6 +414,15 @@ func (r *Runner) add(ctx context.Context, st *partState, m kafkago.Message) erro
 	st.last = m
 	st.n++
 	st.bytes += int64(len(m.Value))
+	if r.eventTopic[m.Topic] {
+		ev, err := decodeEvent(m)
+		if err != nil {
+			return r.deadLetter(ctx, m, err.Error())
+		}
+		st.events = append(st.events, ev)
+		st.offsets = append(st.offsets, m.Offset)
+		return nil
+	}
 	recs := st.batch.Records
 	if cap(recs) > len(recs) {
 		recs = recs[:len(recs)+1]
@@ -389,7 +441,49 @@ func (r *Runner) add(ctx context.Context, st *partState, m kafkago.Message) erro
 		rec.Kind = flowlog.KindTGW
 	}
 	st.batch.Records = recs
+	st.offsets = append(st.offsets, m.Offset)
 	return nil
+}
+
+// decodeEvent reads a VPN topic message: the kind from its flowtap-kind header, the stream
+// from its key, the time from the event itself (event_timestamp for Site-to-Site logs,
+// connection-last-update-time for Client VPN logs).
+func decodeEvent(m kafkago.Message) (sinks.Event, error) {
+	ev := sinks.Event{Kind: headerValue(m.Headers, HeaderKind), Stream: string(m.Key), Data: m.Value,
+		Account: headerValue(m.Headers, HeaderAccount), Region: headerValue(m.Headers, HeaderRegion)}
+	switch ev.Kind {
+	case sinks.EventVPNTunnel:
+		t, err := flowlog.ParseTunnelLog(m.Value)
+		if err != nil {
+			return ev, err
+		}
+		ev.Time = t.EventTime
+	case sinks.EventVPNBGP:
+		b, err := flowlog.ParseBGPLog(m.Value)
+		if err != nil {
+			return ev, err
+		}
+		ev.Time = b.EventTime
+		if ev.Stream == "" {
+			ev.Stream = b.ResourceID // the BGP log names its stream
+		}
+	case sinks.EventClientVPN:
+		c, err := flowlog.ParseClientVPNLog(m.Value)
+		if err != nil {
+			return ev, err
+		}
+		ev.Time = c.LastUpdateTime
+		if ev.Time.IsZero() {
+			ev.Time = c.StartTime
+		}
+		if ev.Time.IsZero() {
+			return ev, errors.New("flowlog: client VPN log: no connection-last-update-time or connection-start-time")
+		}
+	default:
+		return ev, fmt.Errorf("kafka: VPN event kind %q (header %s): want %s, %s or %s", ev.Kind, HeaderKind,
+			sinks.EventVPNTunnel, sinks.EventVPNBGP, sinks.EventClientVPN)
+	}
+	return ev, nil
 }
 
 func headerValue(hs []kafkago.Header, key string) string {
@@ -401,9 +495,13 @@ func headerValue(hs []kafkago.Header, key string) string {
 	return ""
 }
 
-// deadLetter sets m aside on the dead-letter topic with the reason and its origin; it retries
-// until the write is acknowledged (or ctx ends), so that committing past m loses nothing.
-func (r *Runner) deadLetter(ctx context.Context, m kafkago.Message, reason string) error {
+// Dead-letter reasons, the reason label of flowtap_consumer_deadlettered_total (a refused
+// batch is labelled "refused:" + the sink's name).
+const reasonUndecodable = "undecodable"
+
+// dlqMessage is m as set aside on the dead-letter topic: its key, value and headers, and
+// why and where from.
+func dlqMessage(m kafkago.Message, reason string) kafkago.Message {
 	hs := make([]kafkago.Header, 0, len(m.Headers)+4)
 	hs = append(hs, m.Headers...)
 	hs = append(hs,
@@ -412,16 +510,83 @@ func (r *Runner) deadLetter(ctx context.Context, m kafkago.Message, reason strin
 		kafkago.Header{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(m.Partition))},
 		kafkago.Header{Key: HeaderDLQOffset, Value: []byte(strconv.FormatInt(m.Offset, 10))},
 	)
-	out := kafkago.Message{Key: m.Key, Value: m.Value, Headers: hs}
+	return kafkago.Message{Key: m.Key, Value: m.Value, Headers: hs}
+}
+
+// deadLetter sets m aside on the dead-letter topic with the reason and its origin; it retries
+// until the write is acknowledged (or ctx ends), so that committing past m loses nothing.
+func (r *Runner) deadLetter(ctx context.Context, m kafkago.Message, reason string) error {
+	if err := r.writeDLQ(ctx, []kafkago.Message{dlqMessage(m, reason)}); err != nil {
+		return err
+	}
+	r.m.deadLettered.WithLabelValues(m.Topic, reasonUndecodable).Inc()
+	r.log.Warn("undecodable message sent to the dead-letter topic", "topic", m.Topic, "partition", m.Partition,
+		"offset", m.Offset, "reason", reason)
+	return nil
+}
+
+// deadLetterBatch sets the whole batch aside for the sink that refused it for good (cause):
+// every record (re-encoded with flowlog.AppendJSON, keyed by Record.Key(), as the Producer
+// sends it) or event (its value unchanged, keyed by its stream), with its own offset and the
+// reason "sink <name> refused the batch: <cause>".
+func (r *Runner) deadLetterBatch(ctx context.Context, st *partState, sink string, cause error) error {
+	b := &st.batch
+	reason := fmt.Sprintf("sink %s refused the batch [%d,%d] for good: %v", sink, b.FirstOffset, b.LastOffset, cause)
+	msgs := make([]kafkago.Message, 0, len(st.offsets))
+	for i, off := range st.offsets {
+		m := kafkago.Message{Topic: b.Topic, Partition: b.Partition, Offset: off}
+		if r.eventTopic[b.Topic] {
+			ev := &st.events[i]
+			m.Value = ev.Data
+			if ev.Stream != "" {
+				m.Key = []byte(ev.Stream)
+			}
+			m.Headers = []kafkago.Header{{Key: HeaderKind, Value: []byte(ev.Kind)}}
+			if ev.Account != "" {
+				m.Headers = append(m.Headers, kafkago.Header{Key: HeaderAccount, Value: []byte(ev.Account)})
+			}
+			if ev.Region != "" {
+				m.Headers = append(m.Headers, kafkago.Header{Key: HeaderRegion, Value: []byte(ev.Region)})
+			}
+		} else {
+			rec := &b.Records[i]
+			m.Value = flowlog.AppendJSON(nil, rec)
+			if k := rec.Key(); k != "" {
+				m.Key = []byte(k)
+			}
+			m.Headers = []kafkago.Header{{Key: HeaderKind, Value: []byte(rec.Kind.String())}}
+		}
+		msgs = append(msgs, dlqMessage(m, reason))
+	}
+	if err := r.writeDLQ(ctx, msgs); err != nil {
+		return err
+	}
+	r.m.deadLettered.WithLabelValues(b.Topic, "refused:"+sink).Add(float64(len(msgs)))
+	r.log.Error("sink refused a batch for good; its messages went to the dead-letter topic", "sink", sink,
+		"topic", b.Topic, "partition", b.Partition, "first", b.FirstOffset, "last", b.LastOffset,
+		"messages", len(msgs), "dead_letter_topic", r.cfg.DeadLetterTopic, "err", cause)
+	return nil
+}
+
+// writeDLQ writes msgs to the dead-letter topic, retrying what failed with backoff until
+// every message is acknowledged or ctx ends.
+func (r *Runner) writeDLQ(ctx context.Context, msgs []kafkago.Message) error {
 	for attempt := 1; ; attempt++ {
-		err := r.dlq.WriteMessages(ctx, out)
+		err := r.dlq.WriteMessages(ctx, msgs...)
 		if err == nil {
-			r.m.deadLettered.WithLabelValues(m.Topic).Inc()
-			r.log.Warn("undecodable message sent to the dead-letter topic", "topic", m.Topic, "partition", m.Partition,
-				"offset", m.Offset, "reason", reason)
 			return nil
 		}
-		r.log.Error("dead-letter write failed", "attempt", attempt, "err", err)
+		var werrs kafkago.WriteErrors
+		if errors.As(err, &werrs) && len(werrs) == len(msgs) {
+			failed := msgs[:0:0]
+			for i, e := range werrs {
+				if e != nil {
+					failed = append(failed, msgs[i])
+				}
+			}
+			msgs = failed
+		}
+		r.log.Error("dead-letter write failed", "attempt", attempt, "messages", len(msgs), "err", err)
 		if !sleepCtx(ctx, Backoff(r.cfg.SinkBackoffMin, r.cfg.SinkBackoffMax, attempt)) {
 			return ctx.Err()
 		}
@@ -439,34 +604,43 @@ func (r *Runner) flush(ctx context.Context, st *partState) error {
 		return err
 	}
 	r.intents[st.key] = in
-	if len(b.Records) > 0 {
-		done := make([]bool, len(r.sinks))
-		for attempt := 1; ; attempt++ {
-			pending := 0
-			for i, s := range r.sinks {
-				if done[i] {
-					continue
-				}
-				start := time.Now()
-				if err := s.Write(ctx, b); err != nil {
-					if ctx.Err() != nil {
-						return ctx.Err()
-					}
-					pending++
-					r.m.sinkErrors.WithLabelValues(s.Name()).Inc()
-					r.log.Warn("sink write failed; will retry", "sink", s.Name(), "topic", b.Topic, "partition", b.Partition,
-						"first", b.FirstOffset, "last", b.LastOffset, "attempt", attempt, "err", err)
-					continue
-				}
+	targets := r.targets(st)
+	done := make([]bool, len(targets))
+	for attempt := 1; len(targets) > 0; attempt++ {
+		pending := 0
+		for i, t := range targets {
+			if done[i] {
+				continue
+			}
+			start := time.Now()
+			err := t.write(ctx)
+			if err == nil {
 				done[i] = true
-				r.m.sinkLatency.WithLabelValues(s.Name()).Observe(time.Since(start).Seconds())
+				r.m.sinkLatency.WithLabelValues(t.name).Observe(time.Since(start).Seconds())
+				continue
 			}
-			if pending == 0 {
-				break
-			}
-			if !sleepCtx(ctx, Backoff(r.cfg.SinkBackoffMin, r.cfg.SinkBackoffMax, attempt)) {
+			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			r.m.sinkErrors.WithLabelValues(t.name).Inc()
+			if sinks.IsPermanent(err) {
+				// Retrying cannot help and would block the partition for good: set the batch
+				// aside for this sink; the other sinks must still succeed before the commit.
+				if err := r.deadLetterBatch(ctx, st, t.name, err); err != nil {
+					return err
+				}
+				done[i] = true
+				continue
+			}
+			pending++
+			r.log.Warn("sink write failed; will retry", "sink", t.name, "topic", b.Topic, "partition", b.Partition,
+				"first", b.FirstOffset, "last", b.LastOffset, "attempt", attempt, "err", err)
+		}
+		if pending == 0 {
+			break
+		}
+		if !sleepCtx(ctx, Backoff(r.cfg.SinkBackoffMin, r.cfg.SinkBackoffMax, attempt)) {
+			return ctx.Err()
 		}
 	}
 	if r.beforeCommit != nil {
@@ -492,10 +666,41 @@ func (r *Runner) flush(ctx context.Context, st *partState) error {
 		}
 	}
 	r.m.committed.Inc()
-	r.m.consumed.WithLabelValues(b.Topic).Add(float64(len(b.Records)))
+	r.m.consumed.WithLabelValues(b.Topic).Add(float64(len(b.Records) + len(st.events)))
 	r.m.batchLatency.Observe(time.Since(st.started).Seconds())
 	r.reset(st)
 	return nil
+}
+
+// target is one sink's write of the batch being flushed.
+type target struct {
+	name  string
+	write func(context.Context) error
+}
+
+// targets returns the writes of st's batch: to every record sink for a record topic, to
+// every event sink for an event topic; none when every message was dead-lettered.
+func (r *Runner) targets(st *partState) []target {
+	b := &st.batch
+	var out []target
+	if r.eventTopic[b.Topic] {
+		if len(st.events) == 0 {
+			return nil
+		}
+		eb := &sinks.EventBatch{Topic: b.Topic, Partition: b.Partition, FirstOffset: b.FirstOffset,
+			LastOffset: b.LastOffset, Events: st.events}
+		for _, s := range r.events {
+			out = append(out, target{s.Name(), func(ctx context.Context) error { return s.WriteEvents(ctx, eb) }})
+		}
+		return out
+	}
+	if len(b.Records) == 0 {
+		return nil
+	}
+	for _, s := range r.sinks {
+		out = append(out, target{s.Name(), func(ctx context.Context) error { return s.Write(ctx, b) }})
+	}
+	return out
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {

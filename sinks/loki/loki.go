@@ -1,9 +1,17 @@
-// Package loki pushes flow records to any Loki-compatible server (the embedded logstore or
-// Grafana Loki) the way CloudWatch Logs holds them: one stream per ENI (per transit gateway
-// for TGW records) inside a log group named after the flow log, one AWS text line per
-// record, timestamped with the record's start.
+// Package loki pushes flow records and VPN log events to any Loki-compatible server (the
+// embedded logstore or Grafana Loki) the way CloudWatch Logs holds them: for flow records,
+// one stream per ENI (per transit gateway for TGW records) inside a log group named after
+// the flow log, one AWS text line per record, timestamped with the record's start; for VPN
+// events (WriteEvents, the sinks.EventSink side), one stream per CloudWatch stream of the
+// event (a tunnel, `vpn-1234abcd_1.2.3.4`, or a Client VPN stream), AWS's JSON line
+// unchanged, timestamped with the event's time.
 //
-// Streams carry the labels log_group, log_stream, account, region and kind. log_stream is
+// Flow record streams carry the labels log_group, log_stream, account, region and kind
+// (vpc, tgw). VPN streams carry log_group (VPNTunnelLogGroup, VPNBGPLogGroup or
+// ClientVPNLogGroup), log_stream, kind (vpn-tunnel, vpn-bgp, client-vpn) and, only when the
+// event's account and region are known, account and region; query them with LogQL's json
+// parser, e.g. {kind="vpn-bgp"} | json | type="BGPStatus". PushLines pushes any pre-rendered
+// lines with the same batching, retries and metrics. A record stream's log_stream is
 // per ENI, as in CloudWatch (`eni-…-all`), so a query can select one interface's flows
 // cheaply; the price is one Loki stream per active ENI. That is fine up to some tens of
 // thousands of ENIs per tenant (Loki's default max_streams_per_user is 10 000 per
@@ -13,7 +21,11 @@
 // Pushes use the Loki push protobuf compressed with snappy, the tenant goes in
 // X-Scope-OrgID. Write returns nil only after every push of the batch was answered 2xx;
 // 5xx, 429 and network errors are retried with exponential backoff, other 4xx are not (a
-// *PushError says why). Loki drops exact duplicates (same stream, timestamp and line), so a
+// *PushError says why). A refusal of the data (400, 413, …: a line over the server's size
+// limit, a stream limit) is permanent (sinks.IsPermanent), so the consumer dead-letters the
+// batch instead of blocking its partition; 401, 403, 404 and 405 are not, since they mean
+// wrong credentials or a wrong URL, which an operator fixes, and the consumer keeps
+// retrying meanwhile. Loki drops exact duplicates (same stream, timestamp and line), so a
 // redelivered batch is harmless.
 package loki
 
@@ -50,6 +62,11 @@ type Config struct {
 	// LogGroup and TGWLogGroup are the log_group label values, as CloudWatch log groups.
 	LogGroup    string `yaml:"log_group"`
 	TGWLogGroup string `yaml:"tgw_log_group"`
+	// VPNTunnelLogGroup, VPNBGPLogGroup and ClientVPNLogGroup are the log_group label values
+	// of VPN events: Site-to-Site tunnel activity, Site-to-Site BGP, Client VPN connections.
+	VPNTunnelLogGroup string `yaml:"vpn_tunnel_log_group"`
+	VPNBGPLogGroup    string `yaml:"vpn_bgp_log_group"`
+	ClientVPNLogGroup string `yaml:"client_vpn_log_group"`
 	// VPCFormat and TGWFormat are the LogFormat of the lines ("" for AWS's defaults).
 	VPCFormat string `yaml:"vpc_format"`
 	TGWFormat string `yaml:"tgw_format"`
@@ -74,21 +91,24 @@ type Config struct {
 // DefaultConfig returns CloudWatch-like names and Loki-friendly limits.
 func DefaultConfig() Config {
 	return Config{
-		LogGroup:       "vpc-flow-logs",
-		TGWLogGroup:    "tgw-flow-logs",
-		StreamLabel:    true,
-		DefaultAccount: "unknown",
-		DefaultRegion:  "us-east-1",
-		MaxPushBytes:   1 << 20,
-		Timeout:        30 * time.Second,
-		MinBackoff:     100 * time.Millisecond,
-		MaxBackoff:     10 * time.Second,
-		MaxRetries:     10,
+		LogGroup:          "vpc-flow-logs",
+		TGWLogGroup:       "tgw-flow-logs",
+		VPNTunnelLogGroup: "/aws/vendedlogs/vpn-tunnel-logs",
+		VPNBGPLogGroup:    "/aws/vendedlogs/vpn-bgp-logs",
+		ClientVPNLogGroup: "client-vpn-connection-logs",
+		StreamLabel:       true,
+		DefaultAccount:    "unknown",
+		DefaultRegion:     "us-east-1",
+		MaxPushBytes:      1 << 20,
+		Timeout:           30 * time.Second,
+		MinBackoff:        100 * time.Millisecond,
+		MaxBackoff:        10 * time.Second,
+		MaxRetries:        10,
 	}
 }
 
-// PushError is a push the server refused for good (a 4xx other than 429): retrying the
-// same data cannot succeed.
+// PushError is a push the server refused (a 4xx other than 429); the push itself is not
+// retried.
 type PushError struct {
 	Status int
 	Body   string
@@ -98,8 +118,16 @@ func (e *PushError) Error() string {
 	return fmt.Sprintf("loki: push refused: HTTP %d: %s", e.Status, e.Body)
 }
 
-// Permanent reports that retrying is pointless.
-func (e *PushError) Permanent() bool { return true }
+// Permanent reports that retrying the same data is pointless: true for a refusal of the
+// data, false for 401, 403, 404 and 405 (credentials, tenant or URL wrong: a fixed
+// configuration will take the same data).
+func (e *PushError) Permanent() bool {
+	switch e.Status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusMethodNotAllowed:
+		return false
+	}
+	return true
+}
 
 // Sink pushes batches to a Loki server. It is safe for concurrent Writes.
 type Sink struct {
@@ -131,7 +159,8 @@ func New(cfg Config, reg prometheus.Registerer) (*Sink, error) {
 		dst *string
 		def string
 	}{{&cfg.LogGroup, def.LogGroup}, {&cfg.TGWLogGroup, def.TGWLogGroup},
-		{&cfg.DefaultAccount, def.DefaultAccount}, {&cfg.DefaultRegion, def.DefaultRegion}} {
+		{&cfg.VPNTunnelLogGroup, def.VPNTunnelLogGroup}, {&cfg.VPNBGPLogGroup, def.VPNBGPLogGroup},
+		{&cfg.ClientVPNLogGroup, def.ClientVPNLogGroup}, {&cfg.DefaultAccount, def.DefaultAccount}, {&cfg.DefaultRegion, def.DefaultRegion}} {
 		if *p.dst == "" {
 			*p.dst = p.def
 		}
@@ -243,26 +272,8 @@ func Timestamp(r *flowlog.Record) time.Time {
 // Write pushes b's records in pushes of at most MaxPushBytes of lines and returns nil once
 // every push was acknowledged with a 2xx.
 func (s *Sink) Write(ctx context.Context, b *sinks.Batch) error {
-	streams := map[string]*push.Stream{}
-	var order []string
-	size := 0
+	p := s.newPusher()
 	line := make([]byte, 0, 512)
-	flush := func() error {
-		if len(order) == 0 {
-			return nil
-		}
-		req := push.PushRequest{Streams: make([]push.Stream, 0, len(order))}
-		lines := 0
-		for _, k := range order {
-			st := streams[k]
-			sort.SliceStable(st.Entries, func(i, j int) bool { return st.Entries[i].Timestamp.Before(st.Entries[j].Timestamp) })
-			req.Streams = append(req.Streams, *st)
-			lines += len(st.Entries)
-		}
-		clear(streams)
-		order, size = order[:0], 0
-		return s.push(ctx, &req, lines)
-	}
 	for i := range b.Records {
 		r := &b.Records[i]
 		format := s.vpc
@@ -270,22 +281,138 @@ func (s *Sink) Write(ctx context.Context, b *sinks.Batch) error {
 			format = s.tgw
 		}
 		line = format.AppendText(line[:0], r)
-		if size > 0 && size+len(line) > s.cfg.MaxPushBytes {
-			if err := flush(); err != nil {
-				return err
-			}
+		if err := p.add(ctx, s.Labels(r), Timestamp(r), string(line)); err != nil {
+			return err
 		}
-		labels := s.Labels(r)
-		st := streams[labels]
-		if st == nil {
-			st = &push.Stream{Labels: labels}
-			streams[labels] = st
-			order = append(order, labels)
-		}
-		st.Entries = append(st.Entries, push.Entry{Timestamp: Timestamp(r), Line: string(line)})
-		size += len(line)
 	}
-	return flush()
+	return p.flush(ctx)
+}
+
+// Line is one pre-rendered log line for PushLines.
+type Line struct {
+	Labels string // the stream's Loki labels, e.g. from LabelString
+	Time   time.Time
+	Text   string
+}
+
+// PushLines pushes lines as they are, in pushes of at most MaxPushBytes of text, with the
+// retries and metrics of Write; it returns nil once every push was acknowledged with a 2xx.
+func (s *Sink) PushLines(ctx context.Context, lines []Line) error {
+	p := s.newPusher()
+	for i := range lines {
+		if err := p.add(ctx, lines[i].Labels, lines[i].Time, lines[i].Text); err != nil {
+			return err
+		}
+	}
+	return p.flush(ctx)
+}
+
+// LabelString renders name/value pairs as Loki labels, {a="1", b="2"}, sorted by name;
+// pairs with an empty value are left out (in Loki an empty label is an absent one).
+func LabelString(pairs ...string) string {
+	type kv struct{ k, v string }
+	kvs := make([]kv, 0, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			kvs = append(kvs, kv{pairs[i], pairs[i+1]})
+		}
+	}
+	sort.Slice(kvs, func(i, j int) bool { return kvs[i].k < kvs[j].k })
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, p := range kvs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(p.k)
+		b.WriteByte('=')
+		b.WriteString(strconv.Quote(p.v))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// EventLabels returns the Loki labels of e's stream: log_group by kind, log_stream, kind,
+// and account and region when known. An unknown kind is its own log group.
+func (s *Sink) EventLabels(e *sinks.Event) string {
+	group := e.Kind
+	switch e.Kind {
+	case sinks.EventVPNTunnel:
+		group = s.cfg.VPNTunnelLogGroup
+	case sinks.EventVPNBGP:
+		group = s.cfg.VPNBGPLogGroup
+	case sinks.EventClientVPN:
+		group = s.cfg.ClientVPNLogGroup
+	}
+	return LabelString("log_group", group, "log_stream", e.Stream, "kind", e.Kind, "account", e.Account, "region", e.Region)
+}
+
+// WriteEvents pushes b's events, each line its data unchanged at its time, and returns nil
+// once every push was acknowledged with a 2xx. It makes the Sink a sinks.EventSink.
+func (s *Sink) WriteEvents(ctx context.Context, b *sinks.EventBatch) error {
+	p := s.newPusher()
+	type streamKey struct{ kind, stream, account, region string }
+	labels := map[streamKey]string{}
+	for i := range b.Events {
+		e := &b.Events[i]
+		k := streamKey{e.Kind, e.Stream, e.Account, e.Region}
+		l, ok := labels[k]
+		if !ok {
+			l = s.EventLabels(e)
+			labels[k] = l
+		}
+		if err := p.add(ctx, l, e.Time, string(e.Data)); err != nil {
+			return err
+		}
+	}
+	return p.flush(ctx)
+}
+
+// pusher gathers entries by stream and pushes them whenever the next line would take the
+// push over MaxPushBytes.
+type pusher struct {
+	s       *Sink
+	streams map[string]*push.Stream
+	order   []string
+	size    int
+}
+
+func (s *Sink) newPusher() *pusher {
+	return &pusher{s: s, streams: map[string]*push.Stream{}}
+}
+
+func (p *pusher) add(ctx context.Context, labels string, ts time.Time, line string) error {
+	if p.size > 0 && p.size+len(line) > p.s.cfg.MaxPushBytes {
+		if err := p.flush(ctx); err != nil {
+			return err
+		}
+	}
+	st := p.streams[labels]
+	if st == nil {
+		st = &push.Stream{Labels: labels}
+		p.streams[labels] = st
+		p.order = append(p.order, labels)
+	}
+	st.Entries = append(st.Entries, push.Entry{Timestamp: ts, Line: line})
+	p.size += len(line)
+	return nil
+}
+
+func (p *pusher) flush(ctx context.Context) error {
+	if len(p.order) == 0 {
+		return nil
+	}
+	req := push.PushRequest{Streams: make([]push.Stream, 0, len(p.order))}
+	lines := 0
+	for _, k := range p.order {
+		st := p.streams[k]
+		sort.SliceStable(st.Entries, func(i, j int) bool { return st.Entries[i].Timestamp.Before(st.Entries[j].Timestamp) })
+		req.Streams = append(req.Streams, *st)
+		lines += len(st.Entries)
+	}
+	clear(p.streams)
+	p.order, p.size = p.order[:0], 0
+	return p.s.push(ctx, &req, lines)
 }
 
 // push sends one request, retrying 5xx, 429 and network errors with backoff.

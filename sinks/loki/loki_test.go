@@ -296,3 +296,93 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteEventsAndPushLines(t *testing.T) {
+	st, url := startLogstore(t)
+	cfg := DefaultConfig()
+	cfg.URL, cfg.Tenant, cfg.MaxPushBytes = url, "t", 200 // several pushes
+	cfg.VPNBGPLogGroup = "/aws/vendedlogs/bgp-custom"
+	s, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var _ sinks.EventSink = s
+	bgp := `{"resource_id":"vpn-1234abcd_1.2.3.4","event_timestamp":1762580429641,"timestamp":"2025-11-08 05:40:29.641Z","type":"BGPStatus","status":"UP","message":{"details":"AWS-side peer BGP session state has changed from OpenConfirm to Established with neighbor 169.254.50.85"}}`
+	client := `{"connection-log-type":"connection-attempt","connection-attempt-status":"successful","connection-id":"cvpn-connection-abc123abc123abc12","connection-last-update-time":"2020-03-26 20:37:15"}`
+	b := &sinks.EventBatch{Topic: "flowtap.vpn", Events: []sinks.Event{
+		{Kind: sinks.EventVPNBGP, Stream: "vpn-1234abcd_1.2.3.4", Time: time.UnixMilli(1762580429641), Data: []byte(bgp)},
+		{Kind: sinks.EventClientVPN, Stream: "cvpn-endpoint-aaa111bbb222ccc33", Account: "123456789012", Region: "eu-west-1",
+			Time: time.Unix(1585255035, 0), Data: []byte(client)},
+	}}
+	if err := s.WriteEvents(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if n := testutil.ToFloat64(s.m.pushes.WithLabelValues("2xx")); n != 2 {
+		t.Fatalf("%v pushes, want 2 (MaxPushBytes splits them)", n)
+	}
+	kind, _ := logql.NewMatcher(logql.MatchEqual, "kind", "vpn-bgp")
+	got := query(t, st, "t", kind)
+	if len(got) != 1 || got[0].labels.String() != `{kind="vpn-bgp", log_group="/aws/vendedlogs/bgp-custom", log_stream="vpn-1234abcd_1.2.3.4"}` ||
+		len(got[0].entries) != 1 || got[0].entries[0].Line != bgp || got[0].entries[0].Timestamp != 1762580429641e6 {
+		t.Fatalf("BGP stream %+v", got)
+	}
+	kind, _ = logql.NewMatcher(logql.MatchEqual, "kind", "client-vpn")
+	got = query(t, st, "t", kind)
+	if len(got) != 1 || got[0].labels.String() != `{account="123456789012", kind="client-vpn", log_group="client-vpn-connection-logs", log_stream="cvpn-endpoint-aaa111bbb222ccc33", region="eu-west-1"}` ||
+		len(got[0].entries) != 1 || got[0].entries[0].Line != client || got[0].entries[0].Timestamp != 1585255035e9 {
+		t.Fatalf("Client VPN stream %+v", got)
+	}
+
+	// PushLines: any labels, lines and times, as given.
+	lines := []Line{
+		{Labels: LabelString("job", "x", "empty", ""), Time: time.Unix(100, 5), Text: "b"},
+		{Labels: LabelString("job", "x"), Time: time.Unix(100, 1), Text: "a"},
+	}
+	if err := s.PushLines(context.Background(), lines); err != nil {
+		t.Fatal(err)
+	}
+	job, _ := logql.NewMatcher(logql.MatchEqual, "job", "x")
+	got = query(t, st, "t", job)
+	if len(got) != 1 || len(got[0].entries) != 2 || got[0].entries[0].Line != "a" || got[0].entries[0].Timestamp != 100e9+1 ||
+		got[0].entries[1].Line != "b" {
+		t.Fatalf("pushed lines %+v", got)
+	}
+	if v := testutil.ToFloat64(s.m.lines); v != 4 {
+		t.Fatalf("lines metric %v, want 4", v)
+	}
+}
+
+func TestLabelString(t *testing.T) {
+	for _, c := range []struct {
+		in   []string
+		want string
+	}{
+		{nil, "{}"},
+		{[]string{"b", "2", "a", "1"}, `{a="1", b="2"}`},
+		{[]string{"a", "", "q", `x"y`}, `{q="x\"y"}`},
+		{[]string{"odd"}, "{}"},
+	} {
+		if got := LabelString(c.in...); got != c.want {
+			t.Errorf("LabelString(%q) = %s, want %s", c.in, got, c.want)
+		}
+	}
+}
+
+// TestPermanentByStatus: a refusal of the data is permanent (the consumer dead-letters it);
+// credentials and URL errors are not (the consumer retries until an operator fixes them).
+func TestPermanentByStatus(t *testing.T) {
+	for status, want := range map[int]bool{400: true, 413: true, 422: true, 401: false, 403: false, 404: false, 405: false} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "no", status)
+		}))
+		cfg := DefaultConfig()
+		cfg.URL = srv.URL
+		s, _ := New(cfg, nil)
+		err := s.WriteEvents(context.Background(), &sinks.EventBatch{Events: []sinks.Event{{Kind: sinks.EventVPNTunnel, Data: []byte("{}")}}})
+		srv.Close()
+		var pe *PushError
+		if !errors.As(err, &pe) || pe.Status != status || sinks.IsPermanent(err) != want {
+			t.Errorf("HTTP %d: err %v, permanent %v, want %v", status, err, sinks.IsPermanent(err), want)
+		}
+	}
+}
