@@ -243,6 +243,9 @@ func (l *lane) run(ctx context.Context) {
 			}
 		}
 	}
+	// sendOlder returns at once when ctx ends; wait for it, or a producer stopped right after
+	// a write would see the older spills as pending and keep everything for next time.
+	<-p.olderExit
 	select {
 	case <-p.olderDone:
 		l.shutdown(time.Now().Add(p.cfg.DrainTimeout))
@@ -277,11 +280,20 @@ func (l *lane) close() {
 	l.mu.Unlock()
 }
 
-// shutdown refuses new writes, sends what is queued until deadline and spills the rest.
+// shutdown refuses new writes, sends what is queued or spilled (oldest first) until
+// deadline and spills the rest. Sending the spill too lets a short-lived producer (a
+// backfill that writes and stops) deliver what an earlier run left behind.
 func (l *lane) shutdown(deadline time.Time) {
 	l.close()
 	for time.Now().Before(deadline) {
 		l.mu.Lock()
+		if l.spilling && l.spill != nil && l.spill.Len() > 0 {
+			l.mu.Unlock()
+			if !l.drainSpill() {
+				break
+			}
+			continue
+		}
 		if len(l.queue) == 0 {
 			l.mu.Unlock()
 			break

@@ -142,6 +142,7 @@ type Producer struct {
 	spillErr  error
 	spills    atomic.Pointer[spill.Set]
 	olderDone chan struct{} // closed once the spills of earlier layouts are sent
+	olderExit chan struct{} // closed when sendOlder returns, done or not
 
 	avgSize      atomic.Int64 // bytes per encoded message, to size encode buffers
 	serialEncode bool         // benchmarks: encode every lane in the caller's goroutine
@@ -225,7 +226,7 @@ func NewProducer(cfg ProducerConfig, reg prometheus.Registerer, log *slog.Logger
 	}
 	p := &Producer{
 		cfg: cfg, log: log.With("component", "kafka-producer"), m: m, writer: w,
-		olderDone: make(chan struct{}), done: make(chan struct{}),
+		olderDone: make(chan struct{}), olderExit: make(chan struct{}), done: make(chan struct{}),
 	}
 	p.avgSize.Store(512)
 	laneBytes := max(cfg.QueueBytes/int64(cfg.Lanes), 1)
@@ -515,7 +516,8 @@ func fromSpill(msgs []spill.Message) []kafkago.Message {
 	return out
 }
 
-// Run sends until ctx ends, then keeps sending for up to DrainTimeout and spills the rest.
+// Run sends until ctx ends, then keeps sending (the memory queues, and the spills, oldest
+// first) for up to DrainTimeout and spills the rest.
 // Spills of an earlier lane layout are sent before any lane starts.
 func (p *Producer) Run(ctx context.Context) error {
 	defer close(p.done)
@@ -546,6 +548,7 @@ func (p *Producer) Run(ctx context.Context) error {
 
 // sendOlder sends the spills of an earlier lane layout, oldest first, then lets the lanes go.
 func (p *Producer) sendOlder(ctx context.Context) {
+	defer close(p.olderExit)
 	set := p.spills.Load()
 	older := set.Older()
 	if len(older) > 0 {
