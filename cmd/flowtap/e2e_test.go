@@ -73,6 +73,14 @@ func TestUpEndToEnd(t *testing.T) {
 		t.Fatalf("generator made only %d records", genCount)
 	}
 
+	// VPN events take the VPN topic to the log store; the same seed to stdout counts them.
+	vpnArgs := []string{"generate", "--kind", "vpn-s2s", "--start", start.Format(time.RFC3339), "--end", end.Format(time.RFC3339), "--seed", "7"}
+	run(t, bin, dir, append(vpnArgs, "--kafka-brokers", brokerAddr)...)
+	vpnEvents := bytes.Count(run(t, bin, dir, vpnArgs...), []byte("\n"))
+	if vpnEvents == 0 {
+		t.Fatal("the generator made no VPN events")
+	}
+
 	// SIGTERM: the collector flushes its open window into Kafka before exit.
 	stopUp(t, up)
 	up = startUp(t, bin, dir, upArgs)
@@ -122,8 +130,19 @@ func TestUpEndToEnd(t *testing.T) {
 	if got, want := logsScalar(t, bin, dir, lokiURL, bytesQ), float64(genBytes+wantBytes); got != want {
 		t.Errorf("log store: bytes of OK records %v, want %v", got, want)
 	}
-	t.Logf("demo pcap: %d packets, %d bytes in %s records; generated: %d records (%d OK), %d bytes; log store lines %v",
-		wantPkts, wantBytes, demo[0], genCount, genOK, genBytes, wantLines)
+	vpnQ := `sum(count_over_time({kind=~"vpn-tunnel|vpn-bgp"}[2h]))`
+	for {
+		got := logsScalar(t, bin, dir, lokiURL, vpnQ)
+		if got == float64(vpnEvents) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("log store has %v VPN events, want %d", got, vpnEvents)
+		}
+		time.Sleep(time.Second)
+	}
+	t.Logf("demo pcap: %d packets, %d bytes in %s records; generated: %d records (%d OK), %d bytes, %d VPN events; log store lines %v",
+		wantPkts, wantBytes, demo[0], genCount, genOK, genBytes, vpnEvents, wantLines)
 }
 
 // upProcess is a running `flowtap up`.

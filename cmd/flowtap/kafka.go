@@ -97,8 +97,11 @@ func startProducer(brokers []string, topic, spillDir string, block bool) (*produ
 func (h *producerHandle) Close() error {
 	h.cancel()
 	err := <-h.errc
-	if st := h.Stats(); st.Spilled > 0 || st.Dropped > 0 {
-		slog.Warn("kafka producer finished with records not sent", "spilled", st.Spilled, "dropped", st.Dropped)
+	if waiting, _ := h.SpillDepth(); waiting > 0 {
+		slog.Warn("Kafka did not take every record; the rest waits in the disk spill for the next run", "records", waiting)
+	}
+	if st := h.Stats(); st.Dropped > 0 {
+		slog.Error("records dropped: Kafka unreachable and the spill full", "records", st.Dropped)
 	}
 	return err
 }
