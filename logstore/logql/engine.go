@@ -194,8 +194,20 @@ func (ev *evaluator) logQuery(le *LogExpr) (*Result, error) {
 	var b labelsBuilder
 	var seq int64
 	interval := ev.p.Interval.Nanoseconds()
-	err := ev.q.Select(ev.ctx, le.Matchers, ev.p.Start.UnixNano(), ev.p.End.UnixNano(), func(ls Labels, it EntryIterator) error {
+	// Backward without an interval, a ReverseQuerier lets each stream stop at the first
+	// entry older than the worst kept one. seq then encodes the forward visiting order
+	// (stream, then position in ascending time), so ties break exactly as when reading
+	// forward and both ways return the same entries.
+	selectFn := ev.q.Select
+	rq, reverse := ev.q.(ReverseQuerier)
+	if reverse = reverse && !forward && interval == 0; reverse {
+		selectFn = rq.SelectReverse
+	}
+	var streamNo int64
+	err := selectFn(ev.ctx, le.Matchers, ev.p.Start.UnixNano(), ev.p.End.UnixNano(), func(ls Labels, it EntryIterator) error {
 		ev.stats.Streams++
+		streamNo++
+		kept := int64(0)
 		baseIdx := int32(-1)
 		lastKept := int64(math.MinInt64)
 		for it.Next() {
@@ -209,6 +221,9 @@ func (ev *evaluator) logQuery(le *LogExpr) (*Result, error) {
 			}
 			if forward && len(h) == limit && ent.Timestamp > h[0].ts {
 				break // ascending: nothing later in this stream can be kept
+			}
+			if reverse && len(h) == limit && ent.Timestamp < h[0].ts {
+				break // descending: nothing earlier in this stream can be kept
 			}
 			if interval > 0 && lastKept != math.MinInt64 && ent.Timestamp < lastKept+interval {
 				continue
@@ -230,6 +245,10 @@ func (ev *evaluator) logQuery(le *LogExpr) (*Result, error) {
 				idx = intern(&b)
 			}
 			seq++
+			if reverse {
+				kept++
+				seq = streamNo<<40 - kept // earlier in the stream: smaller, as forward
+			}
 			push(heapEntry{ts: ent.Timestamp, seq: seq, line: line, stream: idx})
 		}
 		return it.Err()

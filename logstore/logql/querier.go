@@ -133,3 +133,13 @@ type EntryIterator interface {
 type Querier interface {
 	Select(ctx context.Context, matchers []*Matcher, start, end int64, fn func(Labels, EntryIterator) error) error
 }
+
+// ReverseQuerier is a Querier that can also walk each stream newest first. The engine
+// uses it for backward log queries, which then stop reading a stream once its older
+// entries cannot make the limit; a plain Querier is read forward in full.
+type ReverseQuerier interface {
+	Querier
+	// SelectReverse is Select with every iterator in descending timestamp order: the
+	// exact reverse of the order Select gives, streams visited in the same order.
+	SelectReverse(ctx context.Context, matchers []*Matcher, start, end int64, fn func(Labels, EntryIterator) error) error
+}
