@@ -65,6 +65,14 @@ func (f forwardOnly) Select(ctx context.Context, ms []*logql.Matcher, start, end
 // out-of-order pushes with duplicates and equal timestamps spread over chunk files,
 // memory blocks and heads.
 func TestSelectReverse(t *testing.T) {
+	for _, sortedPushes := range []bool{false, true} {
+		t.Run(fmt.Sprint("sorted_pushes=", sortedPushes), func(t *testing.T) { testSelectReverse(t, sortedPushes) })
+	}
+}
+
+// testSelectReverse is TestSelectReverse with pushes in random order or each sorted (then
+// a head is a few sorted runs, which queries merge).
+func testSelectReverse(t *testing.T, sortedPushes bool) {
 	cfg := testConfig()
 	cfg.BlockSize = 2 << 10
 	cfg.ChunkTargetSize = 8 << 10
@@ -79,6 +87,9 @@ func TestSelectReverse(t *testing.T) {
 				sec := int64(batch*10 + rng.IntN(40)) // overlaps earlier batches
 				line := fmt.Sprintf("line %d %s", rng.IntN(30), []string{"ok", "REJECT"}[rng.IntN(2)])
 				ps.Entries = append(ps.Entries, push.Entry{Timestamp: time.Unix(t0+sec, 0), Line: line})
+			}
+			if sortedPushes {
+				slices.SortFunc(ps.Entries, func(a, b push.Entry) int { return a.Timestamp.Compare(b.Timestamp) })
 			}
 			streams = append(streams, ps)
 		}

@@ -77,6 +77,7 @@ type entryIter struct {
 	pooled     *[]logql.Entry
 	bounds     []int         // run starts in the decoded group
 	scratch    []logql.Entry // mergeRuns' buffer
+	headBounds []int         // sortHead's runs
 }
 
 func (it *entryIter) Next() bool {
@@ -140,9 +141,7 @@ func (it *entryIter) loadReverse() {
 		}
 	} else {
 		dst = append(dst, src.head...)
-		if !slices.IsSortedFunc(dst, compareEntries) {
-			slices.SortFunc(dst, compareEntries)
-		}
+		it.sortHead(dst, src.headRuns)
 	}
 	runEnd := len(dst)
 	dst = append(dst, it.rev...)
@@ -181,9 +180,7 @@ func (it *entryIter) loadGroup() {
 		} else {
 			lo := len(es)
 			es = append(es, src.head...)
-			if run := es[lo:]; !slices.IsSortedFunc(run, compareEntries) {
-				slices.SortFunc(run, compareEntries)
-			}
+			it.sortHead(es[lo:], src.headRuns)
 		}
 	}
 	it.bounds = append(bounds, len(es))
@@ -195,6 +192,20 @@ func (it *entryIter) loadGroup() {
 	lo := sort.Search(len(es), func(i int) bool { return es[i].Timestamp >= it.start })
 	hiIdx := sort.Search(len(es), func(i int) bool { return es[i].Timestamp >= it.end })
 	it.cur, it.i = es[lo:hiIdx], -1
+}
+
+// sortHead sorts a copy of a head whose sorted runs start at 0 and at runs: by merging
+// the runs when they are few (pushes that overlap at their edges), else by sorting.
+func (it *entryIter) sortHead(es []logql.Entry, runs []int) {
+	switch {
+	case len(runs) == 0:
+	case len(runs) <= 32:
+		bounds := append(append(it.headBounds[:0], 0), runs...)
+		it.headBounds = append(bounds, len(es))
+		it.scratch = mergeRuns(es, it.headBounds, it.scratch)
+	default:
+		slices.SortFunc(es, compareEntries)
+	}
 }
 
 // mergeRuns sorts es, made of sorted runs es[bounds[i]:bounds[i+1]], in place. Runs come

@@ -28,6 +28,7 @@ type stream struct {
 	head       []logql.Entry
 	headBytes  int
 	headSorted bool
+	headRuns   []int  // indexes of head entries older than their predecessor: starts of sorted runs
 	firstSeq   uint64 // first WAL record with data in the open chunk; 0 if none
 	lastSeq    uint64 // last WAL record appended
 	flushedSeq uint64 // walSeq of the newest chunk file
@@ -67,6 +68,7 @@ func (s *stream) appendEntries(es []logql.Entry, seq uint64, now time.Time, bloc
 			}
 			if c > 0 {
 				s.headSorted = false
+				s.headRuns = append(s.headRuns, len(s.head))
 			}
 		} else {
 			s.headSorted = true
@@ -89,7 +91,7 @@ func (s *stream) closeHeadLocked() int {
 		return 0
 	}
 	b, dropped := newRawBlock(slices.Clone(s.head), s.headSorted)
-	s.head, s.headBytes, s.headSorted = nil, 0, true
+	s.head, s.headBytes, s.headSorted, s.headRuns = nil, 0, true, nil
 	if b != nil {
 		s.open = append(s.open, b)
 		s.openBytes += b.size()
@@ -191,7 +193,8 @@ func (s *stream) unflushedSeq() uint64 {
 type source struct {
 	minT, maxT int64
 	blk        *block        // a block (sorted, deduplicated), or
-	head       []logql.Entry // a snapshot of the head
+	head       []logql.Entry // a snapshot of the head,
+	headRuns   []int         // made of sorted runs starting at 0 and at these indexes
 }
 
 // sources snapshots what a query over [start, end) must read.
@@ -227,7 +230,7 @@ func (s *stream) sources(start, end int64) []source {
 			lo, hi = min(lo, e.Timestamp), max(hi, e.Timestamp)
 		}
 		if hi >= start && lo < end {
-			out = append(out, source{minT: lo, maxT: hi, head: h})
+			out = append(out, source{minT: lo, maxT: hi, head: h, headRuns: s.headRuns[:len(s.headRuns):len(s.headRuns)]})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].minT < out[j].minT })
