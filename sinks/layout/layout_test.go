@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"github.com/flowtap/flowtap/flowlog"
 	"testing"
 	"time"
 )
@@ -43,5 +44,16 @@ func TestKeysMatchAWS(t *testing.T) {
 	}
 	if _, err := ParseStyle("daily"); err == nil {
 		t.Fatal("want error for unknown style")
+	}
+}
+
+func TestNamingDefaults(t *testing.T) {
+	n := Naming{FlowLogID: "fl-1"}.WithDefaults()
+	def := DefaultNaming()
+	if n.FlowLogID != "fl-1" || n.TGWFlowLogID != def.TGWFlowLogID || n.DefaultAccount != "unknown" || n.DefaultRegion != "us-east-1" {
+		t.Fatalf("WithDefaults: %+v", n)
+	}
+	if n.FlowLogIDOf(flowlog.KindTGW) != def.TGWFlowLogID || n.FlowLogIDOf(flowlog.KindVPC) != "fl-1" {
+		t.Fatal("FlowLogIDOf picks the wrong id")
 	}
 }

@@ -30,9 +30,8 @@ type Config struct {
 	Prefix string `yaml:"prefix"`
 	// Layout is plain, hourly, hive or hive-hourly.
 	Layout string `yaml:"layout"`
-	// FlowLogID and TGWFlowLogID appear in the file names of VPC and TGW objects.
-	FlowLogID    string `yaml:"flow_log_id"`
-	TGWFlowLogID string `yaml:"tgw_flow_log_id"`
+	// Naming holds the flow log ids of file names and the default account and region.
+	layout.Naming `yaml:",inline"`
 	// VPCFormat and TGWFormat choose the columns and their order ("" for fields 1–29 and
 	// AWS's default TGW format; "all" for every field of the kind).
 	VPCFormat string `yaml:"vpc_format"`
@@ -42,15 +41,11 @@ type Config struct {
 	Compression string `yaml:"compression"`
 	// RowGroupRows caps the rows of a row group.
 	RowGroupRows int64 `yaml:"row_group_rows"`
-	// DefaultAccount and DefaultRegion place records that carry neither.
-	DefaultAccount string `yaml:"default_account"`
-	DefaultRegion  string `yaml:"default_region"`
 }
 
 // DefaultConfig returns AWS's choices.
 func DefaultConfig() Config {
-	return Config{Layout: "plain", FlowLogID: "fl-0123456789abcdef0", TGWFlowLogID: "fl-0fedcba9876543210",
-		Compression: "gzip", RowGroupRows: DefaultRowGroupRows, DefaultAccount: "unknown", DefaultRegion: "us-east-1"}
+	return Config{Layout: "plain", Naming: layout.DefaultNaming(), Compression: "gzip", RowGroupRows: DefaultRowGroupRows}
 }
 
 // Sink writes each Kafka batch as Parquet objects, one per (kind, account, region,
@@ -80,10 +75,7 @@ func New(cfg Config, store objstore.Store, reg prometheus.Registerer) (*Sink, er
 		}
 	}
 	fill(&cfg.Layout, def.Layout)
-	fill(&cfg.FlowLogID, def.FlowLogID)
-	fill(&cfg.TGWFlowLogID, def.TGWFlowLogID)
-	fill(&cfg.DefaultAccount, def.DefaultAccount)
-	fill(&cfg.DefaultRegion, def.DefaultRegion)
+	cfg.Naming = cfg.Naming.WithDefaults()
 	if cfg.RowGroupRows <= 0 {
 		cfg.RowGroupRows = def.RowGroupRows
 	}

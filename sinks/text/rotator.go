@@ -18,9 +18,8 @@ type RotatorConfig struct {
 	Prefix string `yaml:"prefix"`
 	// Layout is the key prefix style.
 	Layout layout.Style `yaml:"-"`
-	// FlowLogID names VPC files, TGWFlowLogID names Transit Gateway files.
-	FlowLogID    string `yaml:"flow_log_id"`
-	TGWFlowLogID string `yaml:"tgw_flow_log_id"`
+	// Naming holds the flow log ids of file names and the default account and region.
+	layout.Naming `yaml:",inline"`
 	// VPCFormat and TGWFormat are the formats written (nil: AWS's default formats).
 	VPCFormat *flowlog.Format `yaml:"-"`
 	TGWFormat *flowlog.Format `yaml:"-"`
@@ -33,9 +32,6 @@ type RotatorConfig struct {
 	Lateness time.Duration `yaml:"lateness"`
 	// MaxOpen bounds open files; past it the file of the oldest bucket closes.
 	MaxOpen int `yaml:"max_open"`
-	// DefaultAccount and DefaultRegion place records that carry no account or region.
-	DefaultAccount string `yaml:"default_account"`
-	DefaultRegion  string `yaml:"default_region"`
 	// GzipLevel is the compression level (0: default).
 	GzipLevel int `yaml:"gzip_level"`
 }
@@ -43,14 +39,11 @@ type RotatorConfig struct {
 // DefaultRotatorConfig returns AWS-like settings.
 func DefaultRotatorConfig() RotatorConfig {
 	return RotatorConfig{
-		Layout:         layout.Plain,
-		FlowLogID:      "fl-0123456789abcdef0",
-		TGWFlowLogID:   "fl-0fedcba9876543210",
-		MaxFileBytes:   512 << 20,
-		Lateness:       time.Minute,
-		MaxOpen:        256,
-		DefaultAccount: "unknown",
-		DefaultRegion:  "us-east-1",
+		Layout:       layout.Plain,
+		Naming:       layout.DefaultNaming(),
+		MaxFileBytes: 512 << 20,
+		Lateness:     time.Minute,
+		MaxOpen:      256,
 	}
 }
 
@@ -90,23 +83,12 @@ func NewRotator(store objstore.Store, cfg RotatorConfig) (*Rotator, error) {
 	if cfg.TGWFormat.Kind() != flowlog.KindTGW {
 		return nil, errors.New("text: TGW format holds no Transit Gateway field")
 	}
-	if cfg.FlowLogID == "" {
-		cfg.FlowLogID = def.FlowLogID
-	}
-	if cfg.TGWFlowLogID == "" {
-		cfg.TGWFlowLogID = def.TGWFlowLogID
-	}
+	cfg.Naming = cfg.Naming.WithDefaults()
 	if cfg.MaxFileBytes <= 0 {
 		cfg.MaxFileBytes = def.MaxFileBytes
 	}
 	if cfg.MaxOpen <= 0 {
 		cfg.MaxOpen = def.MaxOpen
-	}
-	if cfg.DefaultAccount == "" {
-		cfg.DefaultAccount = def.DefaultAccount
-	}
-	if cfg.DefaultRegion == "" {
-		cfg.DefaultRegion = def.DefaultRegion
 	}
 	return &Rotator{cfg: cfg, store: store, open: map[fileKey]*FileWriter{}, seq: map[fileKey]int{}}, nil
 }

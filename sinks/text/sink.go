@@ -19,24 +19,18 @@ type Config struct {
 	Prefix string `yaml:"prefix"`
 	// Layout is plain, hourly, hive or hive-hourly.
 	Layout string `yaml:"layout"`
-	// FlowLogID and TGWFlowLogID appear in file names of VPC and TGW files.
-	FlowLogID    string `yaml:"flow_log_id"`
-	TGWFlowLogID string `yaml:"tgw_flow_log_id"`
+	// Naming holds the flow log ids of file names and the default account and region.
+	layout.Naming `yaml:",inline"`
 	// VPCFormat and TGWFormat are LogFormat strings ("" for AWS's defaults).
 	VPCFormat string `yaml:"vpc_format"`
 	TGWFormat string `yaml:"tgw_format"`
-	// DefaultAccount and DefaultRegion place records that carry neither.
-	DefaultAccount string `yaml:"default_account"`
-	DefaultRegion  string `yaml:"default_region"`
 	// GzipLevel is the compression level (0: default).
 	GzipLevel int `yaml:"gzip_level"`
 }
 
 // DefaultConfig returns AWS's defaults.
 func DefaultConfig() Config {
-	d := DefaultRotatorConfig()
-	return Config{Layout: "plain", FlowLogID: d.FlowLogID, TGWFlowLogID: d.TGWFlowLogID,
-		DefaultAccount: d.DefaultAccount, DefaultRegion: d.DefaultRegion}
+	return Config{Layout: "plain", Naming: layout.DefaultNaming()}
 }
 
 // Sink writes each Kafka batch as gzip text files, one per (kind, account, region,
@@ -54,7 +48,6 @@ type Sink struct {
 
 // New validates cfg; it does no I/O. reg may be nil.
 func New(cfg Config, store objstore.Store, reg prometheus.Registerer) (*Sink, error) {
-	def := DefaultConfig()
 	style, err := layout.ParseStyle(cfg.Layout)
 	if err != nil {
 		return nil, fmt.Errorf("text: %w", err)
@@ -76,10 +69,7 @@ func New(cfg Config, store objstore.Store, reg prometheus.Registerer) (*Sink, er
 			return nil, fmt.Errorf("text: tgw_format holds no Transit Gateway field")
 		}
 	}
-	fill(&s.cfg.FlowLogID, def.FlowLogID)
-	fill(&s.cfg.TGWFlowLogID, def.TGWFlowLogID)
-	fill(&s.cfg.DefaultAccount, def.DefaultAccount)
-	fill(&s.cfg.DefaultRegion, def.DefaultRegion)
+	s.cfg.Naming = s.cfg.Naming.WithDefaults()
 	s.files = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "flowtap", Subsystem: "sink_text",
 		Name: "files_total", Help: "Text files committed."})
 	s.records = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "flowtap", Subsystem: "sink_text",
@@ -94,12 +84,6 @@ func New(cfg Config, store objstore.Store, reg prometheus.Registerer) (*Sink, er
 		}
 	}
 	return s, nil
-}
-
-func fill(p *string, def string) {
-	if *p == "" {
-		*p = def
-	}
 }
 
 // Name is "text".
