@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/flowtap/flowtap/internal/jsonstr"
 	"strconv"
 	"unicode/utf8"
 )
@@ -160,44 +161,8 @@ func needsEscape(b []byte) bool {
 	return false
 }
 
-const hexDigits = "0123456789abcdef"
-
 // appendJSONString appends s as a JSON string literal.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
-			dst = append(dst, c)
-			i++
-			continue
-		}
-		if c < 0x80 {
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = utf8.AppendRune(dst, utf8.RuneError) // as encoding/json does
-		} else {
-			dst = append(dst, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(dst, '"')
-}
+func appendJSONString(dst []byte, s string) []byte { return jsonstr.Append(dst, s) }
 
 // ErrJSON is wrapped by every ParseJSON error.
 var ErrJSON = errors.New("flowlog: bad JSON record")

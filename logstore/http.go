@@ -3,6 +3,7 @@ package logstore
 import (
 	"context"
 	"errors"
+	"github.com/flowtap/flowtap/internal/jsonstr"
 	"net/http"
 	"sort"
 	"strconv"
@@ -250,7 +251,7 @@ func appendStringArray(dst []byte, vs []string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, v)
+		dst = jsonstr.Append(dst, v)
 	}
 	return append(dst, ']')
 }

@@ -3,60 +3,10 @@ package logstore
 import (
 	"math"
 	"strconv"
-	"unicode/utf8"
 
+	"github.com/flowtap/flowtap/internal/jsonstr"
 	"github.com/flowtap/flowtap/logstore/logql"
 )
-
-// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
 
 // appendLabelsObject renders labels as {"name":"value",...}.
 func appendLabelsObject(dst []byte, ls logql.Labels) []byte {
@@ -65,9 +15,9 @@ func appendLabelsObject(dst []byte, ls logql.Labels) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, l.Name)
+		dst = jsonstr.Append(dst, l.Name)
 		dst = append(dst, ':')
-		dst = appendJSONString(dst, l.Value)
+		dst = jsonstr.Append(dst, l.Value)
 	}
 	return append(dst, '}')
 }
@@ -119,7 +69,7 @@ func appendPoint(dst []byte, t int64, v float64) []byte {
 // {"status":"success","data":{"resultType":...,"result":...,"stats":{...}}}.
 func renderResult(dst []byte, res *logql.Result) []byte {
 	dst = append(dst, `{"status":"success","data":{"resultType":`...)
-	dst = appendJSONString(dst, res.Type)
+	dst = jsonstr.Append(dst, res.Type)
 	dst = append(dst, `,"result":`...)
 	switch res.Type {
 	case logql.ResultStreams:
@@ -138,7 +88,7 @@ func renderResult(dst []byte, res *logql.Result) []byte {
 				dst = append(dst, `["`...)
 				dst = strconv.AppendInt(dst, e.Timestamp, 10)
 				dst = append(dst, `",`...)
-				dst = appendJSONString(dst, e.Line)
+				dst = jsonstr.Append(dst, e.Line)
 				dst = append(dst, ']')
 			}
 			dst = append(dst, "]}"...)
