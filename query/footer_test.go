@@ -11,8 +11,8 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/lake"
 	"github.com/flowtap/flowtap/query/querytest"
-	"github.com/flowtap/flowtap/sinks/layout"
 )
 
 type nestedRow struct {
@@ -40,10 +40,10 @@ func TestColumnNamesMatchParquetGo(t *testing.T) {
 	files := [][]byte{nestedFile(t)}
 	// Files written by the sink, with the statistics and key/value metadata it writes.
 	dir := t.TempDir()
-	if err := querytest.WriteLake(dir, layout.Plain, flowlog.AllVPC, fixtureVPC(t)); err != nil {
+	if err := querytest.WriteLake(dir, lake.Plain, flowlog.AllVPC, fixtureVPC(t)); err != nil {
 		t.Fatal(err)
 	}
-	if err := querytest.WriteLake(dir, layout.Plain, nil, fixtureTGW(t)); err != nil {
+	if err := querytest.WriteLake(dir, lake.Plain, nil, fixtureTGW(t)); err != nil {
 		t.Fatal(err)
 	}
 	all, _, err := listLake(dir)

@@ -2,7 +2,7 @@
 // Parquet lake through DuckDB (this package), LogQL against the log store (query/logs), and
 // the DDL that makes the same lake queryable by Athena, Trino or Spark (query/athena).
 //
-// The lake is a directory laid out like AWS's S3 delivery (sinks/layout): plain
+// The lake is a directory laid out like AWS's S3 delivery (package lake): plain
 // AWSLogs/{account}/vpcflowlogs/{region}/{yyyy}/{MM}/{dd}[/{HH}]/ or hive-compatible
 // aws-account-id=…/…/year=…/month=…/day=…[/hour=…]/, files *.parquet with one column per
 // flow log field. Open lists the lake once, keeps the files whose partition overlaps the
@@ -33,6 +33,7 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2" // database/sql driver "duckdb"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/lake"
 )
 
 // ErrEmptyLake is wrapped by Open's error when the lake holds no flow log files in the range.
@@ -65,7 +66,7 @@ type Engine struct {
 // LakeFile is one Parquet file of the lake with its partition.
 type LakeFile struct {
 	Path      string
-	Partition Partition
+	Partition lake.Partition
 }
 
 // Open lists the lake, picks the files of the range and defines the views. It fails with an
@@ -147,7 +148,7 @@ func listLake(dir string) (files []LakeFile, skipped int, err error) {
 		if d.IsDir() || strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".parquet") {
 			return nil
 		}
-		part, ok := ParsePartition(filepath.ToSlash(p))
+		part, ok := lake.ParsePartition(filepath.ToSlash(p))
 		if !ok {
 			skipped++
 			return nil
@@ -367,7 +368,7 @@ func viewSQL(name string, cols []flowlog.Field, files []LakeFile, schemas map[st
 	groups := map[string][]LakeFile{}
 	var order []string
 	for _, f := range files {
-		g := f.Partition.group()
+		g := f.Partition.Shape()
 		if groups[g] == nil {
 			order = append(order, g)
 		}

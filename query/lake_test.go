@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/lake"
 	"github.com/flowtap/flowtap/query/querytest"
-	"github.com/flowtap/flowtap/sinks/layout"
 )
 
 // vpcLineFormat is the custom format the fixture's VPC records are written in.
@@ -74,11 +74,11 @@ func parseLines(t testing.TB, f *flowlog.Format, lines []string) []flowlog.Recor
 // writeFixtureLake writes the fixture records in style under a fresh directory. VPC files
 // carry every VPC column (like the sink) in the hive layouts and only the line format's
 // columns in the plain ones, so both full and partial schemas are exercised.
-func writeFixtureLake(t testing.TB, style layout.Style) string {
+func writeFixtureLake(t testing.TB, style lake.Style) string {
 	t.Helper()
 	dir := t.TempDir()
 	vpcFormat := flowlog.AllVPC
-	if style == layout.Plain || style == layout.PlainHourly {
+	if style == lake.Plain || style == lake.PlainHourly {
 		vpcFormat = vpcLineFormat
 	}
 	if err := querytest.WriteLake(dir, style, vpcFormat, fixtureVPC(t)); err != nil {
@@ -115,7 +115,7 @@ func openLake(t testing.TB, dir string, r TimeRange) *Engine {
 	return e
 }
 
-var allStyles = []layout.Style{layout.Plain, layout.PlainHourly, layout.Hive, layout.HiveHourly}
+var allStyles = []lake.Style{lake.Plain, lake.PlainHourly, lake.Hive, lake.HiveHourly}
 
 func TestSavedQueriesOverEveryLayout(t *testing.T) {
 	want := map[string]string{
@@ -161,7 +161,7 @@ func TestViewsColumnsAndPathColumns(t *testing.T) {
 		t.Run(style.String(), func(t *testing.T) {
 			e := openLake(t, writeFixtureLake(t, style), TimeRange{})
 			hour := ""
-			if style == layout.HiveHourly || style == layout.PlainHourly {
+			if style == lake.HiveHourly || style == lake.PlainHourly {
 				hour = "23"
 			}
 			got := csvOf(t, e, `SELECT aws_account_id, aws_region, year, month, day, hour, count(*) AS n, count(tcp_flags) AS flags, count(vpc_id) AS vpcs
@@ -284,7 +284,7 @@ func TestEmptyLake(t *testing.T) {
 		t.Fatalf("stray file: %v", err)
 	}
 	// A range the lake does not cover names what it has.
-	lake := writeFixtureLake(t, layout.Hive)
+	lake := writeFixtureLake(t, lake.Hive)
 	r := TimeRange{From: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)}
 	_, err = Open(context.Background(), Config{Dir: lake, Range: r})
 	if !errors.Is(err, ErrEmptyLake) || !strings.Contains(err.Error(), "from 2024-05-01T00:00:00Z to 2024-05-04T00:00:00Z") {
@@ -296,7 +296,7 @@ func TestEmptyLake(t *testing.T) {
 }
 
 func TestSQLErrorShowsPosition(t *testing.T) {
-	e := openLake(t, writeFixtureLake(t, layout.Hive), TimeRange{})
+	e := openLake(t, writeFixtureLake(t, lake.Hive), TimeRange{})
 	_, err := e.Query(context.Background(), "SELECT srcaddr FROM vpc_flow_logs WHERE bytes >> 'x' ORDER BY nosuchcol")
 	var se *SQLError
 	if !errors.As(err, &se) {
@@ -325,49 +325,6 @@ func TestSQLErrorShowsPosition(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `Referenced column "nosuchcol" not found`) {
 		t.Fatalf("binder error: %v", err)
 	}
-}
-
-func TestParsePartition(t *testing.T) {
-	cases := []struct {
-		key    string
-		ok     bool
-		hourly bool
-		hive   bool
-	}{
-		{"x/AWSLogs/111/vpcflowlogs/us-east-1/2023/01/21/f.log.parquet", true, false, false},
-		{"AWSLogs/111/vpcflowlogs/us-east-1/2023/01/21/05/f.log.parquet", true, true, false},
-		{"AWSLogs/aws-account-id=111/aws-service=vpcflowlogs/aws-region=us-east-1/year=2023/month=01/day=21/f.parquet", true, false, true},
-		{"AWSLogs/aws-account-id=111/service=vpcflowlogs/aws-region=us-east-1/year=2023/month=01/day=21/hour=23/f.parquet", true, true, true},
-		{"AWSLogs/111/vpcflowlogs/us-east-1/2023/02/30/f.parquet", false, false, false},
-		{"AWSLogs/111/vpcflowlogs/us-east-1/2023/01/21/24/f.parquet", false, false, false},
-		{"AWSLogs/111/elasticloadbalancing/us-east-1/2023/01/21/f.parquet", false, false, false},
-		{"AWSLogs/aws-account-id=111/aws-service=vpcflowlogs/year=2023/month=01/day=21/f.parquet", false, false, false},
-		{"logs/2023/01/21/f.parquet", false, false, false},
-	}
-	for _, c := range cases {
-		p, ok := ParsePartition(c.key)
-		if ok != c.ok || (ok && (p.Hourly() != c.hourly || p.Hive() != c.hive || p.Account != "111" || p.Region != "us-east-1")) {
-			t.Errorf("%s: got %+v %v", c.key, p, ok)
-		}
-	}
-}
-
-func FuzzParsePartition(f *testing.F) {
-	f.Add("x/AWSLogs/111/vpcflowlogs/us-east-1/2023/01/21/f.log.parquet")
-	f.Add("AWSLogs/aws-account-id=111/aws-service=vpcflowlogs/aws-region=us-east-1/year=2023/month=01/day=21/hour=07/f.parquet")
-	f.Add("AWSLogs//")
-	f.Fuzz(func(t *testing.T, key string) {
-		p, ok := ParsePartition(key)
-		if !ok {
-			return
-		}
-		if p.Span != time.Hour && p.Span != 24*time.Hour {
-			t.Fatalf("span %v", p.Span)
-		}
-		if p.Start.Location() != time.UTC || p.Account == "" || p.Region == "" {
-			t.Fatalf("bad partition %+v", p)
-		}
-	})
 }
 
 func TestParseTimeRange(t *testing.T) {
@@ -402,7 +359,7 @@ func TestMixedFormatsInOneLake(t *testing.T) {
 		recs []flowlog.Record
 	}{{vpcLineFormat, recs[:3]}, {reordered, recs[3:6]}, {flowlog.AllVPC, recs[6:]}}
 	for _, p := range parts {
-		if err := querytest.WriteLake(dir, layout.Hive, p.f, p.recs); err != nil {
+		if err := querytest.WriteLake(dir, lake.Hive, p.f, p.recs); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
-	"github.com/flowtap/flowtap/sinks/layout"
+	"github.com/flowtap/flowtap/lake"
 )
 
 // typesQuery returns one row per fixture VPC record with columns of many DuckDB types.
@@ -44,7 +44,7 @@ func runTo(t *testing.T, e *Engine, q string, f OutputFormat) ([]byte, int64) {
 }
 
 func TestOutputFormatsRoundTrip(t *testing.T) {
-	e := openLake(t, writeFixtureLake(t, layout.Hive), TimeRange{})
+	e := openLake(t, writeFixtureLake(t, lake.Hive), TimeRange{})
 	csvOut, n := runTo(t, e, typesQuery, FormatCSV)
 	if n != 8 {
 		t.Fatalf("rows = %d", n)
@@ -182,7 +182,7 @@ func checkArrow(t *testing.T, schema *arrow.Schema, batches func(func(arrow.Reco
 }
 
 func TestTableOutput(t *testing.T) {
-	e := openLake(t, writeFixtureLake(t, layout.Plain), TimeRange{})
+	e := openLake(t, writeFixtureLake(t, lake.Plain), TimeRange{})
 	out, n := runTo(t, e, `SELECT dstport, action, count(*) AS flows FROM vpc_flow_logs GROUP BY ALL ORDER BY dstport NULLS LAST, action`, FormatTable)
 	want := `dstport  action  flows
 -------  ------  -----

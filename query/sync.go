@@ -10,7 +10,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/flowtap/flowtap/sinks/objstore"
+	"github.com/flowtap/flowtap/lake"
+	"github.com/flowtap/flowtap/lake/objstore"
 )
 
 // An s3:// lake is queried through a local copy: DuckDB reads S3 only with its httpfs
@@ -47,7 +48,7 @@ func Sync(ctx context.Context, store objstore.Store, dir string, r TimeRange) (S
 		if !strings.HasSuffix(o.Key, ".parquet") {
 			continue
 		}
-		p, ok := ParsePartition(o.Key)
+		p, ok := lake.ParsePartition(o.Key)
 		if !ok {
 			st.Skipped++
 			continue
@@ -73,7 +74,7 @@ func Sync(ctx context.Context, store objstore.Store, dir string, r TimeRange) (S
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".parquet") {
 			return nil
 		}
-		if part, ok := ParsePartition(filepath.ToSlash(p)); ok && part.Overlaps(r.From, r.To) && !keep[p] {
+		if part, ok := lake.ParsePartition(filepath.ToSlash(p)); ok && part.Overlaps(r.From, r.To) && !keep[p] {
 			if os.Remove(p) == nil {
 				st.Removed++
 			}

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
-	"github.com/flowtap/flowtap/sinks/layout"
-	"github.com/flowtap/flowtap/sinks/objstore"
-	"github.com/flowtap/flowtap/sinks/objstore/s3test"
+	"github.com/flowtap/flowtap/lake"
+	"github.com/flowtap/flowtap/lake/objstore"
+	"github.com/flowtap/flowtap/lake/objstore/s3test"
 )
 
 // TestSyncFromS3 uploads the fixture lake to a real S3 server, syncs a time range into a
@@ -29,7 +29,7 @@ func TestSyncFromS3(t *testing.T) {
 	if err := store.(*objstore.S3).MakeBucket(ctx); err != nil {
 		t.Fatal(err)
 	}
-	src := writeFixtureLake(t, layout.HiveHourly)
+	src := writeFixtureLake(t, lake.HiveHourly)
 	var uploaded int
 	filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
 		if err != nil || fi.IsDir() {

@@ -1,7 +1,7 @@
-// Package sinks moves flow records and log events from Kafka to durable stores.
-// Sub-packages hold the Kafka producer and consumer runner (sinks/kafka), the embedded
-// broker (sinks/broker), the AWS S3 key layout (sinks/layout), object storage
-// (sinks/objstore) and one package per destination (sinks/parquet, sinks/text, sinks/loki).
+// Package sinks moves flow records and log events from Kafka to durable stores: one
+// sub-package per destination (sinks/parquet, sinks/text, sinks/loki). The Kafka layer they
+// consume from lives in package kafka; the S3 key layout and object storage they write
+// through live in package lake.
 //
 // The contract between the consumer runner and a destination is Sink: the runner hands a
 // Batch of consecutive records from one partition, the sink makes it durable and only then

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/lake"
 	"github.com/flowtap/flowtap/query"
 	"github.com/flowtap/flowtap/query/querytest"
-	"github.com/flowtap/flowtap/sinks/layout"
 	"github.com/flowtap/flowtap/sinks/parquet"
 )
 
@@ -59,7 +59,7 @@ func benchLake(b *testing.B, n int) string {
 		}
 		var vpc, tgw []flowlog.Record
 		for i := 0; i < count; i++ {
-			end := benchStart.Unix() + int64(bk)*layout.BucketSeconds + rng.Int64N(layout.BucketSeconds)
+			end := benchStart.Unix() + int64(bk)*lake.BucketSeconds + rng.Int64N(lake.BucketSeconds)
 			r := synthRecord(rng, end)
 			if r.Kind == flowlog.KindTGW {
 				tgw = append(tgw, r)
@@ -67,10 +67,10 @@ func benchLake(b *testing.B, n int) string {
 				vpc = append(vpc, r)
 			}
 		}
-		if err := querytest.WriteLake(dir, layout.Hive, nil, vpc); err != nil {
+		if err := querytest.WriteLake(dir, lake.Hive, nil, vpc); err != nil {
 			b.Fatal(err)
 		}
-		if err := querytest.WriteLake(dir, layout.Hive, nil, tgw); err != nil {
+		if err := querytest.WriteLake(dir, lake.Hive, nil, tgw); err != nil {
 			b.Fatal(err)
 		}
 		written += count

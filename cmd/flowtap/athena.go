@@ -8,17 +8,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/lake"
 	"github.com/flowtap/flowtap/query"
 	"github.com/flowtap/flowtap/query/athena"
-	"github.com/flowtap/flowtap/sinks/layout"
 )
 
 func init() { register(newAthenaDDLCmd) }
 
 func newAthenaDDLCmd() *cobra.Command {
 	var (
-		lake, layoutName, kind, format, dialect, table, since string
-		accounts, regions                                     []string
+		lakeURL, layoutName, kind, format, dialect, table, since string
+		accounts, regions                                        []string
 	)
 	cmd := &cobra.Command{
 		Use:   "athena-ddl [--lake s3://bucket/prefix] [--layout plain|hive|hive-hourly] [--kind vpc|tgw] [--format FORMAT]",
@@ -40,7 +40,7 @@ Examples:
   flowtap athena-ddl --lake s3://my-bucket --layout hive-hourly --kind tgw --dialect trino`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := layout.ParseStyle(layoutName)
+			st, err := lake.ParseStyle(layoutName)
 			if err != nil {
 				return fmt.Errorf("--layout: %w", err)
 			}
@@ -52,7 +52,7 @@ Examples:
 			if err != nil {
 				return fmt.Errorf("--dialect: %w", err)
 			}
-			o := athena.Options{Lake: lake, Layout: st, Kind: k, Dialect: d, Table: table, Accounts: accounts, Regions: regions}
+			o := athena.Options{Lake: lakeURL, Layout: st, Kind: k, Dialect: d, Table: table, Accounts: accounts, Regions: regions}
 			if format != "" {
 				if o.Format, err = flowlog.ParseFormat(format); err != nil {
 					return fmt.Errorf("--format: %w", err)
@@ -75,7 +75,7 @@ Examples:
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&lake, "lake", "s3://my-flow-logs-bucket", "the lake's S3 location: s3://bucket/prefix (the folder holding AWSLogs/)")
+	f.StringVar(&lakeURL, "lake", "s3://my-flow-logs-bucket", "the lake's S3 location: s3://bucket/prefix (the folder holding AWSLogs/)")
 	f.StringVar(&layoutName, "layout", "hive", "the lake's key layout: plain, hourly, hive or hive-hourly")
 	f.StringVar(&kind, "kind", "vpc", "table for vpc or tgw (Transit Gateway) flow logs")
 	f.StringVar(&format, "format", "", "flow log format whose fields become the columns (${field} … or bare names); default every field of the kind")

@@ -5,13 +5,15 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/flowtap/flowtap/sinks/broker"
+	"github.com/flowtap/flowtap/kafka"
+	"github.com/flowtap/flowtap/kafka/broker"
 )
 
 func init() { register(newBrokerCmd) }
 
 func newBrokerCmd() *cobra.Command {
 	cfg := broker.DefaultConfig()
+	cfg.Topics = kafka.AllTopics()
 	noSync := false
 	cmd := &cobra.Command{
 		Use:   "broker",

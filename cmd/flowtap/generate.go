@@ -16,8 +16,8 @@ import (
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/flowlog/generate"
 	"github.com/flowtap/flowtap/flowlog/generate/topology"
-	"github.com/flowtap/flowtap/sinks/layout"
-	"github.com/flowtap/flowtap/sinks/objstore"
+	"github.com/flowtap/flowtap/lake"
+	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks/text"
 )
 
@@ -197,7 +197,7 @@ func runGenerate(ctx context.Context, cmd *cobra.Command, o *generateOptions) er
 			vw, finish = sf, sf.Close
 			break
 		}
-		style, err := layout.ParseStyle(o.layout)
+		style, err := lake.ParseStyle(o.layout)
 		if err != nil {
 			return fmt.Errorf("--layout: %w", err)
 		}

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/flowtap/flowtap/flowlog"
-	"github.com/flowtap/flowtap/sinks/layout"
+	"github.com/flowtap/flowtap/lake"
 )
 
 func runCLI(t *testing.T, args ...string) (string, error) {
@@ -35,7 +35,7 @@ func TestGenerateFilesParseBack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		style, _ := layout.ParseStyle(c.style)
+		style, _ := lake.ParseStyle(c.style)
 		files, records := 0, 0
 		err = filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
 			if err != nil || info.IsDir() {
@@ -66,8 +66,8 @@ func TestGenerateFilesParseBack(t *testing.T) {
 				if err := format.Parse(&r, sc.Text()); err != nil {
 					t.Fatalf("%s: %v: %q", key, err, sc.Text())
 				}
-				b := layout.Bucket(r.End)
-				want := layout.Prefix("", style, r.AccountID, r.Region, b)
+				b := lake.Bucket(r.End)
+				want := lake.Prefix("", style, r.AccountID, r.Region, b)
 				if !strings.HasPrefix(key, want) || !strings.Contains(key, b.Format("20060102T1504Z")) {
 					t.Fatalf("record ending %d (account %s region %s) in %s, want under %s", r.End, r.AccountID, r.Region, key, want)
 				}

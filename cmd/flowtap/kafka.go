@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/flowtap/flowtap/flowlog/generate"
 	"log/slog"
 	"path/filepath"
 	"time"
 
+	"github.com/flowtap/flowtap/flowlog/generate"
+
 	"github.com/flowtap/flowtap/flowlog"
-	"github.com/flowtap/flowtap/sinks/kafka"
+	"github.com/flowtap/flowtap/kafka"
 )
 
 func init() {

@@ -15,9 +15,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/query"
 	"github.com/flowtap/flowtap/query/logs"
-	"github.com/flowtap/flowtap/sinks/objstore"
 )
 
 func init() { register(newQueryCmd) }

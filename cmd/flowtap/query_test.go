@@ -11,8 +11,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/lake"
 	"github.com/flowtap/flowtap/query/querytest"
-	"github.com/flowtap/flowtap/sinks/layout"
 )
 
 func runQueryCLI(t *testing.T, args ...string) (string, error) {
@@ -41,7 +41,7 @@ func queryFixtureLake(t *testing.T) string {
 		}
 		recs[i].Region = "us-east-1"
 	}
-	if err := querytest.WriteLake(dir, layout.Hive, flowlog.AllVPC, recs); err != nil {
+	if err := querytest.WriteLake(dir, lake.Hive, flowlog.AllVPC, recs); err != nil {
 		t.Fatal(err)
 	}
 	return dir

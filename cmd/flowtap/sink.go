@@ -10,10 +10,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/flowtap/flowtap/kafka"
+	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks"
-	"github.com/flowtap/flowtap/sinks/kafka"
 	"github.com/flowtap/flowtap/sinks/loki"
-	"github.com/flowtap/flowtap/sinks/objstore"
 	"github.com/flowtap/flowtap/sinks/parquet"
 	"github.com/flowtap/flowtap/sinks/text"
 	"github.com/prometheus/client_golang/prometheus"

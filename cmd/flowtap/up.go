@@ -12,9 +12,9 @@ import (
 	"github.com/flowtap/flowtap/flowlog/generate"
 	"github.com/flowtap/flowtap/flowlog/generate/topology"
 	"github.com/flowtap/flowtap/ingest"
+	"github.com/flowtap/flowtap/kafka"
+	"github.com/flowtap/flowtap/kafka/broker"
 	"github.com/flowtap/flowtap/logstore"
-	"github.com/flowtap/flowtap/sinks/broker"
-	"github.com/flowtap/flowtap/sinks/kafka"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
@@ -133,6 +133,7 @@ func runUp(ctx context.Context, o *upOptions) error {
 	// 1. Kafka: the embedded broker unless a cluster is given.
 	if len(o.sink.brokers) == 0 {
 		bcfg := broker.DefaultConfig()
+		bcfg.Topics = kafka.AllTopics()
 		bcfg.Listen, bcfg.DataDir = o.brokerListen, filepath.Join(o.data, "kafka")
 		b, err := broker.New(bcfg, slog.Default().With("part", "broker"))
 		if err != nil {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/flowlog/generate/topology"
-	"github.com/flowtap/flowtap/sinks/objstore"
+	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks/text"
 )
 

@@ -1,7 +1,7 @@
 // Package athena writes the CREATE TABLE statements that make flowtap's Parquet lake
 // queryable at scale by Amazon Athena (with partition projection), Trino or Spark: the
 // columns of a flow log format with the types of AWS's Athena tables, and the partitions of
-// the lake's key layout (sinks/layout).
+// the lake's key layout (package lake).
 package athena
 
 import (
@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
-	"github.com/flowtap/flowtap/sinks/layout"
+	"github.com/flowtap/flowtap/lake"
 )
 
 // Dialect is the SQL engine the statements are for.
@@ -33,7 +33,7 @@ type Options struct {
 	// Lake is the lake's S3 URL, s3://bucket[/prefix].
 	Lake string
 	// Layout is the lake's key layout.
-	Layout layout.Style
+	Layout lake.Style
 	// Kind selects the VPC or the Transit Gateway table.
 	Kind flowlog.Kind
 	// Format gives the columns in order; nil means every field of the kind (VPC: AWS's
@@ -143,8 +143,8 @@ func DDL(o Options) (string, error) {
 		root += prefix + "/"
 	}
 	root += "AWSLogs/"
-	hive := o.Layout == layout.Hive || o.Layout == layout.HiveHourly
-	hourly := o.Layout == layout.HiveHourly || o.Layout == layout.PlainHourly
+	hive := o.Layout == lake.Hive || o.Layout == lake.HiveHourly
+	hourly := o.Layout == lake.HiveHourly || o.Layout == lake.PlainHourly
 	switch o.Dialect {
 	case Athena:
 		if hive {

@@ -12,9 +12,9 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/lake"
 	"github.com/flowtap/flowtap/query"
 	"github.com/flowtap/flowtap/query/querytest"
-	"github.com/flowtap/flowtap/sinks/layout"
 )
 
 var now = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -52,7 +52,7 @@ func props(stmt string) map[string]string {
 }
 
 func TestHiveVPCTable(t *testing.T) {
-	stmt := ddl(t, Options{Lake: "s3://my-bucket/logs/", Layout: layout.HiveHourly, Accounts: []string{"111111111111"}, Regions: []string{"us-east-1", "eu-west-3"}})
+	stmt := ddl(t, Options{Lake: "s3://my-bucket/logs/", Layout: lake.HiveHourly, Accounts: []string{"111111111111"}, Regions: []string{"us-east-1", "eu-west-3"}})
 	for _, want := range []string{
 		"CREATE EXTERNAL TABLE IF NOT EXISTS `vpc_flow_logs` (\n  `version` int,\n  `account_id` string,\n  `interface_id` string,\n  `srcaddr` string,\n  `dstaddr` string,\n  `srcport` int,\n  `dstport` int,\n  `protocol` bigint,\n  `packets` bigint,\n  `bytes` bigint,\n  `start` bigint,\n  `end` bigint,\n  `action` string,\n  `log_status` string,\n",
 		"  `tcp_flags` int,\n", "  `traffic_path` int,\n", "  `flow_direction` string,\n",
@@ -95,11 +95,11 @@ func TestHiveVPCTable(t *testing.T) {
 	// The template, filled in, is exactly the sink's key prefix.
 	end := time.Date(2024, 5, 3, 23, 1, 0, 0, time.UTC)
 	filled := strings.NewReplacer("${aws-account-id}", "111111111111", "${aws-region}", "eu-west-3", "${year}", "2024", "${month}", "05", "${day}", "03", "${hour}", "23").Replace(p["storage.location.template"])
-	if key := "s3://my-bucket/" + layout.Prefix("logs", layout.HiveHourly, "111111111111", "eu-west-3", layout.Bucket(end.Unix())); filled != key {
+	if key := "s3://my-bucket/" + lake.Prefix("logs", lake.HiveHourly, "111111111111", "eu-west-3", lake.Bucket(end.Unix())); filled != key {
 		t.Errorf("template %s\n     key %s", filled, key)
 	}
 	// Without accounts the account key is injected; without hourly there is no hour key.
-	p = props(ddl(t, Options{Lake: "s3://b", Layout: layout.Hive}))
+	p = props(ddl(t, Options{Lake: "s3://b", Layout: lake.Hive}))
 	if p["projection.aws-account-id.type"] != "injected" || p["projection.hour.type"] != "" || p["projection.aws-region.values"] != "us-east-1,us-west-2,ap-south-1,eu-west-1" ||
 		p["storage.location.template"] != "s3://b/AWSLogs/aws-account-id=${aws-account-id}/aws-service=vpcflowlogs/aws-region=${aws-region}/year=${year}/month=${month}/day=${day}/" {
 		t.Errorf("hive daily: %v", p)
@@ -107,7 +107,7 @@ func TestHiveVPCTable(t *testing.T) {
 }
 
 func TestPlainVPCTable(t *testing.T) {
-	stmt := ddl(t, Options{Lake: "s3://b/x", Layout: layout.Plain, Accounts: []string{"123456789012"}, Regions: []string{"us-east-1"}})
+	stmt := ddl(t, Options{Lake: "s3://b/x", Layout: lake.Plain, Accounts: []string{"123456789012"}, Regions: []string{"us-east-1"}})
 	if strings.Contains(columnList(t, stmt), "`region`") {
 		t.Errorf("region must be a partition only:\n%s", stmt)
 	}
@@ -130,11 +130,11 @@ func TestPlainVPCTable(t *testing.T) {
 	if fmt.Sprint(p) != fmt.Sprint(want) {
 		t.Errorf("properties:\n got %v\nwant %v", p, want)
 	}
-	p = props(ddl(t, Options{Lake: "s3://b", Layout: layout.PlainHourly, Accounts: []string{"1"}}))
+	p = props(ddl(t, Options{Lake: "s3://b", Layout: lake.PlainHourly, Accounts: []string{"1"}}))
 	if p["projection.hour.format"] != "yyyy/MM/dd/HH" || p["projection.hour.interval.unit"] != "HOURS" || p["projection.hour.range"] != "2021/01/01/00,NOW" {
 		t.Errorf("plain hourly: %v", p)
 	}
-	if _, err := DDL(Options{Lake: "s3://b", Layout: layout.Plain}); err == nil || !strings.Contains(err.Error(), "--account") {
+	if _, err := DDL(Options{Lake: "s3://b", Layout: lake.Plain}); err == nil || !strings.Contains(err.Error(), "--account") {
 		t.Errorf("plain without account: %v", err)
 	}
 }
@@ -155,7 +155,7 @@ func TestTGWTable(t *testing.T) {
 	if strings.Join(got, " ") != want {
 		t.Errorf("TGW columns:\n got %s\nwant %s", strings.Join(got, " "), want)
 	}
-	stmt := ddl(t, Options{Lake: "s3://b", Layout: layout.Hive, Kind: flowlog.KindTGW})
+	stmt := ddl(t, Options{Lake: "s3://b", Layout: lake.Hive, Kind: flowlog.KindTGW})
 	if !strings.HasPrefix(strings.SplitN(stmt, "\n", 2)[1], "CREATE EXTERNAL TABLE IF NOT EXISTS `tgw_flow_logs` (\n  `version` int,\n  `resource_type` string,") {
 		t.Errorf("TGW table:\n%s", stmt)
 	}
@@ -165,11 +165,11 @@ func TestTGWTable(t *testing.T) {
 }
 
 func TestSparkAndTrino(t *testing.T) {
-	spark := ddl(t, Options{Lake: "s3://b/p", Layout: layout.Hive, Dialect: Spark})
+	spark := ddl(t, Options{Lake: "s3://b/p", Layout: lake.Hive, Dialect: Spark})
 	if strings.Contains(spark, "projection") || !strings.Contains(spark, "MSCK REPAIR TABLE `vpc_flow_logs`;") {
 		t.Errorf("spark:\n%s", spark)
 	}
-	trino := ddl(t, Options{Lake: "s3://b/p", Layout: layout.HiveHourly, Dialect: Trino, Kind: flowlog.KindTGW})
+	trino := ddl(t, Options{Lake: "s3://b/p", Layout: lake.HiveHourly, Dialect: Trino, Kind: flowlog.KindTGW})
 	for _, want := range []string{`CREATE TABLE IF NOT EXISTS "tgw_flow_logs" (`, `  "end" bigint,`, `  "srcport" integer,`, `  "hour" varchar`,
 		"external_location = 's3://b/p/AWSLogs/'", "partitioned_by = ARRAY['aws-account-id', 'aws-service', 'aws-region', 'year', 'month', 'day', 'hour']",
 		"CALL system.sync_partition_metadata(CURRENT_SCHEMA, 'tgw_flow_logs', 'ADD');"} {
@@ -177,7 +177,7 @@ func TestSparkAndTrino(t *testing.T) {
 			t.Errorf("trino: missing %q in\n%s", want, trino)
 		}
 	}
-	if _, err := DDL(Options{Lake: "s3://b", Layout: layout.Plain, Dialect: Trino, Accounts: []string{"1"}}); err == nil {
+	if _, err := DDL(Options{Lake: "s3://b", Layout: lake.Plain, Dialect: Trino, Accounts: []string{"1"}}); err == nil {
 		t.Error("trino over the plain layout must be refused")
 	}
 	for _, bad := range []Options{{Lake: "/local/dir"}, {Lake: "s3://"}, {Lake: "s3://b", Accounts: []string{"1'; DROP"}}, {Lake: "s3://b", Dialect: "hive"}} {
@@ -199,10 +199,10 @@ func TestColumnsMatchTheLake(t *testing.T) {
 	if err := flowlog.DefaultTGW.Parse(&tgw, "6 TransitGateway 111111111111 tgw-1 att-1 - - - - - - - - - - - 10.0.0.1 10.0.0.2 1 2 6 1 40 1714521600 1714521660 OK IPv4 0 0 0 0 0 us-east-1 ingress - -"); err != nil {
 		t.Fatal(err)
 	}
-	if err := querytest.WriteLake(dir, layout.Hive, flowlog.AllVPC, []flowlog.Record{vpc}); err != nil {
+	if err := querytest.WriteLake(dir, lake.Hive, flowlog.AllVPC, []flowlog.Record{vpc}); err != nil {
 		t.Fatal(err)
 	}
-	if err := querytest.WriteLake(dir, layout.Hive, flowlog.AllTGW, []flowlog.Record{tgw}); err != nil {
+	if err := querytest.WriteLake(dir, lake.Hive, flowlog.AllTGW, []flowlog.Record{tgw}); err != nil {
 		t.Fatal(err)
 	}
 	e, err := query.Open(context.Background(), query.Config{Dir: dir})
@@ -216,7 +216,7 @@ func TestColumnsMatchTheLake(t *testing.T) {
 	}
 	defer db.Close()
 	for _, k := range []flowlog.Kind{flowlog.KindVPC, flowlog.KindTGW} {
-		stmt := ddl(t, Options{Lake: "s3://b", Layout: layout.Hive, Kind: k})
+		stmt := ddl(t, Options{Lake: "s3://b", Layout: lake.Hive, Kind: k})
 		table := "t_" + k.String()
 		if _, err := db.Exec("CREATE TABLE " + table + " (" + strings.ReplaceAll(columnList(t, stmt), "`", `"`) + ")"); err != nil {
 			t.Fatalf("DuckDB rejects the %s column list: %v", k, err)

@@ -11,9 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/lake"
+	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks"
-	"github.com/flowtap/flowtap/sinks/layout"
-	"github.com/flowtap/flowtap/sinks/objstore"
 	"github.com/flowtap/flowtap/sinks/parquet"
 )
 
@@ -24,12 +24,12 @@ var offsets atomic.Int64
 // WriteLake writes recs under dir as the Parquet sink does: one object per (kind, account,
 // region, 5-minute end bucket) in style, with the columns of format (nil: the sink's
 // default for the kind). The records must all be of format's kind when format is given.
-func WriteLake(dir string, style layout.Style, format *flowlog.Format, recs []flowlog.Record) error {
+func WriteLake(dir string, style lake.Style, format *flowlog.Format, recs []flowlog.Record) error {
 	return WriteLakeCodec(dir, style, format, "", recs)
 }
 
 // WriteLakeCodec is WriteLake with a page codec (gzip, zstd, snappy or none; "" = gzip).
-func WriteLakeCodec(dir string, style layout.Style, format *flowlog.Format, codec string, recs []flowlog.Record) error {
+func WriteLakeCodec(dir string, style lake.Style, format *flowlog.Format, codec string, recs []flowlog.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}

@@ -12,8 +12,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks"
-	"github.com/flowtap/flowtap/sinks/objstore"
 )
 
 // benchRows is one realistic 5-minute batch (one partition's worth of a busy account).

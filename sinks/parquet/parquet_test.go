@@ -15,9 +15,9 @@ import (
 	pq "github.com/parquet-go/parquet-go"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/lake/objstore"
+	"github.com/flowtap/flowtap/lake/objstore/s3test"
 	"github.com/flowtap/flowtap/sinks"
-	"github.com/flowtap/flowtap/sinks/objstore"
-	"github.com/flowtap/flowtap/sinks/objstore/s3test"
 	"github.com/flowtap/flowtap/sinks/text"
 )
 

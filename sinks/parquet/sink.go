@@ -12,9 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/lake"
+	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks"
-	"github.com/flowtap/flowtap/sinks/layout"
-	"github.com/flowtap/flowtap/sinks/objstore"
 )
 
 // Ext is the file name extension observed on AWS's Parquet objects.
@@ -31,7 +31,7 @@ type Config struct {
 	// Layout is plain, hourly, hive or hive-hourly.
 	Layout string `yaml:"layout"`
 	// Naming holds the flow log ids of file names and the default account and region.
-	layout.Naming `yaml:",inline"`
+	lake.Naming `yaml:",inline"`
 	// VPCFormat and TGWFormat choose the columns and their order ("" for fields 1–29 and
 	// AWS's default TGW format; "all" for every field of the kind).
 	VPCFormat string `yaml:"vpc_format"`
@@ -45,7 +45,7 @@ type Config struct {
 
 // DefaultConfig returns AWS's choices.
 func DefaultConfig() Config {
-	return Config{Layout: "plain", Naming: layout.DefaultNaming(), Compression: "gzip", RowGroupRows: DefaultRowGroupRows}
+	return Config{Layout: "plain", Naming: lake.DefaultNaming(), Compression: "gzip", RowGroupRows: DefaultRowGroupRows}
 }
 
 // Sink writes each Kafka batch as Parquet objects, one per (kind, account, region,
@@ -54,7 +54,7 @@ func DefaultConfig() Config {
 type Sink struct {
 	cfg      Config
 	store    objstore.Store
-	style    layout.Style
+	style    lake.Style
 	vpc, tgw *flowlog.Format
 	codec    compress.Codec
 	pools    [2]sync.Pool // idle *FileWriter per kind
@@ -81,7 +81,7 @@ func New(cfg Config, store objstore.Store, reg prometheus.Registerer) (*Sink, er
 	}
 	s := &Sink{cfg: cfg, store: store}
 	var err error
-	if s.style, err = layout.ParseStyle(cfg.Layout); err != nil {
+	if s.style, err = lake.ParseStyle(cfg.Layout); err != nil {
 		return nil, fmt.Errorf("parquet: %w", err)
 	}
 	if s.codec, err = Codec(cfg.Compression); err != nil {
@@ -158,12 +158,12 @@ func BatchIdentity(b *sinks.Batch) string {
 
 func (s *Sink) write(ctx context.Context, b *sinks.Batch) error {
 	id := BatchIdentity(b)
-	for _, g := range layout.Split(b.Records, s.cfg.DefaultAccount, s.cfg.DefaultRegion) {
+	for _, g := range lake.Split(b.Records, s.cfg.DefaultAccount, s.cfg.DefaultRegion) {
 		format, flowLogID := s.vpc, s.cfg.FlowLogID
 		if g.Kind == flowlog.KindTGW {
 			format, flowLogID = s.tgw, s.cfg.TGWFlowLogID
 		}
-		key := layout.Key(s.cfg.Prefix, s.style, g.Account, g.Region, flowLogID, g.Bucket.Unix(), g.Identity(id), Ext)
+		key := lake.Key(s.cfg.Prefix, s.style, g.Account, g.Region, flowLogID, g.Bucket.Unix(), g.Identity(id), Ext)
 		obj, err := s.store.Create(ctx, key)
 		if err != nil {
 			return fmt.Errorf("parquet: %w", err)

@@ -6,8 +6,8 @@ import (
 	"os"
 
 	"github.com/flowtap/flowtap/flowlog"
-	"github.com/flowtap/flowtap/sinks/layout"
-	"github.com/flowtap/flowtap/sinks/objstore"
+	"github.com/flowtap/flowtap/lake"
+	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks/text"
 )
 
@@ -18,7 +18,7 @@ func ExampleRotator() {
 	store, _ := objstore.NewDir(dir)
 
 	cfg := text.DefaultRotatorConfig()
-	cfg.Layout = layout.Hive
+	cfg.Layout = lake.Hive
 	cfg.FlowLogID = "fl-0123456789abcdef0"
 	rot, _ := text.NewRotator(store, cfg)
 

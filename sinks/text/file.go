@@ -1,6 +1,6 @@
 // Package text writes flow records as AWS delivers them to S3 in plain-text format: one
 // gzip member per object, the format's header line first, one record per line ending in
-// "\n", under AWS's key layout and file names (sinks/layout).
+// "\n", under AWS's key layout and file names (package lake).
 //
 // FileWriter writes one file; Rotator routes a stream of records to files by account,
 // region and 5-minute bucket (used by `flowtap generate --out`); Sink is the Kafka-side
@@ -18,7 +18,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/flowtap/flowtap/flowlog"
-	"github.com/flowtap/flowtap/sinks/objstore"
+	"github.com/flowtap/flowtap/lake/objstore"
 )
 
 // Ext is the file name extension AWS uses for text files.

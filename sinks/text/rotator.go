@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
-	"github.com/flowtap/flowtap/sinks/layout"
-	"github.com/flowtap/flowtap/sinks/objstore"
+	"github.com/flowtap/flowtap/lake"
+	"github.com/flowtap/flowtap/lake/objstore"
 )
 
 // RotatorConfig configures a Rotator.
@@ -17,9 +17,9 @@ type RotatorConfig struct {
 	// Prefix is the user folder in front of AWSLogs/ ("" for none).
 	Prefix string `yaml:"prefix"`
 	// Layout is the key prefix style.
-	Layout layout.Style `yaml:"-"`
+	Layout lake.Style `yaml:"-"`
 	// Naming holds the flow log ids of file names and the default account and region.
-	layout.Naming `yaml:",inline"`
+	lake.Naming `yaml:",inline"`
 	// VPCFormat and TGWFormat are the formats written (nil: AWS's default formats).
 	VPCFormat *flowlog.Format `yaml:"-"`
 	TGWFormat *flowlog.Format `yaml:"-"`
@@ -39,8 +39,8 @@ type RotatorConfig struct {
 // DefaultRotatorConfig returns AWS-like settings.
 func DefaultRotatorConfig() RotatorConfig {
 	return RotatorConfig{
-		Layout:       layout.Plain,
-		Naming:       layout.DefaultNaming(),
+		Layout:       lake.Plain,
+		Naming:       lake.DefaultNaming(),
 		MaxFileBytes: 512 << 20,
 		Lateness:     time.Minute,
 		MaxOpen:      256,
@@ -97,7 +97,7 @@ func NewRotator(store objstore.Store, cfg RotatorConfig) (*Rotator, error) {
 func (t *Rotator) WriteRecords(ctx context.Context, recs []flowlog.Record) error {
 	for i := range recs {
 		r := &recs[i]
-		k := fileKey{r.Kind, r.AccountID, r.Region, layout.Bucket(r.End).Unix()}
+		k := fileKey{r.Kind, r.AccountID, r.Region, lake.Bucket(r.End).Unix()}
 		if k.account == "" {
 			k.account = t.cfg.DefaultAccount
 		}
@@ -138,7 +138,7 @@ func (t *Rotator) create(ctx context.Context, k fileKey) (*FileWriter, error) {
 	n := t.seq[k]
 	t.seq[k] = n + 1
 	identity := fmt.Sprintf("%s/%s/%s/%d/%d", k.kind, k.account, k.region, k.bucket, n)
-	key := layout.Key(t.cfg.Prefix, t.cfg.Layout, k.account, k.region, id, k.bucket, identity, Ext)
+	key := lake.Key(t.cfg.Prefix, t.cfg.Layout, k.account, k.region, id, k.bucket, identity, Ext)
 	fw, err := Create(ctx, t.store, key, format, t.cfg.GzipLevel)
 	if err != nil {
 		return nil, err
@@ -162,7 +162,7 @@ func (t *Rotator) closeComplete(ctx context.Context) error {
 	late := int64(t.cfg.Lateness / time.Second)
 	var done []fileKey
 	for k := range t.open {
-		if k.bucket+layout.BucketSeconds+late <= t.watermark {
+		if k.bucket+lake.BucketSeconds+late <= t.watermark {
 			done = append(done, k)
 		}
 	}

@@ -8,9 +8,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/lake"
+	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks"
-	"github.com/flowtap/flowtap/sinks/layout"
-	"github.com/flowtap/flowtap/sinks/objstore"
 )
 
 // Config configures the text Sink.
@@ -20,7 +20,7 @@ type Config struct {
 	// Layout is plain, hourly, hive or hive-hourly.
 	Layout string `yaml:"layout"`
 	// Naming holds the flow log ids of file names and the default account and region.
-	layout.Naming `yaml:",inline"`
+	lake.Naming `yaml:",inline"`
 	// VPCFormat and TGWFormat are LogFormat strings ("" for AWS's defaults).
 	VPCFormat string `yaml:"vpc_format"`
 	TGWFormat string `yaml:"tgw_format"`
@@ -30,7 +30,7 @@ type Config struct {
 
 // DefaultConfig returns AWS's defaults.
 func DefaultConfig() Config {
-	return Config{Layout: "plain", Naming: layout.DefaultNaming()}
+	return Config{Layout: "plain", Naming: lake.DefaultNaming()}
 }
 
 // Sink writes each Kafka batch as gzip text files, one per (kind, account, region,
@@ -39,7 +39,7 @@ func DefaultConfig() Config {
 type Sink struct {
 	cfg      Config
 	store    objstore.Store
-	style    layout.Style
+	style    lake.Style
 	vpc, tgw *flowlog.Format
 	files    prometheus.Counter
 	records  prometheus.Counter
@@ -48,7 +48,7 @@ type Sink struct {
 
 // New validates cfg; it does no I/O. reg may be nil.
 func New(cfg Config, store objstore.Store, reg prometheus.Registerer) (*Sink, error) {
-	style, err := layout.ParseStyle(cfg.Layout)
+	style, err := lake.ParseStyle(cfg.Layout)
 	if err != nil {
 		return nil, fmt.Errorf("text: %w", err)
 	}
@@ -97,12 +97,12 @@ func BatchIdentity(b *sinks.Batch) string {
 // Write writes b's records as one file per group and returns once all are committed.
 func (s *Sink) Write(ctx context.Context, b *sinks.Batch) error {
 	id := BatchIdentity(b)
-	for _, g := range layout.Split(b.Records, s.cfg.DefaultAccount, s.cfg.DefaultRegion) {
+	for _, g := range lake.Split(b.Records, s.cfg.DefaultAccount, s.cfg.DefaultRegion) {
 		format, flowLogID := s.vpc, s.cfg.FlowLogID
 		if g.Kind == flowlog.KindTGW {
 			format, flowLogID = s.tgw, s.cfg.TGWFlowLogID
 		}
-		key := layout.Key(s.cfg.Prefix, s.style, g.Account, g.Region, flowLogID, g.Bucket.Unix(), g.Identity(id), Ext)
+		key := lake.Key(s.cfg.Prefix, s.style, g.Account, g.Region, flowLogID, g.Bucket.Unix(), g.Identity(id), Ext)
 		fw, err := Create(ctx, s.store, key, format, s.cfg.GzipLevel)
 		if err != nil {
 			return err

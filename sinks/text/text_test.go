@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/lake"
+	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks"
-	"github.com/flowtap/flowtap/sinks/layout"
-	"github.com/flowtap/flowtap/sinks/objstore"
 )
 
 var v5 = flowlog.MustParseFormat("${version} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${start} ${end} ${type} ${packets} ${bytes} ${account-id} ${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${region} ${az-id} ${sublocation-type} ${sublocation-id} ${action} ${tcp-flags} ${pkt-srcaddr} ${pkt-dstaddr} ${pkt-src-aws-service} ${pkt-dst-aws-service} ${traffic-path} ${flow-direction} ${log-status}")
@@ -121,7 +121,7 @@ func TestRotatorBucketsAndNames(t *testing.T) {
 	dir := t.TempDir()
 	store, _ := objstore.NewDir(dir)
 	cfg := DefaultRotatorConfig()
-	cfg.Layout = layout.Hive
+	cfg.Layout = lake.Hive
 	cfg.Lateness = 0
 	rot, err := NewRotator(store, cfg)
 	if err != nil {
@@ -163,7 +163,7 @@ func TestRotatorBucketsAndNames(t *testing.T) {
 		_, got := readFile(t, store, k)
 		total += len(got)
 		for _, r := range got {
-			if !strings.Contains(k, layout.Bucket(r.End).Format("20060102T1504Z")) || !strings.Contains(k, r.AccountID) {
+			if !strings.Contains(k, lake.Bucket(r.End).Format("20060102T1504Z")) || !strings.Contains(k, r.AccountID) {
 				t.Errorf("record end %d account %s in file %s", r.End, r.AccountID, k)
 			}
 		}

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flowtap/flowtap/sinks/objstore"
-	"github.com/flowtap/flowtap/sinks/objstore/s3test"
+	"github.com/flowtap/flowtap/lake/objstore"
+	"github.com/flowtap/flowtap/lake/objstore/s3test"
 )
 
 // exercise runs the same contract checks against any store.

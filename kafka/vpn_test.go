@@ -23,7 +23,6 @@ import (
 	"github.com/flowtap/flowtap/flowlog/generate/topology"
 	"github.com/flowtap/flowtap/logstore"
 	"github.com/flowtap/flowtap/sinks"
-	"github.com/flowtap/flowtap/sinks/broker"
 	"github.com/flowtap/flowtap/sinks/loki"
 )
 
@@ -226,10 +225,10 @@ func TestVPNEventsToLoki(t *testing.T) {
 		return len(got) >= len(want)
 	})
 	// Everything is committed, so nothing more can arrive.
-	for _, pi := range b.Cluster().PartitionInfos(broker.TopicVPN) {
+	for _, pi := range b.Cluster().PartitionInfos(TopicVPN) {
 		waitFor(t, 10*time.Second, "VPN commits at the high watermark", func() bool {
-			hwm := b.Cluster().PartitionInfo(broker.TopicVPN, pi.Partition).HighWatermark
-			return hwm == 0 || committed(b, cfg.Group, broker.TopicVPN, int(pi.Partition)) == hwm
+			hwm := b.Cluster().PartitionInfo(TopicVPN, pi.Partition).HighWatermark
+			return hwm == 0 || committed(b, cfg.Group, TopicVPN, int(pi.Partition)) == hwm
 		})
 	}
 	got = entries(queryRange(t, lokiURL, all, from, to), labels...)
@@ -262,7 +261,7 @@ func TestVPNEventsToLoki(t *testing.T) {
 
 	// The two bad events went to the dead-letter topic, with reasons.
 	rd := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{b.Addr()}, GroupID: "dlq-check-vpn",
-		Topic: broker.TopicDeadLetter, MaxWait: 100 * time.Millisecond, StartOffset: kafkago.FirstOffset})
+		Topic: TopicDeadLetter, MaxWait: 100 * time.Millisecond, StartOffset: kafkago.FirstOffset})
 	defer rd.Close()
 	reasons := map[string]string{}
 	for range 2 {
@@ -272,7 +271,7 @@ func TestVPNEventsToLoki(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if hdr(m, HeaderDLQTopic) != broker.TopicVPN || string(m.Key) != "vpn-0bad_1.2.3.4" {
+		if hdr(m, HeaderDLQTopic) != TopicVPN || string(m.Key) != "vpn-0bad_1.2.3.4" {
 			t.Fatalf("dead letter %q headers %v", m.Key, m.Headers)
 		}
 		reasons[hdr(m, HeaderKind)] = hdr(m, HeaderDLQReason)
@@ -280,10 +279,10 @@ func TestVPNEventsToLoki(t *testing.T) {
 	if !strings.Contains(reasons[KindVPNBGP], `type "Nope"`) || !strings.Contains(reasons["vpn-flow"], `VPN event kind "vpn-flow"`) {
 		t.Fatalf("dead letter reasons %q", reasons)
 	}
-	if v := testutil.ToFloat64(r.m.deadLettered.WithLabelValues(broker.TopicVPN, reasonUndecodable)); v != 2 {
+	if v := testutil.ToFloat64(r.m.deadLettered.WithLabelValues(TopicVPN, reasonUndecodable)); v != 2 {
 		t.Fatalf("undecodable metric %v, want 2", v)
 	}
-	if v := testutil.ToFloat64(r.m.consumed.WithLabelValues(broker.TopicVPN)); v != float64(len(evs)) {
+	if v := testutil.ToFloat64(r.m.consumed.WithLabelValues(TopicVPN)); v != float64(len(evs)) {
 		t.Fatalf("consumed metric %v, want %d", v, len(evs))
 	}
 	t.Logf("%d events (%v), %d BGPStatus", len(evs), kinds, nBGPStatus)
@@ -324,7 +323,7 @@ func TestLokiRefusalDeadLettersVPNBatch(t *testing.T) {
 	}
 	runRunner(t, r)
 	refused := func() float64 {
-		return testutil.ToFloat64(r.m.deadLettered.WithLabelValues(broker.TopicVPN, "refused:loki"))
+		return testutil.ToFloat64(r.m.deadLettered.WithLabelValues(TopicVPN, "refused:loki"))
 	}
 	waitFor(t, 30*time.Second, "the refused batch dead-lettered", func() bool { return refused() > 0 })
 
@@ -332,9 +331,9 @@ func TestLokiRefusalDeadLettersVPNBatch(t *testing.T) {
 	if err := p.WriteVPN(context.Background(), KindVPNTunnel, stream, later); err != nil {
 		t.Fatal(err)
 	}
-	part := laneOf(stream, len(b.Cluster().PartitionInfos(broker.TopicVPN)))
+	part := laneOf(stream, len(b.Cluster().PartitionInfos(TopicVPN)))
 	waitFor(t, 30*time.Second, "commit past every event", func() bool {
-		return committed(b, cfg.Group, broker.TopicVPN, part) == 4
+		return committed(b, cfg.Group, TopicVPN, part) == 4
 	})
 	from, to := time.UnixMilli(t0).Add(-time.Minute), time.UnixMilli(t0).Add(time.Minute)
 	stored := map[string]bool{}
@@ -347,7 +346,7 @@ func TestLokiRefusalDeadLettersVPNBatch(t *testing.T) {
 		}
 	}
 	rd := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{b.Addr()}, GroupID: "dlq-check-vpn-refused",
-		Topic: broker.TopicDeadLetter, MaxWait: 100 * time.Millisecond, StartOffset: kafkago.FirstOffset})
+		Topic: TopicDeadLetter, MaxWait: 100 * time.Millisecond, StartOffset: kafkago.FirstOffset})
 	defer rd.Close()
 	dead := map[string]bool{}
 	for range int(refused()) {

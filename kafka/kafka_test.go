@@ -14,8 +14,8 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/kafka/broker"
 	"github.com/flowtap/flowtap/sinks"
-	"github.com/flowtap/flowtap/sinks/broker"
 )
 
 func quietLog() *slog.Logger {
@@ -168,7 +168,7 @@ func TestProduceConsume(t *testing.T) {
 		t.Fatalf("%d batches had offsets committed before the sink returned", commitViolations)
 	}
 	// Every partition's committed offset reaches its high watermark.
-	for _, topic := range []string{broker.TopicVPC, broker.TopicTGW} {
+	for _, topic := range []string{TopicVPC, TopicTGW} {
 		for _, pi := range b.Cluster().PartitionInfos(topic) {
 			waitFor(t, 10*time.Second, "commit at high watermark", func() bool {
 				return committed(b, group, topic, int(pi.Partition)) == b.Cluster().PartitionInfo(topic, pi.Partition).HighWatermark ||
@@ -258,7 +258,7 @@ func TestCrashBetweenIntentAndCommit(t *testing.T) {
 
 func TestPoisonMessageDeadLettered(t *testing.T) {
 	b := startBroker(t, "", t.TempDir())
-	w := &kafkago.Writer{Addr: kafkago.TCP(b.Addr()), Topic: broker.TopicVPC, Balancer: &kafkago.Hash{}, BatchTimeout: time.Millisecond}
+	w := &kafkago.Writer{Addr: kafkago.TCP(b.Addr()), Topic: TopicVPC, Balancer: &kafkago.Hash{}, BatchTimeout: time.Millisecond}
 	defer w.Close()
 	seq := map[string]uint64{}
 	good := makeRecords(20, 1, 0, seq) // one key: one partition
@@ -294,7 +294,7 @@ func TestPoisonMessageDeadLettered(t *testing.T) {
 	}
 	checkOrder(t, got, seq)
 
-	rd := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{b.Addr()}, GroupID: "dlq-check", Topic: broker.TopicDeadLetter,
+	rd := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{b.Addr()}, GroupID: "dlq-check", Topic: TopicDeadLetter,
 		MaxWait: 100 * time.Millisecond, StartOffset: kafkago.FirstOffset})
 	defer rd.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -310,13 +310,13 @@ func TestPoisonMessageDeadLettered(t *testing.T) {
 	for _, h := range m.Headers {
 		hs[h.Key] = string(h.Value)
 	}
-	if hs[HeaderDLQTopic] != broker.TopicVPC || hs[HeaderDLQOffset] != "10" || hs[HeaderDLQReason] == "" || hs[HeaderDLQPartition] == "" {
+	if hs[HeaderDLQTopic] != TopicVPC || hs[HeaderDLQOffset] != "10" || hs[HeaderDLQReason] == "" || hs[HeaderDLQPartition] == "" {
 		t.Fatalf("dead letter headers %v", hs)
 	}
 	// The partition kept flowing: its commit passed the poison message.
 	part, _ := strconv.Atoi(hs[HeaderDLQPartition])
 	waitFor(t, 10*time.Second, "commit past the poison message", func() bool {
-		return committed(b, cfg.Group, broker.TopicVPC, part) == int64(len(msgs))
+		return committed(b, cfg.Group, TopicVPC, part) == int64(len(msgs))
 	})
 }
 
@@ -350,8 +350,8 @@ func TestSinkBackoff(t *testing.T) {
 	if n := counterVecSum(r.m.sinkErrors); n != float64(sink.writes.Load()) {
 		t.Fatalf("sink error metric %v, attempts %d", n, sink.writes.Load())
 	}
-	for _, pi := range b.Cluster().PartitionInfos(broker.TopicVPC) {
-		if c := committed(b, cfg.Group, broker.TopicVPC, int(pi.Partition)); c > 0 {
+	for _, pi := range b.Cluster().PartitionInfos(TopicVPC) {
+		if c := committed(b, cfg.Group, TopicVPC, int(pi.Partition)); c > 0 {
 			t.Fatalf("partition %d committed at %d although the sink never succeeded", pi.Partition, c)
 		}
 	}

@@ -12,8 +12,8 @@ import (
 
 	_ "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks"
-	"github.com/flowtap/flowtap/sinks/objstore"
 	"github.com/flowtap/flowtap/sinks/parquet"
 )
 

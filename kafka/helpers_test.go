@@ -17,14 +17,15 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/kafka/broker"
 	"github.com/flowtap/flowtap/sinks"
-	"github.com/flowtap/flowtap/sinks/broker"
 )
 
 // startBroker starts the embedded broker on a free 127.0.0.1 port (or addr) with data in dir.
 func startBroker(t testing.TB, addr, dir string) *broker.Broker {
 	t.Helper()
 	cfg := broker.DefaultConfig()
+	cfg.Topics = AllTopics()
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}

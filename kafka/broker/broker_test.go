@@ -12,11 +12,14 @@ import (
 
 // TestPersistAcrossRestart: topics are created, and a produced message is still there after
 // the broker restarts on the same data dir.
+const testTopic = "t.vpn"
+
 func TestPersistAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := DefaultConfig()
 	cfg.Listen, cfg.DataDir, cfg.Partitions = "127.0.0.1:0", dir, 3
+	cfg.Topics = []string{"t.vpc", "t.tgw", testTopic}
 	b, err := New(cfg, log)
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +35,7 @@ func TestPersistAcrossRestart(t *testing.T) {
 			t.Fatalf("topic %s has %d partitions, want 3", topic, n)
 		}
 	}
-	w := &kafkago.Writer{Addr: kafkago.TCP(b.Addr()), Topic: TopicVPN, BatchTimeout: time.Millisecond, RequiredAcks: kafkago.RequireAll}
+	w := &kafkago.Writer{Addr: kafkago.TCP(b.Addr()), Topic: testTopic, BatchTimeout: time.Millisecond, RequiredAcks: kafkago.RequireAll}
 	if err := w.WriteMessages(context.Background(), kafkago.Message{Key: []byte("k"), Value: []byte("v")}); err != nil {
 		t.Fatal(err)
 	}
@@ -52,11 +55,11 @@ func TestPersistAcrossRestart(t *testing.T) {
 	}
 	defer b2.Close()
 	var n int64
-	for _, pi := range b2.Cluster().PartitionInfos(TopicVPN) {
+	for _, pi := range b2.Cluster().PartitionInfos(testTopic) {
 		n += pi.HighWatermark
 	}
 	if n != 1 {
-		t.Fatalf("after restart %s holds %d messages, want 1", TopicVPN, n)
+		t.Fatalf("after restart %s holds %d messages, want 1", testTopic, n)
 	}
 }
 

@@ -1,6 +1,8 @@
-// Package layout computes AWS's S3 key layout for flow log files: the prefix
-// (plain, hive-compatible, per-hour) and the file name bucketed by the records' end time.
-package layout
+// Package lake writes and reads AWS's S3 key layout for flow log files: the prefix (plain,
+// hive-compatible, per-hour) and the file name bucketed by the records' end time are computed
+// here for the sinks (Style.Prefix, Naming) and parsed back here for queries (ParsePartition),
+// so the two cannot drift. Object storage (a directory or an S3 bucket) is in lake/objstore.
+package lake
 
 import (
 	"fmt"

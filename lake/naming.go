@@ -1,4 +1,4 @@
-package layout
+package lake
 
 import "github.com/flowtap/flowtap/flowlog"
 

@@ -16,14 +16,9 @@ import (
 	"github.com/segmentio/kafka-go/compress"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/kafka/spill"
 	"github.com/flowtap/flowtap/sinks"
-	"github.com/flowtap/flowtap/sinks/broker"
-	"github.com/flowtap/flowtap/sinks/spill"
 )
-
-// HeaderKind is the message header that names the log kind: vpc, tgw, or the VPN event kind
-// given to WriteVPN.
-const HeaderKind = "flowtap-kind"
 
 // Topics names the topic of each log kind.
 type Topics struct {
@@ -34,7 +29,7 @@ type Topics struct {
 
 // DefaultTopics are the topics the embedded broker creates.
 func DefaultTopics() Topics {
-	return Topics{VPC: broker.TopicVPC, TGW: broker.TopicTGW, VPN: broker.TopicVPN}
+	return Topics{VPC: TopicVPC, TGW: TopicTGW, VPN: TopicVPN}
 }
 
 // ProducerConfig configures the producer.

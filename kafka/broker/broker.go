@@ -16,14 +16,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
-// Default topic names, one per log kind plus the dead-letter topic.
-const (
-	TopicVPC        = "flowtap.vpc"
-	TopicTGW        = "flowtap.tgw"
-	TopicVPN        = "flowtap.vpn"
-	TopicDeadLetter = "flowtap.deadletter"
-)
-
 // Config configures the embedded broker.
 type Config struct {
 	Listen     string   `yaml:"listen"`     // host:port; port 0 picks a free port
@@ -34,13 +26,12 @@ type Config struct {
 }
 
 // DefaultConfig listens on 127.0.0.1:9092 with data under ./data/kafka, 4 partitions per
-// topic and fsync per produced batch.
+// topic and fsync per produced batch. It creates no topics: callers name them (kafka.AllTopics).
 func DefaultConfig() Config {
 	return Config{
 		Listen:     "127.0.0.1:9092",
 		DataDir:    "data/kafka",
 		Partitions: 4,
-		Topics:     []string{TopicVPC, TopicTGW, TopicVPN, TopicDeadLetter},
 		SyncWrites: true,
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	"github.com/flowtap/flowtap/sinks/broker"
 )
 
 // runShort runs a producer to addr with its spill in dir, writes events to the VPN topic and
@@ -44,8 +42,8 @@ func TestShortLivedProducerDelivers(t *testing.T) {
 	spillDir := t.TempDir()
 	vpnCount := func() int64 {
 		var n int64
-		for _, pi := range b.Cluster().PartitionInfos(broker.TopicVPN) {
-			n += b.Cluster().PartitionInfo(broker.TopicVPN, pi.Partition).HighWatermark
+		for _, pi := range b.Cluster().PartitionInfos(TopicVPN) {
+			n += b.Cluster().PartitionInfo(TopicVPN, pi.Partition).HighWatermark
 		}
 		return n
 	}

@@ -1,4 +1,4 @@
-package query
+package lake
 
 import (
 	"strconv"
@@ -14,7 +14,7 @@ type Partition struct {
 	Start   time.Time     // first instant of the day or hour
 	Span    time.Duration // 24h for daily partitions, 1h for hourly ones
 	// HiveKeys are the key names of a hive-compatible path in order ("aws-account-id",
-	// "aws-service", …); nil for the plain layout.
+	// "aws-service", …); nil for the plain lake.
 	HiveKeys []string
 }
 
@@ -39,9 +39,9 @@ func (p Partition) Overlaps(from, to time.Time) bool {
 	return true
 }
 
-// group is the shape a file's path gives its partition columns; files of one group can be
-// read by one read_parquet call with hive_partitioning.
-func (p Partition) group() string {
+// Shape names the shape a file's path gives its partition columns ("hive:<keys>",
+// "plain-hourly" or "plain"); files of one shape can be read by one read_parquet call.
+func (p Partition) Shape() string {
 	if p.Hive() {
 		return "hive:" + strings.Join(p.HiveKeys, "/")
 	}
@@ -55,7 +55,7 @@ func (p Partition) group() string {
 // "logs/AWSLogs/111/vpcflowlogs/us-east-1/2023/01/21/f.log.parquet" or
 // "AWSLogs/aws-account-id=111/aws-service=vpcflowlogs/aws-region=us-east-1/year=2023/month=01/day=21/hour=05/f.log.parquet".
 // Keys of S3 event notifications must be URL-decoded first. It reports false for paths
-// outside the layout.
+// outside the lake.
 func ParsePartition(key string) (Partition, bool) {
 	segs := strings.Split(key, "/")
 	i := len(segs) - 2 // AWSLogs is a folder: never the last segment

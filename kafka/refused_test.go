@@ -16,7 +16,6 @@ import (
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/sinks"
-	"github.com/flowtap/flowtap/sinks/broker"
 )
 
 // refusal is a permanent sink error, as a 4xx refusal of the data.
@@ -110,9 +109,9 @@ func TestPermanentSinkErrorDeadLettersTheBatch(t *testing.T) {
 	}
 	runRunner(t, r)
 
-	part := laneOf(key, len(b.Cluster().PartitionInfos(broker.TopicVPC)))
+	part := laneOf(key, len(b.Cluster().PartitionInfos(TopicVPC)))
 	waitFor(t, 30*time.Second, "commit at the high watermark", func() bool {
-		return committed(b, group, broker.TopicVPC, part) == int64(len(sent))
+		return committed(b, group, TopicVPC, part) == int64(len(sent))
 	})
 	last := refusedLast.Load()
 	if last < refusedFirst {
@@ -147,7 +146,7 @@ func TestPermanentSinkErrorDeadLettersTheBatch(t *testing.T) {
 
 	// The dead-letter topic holds exactly the refused batch, in order, with its origin.
 	rd := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{b.Addr()}, GroupID: "dlq-check-refused",
-		Topic: broker.TopicDeadLetter, MaxWait: 100 * time.Millisecond, StartOffset: kafkago.FirstOffset})
+		Topic: TopicDeadLetter, MaxWait: 100 * time.Millisecond, StartOffset: kafkago.FirstOffset})
 	defer rd.Close()
 	for i := range refusedN + 1 {
 		timeout := 20 * time.Second
@@ -172,7 +171,7 @@ func TestPermanentSinkErrorDeadLettersTheBatch(t *testing.T) {
 		if !strings.Contains(reason, "sink refusing") || !strings.Contains(reason, "line too long for the server") {
 			t.Fatalf("dead letter reason %q", reason)
 		}
-		if hdr(m, HeaderDLQTopic) != broker.TopicVPC || hdr(m, HeaderDLQPartition) != strconv.Itoa(part) ||
+		if hdr(m, HeaderDLQTopic) != TopicVPC || hdr(m, HeaderDLQPartition) != strconv.Itoa(part) ||
 			hdr(m, HeaderDLQOffset) != strconv.FormatInt(off, 10) || hdr(m, HeaderKind) != "vpc" || string(m.Key) != key {
 			t.Fatalf("dead letter %d: key %q headers %v", i, m.Key, m.Headers)
 		}
@@ -180,7 +179,7 @@ func TestPermanentSinkErrorDeadLettersTheBatch(t *testing.T) {
 			t.Fatalf("dead letter %d value\n got %s\nwant %s", i, m.Value, flowlog.AppendJSON(nil, want))
 		}
 	}
-	if v := testutil.ToFloat64(r.m.deadLettered.WithLabelValues(broker.TopicVPC, "refused:refusing")); v != float64(refusedN) {
+	if v := testutil.ToFloat64(r.m.deadLettered.WithLabelValues(TopicVPC, "refused:refusing")); v != float64(refusedN) {
 		t.Fatalf("dead-lettered metric %v, want %d", v, refusedN)
 	}
 	if v := testutil.ToFloat64(r.m.sinkErrors.WithLabelValues("refusing")); v != 3 {
@@ -210,8 +209,8 @@ func TestNotPermanentIsRetried(t *testing.T) {
 	if v := counterVecSum(r.m.deadLettered); v != 0 {
 		t.Fatalf("%v messages dead-lettered for a retryable error", v)
 	}
-	for _, pi := range b.Cluster().PartitionInfos(broker.TopicVPC) {
-		if c := committed(b, cfg.Group, broker.TopicVPC, int(pi.Partition)); c > 0 {
+	for _, pi := range b.Cluster().PartitionInfos(TopicVPC) {
+		if c := committed(b, cfg.Group, TopicVPC, int(pi.Partition)); c > 0 {
 			t.Fatalf("partition %d committed at %d", pi.Partition, c)
 		}
 	}

@@ -1,9 +1,10 @@
-package layout
+package lake
 
 import (
-	"github.com/flowtap/flowtap/flowlog"
 	"testing"
 	"time"
+
+	"github.com/flowtap/flowtap/flowlog"
 )
 
 func TestKeysMatchAWS(t *testing.T) {

@@ -18,22 +18,6 @@ import (
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/sinks"
-	"github.com/flowtap/flowtap/sinks/broker"
-)
-
-// Dead-letter headers: why a message was set aside and where it came from.
-const (
-	HeaderDLQReason    = "flowtap-dlq-reason"
-	HeaderDLQTopic     = "flowtap-dlq-topic"
-	HeaderDLQPartition = "flowtap-dlq-partition"
-	HeaderDLQOffset    = "flowtap-dlq-offset"
-)
-
-// Optional headers of a VPN topic message: the AWS account and region of the event, which
-// its JSON does not carry. Absent, the event's account and region are unknown.
-const (
-	HeaderAccount = "flowtap-account"
-	HeaderRegion  = "flowtap-region"
 )
 
 // RunnerConfig configures the consumer-group runner.
@@ -72,9 +56,9 @@ func DefaultRunnerConfig() RunnerConfig {
 	return RunnerConfig{
 		Brokers:         []string{"127.0.0.1:9092"},
 		Group:           "flowtap-sink",
-		Topics:          []string{broker.TopicVPC, broker.TopicTGW},
-		EventTopics:     []string{broker.TopicVPN},
-		DeadLetterTopic: broker.TopicDeadLetter,
+		Topics:          []string{TopicVPC, TopicTGW},
+		EventTopics:     []string{TopicVPN},
+		DeadLetterTopic: TopicDeadLetter,
 		MaxRecords:      100_000,
 		MaxBytes:        64 << 20,
 		MaxAge:          60 * time.Second,

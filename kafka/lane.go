@@ -9,7 +9,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
-	"github.com/flowtap/flowtap/sinks/spill"
+	"github.com/flowtap/flowtap/kafka/spill"
 )
 
 // lane is one sender: a memory queue, its own spill queue, and one produce call in flight.

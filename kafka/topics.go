@@ -1,0 +1,32 @@
+package kafka
+
+// Topic names: one per log kind, plus the dead-letter topic. The embedded broker creates
+// AllTopics on start; any Kafka cluster needs them created (or auto-creation on).
+const (
+	TopicVPC        = "flowtap.vpc"
+	TopicTGW        = "flowtap.tgw"
+	TopicVPN        = "flowtap.vpn"
+	TopicDeadLetter = "flowtap.deadletter"
+)
+
+// AllTopics lists every topic flowtap uses, in the order the embedded broker creates them.
+func AllTopics() []string { return []string{TopicVPC, TopicTGW, TopicVPN, TopicDeadLetter} }
+
+// HeaderKind is the message header that names the log kind: vpc, tgw, or the VPN event kind
+// given to WriteVPN.
+const HeaderKind = "flowtap-kind"
+
+// Dead-letter headers: why a message was set aside and where it came from.
+const (
+	HeaderDLQReason    = "flowtap-dlq-reason"
+	HeaderDLQTopic     = "flowtap-dlq-topic"
+	HeaderDLQPartition = "flowtap-dlq-partition"
+	HeaderDLQOffset    = "flowtap-dlq-offset"
+)
+
+// Optional headers of a VPN topic message: the AWS account and region of the event, which
+// its JSON does not carry. Absent, the event's account and region are unknown.
+const (
+	HeaderAccount = "flowtap-account"
+	HeaderRegion  = "flowtap-region"
+)
