@@ -1,0 +1,6 @@
+package fsx
+
+import "errors"
+
+// ErrLocked is wrapped by LockDir when another process holds the directory.
+var ErrLocked = errors.New("directory locked")
