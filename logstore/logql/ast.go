@@ -1,6 +1,7 @@
 package logql
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -56,10 +57,27 @@ type VectorAggExpr struct {
 	Grouping *Grouping
 }
 
-// VectorMatching is the on/ignoring clause of a binary operation between vectors.
+// VectorMatching is the on/ignoring clause of a binary operation between vectors, with
+// its optional group_left/group_right modifier.
 type VectorMatching struct {
 	On     bool
 	Labels []string
+	// Card is "", "group_left" (many-to-one) or "group_right" (one-to-many); Include
+	// names the labels copied from the "one" side.
+	Card    string
+	Include []string
+}
+
+// VectorExpr is vector(N): one series without labels whose value is N at every step.
+type VectorExpr struct {
+	Val float64
+}
+
+// LabelReplaceExpr is label_replace(inner, "dst", "replacement", "src", "regex").
+type LabelReplaceExpr struct {
+	Inner                        Expr
+	Dst, Replacement, Src, Regex string
+	re                           *regexp.Regexp
 }
 
 // BinaryExpr is an arithmetic or comparison operation.
@@ -75,11 +93,21 @@ type LiteralExpr struct {
 	Val float64
 }
 
-func (*LogExpr) expr()       {}
-func (*RangeAggExpr) expr()  {}
-func (*VectorAggExpr) expr() {}
-func (*BinaryExpr) expr()    {}
-func (*LiteralExpr) expr()   {}
+func (*LogExpr) expr()          {}
+func (*RangeAggExpr) expr()     {}
+func (*VectorAggExpr) expr()    {}
+func (*BinaryExpr) expr()       {}
+func (*LiteralExpr) expr()      {}
+func (*VectorExpr) expr()       {}
+func (*LabelReplaceExpr) expr() {}
+
+func (e *VectorExpr) String() string {
+	return "vector(" + strconv.FormatFloat(e.Val, 'g', -1, 64) + ")"
+}
+
+func (e *LabelReplaceExpr) String() string {
+	return "label_replace(" + e.Inner.String() + "," + strconv.Quote(e.Dst) + "," + strconv.Quote(e.Replacement) + "," + strconv.Quote(e.Src) + "," + strconv.Quote(e.Regex) + ")"
+}
 
 // IsMetric reports whether e is a metric query (as opposed to a log query).
 func IsMetric(e Expr) bool {
@@ -168,6 +196,9 @@ func (e *BinaryExpr) String() string {
 			op += " on (" + strings.Join(m.Labels, ",") + ")"
 		} else {
 			op += " ignoring (" + strings.Join(m.Labels, ",") + ")"
+		}
+		if m.Card != "" {
+			op += " " + m.Card + " (" + strings.Join(m.Include, ",") + ")"
 		}
 	}
 	return "(" + e.LHS.String() + " " + op + " " + e.RHS.String() + ")"

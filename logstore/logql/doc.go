@@ -18,11 +18,14 @@
 //     LabelFilterErr, SampleExtractionErr, TemplateFormatErr) and __error_details__; a metric
 //     query whose samples still carry __error__ fails with *PipelineError, as in Loki;
 //   - the unwrapped label is removed from a series' labels; vector matching is one-to-one
-//     with on/ignoring (no group_left/group_right); and, or, unless are supported;
+//     or, with group_left/group_right, many-to-one; and, or, unless are supported;
+//   - vector(N), label_replace, sort, sort_desc, absent_over_time (labelled by the
+//     selector's equality matchers) and rate_counter (Loki's arithmetic, see rateCounter);
+//   - a query nests at most MaxDepth levels (brackets, signs, chained operators): deeper
+//     ones get a positioned parse error instead of exhausting the stack;
 //   - instant topk/bottomk results are ordered by value, every other result by labels.
 //
-// Not implemented: unpack, decolorize, label_replace, vector(), absent_over_time,
-// rate_counter, group_left/group_right, structured metadata, query sharding.
+// Not implemented: unpack, decolorize, structured metadata, query sharding.
 //
 // Budget: the pipeline allocates nothing per line for line filters, pattern, regexp and
 // label filters (labels are built in a reused builder and keyed in a reused buffer;

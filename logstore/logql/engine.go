@@ -381,6 +381,19 @@ func (ev *evaluator) metricQuery(expr Expr) (*Result, error) {
 
 // sortVector orders an instant result: by value for topk/bottomk (best first), else by labels.
 func sortVector(expr Expr, vec []Sample) {
+	if va, ok := expr.(*VectorAggExpr); ok && (va.Op == "sort" || va.Op == "sort_desc") {
+		desc := va.Op == "sort_desc"
+		slices.SortStableFunc(vec, func(a, b Sample) int {
+			if a.V != b.V {
+				if (a.V > b.V) == desc {
+					return -1
+				}
+				return 1
+			}
+			return compareLabels(a.Labels, b.Labels)
+		})
+		return
+	}
 	if va, ok := expr.(*VectorAggExpr); ok && (va.Op == "topk" || va.Op == "bottomk") {
 		desc := va.Op == "topk"
 		slices.SortStableFunc(vec, func(a, b Sample) int {
@@ -402,12 +415,23 @@ func (ev *evaluator) eval(expr Expr) (value, error) {
 	case *LiteralExpr:
 		return value{isScalar: true, scalar: e.Val}, nil
 	case *RangeAggExpr:
+		if e.Op == "absent_over_time" {
+			return ev.absentOverTime(e)
+		}
 		s, err := ev.rangeAgg(e, e.Grouping)
 		return value{series: s}, err
 	case *VectorAggExpr:
 		return ev.vectorAgg(e)
 	case *BinaryExpr:
 		return ev.binary(e)
+	case *VectorExpr:
+		s := &series{labels: Labels{}, pts: make([]Point, ev.nsteps)}
+		for i := range s.pts {
+			s.pts[i] = Point{T: ev.stepTime(i) / 1e6, V: e.Val}
+		}
+		return value{series: []*series{s}}, nil
+	case *LabelReplaceExpr:
+		return ev.labelReplace(e)
 	}
 	return value{}, &QueryError{Msg: fmt.Sprintf("unexpected expression %s", expr)}
 }

@@ -58,10 +58,18 @@ func (t token) name() string {
 	return t.val
 }
 
-// lex splits q into tokens; the last one is tEOF.
-func lex(q string) ([]token, error) {
-	var toks []token
-	i := 0
+// lexer splits a query into tokens on demand, so that a parse error early in a huge
+// query costs nothing for the rest of it.
+type lexer struct {
+	q       string
+	i       int
+	nesting int // open brackets, bounded by MaxDepth
+}
+
+// next returns the next token; at the end it keeps returning tEOF.
+func (l *lexer) next() (token, error) {
+	q, i := l.q, l.i
+	defer func() { l.i = i }()
 	for {
 		for i < len(q) && (q[i] == ' ' || q[i] == '\t' || q[i] == '\n' || q[i] == '\r') {
 			i++
@@ -74,7 +82,7 @@ func lex(q string) ([]token, error) {
 			continue
 		}
 		if i >= len(q) {
-			return append(toks, token{kind: tEOF, pos: len(q)}), nil
+			return token{kind: tEOF, pos: len(q)}, nil
 		}
 		start := i
 		c := q[i]
@@ -83,28 +91,28 @@ func lex(q string) ([]token, error) {
 			for i < len(q) && isIdentChar(q[i]) {
 				i++
 			}
-			toks = append(toks, token{kind: tIdent, val: q[start:i], pos: start})
+			return token{kind: tIdent, val: q[start:i], pos: start}, nil
 		case c == '-' && i+2 < len(q) && q[i+1] == '-' && isIdentStart(q[i+2]):
 			i += 2
 			for i < len(q) && (isIdentChar(q[i]) || q[i] == '-') {
 				i++
 			}
-			toks = append(toks, token{kind: tIdent, val: q[start:i], pos: start})
+			return token{kind: tIdent, val: q[start:i], pos: start}, nil
 		case c == '"' || c == '`':
 			s, n, err := unquote(q[i:])
 			if err != nil {
-				return nil, posError(q, start, "syntax error: "+err.Error())
+				return token{}, posError(q, start, "syntax error: "+err.Error())
 			}
 			i += n
-			toks = append(toks, token{kind: tString, val: s, pos: start})
+			return token{kind: tString, val: s, pos: start}, nil
 		case isDigit(c) || (c == '.' && i+1 < len(q) && isDigit(q[i+1])):
 			t, n, err := lexNumber(q[i:])
 			if err != nil {
-				return nil, posError(q, start, "syntax error: "+err.Error())
+				return token{}, posError(q, start, "syntax error: "+err.Error())
 			}
 			t.pos = start
 			i += n
-			toks = append(toks, t)
+			return t, nil
 		default:
 			p := ""
 			for _, op := range punctuation {
@@ -115,16 +123,31 @@ func lex(q string) ([]token, error) {
 			}
 			if p == "" {
 				r, _ := utf8.DecodeRuneInString(q[i:])
-				return nil, posError(q, start, "syntax error: unexpected character: "+strconv.QuoteRune(r))
+				return token{}, posError(q, start, "syntax error: unexpected character: "+strconv.QuoteRune(r))
 			}
 			i += len(p)
-			toks = append(toks, token{kind: tPunct, val: p, pos: start})
+			switch p {
+			case "(", "[", "{":
+				if l.nesting++; l.nesting > MaxDepth {
+					return token{}, posError(q, start, tooDeep)
+				}
+			case ")", "]", "}":
+				l.nesting--
+			}
+			return token{kind: tPunct, val: p, pos: start}, nil
 		}
 	}
 }
 
+// MaxDepth bounds how deeply a query may nest (brackets, unary signs, chained
+// operators): parsing and evaluation recurse per level, and a query nested hundreds of
+// thousands deep must get a parse error, not exhaust the stack.
+const MaxDepth = 1000
+
+const tooDeep = "syntax error: query nested too deeply (more than 1000 levels)"
+
 // punctuation lists operators longest first so that prefixes lose.
-var punctuation = []string{"|=", "|~", "!=", "!~", "=~", "==", ">=", "<=", "{", "}", "(", ")", "[", "]", ",", "|", "=", ">", "<", "+", "-", "*", "/", "%", "^"}
+var punctuation = []string{"|=", "|~", "|>", "!=", "!~", "!>", "=~", "==", ">=", "<=", "{", "}", "(", ")", "[", "]", ",", "|", "=", ">", "<", "+", "-", "*", "/", "%", "^"}
 
 func isIdentStart(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 func isIdentChar(c byte) bool  { return isIdentStart(c) || isDigit(c) }

@@ -2,6 +2,7 @@ package logql
 
 import (
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -11,13 +12,14 @@ var rangeOps = map[string]bool{
 	"count_over_time": false, "rate": false, "bytes_over_time": false, "bytes_rate": false,
 	"sum_over_time": true, "avg_over_time": true, "min_over_time": true, "max_over_time": true,
 	"stddev_over_time": true, "stdvar_over_time": true, "quantile_over_time": true,
-	"first_over_time": true, "last_over_time": true,
+	"first_over_time": true, "last_over_time": true, "rate_counter": true,
+	"absent_over_time": false,
 }
 
 // vectorOps are the vector aggregations.
 var vectorOps = map[string]bool{
 	"sum": true, "avg": true, "min": true, "max": true, "count": true, "topk": true,
-	"bottomk": true, "stddev": true, "stdvar": true,
+	"bottomk": true, "stddev": true, "stdvar": true, "sort": true, "sort_desc": true,
 }
 
 // binary operator precedence, higher binds tighter.
@@ -42,6 +44,9 @@ func ParseExpr(q string) (Expr, error) {
 		return nil, err
 	}
 	e, err := p.parseExpr(0)
+	if p.err != nil {
+		return nil, p.err
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -61,6 +66,9 @@ func ParseMatchers(selector string) ([]*Matcher, error) {
 		return nil, err
 	}
 	ms, err := p.parseSelector()
+	if p.err != nil {
+		return nil, p.err
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -72,34 +80,60 @@ func ParseMatchers(selector string) ([]*Matcher, error) {
 
 type parser struct {
 	q    string
-	toks []token
+	lx   lexer
+	toks []token // lexed so far; the last is tEOF once the end (or a lexing error) is reached
+	err  error   // the first lexing error: it wins over any parse error
 	i    int
 	tok  token
+	// depth counts the recursion of the parser and ops the binary operators read, both
+	// bounded by MaxDepth: evaluation recurses over the tree they build.
+	depth, ops int
 }
 
-func newParser(q string) (*parser, error) {
-	toks, err := lex(q)
-	if err != nil {
-		return nil, err
+// enter guards one level of recursion; callers defer p.leave().
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > MaxDepth {
+		return posError(p.q, p.tok.pos, tooDeep)
 	}
-	p := &parser{q: q, toks: toks}
-	p.tok = toks[0]
+	return nil
+}
+
+func (p *parser) leave() { p.depth-- }
+
+func newParser(q string) (*parser, error) {
+	p := &parser{q: q, lx: lexer{q: q}}
+	p.tok = p.at(0)
+	if p.err != nil {
+		return nil, p.err
+	}
 	return p, nil
 }
 
-func (p *parser) next() {
-	if p.i < len(p.toks)-1 {
-		p.i++
+// at returns token i, lexing up to it.
+func (p *parser) at(i int) token {
+	for len(p.toks) <= i {
+		if n := len(p.toks); n > 0 && p.toks[n-1].kind == tEOF {
+			return p.toks[n-1]
+		}
+		t, err := p.lx.next()
+		if err != nil {
+			p.err = err
+			t = token{kind: tEOF, pos: p.lx.i}
+		}
+		p.toks = append(p.toks, t)
 	}
-	p.tok = p.toks[p.i]
+	return p.toks[i]
 }
 
-func (p *parser) peek(n int) token {
-	if p.i+n < len(p.toks) {
-		return p.toks[p.i+n]
+func (p *parser) next() {
+	if p.tok.kind != tEOF {
+		p.i++
 	}
-	return p.toks[len(p.toks)-1]
+	p.tok = p.at(p.i)
 }
+
+func (p *parser) peek(n int) token { return p.at(p.i + n) }
 
 func (p *parser) is(punct string) bool { return p.tok.kind == tPunct && p.tok.val == punct }
 func (p *parser) isIdent(v string) bool {
@@ -126,6 +160,10 @@ func (p *parser) expect(punct string) error {
 
 // parseExpr is precedence climbing over binary operators.
 func (p *parser) parseExpr(minPrec int) (Expr, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	lhs, err := p.parseUnary()
 	if err != nil {
 		return nil, err
@@ -140,6 +178,9 @@ func (p *parser) parseExpr(minPrec int) (Expr, error) {
 			return lhs, nil
 		}
 		opTok := p.tok
+		if p.ops++; p.ops > MaxDepth {
+			return nil, p.errAt(opTok, tooDeep)
+		}
 		p.next()
 		be := &BinaryExpr{Op: op}
 		if p.isIdent("bool") {
@@ -154,6 +195,15 @@ func (p *parser) parseExpr(minPrec int) (Expr, error) {
 			p.next()
 			if m.Labels, err = p.parseLabelList(); err != nil {
 				return nil, err
+			}
+			if p.isIdent("group_left") || p.isIdent("group_right") {
+				m.Card = p.tok.val
+				p.next()
+				if p.is("(") {
+					if m.Include, err = p.parseLabelList(); err != nil {
+						return nil, err
+					}
+				}
 			}
 			be.Matching = m
 		}
@@ -191,6 +241,10 @@ func foldLiterals(be *BinaryExpr) Expr {
 }
 
 func (p *parser) parseUnary() (Expr, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	if p.is("-") || p.is("+") {
 		neg := p.is("-")
 		p.next()
@@ -238,6 +292,30 @@ func (p *parser) parsePrimary() (Expr, error) {
 		return p.parseRangeAgg()
 	case p.tok.kind == tIdent && vectorOps[p.tok.val]:
 		return p.parseVectorAgg()
+	case p.isIdent("vector"):
+		p.next()
+		if err := p.expect("("); err != nil {
+			return nil, err
+		}
+		neg := false
+		if p.is("-") {
+			neg = true
+			p.next()
+		}
+		if p.tok.kind != tNumber {
+			return nil, p.unexpected("NUMBER")
+		}
+		v := p.tok.num
+		if neg {
+			v = -v
+		}
+		p.next()
+		if err := p.expect(")"); err != nil {
+			return nil, err
+		}
+		return &VectorExpr{Val: v}, nil
+	case p.isIdent("label_replace"):
+		return p.parseLabelReplace()
 	}
 	return nil, p.unexpected("")
 }
@@ -546,11 +624,18 @@ func (p *parser) parseKeepDrop(keep bool) (Stage, error) {
 
 // parseLabelPredicate reads label filters joined by or (lowest), and / , / juxtaposition.
 func (p *parser) parseLabelPredicate(minPrec int) (LabelPredicate, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	lhs, err := p.parseLabelPrimary()
 	if err != nil {
 		return nil, err
 	}
 	for {
+		if p.ops > MaxDepth {
+			return nil, p.errAt(p.tok, tooDeep)
+		}
 		var isOr bool
 		switch {
 		case p.isIdent("or"):
@@ -566,6 +651,7 @@ func (p *parser) parseLabelPredicate(minPrec int) (LabelPredicate, error) {
 				return nil, err
 			}
 			lhs = &AndPredicate{L: lhs, R: rhs}
+			p.ops++
 			continue
 		default:
 			return lhs, nil
@@ -582,6 +668,7 @@ func (p *parser) parseLabelPredicate(minPrec int) (LabelPredicate, error) {
 		if err != nil {
 			return nil, err
 		}
+		p.ops++
 		if isOr {
 			lhs = &OrPredicate{L: lhs, R: rhs}
 		} else {
@@ -891,6 +978,8 @@ func validate(e Expr) error {
 			return &ParseError{Msg: "invalid quantile parameter " + strconv.FormatFloat(e.Param, 'g', -1, 64) + ": must be between 0 and 1"}
 		}
 		return validateSelector(e.Log.Matchers)
+	case *LabelReplaceExpr:
+		return validate(e.Inner)
 	case *VectorAggExpr:
 		if _, ok := e.Inner.(*LiteralExpr); ok {
 			return &ParseError{Msg: "unexpected literal for " + e.Op + " aggregation"}
@@ -920,4 +1009,57 @@ func validateSelector(ms []*Matcher) error {
 		}
 	}
 	return &ParseError{Msg: emptyMatcherMsg}
+}
+
+// parseLabelReplace reads label_replace(expr, "dst", "replacement", "src", "regex").
+func (p *parser) parseLabelReplace() (Expr, error) {
+	p.next()
+	if err := p.expect("("); err != nil {
+		return nil, err
+	}
+	inner, err := p.parseExpr(0)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := inner.(*LogExpr); ok {
+		return nil, p.unexpected(",")
+	}
+	var args [4]string
+	var regexTok token
+	for i := range args {
+		if err := p.expect(","); err != nil {
+			return nil, err
+		}
+		if p.tok.kind != tString {
+			return nil, p.unexpected("STRING")
+		}
+		args[i] = p.tok.val
+		regexTok = p.tok
+		p.next()
+	}
+	if err := p.expect(")"); err != nil {
+		return nil, err
+	}
+	e := &LabelReplaceExpr{Inner: inner, Dst: args[0], Replacement: args[1], Src: args[2], Regex: args[3]}
+	re, err := regexp.Compile("^(?s:" + e.Regex + ")$")
+	if err != nil {
+		return nil, p.errAt(regexTok, "syntax error: invalid regular expression in label_replace(): "+e.Regex)
+	}
+	if !validLabelName(e.Dst) {
+		return nil, p.errAt(regexTok, "syntax error: invalid destination label name in label_replace(): "+e.Dst)
+	}
+	e.re = re
+	return e, nil
+}
+
+func validLabelName(s string) bool {
+	if s == "" || !isIdentStart(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if !isIdentChar(s[i]) {
+			return false
+		}
+	}
+	return true
 }

@@ -254,7 +254,11 @@ func (ev *evaluator) rangeAgg(e *RangeAggExpr, g *Grouping) ([]*series, error) {
 				vs = a.vs[lo:hi]
 			}
 			var val float64
-			val, scratch = rangeValue(e, hi-lo, vs, scratch)
+			if e.Op == "rate_counter" {
+				val = rateCounter(e.Range.Seconds(), a.ts[lo:hi], vs)
+			} else {
+				val, scratch = rangeValue(e, hi-lo, vs, scratch)
+			}
 			s.pts = append(s.pts, Point{T: ev.stepTime(i) / 1e6, V: val})
 		}
 		if len(s.pts) > 0 {

@@ -26,6 +26,9 @@ func (ev *evaluator) vectorAgg(e *VectorAggExpr) (value, error) {
 	if in.isScalar {
 		return value{}, &QueryError{Msg: "unexpected literal for " + e.Op + " aggregation"}
 	}
+	if e.Op == "sort" || e.Op == "sort_desc" {
+		return in, nil // only the order of an instant result changes: see sortVector
+	}
 	g := e.Grouping
 	if g == nil {
 		g = &Grouping{}
@@ -268,6 +271,9 @@ func (ev *evaluator) vectorBinop(e *BinaryExpr, lhs, rhs []*series) (value, erro
 	g := &Grouping{Without: true} // default: match on all labels
 	if m := e.Matching; m != nil {
 		g = &Grouping{Without: !m.On, Labels: m.Labels}
+		if m.Card != "" && e.Op != "and" && e.Op != "or" && e.Op != "unless" {
+			return ev.groupedBinop(e, g, lhs, rhs)
+		}
 	}
 	var key []byte
 	rIndex := map[string][]*dense{}
@@ -379,4 +385,80 @@ func resultLabels(ls Labels, e *BinaryExpr) Labels {
 		return ls
 	}
 	return projectLabels(ls, &Grouping{Without: !m.On, Labels: m.Labels})
+}
+
+// groupedBinop is a many-to-one (group_left) or one-to-many (group_right) operation:
+// every series of the "many" side matches at most one series of the "one" side per
+// step, keeps its own labels, and copies the included labels from its match.
+func (ev *evaluator) groupedBinop(e *BinaryExpr, g *Grouping, lhs, rhs []*series) (value, error) {
+	many, one := lhs, rhs
+	oneSide := "right"
+	swap := e.Matching.Card == "group_right"
+	if swap {
+		many, one = rhs, lhs
+		oneSide = "left"
+	}
+	var key []byte
+	index := map[string][]*dense{}
+	for _, s := range one {
+		key = projectKey(key[:0], s.labels, g)
+		index[string(key)] = append(index[string(key)], ev.toDense(s))
+	}
+	out := map[string]*dense{}
+	var order []*dense
+	for _, s := range many {
+		key = projectKey(key[:0], s.labels, g)
+		matches := index[string(key)]
+		if len(matches) == 0 {
+			continue
+		}
+		for _, p := range s.pts {
+			i := ev.stepIndex(p.T)
+			if i < 0 || i >= ev.nsteps {
+				continue
+			}
+			var match *dense
+			for _, d := range matches {
+				if !d.has[i] {
+					continue
+				}
+				if match != nil {
+					return value{}, &QueryError{Msg: fmt.Sprintf("found duplicate series for the match group %s on the %s hand-side of the operation: many-to-many matching not allowed: matching labels must be unique on one side", projectLabels(s.labels, g), oneSide)}
+				}
+				match = d
+			}
+			if match == nil {
+				continue
+			}
+			l, r := p.V, match.v[i]
+			if swap {
+				l, r = r, l
+			}
+			v, keep := scalarBinop(e.Op, l, r, e.ReturnBool)
+			if !keep {
+				continue
+			}
+			labels := s.labels
+			for _, name := range e.Matching.Include {
+				labels = withLabel(labels, name, match.s.labels.Get(name))
+			}
+			rkey := string(labelsKey(nil, labels))
+			o, ok := out[rkey]
+			if !ok {
+				o = &dense{s: &series{labels: labels}, has: make([]bool, ev.nsteps)}
+				out[rkey] = o
+				order = append(order, o)
+			}
+			if o.has[i] {
+				return value{}, &QueryError{Msg: fmt.Sprintf("multiple matches for labels: grouping labels must ensure unique matches (%s)", labels)}
+			}
+			o.has[i] = true
+			o.s.pts = append(o.s.pts, Point{T: p.T, V: v})
+		}
+	}
+	res := make([]*series, 0, len(order))
+	for _, d := range order {
+		res = append(res, d.s)
+	}
+	return value{series: res}, nil
 }
