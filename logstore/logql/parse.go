@@ -562,12 +562,20 @@ func isStageEnd(p *parser) bool {
 }
 
 func (p *parser) parseLabelFormat() (Stage, error) {
-	st := &LabelFormatStage{}
+	st := &LabelFormatStage{st: templateState{data: map[string]string{}}}
+	seen := map[string]bool{}
 	for {
 		if p.tok.kind != tIdent {
 			return nil, p.unexpected("IDENTIFIER")
 		}
 		dst := p.tok.val
+		if dst == ErrorLabel {
+			return nil, p.errAt(p.tok, "syntax error: "+ErrorLabel+" cannot be formatted")
+		}
+		if seen[dst] {
+			return nil, p.errAt(p.tok, "syntax error: multiple label name '"+dst+"' not allowed in a single format operation")
+		}
+		seen[dst] = true
 		p.next()
 		if err := p.expect("="); err != nil {
 			return nil, err

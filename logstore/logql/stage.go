@@ -650,23 +650,12 @@ type templateState struct {
 }
 
 func newTemplate(text string, st *templateState) (*template.Template, error) {
-	funcs := template.FuncMap{
-		"__line__":      func() string { return st.line },
-		"__timestamp__": func() time.Time { return time.Unix(0, st.ts).UTC() },
-		"ToLower":       strings.ToLower, "ToUpper": strings.ToUpper,
-		"lower": strings.ToLower, "upper": strings.ToUpper, "title": strings.Title, //nolint:staticcheck // Loki's name
-		"trim": strings.TrimSpace, "trimPrefix": func(p, s string) string { return strings.TrimPrefix(s, p) },
-		"trimSuffix": func(p, s string) string { return strings.TrimSuffix(s, p) },
-		"replace":    func(old, new, s string) string { return strings.ReplaceAll(s, old, new) },
-		"Replace":    strings.Replace, "contains": func(sub, s string) bool { return strings.Contains(s, sub) },
-		"default": func(d string, s ...string) string {
-			if len(s) == 0 || s[0] == "" {
-				return d
-			}
-			return s[0]
-		},
-		"len": func(s string) int { return len(s) },
+	funcs := make(template.FuncMap, len(templateFuncs)+2)
+	for k, v := range templateFuncs {
+		funcs[k] = v
 	}
+	funcs["__line__"] = func() string { return st.line }
+	funcs["__timestamp__"] = func() time.Time { return time.Unix(0, st.ts) }
 	return template.New("").Option("missingkey=zero").Funcs(funcs).Parse(text)
 }
 
@@ -730,9 +719,11 @@ func (o *LabelFormatOp) compile() error {
 type LabelFormatStage struct {
 	Ops []LabelFormatOp
 	buf bytes.Buffer
+	st  templateState
 }
 
 func (s *LabelFormatStage) process(ts int64, line string, b *labelsBuilder) (string, bool) {
+	filled := false
 	for i := range s.Ops {
 		o := &s.Ops[i]
 		if o.Rename {
@@ -744,9 +735,15 @@ func (s *LabelFormatStage) process(ts int64, line string, b *labelsBuilder) (str
 			b.set(o.Dst, v)
 			continue
 		}
-		o.st.fill(ts, line, b)
+		// Loki fills the templates' labels once per line, before the first template
+		// op: later ops do not see what earlier ops of the same stage set.
+		if !filled {
+			s.st.fill(ts, line, b)
+			filled = true
+		}
+		o.st.line, o.st.ts = s.st.line, s.st.ts
 		s.buf.Reset()
-		if err := o.tmpl.Execute(&s.buf, o.st.data); err != nil {
+		if err := o.tmpl.Execute(&s.buf, s.st.data); err != nil {
 			b.setErr(errTemplateFormat, err.Error())
 			continue
 		}
