@@ -69,6 +69,25 @@ func (b *labelsBuilder) get(name string) (string, bool) {
 	return "", false
 }
 
+// lookup is get, but a label set to the empty string (a parser's missing field) counts
+// as present, as numeric label filters see it in Loki.
+func (b *labelsBuilder) lookup(name string) (string, bool) {
+	for i := range b.add {
+		if b.add[i].Name == name {
+			return b.add[i].Value, true
+		}
+	}
+	if len(b.del) > 0 && b.deleted(name) {
+		return "", false
+	}
+	for _, l := range b.base {
+		if l.Name == name {
+			return l.Value, true
+		}
+	}
+	return "", false
+}
+
 func (b *labelsBuilder) set(name, value string) {
 	for i, d := range b.del {
 		if d == name {

@@ -387,7 +387,7 @@ func (p *parser) parseLogExpr(inRange bool) (*LogExpr, error) {
 func (p *parser) parsePipeline(le *LogExpr) error {
 	for {
 		switch {
-		case p.is("|=") || p.is("|~") || p.is("!=") || p.is("!~"):
+		case p.isLineFilterOp():
 			st, err := p.parseLineFilter()
 			if err != nil {
 				return err
@@ -404,6 +404,10 @@ func (p *parser) parsePipeline(le *LogExpr) error {
 			return nil
 		}
 	}
+}
+
+func (p *parser) isLineFilterOp() bool {
+	return p.is("|=") || p.is("|~") || p.is("!=") || p.is("!~") || p.is("|>") || p.is("!>")
 }
 
 func (p *parser) parseLineFilter() (Stage, error) {
@@ -442,7 +446,7 @@ func (p *parser) parseLineFilter() (Stage, error) {
 		if err := f.add(op, alt, ipArg); err != nil {
 			return nil, p.errAt(tok, err.Error())
 		}
-		if !(p.is("|=") || p.is("|~") || p.is("!=") || p.is("!~")) {
+		if !p.isLineFilterOp() {
 			return f, nil
 		}
 	}
@@ -510,8 +514,12 @@ func (p *parser) parseStage() (Stage, error) {
 		case "keep", "drop":
 			p.next()
 			return p.parseKeepDrop(t.val == "keep")
-		case "unpack", "decolorize":
-			return nil, p.errAt(t, "syntax error: "+t.val+" is not supported by flowtap")
+		case "unpack":
+			p.next()
+			return &UnpackStage{}, nil
+		case "decolorize":
+			p.next()
+			return DecolorizeStage{}, nil
 		}
 	}
 	if t.kind == tIdent || p.is("(") {
@@ -524,35 +532,29 @@ func (p *parser) parseStage() (Stage, error) {
 	return nil, p.unexpected("")
 }
 
-// parseExtractParams reads name="expr", ... after json or logfmt.
+// parseExtractParams reads the optional list after json or logfmt: name="expr" or a
+// bare name (the expression is then the name itself), separated by commas.
 func (p *parser) parseExtractParams() ([]ExtractParam, error) {
 	var out []ExtractParam
-	for p.tok.kind == tIdent && p.peek(1).kind == tPunct && p.peek(1).val == "=" {
+	for p.tok.kind == tIdent && !isStageEnd(p) {
 		name := p.tok.val
 		p.next()
-		p.next()
-		switch p.tok.kind {
-		case tString, tIdent:
-			out = append(out, ExtractParam{Name: name, Expr: p.tok.val})
-		default:
-			return nil, p.unexpected("STRING")
+		expr := name
+		if p.is("=") {
+			p.next()
+			switch p.tok.kind {
+			case tString, tIdent:
+				expr = p.tok.val
+			default:
+				return nil, p.unexpected("STRING")
+			}
+			p.next()
 		}
-		p.next()
+		out = append(out, ExtractParam{Name: name, Expr: expr})
 		if !p.is(",") {
 			break
 		}
 		p.next()
-	}
-	if len(out) == 0 && p.tok.kind == tIdent && !isStageEnd(p) {
-		out = nil
-		for p.tok.kind == tIdent {
-			out = append(out, ExtractParam{Name: p.tok.val, Expr: p.tok.val})
-			p.next()
-			if !p.is(",") {
-				break
-			}
-			p.next()
-		}
 	}
 	return out, nil
 }

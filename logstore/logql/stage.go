@@ -36,6 +36,7 @@ type LineFilter struct {
 	IP     string // set for |= ip("...")
 	res    []*regexp.Regexp
 	ip     *ipMatcher
+	pats   [][]patternNode // for |> and !>
 }
 
 func (f *LineFilterStage) add(op string, values []string, ip string) error {
@@ -46,6 +47,20 @@ func (f *LineFilterStage) add(op string, values []string, ip string) error {
 			return err
 		}
 		lf.ip = m
+	}
+	if op == "|>" || op == "!>" {
+		for _, v := range values {
+			var ps PatternStage
+			if _, err := ps.split(v); err != nil {
+				return err
+			}
+			for _, n := range ps.nodes {
+				if n.capture != "" && n.capture != "_" {
+					return fmt.Errorf("syntax error: invalid pattern: named captures are not allowed: found '<%s>'", n.capture)
+				}
+			}
+			lf.pats = append(lf.pats, ps.nodes)
+		}
 	}
 	if op == "|~" || op == "!~" {
 		for _, v := range values {
@@ -67,10 +82,12 @@ func (f *LineFilter) match(line string) bool {
 	if f.ip != nil {
 		return f.ip.inLine(line) == (f.Op == "|=")
 	}
-	positive := f.Op == "|=" || f.Op == "|~"
+	positive := f.Op == "|=" || f.Op == "|~" || f.Op == "|>"
 	for i, v := range f.Values {
 		var hit bool
-		if (f.Op == "|~" || f.Op == "!~") && f.res[i] != nil {
+		if f.pats != nil {
+			hit = patternTest(f.pats[i], line)
+		} else if (f.Op == "|~" || f.Op == "!~") && f.res[i] != nil {
 			hit = f.res[i].MatchString(line)
 		} else {
 			hit = strings.Contains(line, v)
@@ -110,6 +127,29 @@ func (f *LineFilterStage) String() string {
 		}
 	}
 	return b.String()
+}
+
+// patternTest reports whether line matches a pattern line filter: its literals occur
+// in order, each after at least one byte of the capture before it; a pattern ending in
+// a literal must end the line, one ending in a capture must leave text for it. As in
+// Loki, the first literal need not start the line.
+func patternTest(nodes []patternNode, line string) bool {
+	if len(line) == 0 || len(nodes) == 0 {
+		return len(line) == 0 && len(nodes) == 0
+	}
+	off := 0
+	for i, n := range nodes {
+		if n.capture != "" {
+			continue
+		}
+		j := strings.Index(line[off:], n.lit)
+		if j < 0 || i != 0 && j == 0 {
+			return false
+		}
+		off += j + len(n.lit)
+	}
+	endsOnCapture := nodes[len(nodes)-1].capture != ""
+	return endsOnCapture == (off != len(line))
 }
 
 // ---- ip matching ----
@@ -251,6 +291,9 @@ func parseJSONPath(s string) ([]any, error) {
 }
 
 func (s *JSONStage) process(_ int64, line string, b *labelsBuilder) (string, bool) {
+	if len(s.Params) > 0 {
+		return s.extractPaths(line, b)
+	}
 	dec := json.NewDecoder(strings.NewReader(line))
 	dec.UseNumber()
 	var v any
@@ -261,14 +304,6 @@ func (s *JSONStage) process(_ int64, line string, b *labelsBuilder) (string, boo
 	obj, ok := v.(map[string]any)
 	if !ok {
 		b.setErr(errJSON, "Value looks like object, but can't find closing '}' symbol")
-		return line, true
-	}
-	if len(s.Params) > 0 {
-		for _, p := range s.Params {
-			if val, ok := jsonPath(obj, p.path); ok {
-				b.setExtracted(p.Name, val)
-			}
-		}
 		return line, true
 	}
 	s.prefix = s.prefix[:0]
@@ -312,26 +347,61 @@ func jsonScalar(v any) (string, bool) {
 	return string(out), err == nil
 }
 
-func jsonPath(v any, path []any) (string, bool) {
+// extractPaths is json with parameters: each path's value becomes its label, as the raw
+// JSON text for objects and arrays, empty for null or a missing path (as in Loki).
+func (s *JSONStage) extractPaths(line string, b *labelsBuilder) (string, bool) {
+	if line == "" {
+		return line, true
+	}
+	if c := line[0]; c != '{' && c != '[' && c != '"' {
+		b.setErr(errJSON, "")
+		return line, true
+	}
+	if !json.Valid([]byte(line)) {
+		b.setErr(errJSON, "Value looks like object, but can't find closing '}' symbol")
+	}
+	for _, p := range s.Params {
+		val, _ := jsonPathRaw(line, p.path)
+		b.setExtracted(p.Name, val)
+	}
+	return line, true
+}
+
+// jsonPathRaw follows path (string keys and int indexes) through the JSON text doc.
+func jsonPathRaw(doc string, path []any) (string, bool) {
+	raw := json.RawMessage(doc)
 	for _, p := range path {
 		switch k := p.(type) {
 		case string:
-			m, ok := v.(map[string]any)
+			var m map[string]json.RawMessage
+			if json.Unmarshal(raw, &m) != nil {
+				return "", false
+			}
+			v, ok := m[k]
 			if !ok {
 				return "", false
 			}
-			if v, ok = m[k]; !ok {
-				return "", false
-			}
+			raw = v
 		case int:
-			a, ok := v.([]any)
-			if !ok || k < 0 || k >= len(a) {
+			var a []json.RawMessage
+			if json.Unmarshal(raw, &a) != nil || k < 0 || k >= len(a) {
 				return "", false
 			}
-			v = a[k]
+			raw = a[k]
 		}
 	}
-	return jsonScalar(v)
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return "", true
+	case raw[0] == '"':
+		var str string
+		if json.Unmarshal(raw, &str) != nil {
+			return "", false
+		}
+		return str, true
+	}
+	return string(raw), true
 }
 
 // appendSanitized appends a label name made of s: invalid characters become _, and a
@@ -381,72 +451,42 @@ type LogfmtStage struct {
 }
 
 func (s *LogfmtStage) process(_ int64, line string, b *labelsBuilder) (string, bool) {
-	i := 0
-	for i < len(line) {
-		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
-			i++
+	if len(s.Params) > 0 {
+		// every requested label exists (empty) even when the line lacks its key
+		for _, p := range s.Params {
+			if !b.baseHas(p.Name) {
+				b.setExtracted(p.Name, "")
+			}
 		}
-		if i >= len(line) {
-			break
-		}
-		ks := i
-		for i < len(line) && line[i] != '=' && line[i] != ' ' && line[i] != '\t' && line[i] != '"' {
-			i++
-		}
-		key := line[ks:i]
-		if i < len(line) && line[i] == '"' || key == "" {
+	}
+	var sc logfmtScanner
+	sc.line = line
+	for !sc.eol() {
+		if !sc.scan() {
 			if s.Strict {
-				b.setErr(errLogfmt, fmt.Sprintf("logfmt syntax error at pos %d : unexpected '%c'", i+1, line[i]))
-				return line, true
-			}
-			// skip the bad token
-			for i < len(line) && line[i] != ' ' {
-				i++
+				break
 			}
 			continue
 		}
-		val := ""
-		if i < len(line) && line[i] == '=' {
-			i++
-			if i < len(line) && line[i] == '"' {
-				j := i + 1
-				esc := false
-				for j < len(line) && line[j] != '"' {
-					if line[j] == '\\' {
-						esc = true
-						j++
-					}
-					j++
-				}
-				if j >= len(line) {
-					if s.Strict {
-						b.setErr(errLogfmt, fmt.Sprintf("logfmt syntax error at pos %d : unterminated quoted value", j+1))
-						return line, true
-					}
-					break
-				}
-				val = line[i+1 : j]
-				if esc {
-					if u, err := strconv.Unquote(line[i : j+1]); err == nil {
-						val = u
-					}
-				}
-				i = j + 1
-			} else {
-				vs := i
-				for i < len(line) && line[i] != ' ' && line[i] != '\t' {
-					i++
-				}
-				val = line[vs:i]
-			}
-		}
-		if !utf8.ValidString(key) {
+		key := sanitizeName(sc.key)
+		if key == "" {
 			continue
+		}
+		val := sc.value
+		if !utf8.ValidString(val) {
+			val = strings.ToValidUTF8(val, "")
+			if len(s.Params) > 0 {
+				val = ""
+			}
 		}
 		if len(s.Params) > 0 {
 			for _, p := range s.Params {
-				if p.Expr == key {
-					b.setExtracted(p.Name, val)
+				if p.Expr == key || p.Name == key && p.Expr == p.Name {
+					name := p.Name
+					if b.baseHas(name) {
+						name += "_extracted"
+					}
+					b.set(name, val)
 				}
 			}
 			continue
@@ -454,9 +494,130 @@ func (s *LogfmtStage) process(_ int64, line string, b *labelsBuilder) (string, b
 		if val == "" && !s.KeepEmpty {
 			continue
 		}
-		b.setExtracted(sanitizeName(key), val)
+		b.setExtracted(key, val)
+	}
+	if s.Strict && sc.err != "" {
+		b.setErr(errLogfmt, sc.err)
 	}
 	return line, true
+}
+
+// logfmtScanner reads key=value pairs with Loki's rules: a key ends at '=' or blank
+// (a bare key has an empty value); a quote in a key, or '=' or a quote inside an
+// unquoted value, is a syntax error that skips the pair; quoted values use JSON
+// escapes. err keeps the last error, reported only by --strict.
+type logfmtScanner struct {
+	line, key, value string
+	pos              int
+	err              string
+}
+
+func (d *logfmtScanner) eol() bool { return d.pos >= len(d.line) }
+
+func (d *logfmtScanner) fail(msg string) {
+	d.err = fmt.Sprintf("logfmt syntax error at pos %d : %s", d.pos+1, msg)
+}
+
+func (d *logfmtScanner) skipValue() bool {
+	for d.pos < len(d.line) && d.line[d.pos] > ' ' {
+		d.pos++
+	}
+	return false
+}
+
+// scan reads the next pair; false means a syntax error (or nothing left).
+func (d *logfmtScanner) scan() bool {
+	d.key, d.value = "", ""
+	line := d.line
+	for d.pos < len(line) && line[d.pos] <= ' ' {
+		d.pos++
+	}
+	if d.pos >= len(line) {
+		return false
+	}
+	start := d.pos
+	for ; d.pos < len(line); d.pos++ {
+		c := line[d.pos]
+		switch {
+		case c == '=':
+			if d.pos == start {
+				d.fail("unexpected '='")
+				return d.skipValue()
+			}
+			d.key = line[start:d.pos]
+			if !utf8.ValidString(d.key) {
+				d.fail("invalid key")
+				return d.skipValue()
+			}
+			return d.scanValue()
+		case c == '"':
+			d.fail(`unexpected '"'`)
+			return d.skipValue()
+		case c <= ' ':
+			d.key = line[start:d.pos]
+			if !utf8.ValidString(d.key) {
+				d.fail("invalid key")
+				return false
+			}
+			return true
+		}
+	}
+	d.key = line[start:]
+	if !utf8.ValidString(d.key) {
+		d.fail("invalid key")
+		return false
+	}
+	return true
+}
+
+func (d *logfmtScanner) scanValue() bool {
+	line := d.line
+	d.pos++ // past '='
+	if d.pos >= len(line) || line[d.pos] <= ' ' {
+		return true
+	}
+	if line[d.pos] == '"' {
+		start := d.pos
+		esc, hasEsc := false, false
+		for i := d.pos + 1; i < len(line); i++ {
+			c := line[i]
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc, hasEsc = true, true
+			case c == '"':
+				d.pos = i + 1
+				if !hasEsc {
+					d.value = line[start+1 : i]
+					return true
+				}
+				var v string
+				if err := json.Unmarshal([]byte(line[start:d.pos]), &v); err != nil {
+					d.fail("invalid quoted value")
+					return false
+				}
+				d.value = v
+				return true
+			}
+		}
+		d.pos = len(line)
+		d.fail("unterminated quoted value")
+		return false
+	}
+	start := d.pos
+	for ; d.pos < len(line); d.pos++ {
+		switch c := line[d.pos]; {
+		case c == '=' || c == '"':
+			d.fail(fmt.Sprintf("unexpected %q", c))
+			return d.skipValue()
+		case c <= ' ':
+			d.value = line[start:d.pos]
+			return true
+		}
+	}
+	d.value = line[start:]
+	return true
 }
 
 func (s *LogfmtStage) String() string {
@@ -485,6 +646,23 @@ type patternNode struct {
 
 func newPatternStage(pat string) (*PatternStage, error) {
 	s := &PatternStage{Pattern: pat}
+	named, err := s.split(pat)
+	if err != nil {
+		return nil, err
+	}
+	if named == 0 {
+		return nil, errors.New("syntax error: invalid pattern: at least one capture is required")
+	}
+	for i, n := range s.nodes {
+		if n.capture != "" && n.capture != "_" {
+			s.lastNamed = i
+		}
+	}
+	return s, nil
+}
+
+// split turns pat into literal and capture nodes and counts the named captures.
+func (s *PatternStage) split(pat string) (int, error) {
 	seen := map[string]bool{}
 	named := 0
 	rest := pat
@@ -509,11 +687,11 @@ func newPatternStage(pat string) (*PatternStage, error) {
 			continue
 		}
 		if n := len(s.nodes); n > 0 && s.nodes[n-1].lit == "" {
-			return nil, errors.New("syntax error: invalid pattern: found consecutive capture '" + rest[:j+1] + "'")
+			return 0, errors.New("syntax error: invalid pattern: found consecutive capture '" + rest[:j+1] + "'")
 		}
 		if name != "_" {
 			if seen[name] {
-				return nil, errors.New("syntax error: invalid pattern: duplicate capture name (" + name + ")")
+				return 0, errors.New("syntax error: invalid pattern: duplicate capture name (" + name + ")")
 			}
 			seen[name] = true
 			named++
@@ -521,15 +699,7 @@ func newPatternStage(pat string) (*PatternStage, error) {
 		s.nodes = append(s.nodes, patternNode{capture: name})
 		rest = rest[j+1:]
 	}
-	if named == 0 {
-		return nil, errors.New("syntax error: invalid pattern: at least one capture is required")
-	}
-	for i, n := range s.nodes {
-		if n.capture != "" && n.capture != "_" {
-			s.lastNamed = i
-		}
-	}
-	return s, nil
+	return named, nil
 }
 
 func validCaptureName(n string) bool {
@@ -849,12 +1019,9 @@ type NumericFilter struct {
 }
 
 func (f *NumericFilter) test(b *labelsBuilder) bool {
-	if b.hasErr() {
-		return true // keep errored lines so that __error__ filters can see them
-	}
-	s, ok := b.get(f.Name)
+	s, ok := b.lookup(f.Name)
 	if !ok {
-		return false
+		return false // a line without the label is dropped, as in Loki
 	}
 	var v float64
 	var err error

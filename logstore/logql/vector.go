@@ -190,8 +190,14 @@ func scalarBinop(op string, l, r float64, returnBool bool) (float64, bool) {
 	case "*":
 		return l * r, true
 	case "/":
+		if r == 0 {
+			return math.NaN(), true // Loki, unlike Prometheus, answers NaN, not ±Inf
+		}
 		return l / r, true
 	case "%":
+		if r == 0 {
+			return math.NaN(), true
+		}
 		return math.Mod(l, r), true
 	case "^":
 		return math.Pow(l, r), true
