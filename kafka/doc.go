@@ -32,7 +32,15 @@
 // flowtap_producer_dropped_records_total and logged, and the write returns an error wrapping
 // ErrDropped.
 //
-// The spill is a spill.Set: one queue per lane under Spill.Dir/set-<seq>-lanes-<n>/. After a
+// The spill is keyed by cluster: Spill.Dir/brokers-<sorted bootstrap brokers>/ (SpillDir), so
+// records spilled for one cluster are never sent to another (each also carries its topic).
+// Spill.Dir defaults to spill.DefaultDir() ($XDG_STATE_HOME or ~/.local/state/flowtap/spill),
+// never the working directory. A spilled record the brokers refuse for good (a non-retriable
+// error such as an invalid topic or a record too large, or an unknown topic for
+// UndeliverableAfter) goes to a file in SpillDir/deadletter/ instead of holding the head of
+// its spill: counted in flowtap_producer_deadlettered_records_total{reason} and logged.
+//
+// Within it the spill is a spill.Set: one queue per lane under set-<seq>-lanes-<n>/. After a
 // restart with another lane count (or from the single-queue layout of earlier versions) keys
 // map to other lanes, so the old queues are sent first, oldest set first, before any lane
 // sends; meanwhile writes queue up in memory and then in the new lanes' spills. A restart with

@@ -85,7 +85,7 @@ func TestLaneCountChangeKeepsOrder(t *testing.T) {
 		t.Fatalf("after the outage the spill holds %d of %d records; stats %+v", r, total, p1.Stats())
 	}
 
-	b := startBroker(t, "", t.TempDir())
+	b := startBroker(t, dead, t.TempDir()) // the spill is kept for its brokers: same address
 	cfg.Brokers, cfg.Lanes = []string{b.Addr()}, 3
 	p2, err := NewProducer(cfg, nil, quietLog())
 	if err != nil {
@@ -101,7 +101,7 @@ func TestLaneCountChangeKeepsOrder(t *testing.T) {
 		r, _ := p2.SpillDepth()
 		return r == 0 && p2.Stats().Produced == int64(total)
 	})
-	if sets, _ := filepath.Glob(filepath.Join(spillDir, "set-*-lanes-2")); len(sets) != 0 {
+	if sets, _ := filepath.Glob(filepath.Join(p2.SpillDir(), "set-*-lanes-2")); len(sets) != 0 {
 		t.Fatalf("drained two-lane spill still on disk: %v", sets)
 	}
 

@@ -6,16 +6,17 @@ import (
 )
 
 type producerMetrics struct {
-	records    prometheus.Counter
-	bytes      prometheus.Counter
-	errors     prometheus.Counter
-	spilled    prometheus.Counter
-	dropped    *prometheus.CounterVec
-	spillRecs  prometheus.Gauge
-	spillBytes prometheus.Gauge
-	queueBytes prometheus.Gauge
-	latency    prometheus.Histogram
-	collectors []prometheus.Collector
+	records      prometheus.Counter
+	bytes        prometheus.Counter
+	errors       prometheus.Counter
+	spilled      prometheus.Counter
+	dropped      *prometheus.CounterVec
+	deadLettered *prometheus.CounterVec
+	spillRecs    prometheus.Gauge
+	spillBytes   prometheus.Gauge
+	queueBytes   prometheus.Gauge
+	latency      prometheus.Histogram
+	collectors   []prometheus.Collector
 }
 
 func newProducerMetrics() *producerMetrics {
@@ -30,6 +31,8 @@ func newProducerMetrics() *producerMetrics {
 			Help: "Messages written to the disk spill."}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_producer_dropped_records_total",
 			Help: "Messages lost, by reason (spill_full, spill_error, spill_corrupt, too_large, closed, canceled)."}, []string{"reason"}),
+		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_producer_deadlettered_records_total",
+			Help: "Messages that can never be produced (unknown_topic: the brokers kept answering that the topic does not exist; refused: a non-retriable error), written to the spill's dead-letter directory."}, []string{"reason"}),
 		spillRecs: prometheus.NewGauge(prometheus.GaugeOpts{Name: "flowtap_producer_spill_records",
 			Help: "Messages waiting in the disk spill."}),
 		spillBytes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "flowtap_producer_spill_bytes",
@@ -39,7 +42,7 @@ func newProducerMetrics() *producerMetrics {
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "flowtap_producer_latency_seconds",
 			Help: "Duration of one produce call (a chunk of messages).", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
 	}
-	m.collectors = []prometheus.Collector{m.records, m.bytes, m.errors, m.spilled, m.dropped, m.spillRecs, m.spillBytes, m.queueBytes, m.latency}
+	m.collectors = []prometheus.Collector{m.records, m.bytes, m.errors, m.spilled, m.dropped, m.deadLettered, m.spillRecs, m.spillBytes, m.queueBytes, m.latency}
 	return m
 }
 

@@ -62,8 +62,14 @@ type ProducerConfig struct {
 	// DrainTimeout is how long Run keeps sending after ctx ends; what is left is spilled.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
 
-	// Spill is the disk spill; each lane gets Spill.MaxBytes/Lanes of it (see spill.Set).
+	// Spill is the disk spill; each lane gets Spill.MaxBytes/Lanes of it (see spill.Set). It
+	// lives in a subdirectory of Spill.Dir named after the brokers (see SpillDir), so records
+	// spilled for one cluster are never sent to another.
 	Spill spill.Config `yaml:"spill"`
+	// UndeliverableAfter is how long the brokers may keep answering that a spilled record's
+	// topic does not exist before the record goes to the dead-letter file; records the
+	// brokers refuse with a non-retriable error go there at once.
+	UndeliverableAfter time.Duration `yaml:"undeliverable_after"`
 }
 
 // MaxLanes is the largest Lanes value.
@@ -89,6 +95,8 @@ func DefaultProducerConfig() ProducerConfig {
 		RetryBackoffMax: 5 * time.Second,
 		DrainTimeout:    5 * time.Second,
 		Spill:           spill.DefaultConfig(),
+
+		UndeliverableAfter: 30 * time.Second,
 	}
 }
 
@@ -138,6 +146,8 @@ type Producer struct {
 	spills    atomic.Pointer[spill.Set]
 	olderDone chan struct{} // closed once the spills of earlier layouts are sent
 	olderExit chan struct{} // closed when sendOlder returns, done or not
+
+	undeliverable undeliverable // topics the brokers keep refusing, for the dead-letter file
 
 	avgSize      atomic.Int64 // bytes per encoded message, to size encode buffers
 	serialEncode bool         // benchmarks: encode every lane in the caller's goroutine
@@ -191,6 +201,9 @@ func NewProducer(cfg ProducerConfig, reg prometheus.Registerer, log *slog.Logger
 	if cfg.Spill.Dir == "" {
 		return nil, errors.New("kafka: spill dir is empty")
 	}
+	if cfg.UndeliverableAfter <= 0 {
+		cfg.UndeliverableAfter = def.UndeliverableAfter
+	}
 	if log == nil {
 		log = slog.Default()
 	}
@@ -236,7 +249,10 @@ func NewProducer(cfg ProducerConfig, reg prometheus.Registerer, log *slog.Logger
 // queues up behind them. It takes lane locks: never call it with one held.
 func (p *Producer) openSpills() error {
 	p.spillOnce.Do(func() {
-		set, err := spill.OpenSet(p.cfg.Spill, len(p.lanes))
+		p.warnOtherSpills()
+		scfg := p.cfg.Spill
+		scfg.Dir = p.SpillDir()
+		set, err := spill.OpenSet(scfg, len(p.lanes))
 		if err != nil {
 			p.spillErr = err
 			return
@@ -585,7 +601,9 @@ func (p *Producer) sendHead(q *spill.Queue) bool {
 	if !ok {
 		return true
 	}
-	failed := p.send(fromSpill(smsgs))
+	msgs := fromSpill(smsgs)
+	failed, err := p.sendErr(msgs)
+	failed = p.settle(msgs, failed, err)
 	if len(failed) > 0 {
 		if err := q.Replace(id, toSpill(failed)); err != nil {
 			p.log.Error("spill rewrite failed", "err", err)
@@ -603,8 +621,14 @@ func (p *Producer) sendHead(q *spill.Queue) bool {
 
 // send produces msgs and returns those that failed (nil on success).
 func (p *Producer) send(msgs []kafkago.Message) []kafkago.Message {
+	failed, _ := p.sendErr(msgs)
+	return failed
+}
+
+// sendErr is send that also returns the client's error, for settle to judge.
+func (p *Producer) sendErr(msgs []kafkago.Message) ([]kafkago.Message, error) {
 	if len(msgs) == 0 {
-		return nil
+		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.WriteTimeout)
 	defer cancel()
@@ -613,7 +637,7 @@ func (p *Producer) send(msgs []kafkago.Message) []kafkago.Message {
 	p.m.latency.Observe(time.Since(start).Seconds())
 	if err == nil {
 		p.count(msgs)
-		return nil
+		return nil, nil
 	}
 	p.m.errors.Inc()
 	var werrs kafkago.WriteErrors
@@ -632,12 +656,12 @@ func (p *Producer) send(msgs []kafkago.Message) []kafkago.Message {
 		}
 		p.count(ok)
 		p.log.Warn("produce failed", "failed", len(failed), "sent", len(ok), "err", first)
-		return failed
+		return failed, err
 	}
 	p.log.Warn("produce failed", "records", len(msgs), "err", err)
 	out := make([]kafkago.Message, len(msgs))
 	copy(out, msgs)
-	return out
+	return out, err
 }
 
 func (p *Producer) count(msgs []kafkago.Message) {
@@ -687,6 +711,7 @@ func (p *Producer) SpillDepth() (records, bytes int64) {
 // Stats is a snapshot of the producer's counters (also exported as Prometheus metrics).
 type Stats struct {
 	Produced, Spilled, Dropped, Errors int64
+	DeadLettered                       int64 // moved to the dead-letter file: never producible
 }
 
 // Stats returns the producer's counters.
@@ -696,5 +721,7 @@ func (p *Producer) Stats() Stats {
 		Spilled:  int64(counterValue(p.m.spilled)),
 		Dropped:  int64(counterVecSum(p.m.dropped)),
 		Errors:   int64(counterValue(p.m.errors)),
+
+		DeadLettered: int64(counterVecSum(p.m.deadLettered)),
 	}
 }

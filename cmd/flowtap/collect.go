@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +29,7 @@ type collectOptions struct {
 	output       string
 	format       string
 	kafkaBrokers []string
+	spillDir     string
 	kafkaTopic   string
 }
 
@@ -89,6 +89,7 @@ port).`,
 	f.IntVar(&o.cfg.ReadBatch, "read-batch", o.cfg.ReadBatch, "datagrams per recvmmsg call")
 	f.StringSliceVar(&o.kafkaBrokers, "kafka-brokers", nil, "with --output kafka: Kafka brokers (host:port,…)")
 	f.StringVar(&o.kafkaTopic, "kafka-topic", "", "with --output kafka: send every record to this topic (default: flowtap.vpc / flowtap.tgw by kind)")
+	f.StringVar(&o.spillDir, "spill-dir", defaultSpillDir("collect"), "with --output kafka: where records wait while Kafka is unreachable (a directory per cluster under it)")
 	return cmd
 }
 
@@ -118,7 +119,7 @@ func (o *collectOptions) recordWriter(stdout io.Writer) (flowlog.RecordWriter, e
 			return nil, errors.New("--output kafka: --kafka-brokers is required")
 		}
 		// A receiver must not block on Kafka: records spill to disk after a short wait.
-		w, err := startProducer(o.kafkaBrokers, o.kafkaTopic, filepath.Join("data", "spill", "collect"), false)
+		w, err := startProducer(kafkaOutput{brokers: o.kafkaBrokers, topic: o.kafkaTopic, spillDir: o.spillDir, timeout: 5 * time.Second})
 		if err != nil {
 			return nil, fmt.Errorf("--output kafka: %w", err)
 		}

@@ -26,7 +26,7 @@ func init() { register(newGenerateCmd) }
 // newKafkaWriter is the single hook for --kafka-brokers: it returns the Kafka producer as a
 // flowlog.RecordWriter (closed with io.Closer if it implements it). The Kafka wiring sets
 // it; until then generate reports that Kafka output is not available.
-var newKafkaWriter = func(brokers []string, topic string) (flowlog.RecordWriter, error) {
+var newKafkaWriter = func(o kafkaOutput) (flowlog.RecordWriter, error) {
 	return nil, errors.New("kafka output not available")
 }
 
@@ -38,7 +38,8 @@ type generateOptions struct {
 	seed                                                                 uint64
 	spec                                                                 topology.Spec
 	kafkaBrokers                                                         []string
-	kafkaTopic                                                           string
+	kafkaTopic, spillDir                                                 string
+	kafkaTimeout                                                         time.Duration
 }
 
 func newGenerateCmd() *cobra.Command {
@@ -97,6 +98,8 @@ VPN logs as DIR/{tunnel,bgp,client}/{stream}.log; --kafka-brokers sends records 
 	f.BoolVar(&o.header, "header", true, "stdout: start flow logs with the header line, as in AWS's S3 files")
 	f.StringSliceVar(&o.kafkaBrokers, "kafka-brokers", nil, "send flow records to these Kafka brokers (host:port,…)")
 	f.StringVar(&o.kafkaTopic, "kafka-topic", "", "Kafka topic with --kafka-brokers (default: flowtap.vpc / flowtap.tgw by kind)")
+	f.StringVar(&o.spillDir, "spill-dir", defaultSpillDir("generate"), "with --kafka-brokers: where records wait while Kafka is unreachable (a directory per cluster under it; the next run to those brokers sends them first)")
+	f.DurationVar(&o.kafkaTimeout, "kafka-timeout", time.Minute, "with --kafka-brokers: how long to wait at the end for Kafka to take every record; generate fails if some are still undelivered then")
 	return cmd
 }
 
@@ -168,10 +171,12 @@ func runGenerate(ctx context.Context, cmd *cobra.Command, o *generateOptions) er
 	)
 	switch {
 	case len(o.kafkaBrokers) > 0:
-		if rw, err = newKafkaWriter(o.kafkaBrokers, o.kafkaTopic); err != nil {
+		if rw, err = newKafkaWriter(kafkaOutput{brokers: o.kafkaBrokers, topic: o.kafkaTopic, spillDir: o.spillDir, timeout: o.kafkaTimeout}); err != nil {
 			return fmt.Errorf("--kafka-brokers: %w", err)
 		}
-		if c, ok := rw.(io.Closer); ok {
+		if c, ok := rw.(interface{ CloseReport(io.Writer) error }); ok {
+			finish = func() error { return c.CloseReport(cmd.ErrOrStderr()) }
+		} else if c, ok := rw.(io.Closer); ok {
 			finish = c.Close
 		}
 		if format == nil { // VPN events go to the VPN topic as AWS's JSON

@@ -32,6 +32,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/flowtap/flowtap/internal/fsx"
 )
 
 // ErrFull is returned by Append when the messages would take the queue above MaxBytes.
@@ -170,9 +173,23 @@ type Config struct {
 	SegmentBytes int64  `yaml:"segment_bytes"` // the tail is sealed (fsynced) at this size
 }
 
-// DefaultConfig is 1 GiB in 16 MiB segments under ./data/spill.
+// DefaultConfig is 1 GiB in 16 MiB segments under DefaultDir().
 func DefaultConfig() Config {
-	return Config{Dir: "data/spill", MaxBytes: 1 << 30, SegmentBytes: 16 << 20}
+	return Config{Dir: DefaultDir(), MaxBytes: 1 << 30, SegmentBytes: 16 << 20}
+}
+
+// DefaultDir is where a spill lives when no directory is configured: a fixed place per user,
+// never relative to the working directory (a command run from another directory would not
+// find, and so never send, what an earlier run spilled): $XDG_STATE_HOME/flowtap/spill,
+// else ~/.local/state/flowtap/spill, else /var/lib/flowtap/spill without a home directory.
+func DefaultDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "flowtap", "spill")
+	}
+	if h, err := os.UserHomeDir(); err == nil && filepath.IsAbs(h) {
+		return filepath.Join(h, ".local", "state", "flowtap", "spill")
+	}
+	return filepath.Join(string(filepath.Separator), "var", "lib", "flowtap", "spill")
 }
 
 type segment struct {
@@ -201,7 +218,7 @@ func Open(cfg Config) (*Queue, error) {
 	if cfg.MaxBytes <= 0 {
 		cfg.MaxBytes = DefaultConfig().MaxBytes
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+	if err := fsx.MkdirAll(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("spill: create %s: %w", cfg.Dir, err)
 	}
 	ents, err := os.ReadDir(cfg.Dir)
@@ -291,7 +308,7 @@ func (q *Queue) Append(msgs []Message) error {
 		if len(q.segs) > 0 {
 			seq = q.segs[len(q.segs)-1].seq + 1
 		}
-		f, err := os.OpenFile(q.path(seq), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		f, err := os.OpenFile(q.path(seq), os.O_CREATE|os.O_EXCL|os.O_WRONLY, fsx.FileMode)
 		if err != nil {
 			return fmt.Errorf("spill: create segment: %w", err)
 		}
@@ -339,7 +356,7 @@ func (q *Queue) writeSegment(seq uint64, msgs []Message) (int64, error) {
 	}
 	final := q.path(seq)
 	tmp := final + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, fsx.FileMode)
 	if err != nil {
 		return 0, fmt.Errorf("spill: create %s: %w", tmp, err)
 	}
@@ -357,19 +374,7 @@ func (q *Queue) writeSegment(seq uint64, msgs []Message) (int64, error) {
 		os.Remove(tmp)
 		return 0, fmt.Errorf("spill: write segment %s: %w", final, err)
 	}
-	return int64(len(buf)), syncDir(q.cfg.Dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("spill: open dir: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("spill: sync dir: %w", err)
-	}
-	return nil
+	return int64(len(buf)), fsx.SyncDir(q.cfg.Dir)
 }
 
 // Prepend puts msgs in front of everything queued, as one new fsynced segment. It ignores
@@ -475,4 +480,43 @@ func (q *Queue) Close() error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.sealLocked()
+}
+
+// WriteDeadLetter writes msgs, which can never be produced, to a new file in dir named by the
+// time and reason (<UTC time>-<reason>.seg), in the segment format, so that nothing is lost
+// and an operator can inspect them or send them again once the cause is fixed. It returns
+// the file's path.
+func WriteDeadLetter(dir, reason string, msgs []Message) (string, error) {
+	if err := fsx.MkdirAll(dir); err != nil {
+		return "", fmt.Errorf("spill: dead-letter dir: %w", err)
+	}
+	var buf []byte
+	for i := range msgs {
+		buf = AppendRecord(buf, &msgs[i])
+	}
+	name := time.Now().UTC().Format("20060102T150405.000000000Z") + "-" + reason + segSuffix
+	path := filepath.Join(dir, name)
+	if err := fsx.WriteFile(path, buf); err != nil {
+		return "", fmt.Errorf("spill: dead-letter: %w", err)
+	}
+	return path, nil
+}
+
+// ReadFile decodes a segment or dead-letter file. It stops at the first corrupt record and
+// returns the messages before it with the error.
+func ReadFile(path string) ([]Message, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var msgs []Message
+	for len(data) > 0 {
+		m, k, err := DecodeRecord(data)
+		if err != nil {
+			return msgs, fmt.Errorf("%s: %w", path, err)
+		}
+		msgs = append(msgs, m)
+		data = data[k:]
+	}
+	return msgs, nil
 }
