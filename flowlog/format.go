@@ -2,13 +2,18 @@ package flowlog
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
 // Format is an ordered list of fields, as in a flow log's LogFormat. It knows its kind (VPC
 // or TGW) and the version AWS would write for it (the highest version of its fields).
 type Format struct {
-	fields  []Field
+	fields []Field
+	// names holds the AWS name of every column when the format has columns this build does
+	// not know (FieldIgnored positions read from a header); nil otherwise.
+	names   []string
+	extras  int // how many such columns
 	kind    Kind
 	version uint8
 }
@@ -97,22 +102,131 @@ func FormatFromNames(names []string) (*Format, error) {
 }
 
 // FormatFromHeader builds a format from the header line of an S3 text file. Unlike
-// ParseFormat it tolerates names this build does not know (AWS adds fields over time): their
-// columns are skipped on parse.
+// ParseFormat it accepts names this build does not know (AWS adds fields over time): such a
+// column is carried by its name, its values kept unchanged in Record.Extra.
 func FormatFromHeader(header string) (*Format, error) {
 	names := strings.Fields(header)
 	if len(names) == 0 {
 		return nil, &FormatError{Token: header, Reason: "empty header line"}
 	}
+	return NewFormatNamed(names)
+}
+
+// NewFormatNamed builds a format from column names, known or not. A name the registry does
+// not know becomes a FieldIgnored column that keeps its name: its values are carried in
+// Record.Extra and written back under that name. Names must be distinct.
+func NewFormatNamed(names []string) (*Format, error) {
+	if len(names) == 0 {
+		return nil, &FormatError{Reason: "format has no fields"}
+	}
 	fs := make([]Field, len(names))
+	unknown := 0
 	for i, n := range names {
 		f, ok := fieldByName[n]
 		if !ok {
+			if !ValidExtraName(n) {
+				return nil, &FormatError{Pos: i + 1, Token: n, Reason: "not a column name (letters, digits, '-', '_', '.')"}
+			}
 			f = FieldIgnored
+			unknown++
 		}
 		fs[i] = f
 	}
-	return NewFormat(fs...)
+	f, err := NewFormat(fs...)
+	if err != nil || unknown == 0 {
+		return f, err
+	}
+	f.names = append([]string(nil), names...)
+	f.extras = unknown
+	seen := make(map[string]bool, unknown)
+	for i, fd := range fs {
+		if fd != FieldIgnored {
+			continue
+		}
+		if seen[names[i]] {
+			return nil, &FormatError{Pos: i + 1, Token: names[i], Reason: "field appears twice"}
+		}
+		seen[names[i]] = true
+	}
+	return f, nil
+}
+
+// ValidExtraName reports whether s can name a column this build does not know: 1–128
+// letters, digits, '-', '_' or '.', as AWS field names are, so that it survives a text
+// header, a JSON key and a Parquet column name.
+func ValidExtraName(s string) bool {
+	if len(s) == 0 || len(s) > 128 || s == "-" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// WithExtras returns f widened by a column for each name that f has no column for yet, in
+// the order given; f itself when there is none. Sinks use it to keep a record's unknown
+// columns (Record.Extra) that their configured format lacks.
+func (f *Format) WithExtras(names ...string) *Format {
+	var add []string
+	for _, n := range names {
+		if f.column(n) < 0 && !slices.Contains(add, n) {
+			add = append(add, n)
+		}
+	}
+	if len(add) == 0 {
+		return f
+	}
+	all := make([]string, 0, len(f.fields)+len(add))
+	for i := range f.fields {
+		all = append(all, f.Name(i))
+	}
+	g, err := NewFormatNamed(append(all, add...))
+	if err != nil {
+		return f // an invalid name cannot reach here: Record.Extra names are validated
+	}
+	return g
+}
+
+// column returns the position of the column named name, or -1.
+func (f *Format) column(name string) int {
+	for i := range f.fields {
+		if f.Name(i) == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Name returns the name of column i: the field's AWS name, or the name a header gave a
+// column this build does not know.
+func (f *Format) Name(i int) string {
+	if f.names != nil {
+		return f.names[i]
+	}
+	return f.fields[i].String()
+}
+
+// Extras is the number of columns this build does not know.
+func (f *Format) Extras() int { return f.extras }
+
+// Equal reports whether f and g have the same columns in the same order.
+func (f *Format) Equal(g *Format) bool {
+	if f == g {
+		return true
+	}
+	if f == nil || g == nil || !slices.Equal(f.fields, g.fields) {
+		return false
+	}
+	for i := range f.fields {
+		if f.Name(i) != g.Name(i) {
+			return false
+		}
+	}
+	return true
 }
 
 // NewFormat builds a format from fields, checking for duplicates and for mixing VPC-only
@@ -183,12 +297,12 @@ func (f *Format) Has(fd Field) bool {
 // String renders the format as AWS's LogFormat string ("${version} ${account-id} …").
 func (f *Format) String() string {
 	var b strings.Builder
-	for i, fd := range f.fields {
+	for i := range f.fields {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
 		b.WriteString("${")
-		b.WriteString(fd.String())
+		b.WriteString(f.Name(i))
 		b.WriteByte('}')
 	}
 	return b.String()
@@ -197,11 +311,11 @@ func (f *Format) String() string {
 // Header renders the header line of an S3 text file: field names, space-separated.
 func (f *Format) Header() string {
 	var b strings.Builder
-	for i, fd := range f.fields {
+	for i := range f.fields {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(fd.String())
+		b.WriteString(f.Name(i))
 	}
 	return b.String()
 }

@@ -2,6 +2,10 @@ package flowlog
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -98,6 +102,90 @@ func FuzzParseJSON(f *testing.F) {
 		}
 		if again := AppendJSON(nil, &back); string(again) != string(msg) {
 			t.Fatalf("unstable JSON: %s then %s", msg, again)
+		}
+	})
+}
+
+// FuzzReader: any input (text, export lines, subscription payloads, gzip or not) yields
+// records and events or errors, never a panic or a loop; every record re-encodes in its
+// format and parses back to the same text.
+func FuzzReader(f *testing.F) {
+	f.Add([]byte(DefaultVPC.Header() + "\n" + docVPCLine1 + "\n"))
+	f.Add([]byte("version new-field srcaddr\n2 x 10.0.0.1\n"))
+	f.Add([]byte("2018-09-22T20:28:14.000Z " + docVPCLine1 + "\n"))
+	f.Add([]byte(docControl + `{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":1,"message":"` + docVPCLine2 + `"}]}`))
+	f.Add([]byte(docTunnel))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rd, err := NewReader(bytes.NewReader(data), "fuzz", nil)
+		if err != nil {
+			return
+		}
+		var r Record
+		for i := 0; i < 10000; i++ {
+			it, err := rd.Next(&r)
+			if err == io.EOF {
+				return
+			}
+			if err != nil || it.Event != "" {
+				continue
+			}
+			text := string(it.Format.AppendText(nil, &r))
+			var back Record
+			if err := it.Format.Parse(&back, text); err != nil {
+				t.Fatalf("re-encoded line does not parse: %q: %v", text, err)
+			}
+			if again := string(it.Format.AppendText(nil, &back)); again != text {
+				t.Fatalf("unstable: %q then %q", text, again)
+			}
+		}
+		t.Fatal("reader did not reach EOF after 10000 items")
+	})
+}
+
+// FuzzDecodeSubscription: any bytes decode into checked payloads or an ErrSubscription.
+func FuzzDecodeSubscription(f *testing.F) {
+	f.Add([]byte(docControl))
+	f.Add(gz([]byte(`{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[]}`)))
+	f.Add([]byte(`{"messageType":"DATA_MESSAGE"}{"messageType":"CONTROL_MESSAGE"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ps, err := DecodeSubscription(data)
+		if err != nil {
+			if !errors.Is(err, ErrSubscription) {
+				t.Fatalf("error %v does not wrap ErrSubscription", err)
+			}
+			return
+		}
+		for _, p := range ps {
+			if p.MessageType != MessageData && p.MessageType != MessageControl {
+				t.Fatalf("accepted messageType %q", p.MessageType)
+			}
+		}
+	})
+}
+
+// FuzzHeaderUnknownColumns: a header naming any columns either is rejected or reads its own
+// lines back byte for byte, and its per-format JSON has one distinct key per column.
+func FuzzHeaderUnknownColumns(f *testing.F) {
+	f.Add("version some-new-field srcaddr other", "2 x 10.0.0.1 -")
+	f.Add("a b", "1 2")
+	f.Fuzz(func(t *testing.T, header, line string) {
+		fm, err := FormatFromHeader(header)
+		if err != nil {
+			return
+		}
+		var r Record
+		if err := fm.Parse(&r, line); err != nil {
+			return
+		}
+		text := string(fm.AppendText(nil, &r))
+		var back Record
+		if err := fm.Parse(&back, text); err != nil || string(fm.AppendText(nil, &back)) != text {
+			t.Fatalf("unstable %q: %v", text, err)
+		}
+		var m map[string]json.RawMessage
+		obj := fm.AppendJSON(nil, &r)
+		if err := json.Unmarshal(obj, &m); err != nil || len(m) != len(fm.Fields()) {
+			t.Fatalf("JSON %s: %v (%d keys for %d columns)", obj, err, len(m), len(fm.Fields()))
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/flowtap/flowtap/internal/jsonstr"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -56,6 +57,25 @@ func AppendJSON(dst []byte, r *Record) []byte {
 		dst = r.AppendValue(dst, f, 0) // addresses and enums never need escaping
 		dst = append(dst, '"')
 	}
+	// Unknown columns follow under their own names, as strings, when they have a value.
+	for rest := r.Extra; rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "\n")
+		name, value, _ := strings.Cut(pair, " ")
+		if value == "" || value == "-" || !ValidExtraName(name) {
+			continue
+		}
+		if _, known := fieldByName[name]; known {
+			continue
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = appendJSONString(dst, name)
+		dst = append(dst, ':')
+		dst = appendJSONString(dst, value)
+	}
 	return append(dst, '}')
 }
 
@@ -85,7 +105,14 @@ func (f *Format) AppendJSON(dst []byte, r *Record) []byte {
 			dst = append(dst, ',')
 		}
 		if fd == FieldIgnored {
-			dst = append(dst, `"-":null`...)
+			// An unknown column, under its own name (names are distinct within a format).
+			dst = appendJSONString(dst, f.Name(i))
+			if v := f.extraValue(r, i); v != "-" {
+				dst = append(dst, ':')
+				dst = appendJSONString(dst, v)
+			} else {
+				dst = append(dst, ":null"...)
+			}
 			continue
 		}
 		if fd != FieldVersion && !r.present(fd) {
@@ -169,7 +196,8 @@ var ErrJSON = errors.New("flowlog: bad JSON record")
 
 // ParseJSON reads a JSON object written by AppendJSON or Format.AppendJSON into r (reset
 // first). Keys are AWS field names; values may be numbers, strings ("-" or AWS text form) or
-// null; unknown keys are ignored. The kind is TGW when any Transit-Gateway-only key is set.
+// null. An unknown key whose name is a valid column name (ValidExtraName) and whose value is
+// a string or number is kept in r.Extra; other unknown keys are ignored. The kind is TGW when any Transit-Gateway-only key is set.
 func ParseJSON(data []byte, r *Record) error {
 	r.Reset()
 	r.Null = nullInts
@@ -185,7 +213,7 @@ func ParseJSON(data []byte, r *Record) error {
 	}
 	for {
 		p.skipSpace()
-		f, known, err := p.key()
+		f, known, name, err := p.key()
 		if err != nil {
 			return err
 		}
@@ -194,7 +222,11 @@ func ParseJSON(data []byte, r *Record) error {
 			return p.errorf("expected ':' after key")
 		}
 		p.skipSpace()
-		if err := p.value(r, f, known); err != nil {
+		if !known && ValidExtraName(name) {
+			if err := p.extra(r, name); err != nil {
+				return err
+			}
+		} else if err := p.value(r, f, known); err != nil {
 			return err
 		}
 		p.skipSpace()
@@ -246,21 +278,48 @@ func (p *jsonScanner) consume(c byte) bool {
 }
 
 // key reads an object key and looks it up in the registry without allocating when the key
-// has no escapes.
-func (p *jsonScanner) key() (Field, bool, error) {
+// has no escapes. The name is returned for unknown keys only.
+func (p *jsonScanner) key() (Field, bool, string, error) {
 	if p.pos < len(p.data) && p.data[p.pos] == '"' {
 		if end := bytes.IndexByte(p.data[p.pos+1:], '"'); end >= 0 {
 			raw := p.data[p.pos+1 : p.pos+1+end]
 			if bytes.IndexByte(raw, '\\') < 0 {
 				p.pos += end + 2
-				f, ok := fieldByName[string(raw)]
-				return f, ok, nil
+				if f, ok := fieldByName[string(raw)]; ok {
+					return f, true, "", nil
+				}
+				return 0, false, p.src[p.pos-end-1 : p.pos-1], nil
 			}
 		}
 	}
 	k, err := p.str()
 	f, ok := fieldByName[k]
-	return f, ok, err
+	return f, ok, k, err
+}
+
+// extra reads the value of an unknown key: strings and numbers are kept in r.Extra as
+// written, null leaves the column absent, other values are skipped.
+func (p *jsonScanner) extra(r *Record, name string) error {
+	if p.pos >= len(p.data) {
+		return p.errorf("expected value")
+	}
+	switch c := p.data[p.pos]; {
+	case c == '"':
+		s, err := p.str()
+		if err != nil {
+			return err
+		}
+		r.SetExtra(name, s) // a value with white space cannot be a column: ignored
+		return nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		start := p.pos
+		for p.pos < len(p.data) && isNumberByte(p.data[p.pos]) {
+			p.pos++
+		}
+		r.SetExtra(name, p.src[start:p.pos])
+		return nil
+	}
+	return p.value(r, 0, false)
 }
 
 // str reads a JSON string; it allocates once per string.

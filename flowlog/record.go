@@ -1,6 +1,9 @@
 package flowlog
 
-import "net/netip"
+import (
+	"net/netip"
+	"strings"
+)
 
 // Kind says which AWS log a flow record belongs to.
 type Kind uint8
@@ -156,6 +159,75 @@ type Record struct {
 	PacketsLostBlackhole   uint64
 	PacketsLostMTUExceeded uint64
 	PacketsLostTTLExpired  uint64
+
+	// Extra holds the columns this build does not know (a newer AWS field read from a file
+	// header, a Parquet column or a JSON key), by name, with the value exactly as written
+	// ("-" when absent): "name value" pairs separated by "\n". Neither names
+	// (ValidExtraName) nor values (text columns) contain white space. A string keeps
+	// Record comparable and cheap to copy; see ExtraValue, SetExtra and EachExtra.
+	Extra string
+}
+
+// ExtraValue returns the value of the unknown column name, if the record has it.
+func (r *Record) ExtraValue(name string) (string, bool) {
+	for rest := r.Extra; rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "\n")
+		if n, v, _ := strings.Cut(pair, " "); n == name {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// SetExtra sets the value of the unknown column name, adding it if the record lacks it. A
+// value with white space cannot be a text column and is refused (false).
+func (r *Record) SetExtra(name, value string) bool {
+	if !ValidExtraName(name) || value == "" || strings.ContainsAny(value, " \t\r\n") {
+		return false
+	}
+	var b strings.Builder
+	found := false
+	for rest := r.Extra; rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "\n")
+		n, v, _ := strings.Cut(pair, " ")
+		if n == name {
+			v, found = value, true
+		}
+		appendExtra(&b, n, v)
+	}
+	if !found {
+		appendExtra(&b, name, value)
+	}
+	r.Extra = b.String()
+	return true
+}
+
+func appendExtra(b *strings.Builder, name, value string) {
+	if b.Len() > 0 {
+		b.WriteByte('\n')
+	}
+	b.WriteString(name)
+	b.WriteByte(' ')
+	b.WriteString(value)
+}
+
+// EachExtra calls fn for each unknown column of r, in order.
+func (r *Record) EachExtra(fn func(name, value string)) {
+	for rest := r.Extra; rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "\n")
+		n, v, _ := strings.Cut(pair, " ")
+		fn(n, v)
+	}
+}
+
+// ExtraNames lists the names of the record's unknown columns.
+func (r *Record) ExtraNames() []string {
+	var names []string
+	r.EachExtra(func(n, _ string) { names = append(names, n) })
+	return names
 }
 
 // Reset clears r for reuse without giving up its identity.

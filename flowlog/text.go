@@ -13,9 +13,23 @@ func (f *Format) AppendText(dst []byte, r *Record) []byte {
 		if i > 0 {
 			dst = append(dst, ' ')
 		}
+		if fd == FieldIgnored {
+			dst = append(dst, f.extraValue(r, i)...)
+			continue
+		}
 		dst = r.AppendValue(dst, fd, f.version)
 	}
 	return dst
+}
+
+// extraValue is the text of unknown column i of f in r: the value as read, or "-".
+func (f *Format) extraValue(r *Record, i int) string {
+	if f.names != nil {
+		if v, ok := r.ExtraValue(f.names[i]); ok && v != "" {
+			return v
+		}
+	}
+	return "-"
 }
 
 // ParseError reports a line that does not fit its format: the column (1-based) and field of
@@ -71,6 +85,15 @@ func (f *Format) Parse(r *Record, line string) error {
 		}
 		if val == "" {
 			return &ParseError{Column: i + 1, Field: fd.String(), Value: val, Err: fmt.Errorf("%w: empty (two spaces in a row?)", errBadValue)}
+		}
+		if fd == FieldIgnored {
+			if f.names != nil {
+				if r.Extra != "" {
+					r.Extra += "\n"
+				}
+				r.Extra += f.names[i] + " " + val
+			}
+			continue
 		}
 		if err := r.SetValue(fd, val); err != nil {
 			return &ParseError{Column: i + 1, Field: fd.String(), Value: val, Err: err}

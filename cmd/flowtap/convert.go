@@ -22,12 +22,21 @@ func newConvertCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "convert [FILE…]",
 		Short: "Reshape AWS flow log text into another format or JSON",
-		Long: `convert reads VPC or Transit Gateway flow log text (files or stdin; gzip or plain) and
-writes it in another custom format or as JSON objects, one per line.
+		Long: `convert reads VPC or Transit Gateway flow logs (files or stdin; gzip or plain) and
+writes them in another custom format or as JSON objects, one per line. Inputs may be:
+  - S3 text files, with header lines (as AWS writes them) or without;
+  - CloudWatch Logs exports to S3 (each line prefixed by its RFC 3339 timestamp);
+  - CloudWatch Logs subscription payloads (JSON with messageType, logGroup, logStream and
+    logEvents, one or several, gzip or not); CONTROL_MESSAGEs are skipped.
+VPN log groups (Site-to-Site tunnel and BGP, Client VPN) hold JSON events: they are written
+as AWS's JSON objects whatever the output shape.
 
-The input format comes from --format, or from each file's header line (as AWS writes S3
-files). The output format is --to-format (a LogFormat string "${a} ${b}" or bare names), or
-the input format; the version field is recomputed for a new format, as AWS would.
+The input format comes from --format, or from each file's header line, or for headerless
+lines from the field count (AWS's default VPC or TGW format). Columns this build does not
+know (newer AWS fields) are carried under their own names. The output format is --to-format
+(a LogFormat string "${a} ${b}" or bare names), or the input format; when it equals the
+input format every line is written byte for byte as read. A new format gets its version
+recomputed, as AWS would.
 
   flowtap convert --to-format '${srcaddr} ${dstaddr} ${bytes}' 123_vpcflowlogs_….log.gz
   zcat flows.log.gz | flowtap convert --json`,
@@ -99,22 +108,31 @@ func (c *converter) convert(r io.Reader, name string, in *flowlog.Format) error 
 	}
 	var rec flowlog.Record
 	for {
-		err := rd.Read(&rec)
+		it, err := rd.Next(&rec)
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			if c.skipBad && rd.Format() != nil {
+			if c.skipBad {
 				c.bad++
 				slog.Debug("bad line", "err", err)
 				continue
 			}
 			return err
 		}
-		out := c.out
+		if it.Event != "" {
+			// A VPN log event is AWS's JSON object in every output shape.
+			c.buf = append(append(c.buf[:0], it.Data...), '\n')
+			if _, err := c.w.Write(c.buf); err != nil {
+				return err
+			}
+			continue
+		}
+		out, same := c.out, true
 		if out == nil {
-			out = rd.Format()
-		} else if out != rd.Format() {
+			out = it.Format
+		} else if !out.Equal(it.Format) {
+			same = false
 			rec.Version = 0 // a new format gets its own version
 		}
 		if c.header && !c.json && !c.wroteHeader {
@@ -122,9 +140,13 @@ func (c *converter) convert(r io.Reader, name string, in *flowlog.Format) error 
 			c.w.WriteByte('\n')
 			c.wroteHeader = true
 		}
-		if c.json {
+		switch {
+		case c.json:
 			c.buf = out.AppendJSON(c.buf[:0], &rec)
-		} else {
+		case same:
+			// The same format keeps every byte of the line as written.
+			c.buf = append(c.buf[:0], rd.Text()...)
+		default:
 			c.buf = out.AppendText(c.buf[:0], &rec)
 		}
 		c.buf = append(c.buf, '\n')
