@@ -72,6 +72,10 @@ type options struct {
 	cpuprofile    string
 	keep          bool
 	settle        time.Duration
+	// compatibility mode
+	compat    bool
+	record    bool
+	goldenDir string
 	// child mode
 	serve string
 	data  string
@@ -92,6 +96,9 @@ func main() {
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "flowtap process CPU profiles: PATH.ingest.pprof and PATH.query.pprof")
 	flag.DurationVar(&o.settle, "settle", 40*time.Second, "how long each server's count must stay complete before queries start (Loki flushes backfilled chunks every 30 s)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory with both servers' data and logs")
+	flag.BoolVar(&o.compat, "compat", false, "run the LogQL compatibility corpus (corpus.go) on both servers instead of the load benchmark")
+	flag.BoolVar(&o.record, "record", false, "with -compat: write Loki's answers to <golden-dir>/"+goldenFile)
+	flag.StringVar(&o.goldenDir, "golden-dir", "bench/loki", "with -compat -record: the bench/loki directory")
 	flag.StringVar(&o.serve, "serve-logstore", "", "child mode: serve a flowtap logstore on this address (used by the benchmark itself)")
 	flag.StringVar(&o.data, "data", "", "child mode: logstore data directory")
 	flag.Parse()
@@ -104,6 +111,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if o.compat {
+		if err := runCompat(ctx, &o); err != nil {
+			fmt.Fprintln(os.Stderr, "bench/loki:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, &o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/loki:", err)
 		os.Exit(1)

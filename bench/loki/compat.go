@@ -1,0 +1,367 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// goldenFile holds Loki's answers to the corpus, recorded by `-compat -record` from a real
+// Grafana Loki over compatData; compat_test.go checks flowtap against it without Loki.
+const goldenFile = "testdata/compat_golden.json"
+
+// golden is the recorded corpus: each query with Loki's canonical answer (see canonical).
+type golden struct {
+	Loki    string         `json:"loki"`
+	Queries []goldenAnswer `json:"queries"`
+}
+
+type goldenAnswer struct {
+	compatQuery
+	OrderMatters bool   `json:"order_matters,omitempty"`
+	Answer       string `json:"answer"`
+}
+
+// queryParams are the HTTP path and parameters of q for data based at base (Unix s).
+func queryParams(q compatQuery, base int64) (string, url.Values) {
+	v := url.Values{"query": {q.Q}}
+	if q.Instant {
+		v.Set("time", strconv.FormatInt(base+q.End, 10))
+		if q.Limit > 0 {
+			v.Set("limit", strconv.Itoa(q.Limit))
+		}
+		return "/loki/api/v1/query", v
+	}
+	v.Set("start", strconv.FormatInt((base+q.Start)*1e9, 10))
+	v.Set("end", strconv.FormatInt((base+q.End)*1e9, 10))
+	if q.Step > 0 {
+		v.Set("step", strconv.FormatInt(q.Step, 10))
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	if q.Direction != "" {
+		v.Set("direction", q.Direction)
+	}
+	return "/loki/api/v1/query_range", v
+}
+
+// ask runs q against a Loki-API server at baseURL and returns the canonical answer.
+func ask(ctx context.Context, client *http.Client, baseURL string, q compatQuery, base int64) (string, error) {
+	path, params := queryParams(q, base)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+path+"?"+params.Encode(), nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return "", err
+	}
+	return canonical(resp.StatusCode, body, base, q.orderMatch), nil
+}
+
+// canonical renders an HTTP answer so that equal answers render equally: errors as
+// status and message; results with times relative to base, streams and series sorted by
+// labels (vectors keep their order when it is part of the answer).
+func canonical(status int, body []byte, base int64, keepOrder bool) string {
+	if status != http.StatusOK {
+		return fmt.Sprintf("error %d: %s", status, strings.TrimSpace(string(body)))
+	}
+	var r struct {
+		Data struct {
+			ResultType string          `json:"resultType"`
+			Result     json.RawMessage `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return "undecodable answer: " + err.Error()
+	}
+	lbl := func(m map[string]string) string {
+		names := make([]string, 0, len(m))
+		for k := range m {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		var b strings.Builder
+		b.WriteByte('{')
+		for i, k := range names {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(k + "=" + strconv.Quote(m[k]))
+		}
+		b.WriteByte('}')
+		return b.String()
+	}
+	relSec := func(raw json.RawMessage) string {
+		var f float64
+		if err := json.Unmarshal(raw, &f); err != nil {
+			return "?" + string(raw)
+		}
+		return strconv.FormatFloat(f-float64(base), 'f', -1, 64)
+	}
+	var lines []string
+	switch r.Data.ResultType {
+	case "streams":
+		var ss []struct {
+			Stream map[string]string `json:"stream"`
+			Values [][2]string       `json:"values"`
+		}
+		if err := json.Unmarshal(r.Data.Result, &ss); err != nil {
+			return "undecodable streams: " + err.Error()
+		}
+		for _, s := range ss {
+			var b strings.Builder
+			b.WriteString(lbl(s.Stream))
+			for _, v := range s.Values {
+				ns, _ := strconv.ParseInt(v[0], 10, 64)
+				b.WriteString("\n  " + strconv.FormatInt(ns-base*1e9, 10) + " " + strconv.Quote(v[1]))
+			}
+			lines = append(lines, b.String())
+		}
+		sort.Strings(lines)
+	case "matrix":
+		var ss []struct {
+			Metric map[string]string    `json:"metric"`
+			Values [][2]json.RawMessage `json:"values"`
+		}
+		if err := json.Unmarshal(r.Data.Result, &ss); err != nil {
+			return "undecodable matrix: " + err.Error()
+		}
+		for _, s := range ss {
+			var b strings.Builder
+			b.WriteString(lbl(s.Metric))
+			for _, v := range s.Values {
+				var val string
+				_ = json.Unmarshal(v[1], &val)
+				b.WriteString(" " + relSec(v[0]) + ":" + val)
+			}
+			lines = append(lines, b.String())
+		}
+		sort.Strings(lines)
+	case "vector":
+		var ss []struct {
+			Metric map[string]string  `json:"metric"`
+			Value  [2]json.RawMessage `json:"value"`
+		}
+		if err := json.Unmarshal(r.Data.Result, &ss); err != nil {
+			return "undecodable vector: " + err.Error()
+		}
+		for _, s := range ss {
+			var val string
+			_ = json.Unmarshal(s.Value[1], &val)
+			lines = append(lines, lbl(s.Metric)+" "+relSec(s.Value[0])+":"+val)
+		}
+		if !keepOrder {
+			sort.Strings(lines)
+		}
+	case "scalar":
+		var v [2]json.RawMessage
+		if err := json.Unmarshal(r.Data.Result, &v); err != nil {
+			return "undecodable scalar: " + err.Error()
+		}
+		var val string
+		_ = json.Unmarshal(v[1], &val)
+		lines = append(lines, relSec(v[0])+":"+val)
+	default:
+		return "unknown result type " + strconv.Quote(r.Data.ResultType)
+	}
+	return r.Data.ResultType + "\n" + strings.Join(lines, "\n")
+}
+
+// sameAnswer compares canonical answers; numbers may differ in the last bits (sums in
+// another order), so tokens that both parse as numbers compare with a relative tolerance.
+func sameAnswer(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ta, tb := strings.Fields(a), strings.Fields(b)
+	if len(ta) != len(tb) {
+		return false
+	}
+	for i := range ta {
+		if ta[i] == tb[i] {
+			continue
+		}
+		pa, pb := strings.Split(ta[i], ":"), strings.Split(tb[i], ":")
+		if len(pa) != len(pb) {
+			return false
+		}
+		for j := range pa {
+			if pa[j] == pb[j] {
+				continue
+			}
+			x, err1 := strconv.ParseFloat(pa[j], 64)
+			y, err2 := strconv.ParseFloat(pb[j], 64)
+			if err1 != nil || err2 != nil || math.Abs(x-y) > 1e-9*math.Max(math.Abs(x), math.Abs(y)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// runCompat starts Loki and a flowtap logstore, pushes compatData to both, runs the corpus
+// on both, prints the agreement and each difference, times the corpus on each, and with
+// record writes Loki's answers to goldenFile.
+func runCompat(ctx context.Context, o *options) error {
+	bin, err := findLoki(o.lokiBin)
+	if err != nil {
+		return err
+	}
+	version, _ := exec.Command(bin, "-version").Output()
+	lokiVersion := strings.TrimSpace(strings.SplitN(string(version), "\n", 2)[0])
+	fmt.Printf("LogQL compatibility: flowtap logstore vs Grafana Loki (%s)\n", lokiVersion)
+	dir, err := os.MkdirTemp("", "bench-loki-compat-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		fmt.Println("data and logs in", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	loki, err := startLoki(bin, dir)
+	if err != nil {
+		return err
+	}
+	defer loki.stop(60 * time.Second)
+	ft, err := startLogstore(dir, o)
+	if err != nil {
+		return err
+	}
+	defer ft.stop(60 * time.Second)
+	for _, s := range []*server{ft, loki} {
+		if err := s.waitReady(ctx, 3*time.Minute); err != nil {
+			return err
+		}
+	}
+	client := &http.Client{Timeout: 2 * time.Minute}
+	base := time.Now().Add(-2 * time.Hour).Truncate(time.Hour).Unix()
+	data := compatData()
+	total := 0
+	for _, s := range data {
+		total += len(s.Lines)
+	}
+	body := pushJSON(data, base*1e9)
+	for _, s := range []*server{ft, loki} {
+		if err := pushBody(ctx, client, s.url, body); err != nil {
+			return fmt.Errorf("push to %s: %w", s.name, err)
+		}
+	}
+	// wait until both count every line
+	count := compatQuery{Q: `sum(count_over_time({app=~".+"}[2h]))`, Instant: true, End: compatSpan + 60}
+	for _, s := range []*server{ft, loki} {
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			got, err := ask(ctx, client, s.url, count, base)
+			if err == nil && strings.HasSuffix(got, ":"+strconv.Itoa(total)) {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s does not count all %d lines: %v %s", s.name, total, err, got)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	qs := corpus()
+	fmt.Printf("data: %d lines in %d streams over 1h; corpus: %d queries\n", total, len(data), len(qs))
+	answers := map[string][]string{}
+	elapsed := map[string]time.Duration{}
+	for round := 0; round < o.rounds; round++ {
+		for _, s := range []*server{loki, ft} {
+			start := time.Now()
+			for _, q := range qs {
+				a, err := ask(ctx, client, s.url, q, base)
+				if err != nil {
+					return fmt.Errorf("%s: %s: %w", s.name, q.Q, err)
+				}
+				if round == 0 {
+					answers[s.name] = append(answers[s.name], a)
+				}
+			}
+			elapsed[s.name] += time.Since(start)
+		}
+	}
+	agree := 0
+	var diffs []string
+	for i, q := range qs {
+		la, fa := answers["loki"][i], answers["flowtap"][i]
+		if sameAnswer(la, fa) {
+			agree++
+			continue
+		}
+		reason := knownDifferences[q.key()]
+		if reason == "" {
+			reason = "NOT EXPLAINED"
+		}
+		diffs = append(diffs, fmt.Sprintf("--- %s\n    why: %s\n    loki:    %s\n    flowtap: %s", q.key(), reason,
+			strings.ReplaceAll(short(la), "\n", "\n             "), strings.ReplaceAll(short(fa), "\n", "\n             ")))
+	}
+	for _, d := range diffs {
+		fmt.Println(d)
+	}
+	fmt.Printf("agreement: %d of %d queries (%.1f %%)\n", agree, len(qs), 100*float64(agree)/float64(len(qs)))
+	fmt.Printf("corpus time over %d round(s): loki %v, flowtap %v, ratio flowtap/loki %.3f\n", o.rounds,
+		elapsed["loki"].Round(time.Millisecond), elapsed["flowtap"].Round(time.Millisecond),
+		elapsed["flowtap"].Seconds()/elapsed["loki"].Seconds())
+	if o.record {
+		g := golden{Loki: lokiVersion}
+		for i, q := range qs {
+			g.Queries = append(g.Queries, goldenAnswer{compatQuery: q, OrderMatters: q.orderMatch, Answer: answers["loki"][i]})
+		}
+		out, err := json.MarshalIndent(g, "", " ")
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(o.goldenDir, goldenFile)
+		if err := os.WriteFile(path, append(out, '\n'), 0o640); err != nil {
+			return err
+		}
+		fmt.Println("recorded Loki's answers in", path)
+	}
+	return nil
+}
+
+func short(s string) string {
+	if len(s) > 1500 {
+		return s[:1500] + " …"
+	}
+	return s
+}
+
+func pushBody(ctx context.Context, client *http.Client, baseURL string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+"/loki/api/v1/push", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return errors.New(resp.Status + ": " + string(msg))
+	}
+	return nil
+}
