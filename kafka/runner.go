@@ -17,6 +17,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/fsx"
 	"github.com/flowtap/flowtap/sinks"
 )
 
@@ -200,9 +201,12 @@ func (l slogPrintf) Printf(format string, args ...any) {
 // Run consumes until ctx ends. A batch whose sinks have not all succeeded when ctx ends is
 // not committed; the next run re-forms it from its intent.
 func (r *Runner) Run(ctx context.Context) error {
-	if err := os.MkdirAll(r.stateDir(), 0o755); err != nil {
+	// Two runners on one state directory would overwrite each other's intents.
+	lock, err := fsx.LockDir(r.stateDir())
+	if err != nil {
 		return fmt.Errorf("kafka: runner: state dir: %w", err)
 	}
+	defer lock.Close()
 	intents, err := loadIntents(r.stateDir())
 	if err != nil {
 		return err

@@ -10,10 +10,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/flowtap/flowtap/internal/fsx"
 )
 
 // Config configures the embedded broker.
@@ -41,6 +42,7 @@ type Broker struct {
 	cfg     Config
 	log     *slog.Logger
 	cluster *kfake.Cluster
+	lock    *fsx.Lock // on DataDir: two brokers on one directory would corrupt it
 	ready   chan struct{}
 	addr    string
 }
@@ -81,9 +83,11 @@ func (b *Broker) Start() error {
 		}),
 	}
 	if b.cfg.DataDir != "" {
-		if err := os.MkdirAll(b.cfg.DataDir, 0o755); err != nil {
+		lock, err := fsx.LockDir(b.cfg.DataDir)
+		if err != nil {
 			return fmt.Errorf("broker: data dir: %w", err)
 		}
+		b.lock = lock
 		opts = append(opts, kfake.DataDir(b.cfg.DataDir))
 		if b.cfg.SyncWrites {
 			opts = append(opts, kfake.SyncWrites())
@@ -91,6 +95,8 @@ func (b *Broker) Start() error {
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
+		b.lock.Close()
+		b.lock = nil
 		return fmt.Errorf("broker: start on %s: %w", b.cfg.Listen, err)
 	}
 	for _, t := range b.cfg.Topics {
@@ -99,6 +105,8 @@ func (b *Broker) Start() error {
 		}
 		if err := c.CreateTopic(t, int32(b.cfg.Partitions), nil); err != nil {
 			c.Close()
+			b.lock.Close()
+			b.lock = nil
 			return fmt.Errorf("broker: create topic %s: %w", t, err)
 		}
 	}
@@ -135,6 +143,8 @@ func (b *Broker) Close() {
 		b.cluster.Close()
 		b.log.Info("kafka broker stopped", "addr", b.addr)
 	}
+	b.lock.Close() // after the cluster has persisted its state
+	b.lock = nil
 }
 
 // ErrNotStarted is returned by operations that need a running broker.

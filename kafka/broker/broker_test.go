@@ -2,12 +2,18 @@ package broker
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"os"
+	"strings"
 	"log/slog"
 	"testing"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/flowtap/flowtap/internal/fsx"
 )
 
 // TestPersistAcrossRestart: topics are created, and a produced message is still there after
@@ -69,4 +75,34 @@ func TestNewRejectsBadConfig(t *testing.T) {
 			t.Errorf("New(%+v) accepted a bad config", cfg)
 		}
 	}
+}
+
+// TestDataDirLocked: a second broker on a data directory in use fails at once, naming the
+// process that holds it; once the first stops, the directory is free again.
+func TestDataDirLocked(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.Listen, cfg.DataDir = "127.0.0.1:0", dir
+	b1, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b1.Start(); err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := New(cfg, nil)
+	start := time.Now()
+	err = b2.Start()
+	if !errors.Is(err, fsx.ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Fatalf("second broker on %s: %v; want refused naming pid %d", dir, err, os.Getpid())
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("refusal took %v", el)
+	}
+	b1.Close()
+	b3, _ := New(cfg, nil)
+	if err := b3.Start(); err != nil {
+		t.Fatalf("after the first stopped: %v", err)
+	}
+	b3.Close()
 }
