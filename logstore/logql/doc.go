@@ -17,6 +17,17 @@
 //   - parsers that fail set __error__ (JSONParserErr, LogfmtParserErr with --strict,
 //     LabelFilterErr, SampleExtractionErr, TemplateFormatErr) and __error_details__; a metric
 //     query whose samples still carry __error__ fails with *PipelineError, as in Loki;
+//     as Loki's parser hints do, sum(...) over a pipeline that reads no label skips its
+//     parsers, and sum by (__error__) groups by the error instead of failing;
+//   - logfmt follows Loki's scanner: a pair whose unquoted value holds '=' or '"' is
+//     dropped (--strict reports it); json with paths keeps objects and arrays as their
+//     raw text and sets a missing path to ""; a numeric label filter drops a line that
+//     lacks the label; x/0 and x%0 are NaN (Loki, unlike Prometheus);
+//   - line_format and label_format templates offer every function Loki documents, with
+//     its argument order and conversions; a label_format stage's templates see the
+//     labels as they were before the stage (Loki fills them once per line);
+//   - |> and !> match a pattern of literals and <_>; as in Loki, the first literal need
+//     not start the line;
 //   - the unwrapped label is removed from a series' labels; vector matching is one-to-one
 //     or, with group_left/group_right, many-to-one; and, or, unless are supported;
 //   - vector(N), label_replace, sort, sort_desc, absent_over_time (labelled by the

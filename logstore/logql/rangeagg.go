@@ -152,6 +152,14 @@ func (ev *evaluator) rangeAgg(e *RangeAggExpr, g *Grouping) ([]*series, error) {
 		return a, nil
 	}
 	u := e.Unwrap
+	stages := e.Log.Stages
+	// Loki's parser hints: summed into one series with no stage that reads labels, the
+	// parsers do not run at all (so they neither fail nor rewrite the line), and a
+	// sum by (__error__) keeps the error label as a group instead of failing.
+	if g != nil && !g.Without && len(g.Labels) == 0 && u == nil && onlyFiltersAndParsers(stages) {
+		stages = withoutParsers(stages)
+	}
+	preserveErr := g != nil && !g.Without && g.has(ErrorLabel)
 	err := ev.q.Select(ev.ctx, e.Log.Matchers, selStart, selEnd, func(ls Labels, it EntryIterator) error {
 		ev.stats.Streams++
 		var streamAcc *rangeAcc
@@ -165,7 +173,7 @@ func (ev *evaluator) rangeAgg(e *RangeAggExpr, g *Grouping) ([]*series, error) {
 				}
 			}
 			b.reset(ls)
-			line, ok := runStages(e.Log.Stages, ent.Timestamp, ent.Line, &b)
+			line, ok := runStages(stages, ent.Timestamp, ent.Line, &b)
 			if !ok {
 				continue
 			}
@@ -190,7 +198,7 @@ func (ev *evaluator) rangeAgg(e *RangeAggExpr, g *Grouping) ([]*series, error) {
 				}
 			}
 			ev.stats.TotalPostFilterLines++
-			if kind, ok := b.get(ErrorLabel); ok {
+			if kind, ok := b.get(ErrorLabel); ok && !preserveErr {
 				return &PipelineError{Err: kind, Series: b.labels()}
 			}
 			var a *rangeAcc
@@ -374,4 +382,30 @@ func convertUnwrap(conv, s string) (float64, error) {
 		return float64(n), err
 	}
 	return strconv.ParseFloat(s, 64)
+}
+
+// onlyFiltersAndParsers reports whether a pipeline reads no label: line filters and
+// parsers only.
+func onlyFiltersAndParsers(stages []Stage) bool {
+	for _, st := range stages {
+		switch st.(type) {
+		case *LineFilterStage, *JSONStage, *LogfmtStage, *PatternStage, *RegexpStage, *UnpackStage, DecolorizeStage:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// withoutParsers drops the parsers of a pipeline whose labels nobody reads.
+func withoutParsers(stages []Stage) []Stage {
+	out := make([]Stage, 0, len(stages))
+	for _, st := range stages {
+		switch st.(type) {
+		case *JSONStage, *LogfmtStage, *PatternStage, *RegexpStage, *UnpackStage:
+			continue
+		}
+		out = append(out, st)
+	}
+	return out
 }
