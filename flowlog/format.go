@@ -210,6 +210,15 @@ func (f *Format) Name(i int) string {
 	return f.fields[i].String()
 }
 
+// ColumnName returns the Parquet/Athena column name of column i: the field's Column, or for
+// a column this build does not know its name with '-' and '.' as '_'.
+func (f *Format) ColumnName(i int) string {
+	if f.fields[i] != FieldIgnored || f.names == nil {
+		return f.fields[i].Column()
+	}
+	return strings.NewReplacer("-", "_", ".", "_").Replace(f.names[i])
+}
+
 // Extras is the number of columns this build does not know.
 func (f *Format) Extras() int { return f.extras }
 

@@ -280,6 +280,11 @@ func (s *Sink) Write(ctx context.Context, b *sinks.Batch) error {
 		if r.Kind == flowlog.KindTGW {
 			format = s.tgw
 		}
+		if r.Extra != "" {
+			// Columns this build does not know (records read from newer AWS files)
+			// follow the configured ones, as AWS appends new fields.
+			format = format.WithExtras(r.ExtraNames()...)
+		}
 		line = format.AppendText(line[:0], r)
 		if err := p.add(ctx, s.Labels(r), Timestamp(r), string(line)); err != nil {
 			return err

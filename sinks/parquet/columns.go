@@ -152,6 +152,19 @@ func genericFiller(f flowlog.Field) filler {
 	}
 }
 
+// extraFiller reads the unknown column name (Record.Extra); absent or "-" is null.
+func extraFiller(name string) filler {
+	return func(c *colChunk, recs []*flowlog.Record, _ *FileWriter) {
+		for _, r := range recs {
+			if v, ok := r.ExtraValue(name); ok && v != "-" && v != "" {
+				c.str(v)
+			} else {
+				c.null()
+			}
+		}
+	}
+}
+
 // strFields maps the plain string fields to their offsets in flowlog.Record.
 var strFields = func() map[flowlog.Field]uintptr {
 	var r flowlog.Record

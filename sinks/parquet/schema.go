@@ -56,11 +56,12 @@ var DefaultVPCFormat = func() *flowlog.Format {
 // delta-encoded.
 func Schema(format *flowlog.Format) *pq.Schema {
 	fields := make(orderedGroup, 0, len(format.Fields()))
-	for _, f := range format.Fields() {
-		if f == flowlog.FieldIgnored {
+	for i, f := range format.Fields() {
+		if f == flowlog.FieldIgnored && format.Extras() == 0 {
 			continue
 		}
-		fields = append(fields, column{name: f.Column(), Node: pq.Optional(leafFor(f))})
+		// A column this build does not know (named by a header) is a string column.
+		fields = append(fields, column{name: format.ColumnName(i), Node: pq.Optional(leafFor(f))})
 	}
 	return pq.NewSchema("flowlogs", fields)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -169,9 +170,15 @@ func (s *Sink) write(ctx context.Context, b *sinks.Batch) error {
 			return fmt.Errorf("parquet: %w", err)
 		}
 		bw := bufio.NewWriterSize(obj, 256<<10)
-		fw, _ := s.pools[g.Kind].Get().(*FileWriter)
+		// Columns this build does not know (records read from newer AWS files) become
+		// string columns of their own, after the configured ones.
+		widened := format.WithExtras(extraNames(b.Records, g.Index)...)
+		var fw *FileWriter
+		if widened == format {
+			fw, _ = s.pools[g.Kind].Get().(*FileWriter)
+		}
 		if fw == nil {
-			fw = NewFileWriter(bw, format, WriterOptions{Codec: s.codec, RowGroupRows: s.cfg.RowGroupRows})
+			fw = NewFileWriter(bw, widened, WriterOptions{Codec: s.codec, RowGroupRows: s.cfg.RowGroupRows})
 		} else {
 			fw.Reset(bw)
 		}
@@ -185,7 +192,7 @@ func (s *Sink) write(ctx context.Context, b *sinks.Batch) error {
 		if err == nil {
 			err = fw.Close()
 		}
-		if err == nil {
+		if err == nil && widened == format {
 			s.pools[g.Kind].Put(fw) // a writer that failed is dropped, not reused
 		}
 		if err == nil {
@@ -204,6 +211,22 @@ func (s *Sink) write(ctx context.Context, b *sinks.Batch) error {
 		s.bytes.Add(float64(size))
 	}
 	return nil
+}
+
+// extraNames lists the unknown column names of the indexed records, first seen first.
+func extraNames(recs []flowlog.Record, index []int) []string {
+	var names []string
+	for _, i := range index {
+		if recs[i].Extra == "" {
+			continue
+		}
+		for _, n := range recs[i].ExtraNames() {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	return names
 }
 
 // Close does nothing: every Write commits its objects.

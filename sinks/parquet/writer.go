@@ -56,8 +56,12 @@ func NewFileWriter(out io.Writer, format *flowlog.Format, opts WriterOptions) *F
 	fw := &FileWriter{format: format, groupMax: opts.RowGroupRows}
 	fw.enc.codec = opts.Codec
 	fw.enc.levEnc.BitWidth = 1
-	for _, f := range format.Fields() {
+	for i, f := range format.Fields() {
 		if f == flowlog.FieldIgnored {
+			if format.Extras() > 0 {
+				fw.fillers = append(fw.fillers, extraFiller(format.Name(i)))
+				fw.enc.cols = append(fw.enc.cols, colChunk{name: format.ColumnName(i), phys: physByteArray})
+			}
 			continue
 		}
 		phys := physByteArray
@@ -68,7 +72,7 @@ func NewFileWriter(out io.Writer, format *flowlog.Format, opts WriterOptions) *F
 			phys = physInt64
 		}
 		fw.fillers = append(fw.fillers, fillerFor(f))
-		fw.enc.cols = append(fw.enc.cols, colChunk{name: f.Column(), phys: phys})
+		fw.enc.cols = append(fw.enc.cols, colChunk{name: format.ColumnName(i), phys: phys})
 	}
 	fw.chunk = make([]*flowlog.Record, 0, chunkRows)
 	fw.Reset(out)
@@ -197,7 +201,7 @@ func (fw *FileWriter) Close() error {
 }
 
 // ReadRecords decodes a Parquet flow log file (AWS's or ours): columns are matched by name,
-// unknown columns are ignored, null means absent, and INT32 or INT64 is accepted for any
+// columns this build does not know are kept by name in Record.Extra, null means absent, and INT32 or INT64 is accepted for any
 // integer column. It returns the records and the format their columns form.
 //
 // parquet-go panics on some corrupt files (slice bounds in page decoding); those panics
@@ -262,7 +266,7 @@ func readRecords(r io.ReaderAt, size int64) ([]flowlog.Record, *flowlog.Format, 
 					if ci < 0 || ci >= len(fields) {
 						continue
 					}
-					if err := setValue(&rec, fields[ci], v); err != nil {
+					if err := setValue(&rec, fields[ci], format.Name(ci), v); err != nil {
 						rows.Close()
 						return nil, nil, fmt.Errorf("parquet: row %d column %s: %w", len(out), cols[ci][0], err)
 					}
@@ -294,8 +298,20 @@ var nullInts = func() flowlog.FieldSet {
 	return s
 }()
 
-func setValue(r *flowlog.Record, f flowlog.Field, v pq.Value) error {
+func setValue(r *flowlog.Record, f flowlog.Field, name string, v pq.Value) error {
 	if f == flowlog.FieldIgnored {
+		// A column this build does not know is kept under its name (as text).
+		switch {
+		case v.IsNull():
+		case v.Kind() == pq.Int32:
+			r.SetExtra(name, strconv.FormatInt(int64(v.Int32()), 10))
+		case v.Kind() == pq.Int64:
+			r.SetExtra(name, strconv.FormatInt(v.Int64(), 10))
+		case v.Kind() == pq.ByteArray:
+			if s := string(v.ByteArray()); !r.SetExtra(name, s) {
+				return fmt.Errorf("value %q of column %s has white space", s, name)
+			}
+		}
 		return nil
 	}
 	if v.IsNull() {
