@@ -30,6 +30,8 @@ import (
 func startLogstore(t *testing.T, maxLine int) string {
 	t.Helper()
 	cfg := logstore.DefaultConfig()
+	no := false
+	cfg.RejectOldSamples = &no // the fixtures carry timestamps older than a week
 	cfg.DataDir, cfg.Listen = t.TempDir(), ""
 	if maxLine > 0 {
 		cfg.MaxLineBytes = maxLine

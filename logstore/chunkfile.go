@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/flowtap/flowtap/internal/fsx"
 )
 
 // Chunk file format (all integers little endian or varints):
@@ -24,8 +26,8 @@ import (
 // count, then per block: varint minT, varint maxT, uvarint entries, byte codec, uvarint
 // raw length, uvarint compressed length. Block offsets follow from the lengths.
 //
-// A chunk file is written to a temporary name, fsynced and renamed, so a crash leaves
-// either the whole file or none (temporaries are removed at start).
+// A chunk file is written with fsx.Create/Commit (temporary name, fsync, rename), so a
+// crash leaves either the whole file or none (temporaries are removed at start).
 const chunkMagic = "FTCK\x01"
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -87,11 +89,11 @@ func writeChunkFile(dir string, fp uint64, labels string, walSeq uint64, blocks 
 	}
 	name := chunkFileName(fp, c.minT, c.maxT, walSeq)
 	c.path = filepath.Join(dir, name)
-	tmp := c.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	f, err := fsx.Create(c.path)
 	if err != nil {
 		return nil, fmt.Errorf("logstore: create chunk: %w", err)
 	}
+	defer f.Abort()
 	w := bufio.NewWriterSize(f, 256<<10)
 	w.WriteString(chunkMagic)
 	w.Write(binary.LittleEndian.AppendUint32(nil, uint32(len(hdr))))
@@ -107,19 +109,11 @@ func writeChunkFile(dir string, fp uint64, labels string, walSeq uint64, blocks 
 		off += int64(len(b.comp)) + 4
 	}
 	c.size = off
-	err = w.Flush()
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, c.path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := w.Flush(); err != nil {
 		return nil, fmt.Errorf("logstore: write chunk %s: %w", c.path, err)
+	}
+	if err := f.Commit(); err != nil {
+		return nil, fmt.Errorf("logstore: %w", err)
 	}
 	return c, nil
 }

@@ -35,8 +35,13 @@ type Config struct {
 	MaxWALSize int64 `yaml:"max_wal_size"`
 	// MaxPushBytes refuses (413) push bodies larger than this, compressed or not.
 	MaxPushBytes int64 `yaml:"max_push_bytes"`
-	// MaxLineBytes refuses (400) a push with a longer line (Loki's max_line_size).
-	MaxLineBytes int `yaml:"max_line_bytes"`
+	// Limits are the ingestion limits of every tenant (Loki's limits_config).
+	Limits `yaml:",inline"`
+	// Overrides are per-tenant limits; a zero field inherits Limits.
+	Overrides map[string]Limits `yaml:"overrides"`
+	// ShutdownFlushTimeout bounds the flush of open chunks at shutdown; what is left
+	// stays in the (fsynced) WAL and is replayed at the next start.
+	ShutdownFlushTimeout time.Duration `yaml:"shutdown_flush_timeout"`
 	// MaxQuerySeries caps the series of a metric query (Loki's max_query_series).
 	MaxQuerySeries int `yaml:"max_query_series"`
 	// MaxEntriesLimit caps the limit of a log query (Loki's max_entries_limit_per_query).
@@ -50,24 +55,25 @@ type Config struct {
 // DefaultConfig returns Loki-like defaults: 30 days retention, fsync per push, 1 MiB chunks.
 func DefaultConfig() Config {
 	return Config{
-		Listen:          "127.0.0.1:3100",
-		DataDir:         "data/logs",
-		Retention:       720 * time.Hour,
-		Fsync:           FsyncAlways,
-		FsyncInterval:   time.Second,
-		ChunkEncoding:   "zstd",
-		BlockSize:       256 << 10,
-		ChunkTargetSize: 1 << 20,
-		MaxChunkAge:     2 * time.Hour,
-		ChunkIdlePeriod: 30 * time.Minute,
-		WALSegmentSize:  128 << 20,
-		MaxWALSize:      1 << 30,
-		MaxPushBytes:    64 << 20,
-		MaxLineBytes:    256 << 10,
-		MaxQuerySeries:  500,
-		MaxEntriesLimit: 5000,
-		MaxQueryLength:  721 * time.Hour,
-		QueryTimeout:    time.Minute,
+		Listen:               "127.0.0.1:3100",
+		DataDir:              "data/logs",
+		Retention:            720 * time.Hour,
+		Fsync:                FsyncAlways,
+		FsyncInterval:        time.Second,
+		ChunkEncoding:        "zstd",
+		BlockSize:            256 << 10,
+		ChunkTargetSize:      1 << 20,
+		MaxChunkAge:          2 * time.Hour,
+		ChunkIdlePeriod:      30 * time.Minute,
+		WALSegmentSize:       128 << 20,
+		MaxWALSize:           1 << 30,
+		MaxPushBytes:         64 << 20,
+		Limits:               DefaultLimits(),
+		ShutdownFlushTimeout: 5 * time.Second,
+		MaxQuerySeries:       500,
+		MaxEntriesLimit:      5000,
+		MaxQueryLength:       721 * time.Hour,
+		QueryTimeout:         time.Minute,
 	}
 }
 

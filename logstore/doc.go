@@ -18,16 +18,34 @@
 // Out-of-order entries are accepted; a query sorts overlapping blocks and drops exact
 // duplicates (same stream, timestamp and line), so a redelivered push changes nothing.
 //
+// # Limits
+//
+// Pushes are checked against Loki's ingestion limits (Limits: stream count, label name and
+// value length, label names per series, line size, old samples, creation grace period,
+// ingestion rate) with Loki's defaults, status codes and wording, per tenant
+// (Config.Overrides). One deviation: Loki's distributor stores the valid part of a push and
+// answers 400 for the rest; the store refuses the whole push, so a client that retries or
+// dead-letters a refused batch never leaves a second copy. A new stream beyond the
+// tenant's active-stream limit refuses the push (429) before anything is created, so a
+// flood of new streams costs no memory. Old samples are refused (one week by default)
+// so that nothing acknowledged is older than retention allows.
+//
+// A WAL write that fails (ENOSPC) cuts the segment back to its last whole record, or when
+// that fails too seals the segment and starts a new one, so that no record acknowledged
+// later sits behind a torn one. Shutdown flushes open chunks for at most
+// ShutdownFlushTimeout and leaves the rest to WAL replay.
+//
 // # Data directory
 //
+//	DIR/.lock                                          fsx.LockDir: one store per directory
 //	DIR/wal/<first seq, 16 hex>.wal                    WAL segments, oldest first
 //	DIR/chunks/<tenant>/<fp>-<minT>-<maxT>-<seq>.chunk  one chunk of one stream
 //
 // fp is the xxhash of the canonical label string, minT/maxT the entries' Unix-ns range and
-// seq the last WAL record the chunk holds. A WAL record is framed as u32 length, u32
+// seq the last WAL record the chunk holds. Files follow fsx.FileMode/DirMode. A WAL record is framed as u32 length, u32
 // CRC-32C, u64 seq, payload (tenant, then per stream its labels and entries); replay stops
 // a segment at the first torn or corrupt record and truncates it there. Chunk files are
-// written to *.tmp, fsynced and renamed; their format is described in chunkfile.go. At
+// written with fsx.Create/Commit (temp file, fsync, rename); their format is described in chunkfile.go. At
 // start the store reads every chunk header into the per-tenant inverted label index, then
 // replays the WAL, skipping records a stream's chunk files already hold. Retention deletes
 // whole chunk files whose newest entry is older than Retention.

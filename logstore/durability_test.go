@@ -41,6 +41,9 @@ func runChildStore(dir string) int {
 	cfg.Fsync = FsyncPolicy(os.Getenv("FLOWTAP_LOGSTORE_CHILD_FSYNC"))
 	cfg.BlockSize = 2048
 	cfg.ChunkTargetSize = 8192 // chunk files are cut during the load
+	no := false
+	cfg.RejectOldSamples = &no // the lines carry fixed 2023 timestamps
+	cfg.IngestionRateMB = 0
 	s, err := New(cfg, prometheus.NewRegistry())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -70,6 +70,11 @@ func testConfig() Config {
 	cfg := DefaultConfig()
 	cfg.Retention = 0
 	cfg.DataDir = "" // startStore uses a fresh temporary directory
+	// The fixtures push fixed timestamps from 2023 and bursts far beyond 4 MB/s; the
+	// limits have their own tests (limits_test.go).
+	no := false
+	cfg.RejectOldSamples = &no
+	cfg.IngestionRateMB = 0
 	return cfg
 }
 

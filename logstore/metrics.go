@@ -10,6 +10,7 @@ import (
 type metrics struct {
 	pushes           *prometheus.CounterVec
 	rejected         *prometheus.CounterVec
+	discarded        *prometheus.CounterVec
 	lines            prometheus.Counter
 	bytes            prometheus.Counter
 	duplicates       prometheus.Counter
@@ -30,6 +31,8 @@ func newMetrics(reg prometheus.Registerer, s *Store) (*metrics, error) {
 			Help: "Push requests by HTTP status code."}, []string{"code"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "rejected_pushes_total",
 			Help: "Pushes refused, by reason."}, []string{"reason"}),
+		discarded: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "discarded_lines_total",
+			Help: "Lines refused by the ingestion limits, by Loki's reason (as loki_discarded_samples_total)."}, []string{"reason"}),
 		lines: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "ingested_lines_total",
 			Help: "Log lines stored."}),
 		bytes: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "ingested_bytes_total",
@@ -53,7 +56,7 @@ func newMetrics(reg prometheus.Registerer, s *Store) (*metrics, error) {
 		querySeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "request_seconds",
 			Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10)}, []string{"route"}),
 	}
-	cs := []prometheus.Collector{m.pushes, m.rejected, m.lines, m.bytes, m.duplicates, m.fsyncSeconds, m.walReplayed,
+	cs := []prometheus.Collector{m.pushes, m.rejected, m.discarded, m.lines, m.bytes, m.duplicates, m.fsyncSeconds, m.walReplayed,
 		m.walCorrupt, m.chunksFlushed, m.flushErrors, m.corruptChunks, m.retentionDeleted, m.querySeconds,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "disk_bytes",
 			Help: "Bytes of chunk files and WAL on disk."}, func() float64 { return float64(s.DiskBytes()) }),

@@ -50,28 +50,26 @@ func readPushBody(r *http.Request, limit int64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// DecodePush decodes a push body as Loki does: JSON when the content type says so,
-// otherwise snappy-compressed protobuf (push.PushRequest). A body that is not what its
-// content type says is retried as the other encoding before it is refused (400).
+// DecodePush decodes a push body as Loki does: JSON when the content type is
+// application/json, otherwise (no type, application/x-protobuf, anything else)
+// snappy-compressed protobuf (push.PushRequest). A body that is not what its content
+// type says is refused (400), as Loki refuses it: a JSON body sent as text/plain is not
+// guessed at.
 func DecodePush(contentType string, body []byte, limit int64) ([]push.Stream, error) {
 	mt, _, _ := mime.ParseMediaType(contentType)
-	isJSON := mt == "application/json"
-	first, second := decodeProtoPush, decodeJSONPush
-	if isJSON {
-		first, second = decodeJSONPush, decodeProtoPush
+	decode := decodeProtoPush
+	if mt == "application/json" {
+		decode = decodeJSONPush
 	}
-	streams, err := first(body, limit)
-	if err == nil {
-		return streams, nil
+	streams, err := decode(body, limit)
+	if err != nil {
+		var se *Error
+		if errors.As(err, &se) {
+			return nil, err
+		}
+		return nil, errorf(http.StatusBadRequest, "%v", err)
 	}
-	var tooBig *Error
-	if errors.As(err, &tooBig) {
-		return nil, err
-	}
-	if s2, err2 := second(body, limit); err2 == nil {
-		return s2, nil
-	}
-	return nil, errorf(http.StatusBadRequest, "%v", err)
+	return streams, nil
 }
 
 func decodeProtoPush(body []byte, limit int64) ([]push.Stream, error) {

@@ -19,6 +19,7 @@ import (
 	"github.com/grafana/loki/pkg/push"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/flowtap/flowtap/internal/fsx"
 	"github.com/flowtap/flowtap/logstore/logql"
 )
 
@@ -40,6 +41,9 @@ type Store struct {
 
 	ingestMu sync.Mutex // orders WAL records and head appends identically
 	wal      *wal
+	dirLock  *fsx.Lock // held from open to shutdown: one store per data directory
+
+	rate rateLimiter
 
 	ready     chan struct{}
 	readyOnce sync.Once
@@ -145,7 +149,7 @@ loop:
 				s.log.Error("wal fsync", "err", err)
 			}
 		case now := <-tick.C:
-			s.flushDue(now, false)
+			s.flushDue(now, false, time.Time{})
 			if s.cfg.Retention > 0 && now.Sub(lastRetention) >= time.Minute {
 				s.applyRetention(now)
 				lastRetention = now
@@ -181,7 +185,12 @@ func (s *Store) shutdown() error {
 	if s.wal == nil {
 		return nil
 	}
-	s.flushDue(time.Now(), true)
+	defer s.dirLock.Close()
+	var deadline time.Time
+	if s.cfg.ShutdownFlushTimeout > 0 {
+		deadline = time.Now().Add(s.cfg.ShutdownFlushTimeout)
+	}
+	s.flushDue(time.Now(), true, deadline)
 	if err := s.wal.close(); err != nil {
 		return err
 	}
@@ -205,10 +214,25 @@ func (s *Store) unflushed() uint64 {
 	return minSeq
 }
 
-// open loads chunk headers into the index, replays the WAL and opens a new WAL segment.
+// open locks the data directory and recovers it.
 func (s *Store) open() error {
+	lock, err := fsx.LockDir(s.cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("logstore: %w", err)
+	}
+	s.dirLock = lock
+	if err := s.recover(); err != nil {
+		lock.Close()
+		s.dirLock = nil
+		return err
+	}
+	return nil
+}
+
+// recover loads chunk headers into the index, replays the WAL and opens a new WAL segment.
+func (s *Store) recover() error {
 	for _, d := range []string{s.walDir, s.chunks} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if err := fsx.MkdirAll(d); err != nil {
 			return fmt.Errorf("logstore: create %s: %w", d, err)
 		}
 	}
@@ -254,6 +278,9 @@ func (s *Store) loadChunks() (uint64, error) {
 			continue
 		}
 		t := s.tenant(d.Name())
+		if _, err := fsx.RemoveTemps(t.dir); err != nil {
+			return 0, fmt.Errorf("logstore: %w", err)
+		}
 		files, err := os.ReadDir(t.dir)
 		if err != nil {
 			return 0, fmt.Errorf("logstore: read %s: %w", t.dir, err)
@@ -356,6 +383,15 @@ func ValidateTenant(id string) error {
 	return nil
 }
 
+// pendingStream is one validated stream of a push; st is nil until acquired if new.
+type pendingStream struct {
+	st      *stream
+	ls      logql.Labels
+	key     string
+	raw     string
+	entries []logql.Entry
+}
+
 // resolved is one pushed stream bound to its index entry.
 type resolved struct {
 	st      *stream
@@ -379,40 +415,74 @@ func (s *Store) Push(ctx context.Context, tenantID string, streams []push.Stream
 		return err
 	}
 	t := s.tenant(tenantID)
-	batch := make([]resolved, 0, len(streams))
-	size := len(tenantID) + 10
+	lim := s.limitsFor(tenantID)
+	now := time.Now()
+
+	// Validate with Loki's limits and wording. Unlike Loki's distributor, which stores the
+	// valid part of a push and answers 400 for the rest, a push with any refused stream or
+	// line is refused whole: a client (the flowtap sinks) that dead-letters or retries a
+	// refused batch then never holds a second copy of what was stored.
+	var verrs groupedErrors
+	checked := make([]pendingStream, 0, len(streams))
 	lines, bytes := 0, 0
 	for i := range streams {
 		ps := &streams[i]
 		if len(ps.Entries) == 0 {
 			continue
 		}
-		st, err := t.streamFor(ps.Labels)
-		if err != nil {
-			s.m.rejected.WithLabelValues("bad_labels").Inc()
-			return errorf(http.StatusBadRequest, "%s", err.Error())
+		st, ls, key, err := t.resolve(ps.Labels)
+		if err == nil {
+			err = lim.validateLabels(ps.Labels, ls)
 		}
-		es := make([]logql.Entry, len(ps.Entries))
-		for j, e := range ps.Entries {
-			if s.cfg.MaxLineBytes > 0 && len(e.Line) > s.cfg.MaxLineBytes {
-				s.m.rejected.WithLabelValues("line_too_long").Inc()
-				return errorf(http.StatusBadRequest, "Max entry size '%d' bytes exceeded for stream '%s' while adding an entry with length '%d' bytes",
-					s.cfg.MaxLineBytes, st.key, len(e.Line))
+		if err != nil {
+			s.m.discarded.WithLabelValues("invalid_labels").Add(float64(len(ps.Entries)))
+			verrs.add(err)
+			continue
+		}
+		es := make([]logql.Entry, 0, len(ps.Entries))
+		for _, e := range ps.Entries {
+			if reason, err := lim.validateEntry(key, e.Timestamp, len(e.Line), now); err != nil {
+				s.m.discarded.WithLabelValues(reason).Inc()
+				verrs.add(err)
+				continue
 			}
-			es[j] = logql.Entry{Timestamp: e.Timestamp.UnixNano(), Line: e.Line}
-			size += len(e.Line) + 12
+			es = append(es, logql.Entry{Timestamp: e.Timestamp.UnixNano(), Line: e.Line})
 			bytes += len(e.Line)
 		}
 		lines += len(es)
-		size += len(st.key) + 10
-		batch = append(batch, resolved{st: st, entries: es})
+		checked = append(checked, pendingStream{st: st, ls: ls, key: key, raw: ps.Labels, entries: es})
 	}
-	if len(batch) == 0 {
+	if e := verrs.err(); e != nil {
+		s.m.rejected.WithLabelValues("invalid").Inc()
+		return e
+	}
+	if len(checked) == 0 {
 		return nil
+	}
+	if !s.rate.allow(tenantID, lim.IngestionRateMB*bytesInMB, lim.IngestionBurstSizeMB*bytesInMB, bytes, now) {
+		s.m.discarded.WithLabelValues("rate_limited").Add(float64(lines))
+		s.m.rejected.WithLabelValues("rate_limited").Inc()
+		return errorf(http.StatusTooManyRequests, "Ingestion rate limit exceeded for user %s (limit: %d bytes/sec) while attempting to ingest '%d' lines totaling '%d' bytes, reduce log volume or contact your Loki administrator to see if the limit can be increased",
+			tenantID, int(lim.IngestionRateMB*bytesInMB), lines, bytes)
+	}
+	// Streams beyond the tenant's stream limit refuse the push (429); nothing is created.
+	if refused := t.acquire(checked, lim.MaxGlobalStreamsPerUser, now); refused != "" {
+		s.m.discarded.WithLabelValues("stream_limit").Add(float64(lines))
+		s.m.rejected.WithLabelValues("stream_limit").Inc()
+		return errorf(http.StatusTooManyRequests, "Maximum active stream limit exceeded when trying to create stream %s, reduce the number of active streams (reduce labels or reduce label values), or contact your Loki administrator to see if the limit can be increased, user: '%s'",
+			refused, tenantID)
+	}
+	batch := make([]resolved, 0, len(checked))
+	size := len(tenantID) + 10
+	for _, c := range checked {
+		for _, e := range c.entries {
+			size += len(e.Line) + 12
+		}
+		size += len(c.key) + 10
+		batch = append(batch, resolved{st: c.st, entries: c.entries})
 	}
 	payload := encodeWALPayload(make([]byte, 0, size), tenantID, batch)
 
-	now := time.Now()
 	dropped := 0
 	s.ingestMu.Lock()
 	if s.closed.Load() {
@@ -529,6 +599,7 @@ func (s *Store) replayRecord(seq uint64, payload []byte) error {
 			s.m.walCorrupt.Inc()
 			continue
 		}
+		t.activate(st, now)
 		st.mu.Lock()
 		done := seq <= st.flushedSeq
 		st.mu.Unlock()
@@ -545,7 +616,7 @@ func (s *Store) replayRecord(seq uint64, payload []byte) error {
 
 // flushStream cuts a stream's open chunk into a file.
 func (s *Store) flushStream(t *tenant, st *stream) {
-	if err := os.MkdirAll(t.dir, 0o755); err != nil {
+	if err := fsx.MkdirAll(t.dir); err != nil {
 		s.m.flushErrors.Inc()
 		s.log.Error("chunk flush", "err", err)
 		return
@@ -564,7 +635,9 @@ func (s *Store) flushStream(t *tenant, st *stream) {
 
 // flushDue cuts chunks that are old or idle (all of them when force), cuts those holding
 // back the WAL beyond MaxWALSize, then deletes WAL segments every stream has flushed.
-func (s *Store) flushDue(now time.Time, force bool) {
+//
+// A non-zero deadline stops the cutting there (shutdown): what is left stays in the WAL.
+func (s *Store) flushDue(now time.Time, force bool, deadline time.Time) {
 	if s.wal == nil {
 		return
 	}
@@ -577,8 +650,13 @@ func (s *Store) flushDue(now time.Time, force bool) {
 		}
 		s.wal.mu.Unlock()
 	}
+	stopped := false
 	for _, t := range s.allTenants() {
 		for _, st := range t.all() {
+			if !deadline.IsZero() && time.Now().After(deadline) {
+				stopped = true
+				break
+			}
 			st.mu.Lock()
 			has := st.firstSeq != 0
 			due := has && (force || now.Sub(st.openedAt) >= s.cfg.MaxChunkAge || now.Sub(st.lastAppend) >= s.cfg.ChunkIdlePeriod ||
@@ -589,6 +667,12 @@ func (s *Store) flushDue(now time.Time, force bool) {
 				s.flushStream(t, st)
 			}
 		}
+		if !force {
+			t.deactivateIdle(now, s.cfg.ChunkIdlePeriod)
+		}
+	}
+	if stopped {
+		s.log.Warn("shutdown flush timeout: open chunks left to WAL replay", "timeout", s.cfg.ShutdownFlushTimeout)
 	}
 	minSeq := s.unflushed()
 	if minSeq == 0 {
@@ -633,4 +717,4 @@ func (s *Store) DiskBytes() int64 {
 
 // FlushAll cuts every open chunk into a file and truncates the WAL (what shutdown does);
 // benchmarks use it to measure bytes on disk.
-func (s *Store) FlushAll() { s.flushDue(time.Now(), true) }
+func (s *Store) FlushAll() { s.flushDue(time.Now(), true, time.Time{}) }

@@ -16,6 +16,11 @@ type stream struct {
 	labels logql.Labels
 	key    string
 
+	// active and activeSince are guarded by the tenant's mu: the stream counts against
+	// the tenant's stream limit (see tenant.acquire).
+	active      bool
+	activeSince time.Time
+
 	// flushMu orders chunk cuts and file writes, so a newer chunk never reaches disk
 	// before an older one (replay skips WAL records up to the newest file's walSeq).
 	flushMu sync.Mutex

@@ -3,6 +3,7 @@ package logstore
 import (
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/cespare/xxhash/v2"
 
@@ -18,6 +19,7 @@ type tenant struct {
 	streams  map[string]*stream // by canonical label string
 	aliases  map[string]*stream // by label string as pushed, to skip parsing
 	postings map[string]map[string][]*stream
+	active   int // streams counted against the stream limit (stream.active)
 }
 
 // maxAliases bounds the cache of pushed label strings.
@@ -51,6 +53,115 @@ func (t *tenant) streamFor(raw string) (*stream, error) {
 	return s, nil
 }
 
+// resolve finds the stream of a label string as pushed without creating it: st is nil
+// for a new stream, whose parsed labels and canonical key are returned instead.
+func (t *tenant) resolve(raw string) (st *stream, ls logql.Labels, key string, err error) {
+	t.mu.RLock()
+	st = t.aliases[raw]
+	t.mu.RUnlock()
+	if st != nil {
+		return st, st.labels, st.key, nil
+	}
+	if ls, err = ParseLabels(raw); err != nil {
+		return nil, nil, "", err
+	}
+	key = ls.String()
+	t.mu.RLock()
+	st = t.streams[key]
+	t.mu.RUnlock()
+	return st, ls, key, nil
+}
+
+// acquire binds every stream of a push to its index entry, creating new ones, and counts
+// them as active. When that would take more than limit (> 0) active streams it creates
+// nothing and returns the canonical labels of the first stream that does not fit: memory
+// stays bounded however many new streams a client sends.
+func (t *tenant) acquire(ps []pendingStream, limit int, now time.Time) (refused string) {
+	t.mu.RLock()
+	fast := true
+	for i := range ps {
+		if st := ps[i].st; st == nil || !st.active || t.streams[ps[i].key] != st {
+			fast = false
+			break
+		}
+	}
+	t.mu.RUnlock()
+	if fast {
+		return ""
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	need := 0
+	var counted map[string]bool // a stream may come twice in one push
+	for i := range ps {
+		st := t.streams[ps[i].key]
+		ps[i].st = st
+		if (st == nil || !st.active) && !counted[ps[i].key] {
+			if counted == nil {
+				counted = map[string]bool{}
+			}
+			counted[ps[i].key] = true
+			need++
+			if limit > 0 && t.active+need > limit {
+				return ps[i].key
+			}
+		}
+	}
+	for i := range ps {
+		p := &ps[i]
+		if p.st == nil {
+			p.st = t.addLocked(p.ls, p.key)
+		}
+		if !p.st.active {
+			p.st.active, p.st.activeSince = true, now
+			t.active++
+		}
+		if t.aliases[p.raw] == nil {
+			if len(t.aliases) >= maxAliases {
+				t.aliases = map[string]*stream{}
+			}
+			t.aliases[p.raw] = p.st
+		}
+	}
+	return ""
+}
+
+// activate counts a replayed stream as active (replay is never refused).
+func (t *tenant) activate(st *stream, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !st.active {
+		st.active, st.activeSince = true, now
+		t.active++
+	}
+}
+
+// deactivateIdle stops counting streams that hold nothing unflushed and had no push for
+// idle: they no longer take memory beyond their index entry.
+func (t *tenant) deactivateIdle(now time.Time, idle time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, st := range t.streams {
+		if !st.active || now.Sub(st.activeSince) < idle {
+			continue
+		}
+		st.mu.Lock()
+		quiet := now.Sub(st.lastAppend) >= idle && st.firstSeq == 0 && len(st.head) == 0 && len(st.cut) == 0 && len(st.open) == 0
+		st.mu.Unlock()
+		if quiet {
+			st.active = false
+			t.active--
+		}
+	}
+}
+
+// activeStreams is the number of streams counted against the stream limit.
+func (t *tenant) activeStreams() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.active
+}
+
 // addLocked returns the stream with canonical key, adding it to the index if new.
 func (t *tenant) addLocked(ls logql.Labels, key string) *stream {
 	if s := t.streams[key]; s != nil {
@@ -77,6 +188,10 @@ func (t *tenant) remove(s *stream) {
 		return
 	}
 	delete(t.streams, s.key)
+	if s.active {
+		s.active = false
+		t.active--
+	}
 	for k, v := range t.aliases {
 		if v == s {
 			delete(t.aliases, k)

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/flowtap/flowtap/internal/fsx"
 )
 
 // FsyncPolicy says when the WAL is fsynced relative to the push acknowledgement.
@@ -51,6 +53,15 @@ type wal struct {
 	syncMu sync.Mutex // one fsync at a time; later callers piggyback
 	synced uint64     // last seq known durable
 	buf    []byte
+
+	// damaged is set when a write failed and its partial record could not be cut off:
+	// the next append seals the segment and starts a new one, so that no acknowledged
+	// record ever follows a torn one (replay stops a segment at its first torn record).
+	damaged bool
+	// write and truncate are f.Write and f.Truncate; tests replace them to inject a
+	// failed or partial write (ENOSPC) and a failing truncate.
+	write    func(f *os.File, b []byte) (int, error)
+	truncate func(f *os.File, size int64) error
 }
 
 type walSegment struct {
@@ -165,13 +176,20 @@ func (w *wal) rotate(seq uint64) error {
 		w.f.Close()
 	}
 	path := filepath.Join(w.dir, segmentName(seq))
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if n := len(w.segments); w.damaged && n > 0 && w.segments[n-1].path == path {
+		// The damaged segment holds no whole record (it starts at seq): replace it.
+		if err := os.Remove(path); err != nil {
+			return fmt.Errorf("logstore: replace damaged wal segment: %w", err)
+		}
+		w.segments = w.segments[:n-1]
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, fsx.FileMode)
 	if err != nil {
 		return fmt.Errorf("logstore: create wal segment: %w", err)
 	}
-	if err := syncDir(w.dir); err != nil {
+	if err := fsx.SyncDir(w.dir); err != nil {
 		f.Close()
-		return err
+		return fmt.Errorf("logstore: %w", err)
 	}
 	st, _ := f.Stat()
 	w.f, w.size = f, st.Size()
@@ -192,6 +210,12 @@ func (w *wal) append(payload []byte) (uint64, error) {
 			return 0, err
 		}
 	}
+	if w.damaged {
+		if err := w.rotate(seq); err != nil {
+			return 0, err
+		}
+		w.damaged = false
+	}
 	need := walHeaderLen + len(payload)
 	if cap(w.buf) < need {
 		w.buf = make([]byte, need)
@@ -201,7 +225,14 @@ func (w *wal) append(payload []byte) (uint64, error) {
 	binary.LittleEndian.PutUint64(b[8:], seq)
 	copy(b[walHeaderLen:], payload)
 	binary.LittleEndian.PutUint32(b[4:], crc32.Checksum(b[8:], crcTable))
-	if _, err := w.f.Write(b); err != nil {
+	if n, err := w.writeRecord(b); err != nil {
+		if n > 0 {
+			// A partial record (ENOSPC, EIO) must not stay in front of later records:
+			// cut the file back to the last whole record, or seal this segment.
+			if terr := w.truncateTo(w.size); terr != nil {
+				w.damaged = true
+			}
+		}
 		return 0, fmt.Errorf("logstore: write wal: %w", err)
 	}
 	if cap(w.buf) > 8<<20 {
@@ -210,6 +241,20 @@ func (w *wal) append(payload []byte) (uint64, error) {
 	w.size += int64(need)
 	w.written = seq
 	return seq, nil
+}
+
+func (w *wal) writeRecord(b []byte) (int, error) {
+	if w.write != nil {
+		return w.write(w.f, b)
+	}
+	return w.f.Write(b)
+}
+
+func (w *wal) truncateTo(size int64) error {
+	if w.truncate != nil {
+		return w.truncate(w.f, size)
+	}
+	return w.f.Truncate(size)
 }
 
 // syncTo makes every record up to seq durable. Concurrent callers share one fsync.
@@ -291,17 +336,8 @@ func (w *wal) removeAll() error {
 		}
 	}
 	w.segments = nil
-	return syncDir(w.dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("logstore: open dir %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("logstore: sync dir %s: %w", dir, err)
+	if err := fsx.SyncDir(w.dir); err != nil {
+		return fmt.Errorf("logstore: %w", err)
 	}
 	return nil
 }

@@ -54,6 +54,8 @@ func startLogstore(t *testing.T) (*logstore.Store, string) {
 	cfg := logstore.DefaultConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.Listen = ""
+	no := false
+	cfg.RejectOldSamples = &no // the fixtures carry timestamps older than a week
 	cfg.AuthEnabled = true
 	st, err := logstore.New(cfg, prometheus.NewRegistry())
 	if err != nil {
