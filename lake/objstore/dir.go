@@ -6,16 +6,21 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+
+	"github.com/flowtap/flowtap/internal/fsx"
 )
 
 // Dir is a Store in a local directory. Commit writes durably: fsync the staged file, rename
 // it into place, fsync the directory.
 type Dir struct {
-	root string
+	root  string
+	sweep sync.Once
 }
 
 // NewDir returns a store rooted at dir. It does no I/O; the directory is created on the
@@ -38,14 +43,23 @@ func (d *Dir) String() string { return d.root }
 
 func (d *Dir) path(key string) string { return filepath.Join(d.root, filepath.FromSlash(key)) }
 
+// removeAbandoned deletes, once per store before its first write, the staged files that
+// writers killed between Create and Commit left anywhere in the store.
+func (d *Dir) removeAbandoned() {
+	if n, err := removeAbandoned(d.root, true); n > 0 || err != nil {
+		slog.Info("objstore: removed staged files of writers that died", "dir", d.root, "files", n, "err", err)
+	}
+}
+
 // Create stages key in a temp file beside its final place, so that Commit is a rename.
 func (d *Dir) Create(ctx context.Context, key string) (Writer, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
+	d.sweep.Do(d.removeAbandoned)
 	final := d.path(key)
 	dir := filepath.Dir(final)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := fsx.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("objstore: create %s: %w", final, err)
 	}
 	f, err := stagingFile(dir, filepath.Base(final))
@@ -97,7 +111,7 @@ func (w *dirWriter) Commit(ctx context.Context) error {
 		os.Remove(tmp)
 		return fmt.Errorf("objstore: rename %s: %w", w.final, err)
 	}
-	if err := syncDir(filepath.Dir(w.final)); err != nil {
+	if err := fsx.SyncDir(filepath.Dir(w.final)); err != nil {
 		return fmt.Errorf("objstore: fsync directory of %s: %w", w.final, err)
 	}
 	return nil
@@ -110,15 +124,6 @@ func (w *dirWriter) Abort() error {
 	w.done = true
 	w.f.Close()
 	return os.Remove(w.f.Name())
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
 }
 
 // Put copies r into key durably.

@@ -14,8 +14,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flowtap/flowtap/internal/fsx"
 )
 
 // Store is a flat key space of objects. Keys use "/" as separator and never start with one.
@@ -111,7 +115,70 @@ func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 // tempPrefix starts the names of staged files; List skips them and keys may not use it.
 const tempPrefix = ".objstore-tmp-"
 
-// stagingFile creates a temp file in dir for an object whose final name is base.
+// stagingFile creates a temp file in dir for an object whose final name is base, named
+// .objstore-tmp-<pid>-<base>.* so that a later process can tell a dead writer's leftovers
+// from a live one's, with the lake's file mode (fsx.FileMode, group-readable).
 func stagingFile(dir, base string) (*os.File, error) {
-	return os.CreateTemp(dir, tempPrefix+base+".*")
+	f, err := os.CreateTemp(dir, tempPrefix+strconv.Itoa(os.Getpid())+"-"+base+".*")
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(fsx.FileMode); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	return f, nil
+}
+
+// legacyStagedAge is how old a staged file without a writer pid (from an older version)
+// must be before it counts as abandoned.
+const legacyStagedAge = time.Hour
+
+// abandoned reports whether the staged file name (with its modification time) was left by
+// a writer that died: its pid is not a running process (and not this one, whose other
+// stores may be writing). Files without a pid are abandoned once legacyStagedAge old.
+func abandoned(name string, mod time.Time) bool {
+	rest, ok := strings.CutPrefix(name, tempPrefix)
+	if !ok {
+		return false
+	}
+	digits, _, ok := strings.Cut(rest, "-")
+	pid, err := strconv.Atoi(digits)
+	if !ok || err != nil || pid <= 0 {
+		return time.Since(mod) > legacyStagedAge
+	}
+	return pid != os.Getpid() && !processAlive(pid)
+}
+
+// removeAbandoned deletes the abandoned staged files under root (recursively when deep) and
+// returns how many it removed. A writer SIGKILLed between create and commit leaves one.
+func removeAbandoned(root string, deep bool) (int, error) {
+	n := 0
+	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if p == root && errors.Is(err, fs.ErrNotExist) {
+				return filepath.SkipAll
+			}
+			return nil // unreadable corners are not ours to judge
+		}
+		if e.IsDir() {
+			if p != root && !deep {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasPrefix(e.Name(), tempPrefix) {
+			return nil
+		}
+		info, err := e.Info()
+		if err != nil || !abandoned(e.Name(), info.ModTime()) {
+			return nil
+		}
+		if os.Remove(p) == nil {
+			n++
+		}
+		return nil
+	})
+	return n, err
 }

@@ -10,9 +10,12 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/flowtap/flowtap/internal/fsx"
 )
 
 // S3 is a Store in a bucket of an S3-compatible server, under an optional key prefix.
@@ -24,6 +27,7 @@ type S3 struct {
 	prefix  string // "" or "dir/…/" with a trailing slash
 	tempDir string
 	url     string
+	sweep   sync.Once // staged files of dead writers in tempDir are removed once
 }
 
 // openS3 parses s3://bucket/prefix and builds the client; it does no I/O.
@@ -95,9 +99,10 @@ func (s *S3) Create(ctx context.Context, key string) (Writer, error) {
 		return nil, err
 	}
 	if s.tempDir != "" {
-		if err := os.MkdirAll(s.tempDir, 0o755); err != nil {
+		if err := fsx.MkdirAll(s.tempDir); err != nil {
 			return nil, s.errf("stage", key, err)
 		}
+		s.sweep.Do(func() { removeAbandoned(s.tempDir, false) })
 	}
 	f, err := stagingFile(s.tempDir, path.Base(key))
 	if err != nil {
