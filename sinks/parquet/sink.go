@@ -65,6 +65,7 @@ type Sink struct {
 	bytes   prometheus.Counter
 	errors  prometheus.Counter
 	latency prometheus.Histogram
+	counted ledger // objects of failed attempts, not counted again when retried
 }
 
 // New validates cfg and wires the sink; it does no I/O. reg may be nil.
@@ -157,8 +158,10 @@ func BatchIdentity(b *sinks.Batch) string {
 	return b.Topic + "/" + strconv.Itoa(b.Partition) + "/" + strconv.FormatInt(b.FirstOffset, 10) + "-" + strconv.FormatInt(b.LastOffset, 10)
 }
 
-func (s *Sink) write(ctx context.Context, b *sinks.Batch) error {
+func (s *Sink) write(ctx context.Context, b *sinks.Batch) (err error) {
 	id := BatchIdentity(b)
+	var committed []string
+	defer func() { s.counted.settle(id, committed, err == nil) }()
 	for _, g := range lake.Split(b.Records, s.cfg.DefaultAccount, s.cfg.DefaultRegion) {
 		format, flowLogID := s.vpc, s.cfg.FlowLogID
 		if g.Kind == flowlog.KindTGW {
@@ -206,9 +209,12 @@ func (s *Sink) write(ctx context.Context, b *sinks.Batch) error {
 		if err := obj.Commit(ctx); err != nil {
 			return fmt.Errorf("parquet: %w", err)
 		}
-		s.objects.Inc()
-		s.rows.Add(float64(len(g.Index)))
-		s.bytes.Add(float64(size))
+		committed = append(committed, key)
+		if !s.counted.seen(id, key) {
+			s.objects.Inc()
+			s.rows.Add(float64(len(g.Index)))
+			s.bytes.Add(float64(size))
+		}
 	}
 	return nil
 }
