@@ -37,7 +37,7 @@ func TestDirRemovesAbandonedStagedFiles(t *testing.T) {
 	}
 	gone := []string{
 		touch(fmt.Sprintf(".objstore-tmp-%d-a.parquet.123", dead), 0), // SIGKILLed sink
-		touch(".objstore-tmp-b.parquet.456", 2*time.Hour),              // older version, long dead
+		touch(".objstore-tmp-b.parquet.456", 2*time.Hour),             // older version, long dead
 	}
 	kept := []string{
 		touch(fmt.Sprintf(".objstore-tmp-%d-c.parquet.789", os.Getpid()), 0), // another store of this process
