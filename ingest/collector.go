@@ -197,6 +197,10 @@ func (c *Collector) Addrs() []net.Addr { return c.addrs }
 // HealthAddr returns the bound health address (nil if none); valid after Ready is closed.
 func (c *Collector) HealthAddr() net.Addr { return c.health }
 
+// Receiving reports whether the collector receives (not starting, not draining): what an
+// NLB health check should see.
+func (c *Collector) Receiving() bool { return c.state.Load() == stateReceiving }
+
 // HealthHandler answers GET /healthz: 200 "ok" while receiving, 503 while starting or
 // draining. Mount it on a shared server, or set Config.HealthAddr.
 func (c *Collector) HealthHandler() http.Handler {

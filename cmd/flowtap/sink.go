@@ -1,134 +1,45 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"log/slog"
-	"net"
-	"net/http"
-	"path/filepath"
-	"time"
-
-	"github.com/flowtap/flowtap/kafka"
-	"github.com/flowtap/flowtap/lake/objstore"
-	"github.com/flowtap/flowtap/sinks"
-	"github.com/flowtap/flowtap/sinks/loki"
-	"github.com/flowtap/flowtap/sinks/parquet"
-	"github.com/flowtap/flowtap/sinks/text"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+
+	"github.com/flowtap/flowtap/pipeline"
 )
 
 func init() { register(newSinkCmd) }
 
-// sinkOptions are the destination flags shared by `flowtap sink` and `flowtap up`.
-type sinkOptions struct {
-	brokers        []string
-	group          string
-	parquet        string
-	text           string
-	layout         string
-	prefix         string
-	lokiURL        string
-	lokiTenant     string
-	stateDir       string
-	maxAge         time.Duration
-	s3Endpoint     string
-	s3PathStyle    bool
-	vpcFormat      string
-	flowLogID      string
-	tgwFlowLogID   string
-	metrics        string
-	parquetCodec   string
-	lokiStreamName bool
-	// log_group labels of VPN events in Loki
-	lokiVPNTunnelGroup, lokiVPNBGPGroup, lokiClientVPNGroup string
-}
-
-func (o *sinkOptions) addFlags(cmd *cobra.Command, withBrokers bool) {
+// addSinkFlags binds the destination flags shared by `flowtap sink` and `flowtap up` to c.
+func addSinkFlags(cmd *cobra.Command, c *pipeline.SinkConfig, withBrokers bool) {
 	f := cmd.Flags()
 	if withBrokers {
-		f.StringSliceVar(&o.brokers, "kafka-brokers", []string{"127.0.0.1:9092"}, "Kafka brokers (host:port,…)")
+		f.StringSliceVar(&c.Brokers, "kafka-brokers", c.Brokers, "Kafka brokers (host:port,…)")
 	}
-	f.StringVar(&o.group, "group", "flowtap-sink", "Kafka consumer group")
-	f.StringVar(&o.layout, "layout", "hive", "S3 key layout of --parquet and --text: plain, hourly, hive or hive-hourly")
-	f.StringVar(&o.prefix, "prefix", "", "folder in front of AWSLogs/ in the lake")
-	f.StringVar(&o.lokiTenant, "loki-tenant", "", "X-Scope-OrgID sent to --loki-url (empty: none)")
-	f.DurationVar(&o.maxAge, "batch-age", 60*time.Second, "cut a batch (one file per account/region/5 min) after this long")
-	f.StringVar(&o.s3Endpoint, "s3-endpoint", "", "S3 endpoint for s3:// destinations (default: AWS, or AWS_ENDPOINT_URL_S3)")
-	f.BoolVar(&o.s3PathStyle, "s3-path-style", false, "address buckets as endpoint/bucket (most self-hosted S3 servers)")
-	f.StringVar(&o.vpcFormat, "parquet-format", "", `Parquet columns as a LogFormat ("" = fields 1–29, "all" = every field)`)
-	f.StringVar(&o.parquetCodec, "parquet-compression", "gzip", "Parquet page codec: gzip (AWS's; gzip-1…gzip-9 to pick a level), zstd, snappy or none")
-	f.StringVar(&o.flowLogID, "flow-log-id", "fl-0f10ab7a9f10ab7a9", "flow log id in VPC file names")
-	f.StringVar(&o.tgwFlowLogID, "tgw-flow-log-id", "fl-0f20ab7a9f20ab7a9", "flow log id in TGW file names")
-	f.BoolVar(&o.lokiStreamName, "loki-stream-label", true, "label Loki streams with log_stream (one stream per ENI, like CloudWatch)")
-	def := loki.DefaultConfig()
-	f.StringVar(&o.lokiVPNTunnelGroup, "loki-vpn-tunnel-log-group", def.VPNTunnelLogGroup, "Loki log_group of Site-to-Site VPN tunnel events")
-	f.StringVar(&o.lokiVPNBGPGroup, "loki-vpn-bgp-log-group", def.VPNBGPLogGroup, "Loki log_group of Site-to-Site VPN BGP events")
-	f.StringVar(&o.lokiClientVPNGroup, "loki-client-vpn-log-group", def.ClientVPNLogGroup, "Loki log_group of Client VPN connection events")
+	f.StringVar(&c.Group, "group", c.Group, "Kafka consumer group")
+	f.StringVar(&c.Layout, "layout", c.Layout, "S3 key layout of --parquet and --text: plain, hourly, hive or hive-hourly")
+	f.StringVar(&c.Prefix, "prefix", c.Prefix, "folder in front of AWSLogs/ in the lake")
+	f.StringVar(&c.LokiTenant, "loki-tenant", c.LokiTenant, "X-Scope-OrgID sent to --loki-url (empty: none)")
+	f.DurationVar(&c.BatchAge, "batch-age", c.BatchAge, "cut a batch (one file per account/region/5 min) after this long")
+	f.StringVar(&c.S3Endpoint, "s3-endpoint", c.S3Endpoint, "S3 endpoint for s3:// destinations (default: AWS, or AWS_ENDPOINT_URL_S3)")
+	f.BoolVar(&c.S3PathStyle, "s3-path-style", c.S3PathStyle, "address buckets as endpoint/bucket (most self-hosted S3 servers)")
+	f.StringVar(&c.ParquetFormat, "parquet-format", c.ParquetFormat, `Parquet columns as a LogFormat ("" = fields 1–29, "all" = every field)`)
+	f.StringVar(&c.ParquetCompression, "parquet-compression", c.ParquetCompression, "Parquet page codec: gzip (AWS's; gzip-1…gzip-9 to pick a level), zstd, snappy or none")
+	f.StringVar(&c.FlowLogID, "flow-log-id", c.FlowLogID, "flow log id in VPC file names")
+	f.StringVar(&c.TGWFlowLogID, "tgw-flow-log-id", c.TGWFlowLogID, "flow log id in TGW file names")
+	f.BoolVar(&c.LokiStreamLabel, "loki-stream-label", c.LokiStreamLabel, "label Loki streams with log_stream (one stream per ENI, like CloudWatch)")
+	f.StringVar(&c.LokiVPNTunnelGroup, "loki-vpn-tunnel-log-group", c.LokiVPNTunnelGroup, "Loki log_group of Site-to-Site VPN tunnel events")
+	f.StringVar(&c.LokiVPNBGPGroup, "loki-vpn-bgp-log-group", c.LokiVPNBGPGroup, "Loki log_group of Site-to-Site VPN BGP events")
+	f.StringVar(&c.LokiClientVPNGroup, "loki-client-vpn-log-group", c.LokiClientVPNGroup, "Loki log_group of Client VPN connection events")
 }
 
-// build opens the configured destinations.
-func (o *sinkOptions) build(reg prometheus.Registerer) ([]sinks.Sink, error) {
-	var out []sinks.Sink
-	opts := objstore.Options{Endpoint: o.s3Endpoint, PathStyle: o.s3PathStyle, TempDir: filepath.Join(o.stateDir, "tmp")}
-	if o.parquet != "" {
-		store, err := objstore.Open(o.parquet, opts)
-		if err != nil {
-			return nil, fmt.Errorf("--parquet: %w", err)
-		}
-		cfg := parquet.DefaultConfig()
-		cfg.Layout, cfg.Prefix, cfg.VPCFormat, cfg.Compression = o.layout, o.prefix, o.vpcFormat, o.parquetCodec
-		cfg.FlowLogID, cfg.TGWFlowLogID = o.flowLogID, o.tgwFlowLogID
-		s, err := parquet.New(cfg, store, reg)
-		if err != nil {
-			return nil, fmt.Errorf("--parquet: %w", err)
-		}
-		out = append(out, s)
-	}
-	if o.text != "" {
-		store, err := objstore.Open(o.text, opts)
-		if err != nil {
-			return nil, fmt.Errorf("--text: %w", err)
-		}
-		cfg := text.DefaultConfig()
-		cfg.Layout, cfg.Prefix = o.layout, o.prefix
-		cfg.FlowLogID, cfg.TGWFlowLogID = o.flowLogID, o.tgwFlowLogID
-		s, err := text.New(cfg, store, reg)
-		if err != nil {
-			return nil, fmt.Errorf("--text: %w", err)
-		}
-		out = append(out, s)
-	}
-	if o.lokiURL != "" {
-		cfg := loki.DefaultConfig()
-		cfg.URL, cfg.Tenant, cfg.StreamLabel = o.lokiURL, o.lokiTenant, o.lokiStreamName
-		cfg.VPNTunnelLogGroup, cfg.VPNBGPLogGroup, cfg.ClientVPNLogGroup = o.lokiVPNTunnelGroup, o.lokiVPNBGPGroup, o.lokiClientVPNGroup
-		s, err := loki.New(cfg, reg)
-		if err != nil {
-			return nil, fmt.Errorf("--loki-url: %w", err)
-		}
-		out = append(out, s)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no destination: give --parquet, --text and/or --loki-url")
-	}
-	return out, nil
-}
-
-// runner builds the consumer-group runner over the destinations. Destinations that take
-// events (Loki) also get the VPN topic.
-func (o *sinkOptions) runner(dest []sinks.Sink, reg prometheus.Registerer) (*kafka.Runner, error) {
-	cfg := kafka.DefaultRunnerConfig()
-	cfg.Brokers, cfg.Group, cfg.StateDir, cfg.MaxAge = o.brokers, o.group, o.stateDir, o.maxAge
-	return kafka.NewRunner(cfg, dest, reg, slog.Default())
+// addSupervisorFlags binds the restart backoff of supervised components.
+func addSupervisorFlags(cmd *cobra.Command, c *pipeline.SupervisorConfig) {
+	f := cmd.Flags()
+	f.DurationVar(&c.BackoffMin, "restart-backoff-min", c.BackoffMin, "first restart delay of a failed component (doubles per failure)")
+	f.DurationVar(&c.BackoffMax, "restart-backoff-max", c.BackoffMax, "longest restart delay of a failed component")
 }
 
 func newSinkCmd() *cobra.Command {
-	var o sinkOptions
+	cfg, sup := pipeline.DefaultSinkConfig(), pipeline.DefaultSupervisorConfig()
 	cmd := &cobra.Command{
 		Use:   "sink",
 		Short: "Consume flow records and VPN logs from Kafka into Parquet, text files and Loki",
@@ -154,82 +65,22 @@ destination that fails is retried with backoff; one that refuses a batch for goo
 answering 400 or 413: a line over its size limit, a stream limit) gets it no more: the batch
 goes to the dead-letter topic (flowtap.deadletter) with a flowtap-dlq-reason header naming
 the destination and its error, counted in flowtap_consumer_deadlettered_total, and the
-partition goes on. Undecodable messages go there too. S3 credentials come from
-AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.`,
+partition goes on. Undecodable messages go there too. When Kafka goes away the consumer
+is restarted with backoff (--restart-backoff-min/max) until it is back; the process does
+not exit, and /healthz on --metrics names the consumer as degraded meanwhile. S3
+credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			reg := prometheus.NewRegistry()
-			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			dest, err := o.build(reg)
-			if err != nil {
-				return err
-			}
-			defer closeSinks(dest)
-			r, err := o.runner(dest, reg)
-			if err != nil {
-				return err
-			}
-			if o.metrics != "" {
-				stop, err := serveHTTP(o.metrics, metricsMux(reg, nil))
-				if err != nil {
-					return err
-				}
-				defer stop()
-			}
-			return r.Run(cmd.Context())
+			return pipeline.RunSink(cmd.Context(), cfg, sup, pipeline.Deps{})
 		},
 	}
-	o.addFlags(cmd, true)
+	addSinkFlags(cmd, &cfg, true)
+	addSupervisorFlags(cmd, &sup)
 	f := cmd.Flags()
-	f.StringVar(&o.parquet, "parquet", "", "Parquet destination: a directory or s3://bucket/prefix")
-	f.StringVar(&o.text, "text", "", "gzip text destination: a directory or s3://bucket/prefix")
-	f.StringVar(&o.lokiURL, "loki-url", "", "Loki base URL, e.g. http://127.0.0.1:3100")
-	f.StringVar(&o.stateDir, "state", filepath.Join("data", "sink-state"), "directory for batch intents (crash-safe exactly-once)")
-	f.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9109)")
+	f.StringVar(&cfg.Parquet, "parquet", cfg.Parquet, "Parquet destination: a directory or s3://bucket/prefix")
+	f.StringVar(&cfg.Text, "text", cfg.Text, "gzip text destination: a directory or s3://bucket/prefix")
+	f.StringVar(&cfg.LokiURL, "loki-url", cfg.LokiURL, "Loki base URL, e.g. http://127.0.0.1:3100")
+	f.StringVar(&cfg.StateDir, "state", cfg.StateDir, "directory for batch intents (crash-safe exactly-once)")
+	f.StringVar(&cfg.HTTP, "metrics", cfg.HTTP, "serve /metrics, /healthz and /debug/pprof on this address (e.g. 127.0.0.1:9109)")
 	return cmd
-}
-
-func closeSinks(dest []sinks.Sink) {
-	for _, s := range dest {
-		if err := s.Close(); err != nil {
-			slog.Warn("closing sink", "sink", s.Name(), "err", err)
-		}
-	}
-}
-
-// metricsMux serves /metrics from reg and, when health is set, /healthz from it.
-func metricsMux(reg *prometheus.Registry, health http.Handler) *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	if health != nil {
-		mux.Handle("/healthz", health)
-	}
-	return mux
-}
-
-// serveHTTP serves h on addr in the background; stop shuts it down.
-func serveHTTP(addr string, h http.Handler) (stop func(), err error) {
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	ln, err := listenTCP(addr)
-	if err != nil {
-		return nil, err
-	}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			slog.Error("http server", "addr", addr, "err", err)
-		}
-	}()
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}, nil
-}
-
-func listenTCP(addr string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", addr, err)
-	}
-	return ln, nil
 }

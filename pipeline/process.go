@@ -1,0 +1,53 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+)
+
+// process is what every command shares: the supervisor and the one HTTP server.
+type process struct {
+	d   Deps
+	sup *Supervisor
+	srv *Server
+}
+
+// newProcess binds the HTTP server (addr "" = none) and starts it first, so that it stops
+// last and /healthz tells a load balancer about the drain.
+func newProcess(cfg SupervisorConfig, addr string, d Deps) (*process, error) {
+	sup, err := NewSupervisor(cfg, d.Registry, d.Log)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := NewServer(d.Registry, sup.HealthHandler(), d.Log)
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Listen(addr); err != nil {
+		return nil, err
+	}
+	if _, isNop := d.Health.(nopHealth); isNop {
+		d.Health = sup
+	}
+	p := &process{d: d, sup: sup, srv: srv}
+	if addr != "" {
+		sup.Start(Component{Name: "http", Run: srv.Run, Once: true})
+	}
+	return p, nil
+}
+
+// wait blocks until ctx ends (a signal), then drains every component in reverse order.
+func (p *process) wait(ctx context.Context) error {
+	<-ctx.Done()
+	p.d.Log.Info("shutting down: draining in reverse order of start")
+	if err := p.sup.Stop(); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// abort stops what was started after a setup error and returns the error.
+func (p *process) abort(err error) error {
+	_ = p.sup.Stop()
+	return err
+}

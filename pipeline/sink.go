@@ -1,0 +1,161 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/flowtap/flowtap/kafka"
+	"github.com/flowtap/flowtap/lake/objstore"
+	"github.com/flowtap/flowtap/sinks"
+	"github.com/flowtap/flowtap/sinks/loki"
+	"github.com/flowtap/flowtap/sinks/parquet"
+	"github.com/flowtap/flowtap/sinks/text"
+)
+
+// SinkConfig configures `flowtap sink` (and the sinks of `up`): the consumer group and
+// its destinations. Keys are the flag names.
+type SinkConfig struct {
+	Brokers            []string      `yaml:"kafka-brokers"`
+	Group              string        `yaml:"group"`
+	Parquet            string        `yaml:"parquet"`
+	Text               string        `yaml:"text"`
+	LokiURL            string        `yaml:"loki-url"`
+	LokiTenant         string        `yaml:"loki-tenant"`
+	Layout             string        `yaml:"layout"`
+	Prefix             string        `yaml:"prefix"`
+	StateDir           string        `yaml:"state"`
+	BatchAge           time.Duration `yaml:"batch-age"`
+	S3Endpoint         string        `yaml:"s3-endpoint"`
+	S3PathStyle        bool          `yaml:"s3-path-style"`
+	ParquetFormat      string        `yaml:"parquet-format"`
+	ParquetCompression string        `yaml:"parquet-compression"`
+	FlowLogID          string        `yaml:"flow-log-id"`
+	TGWFlowLogID       string        `yaml:"tgw-flow-log-id"`
+	LokiStreamLabel    bool          `yaml:"loki-stream-label"`
+	LokiVPNTunnelGroup string        `yaml:"loki-vpn-tunnel-log-group"`
+	LokiVPNBGPGroup    string        `yaml:"loki-vpn-bgp-log-group"`
+	LokiClientVPNGroup string        `yaml:"loki-client-vpn-log-group"`
+	// HTTP serves /healthz, /metrics and /debug/pprof ("" = none).
+	HTTP string `yaml:"metrics"`
+}
+
+// DefaultSinkConfig consumes the embedded broker in group flowtap-sink into nothing yet
+// (a destination must be given).
+func DefaultSinkConfig() SinkConfig {
+	lk := loki.DefaultConfig()
+	return SinkConfig{
+		Brokers:            []string{"127.0.0.1:9092"},
+		Group:              "flowtap-sink",
+		Layout:             "hive",
+		StateDir:           filepath.Join("data", "sink-state"),
+		BatchAge:           60 * time.Second,
+		ParquetCompression: "gzip",
+		FlowLogID:          "fl-0f10ab7a9f10ab7a9",
+		TGWFlowLogID:       "fl-0f20ab7a9f20ab7a9",
+		LokiStreamLabel:    true,
+		LokiVPNTunnelGroup: lk.VPNTunnelLogGroup,
+		LokiVPNBGPGroup:    lk.VPNBGPLogGroup,
+		LokiClientVPNGroup: lk.ClientVPNLogGroup,
+	}
+}
+
+// Sinks is the consumer-group runner with its destinations.
+type Sinks struct {
+	Runner *kafka.Runner
+	Dest   []sinks.Sink
+}
+
+// NewSinks opens the configured destinations (a directory or S3 store each) and wires the
+// runner; Close closes the destinations.
+func NewSinks(cfg SinkConfig, d Deps) (*Sinks, error) {
+	d = d.withDefaults()
+	var out []sinks.Sink
+	fail := func(err error) (*Sinks, error) {
+		closeSinks(out, d)
+		return nil, err
+	}
+	opts := objstore.Options{Endpoint: cfg.S3Endpoint, PathStyle: cfg.S3PathStyle, TempDir: filepath.Join(cfg.StateDir, "tmp")}
+	if cfg.Parquet != "" {
+		store, err := objstore.Open(cfg.Parquet, opts)
+		if err != nil {
+			return fail(fmt.Errorf("--parquet: %w", err))
+		}
+		pc := parquet.DefaultConfig()
+		pc.Layout, pc.Prefix, pc.VPCFormat, pc.Compression = cfg.Layout, cfg.Prefix, cfg.ParquetFormat, cfg.ParquetCompression
+		pc.FlowLogID, pc.TGWFlowLogID = cfg.FlowLogID, cfg.TGWFlowLogID
+		s, err := parquet.New(pc, store, d.Registry)
+		if err != nil {
+			return fail(fmt.Errorf("--parquet: %w", err))
+		}
+		out = append(out, s)
+	}
+	if cfg.Text != "" {
+		store, err := objstore.Open(cfg.Text, opts)
+		if err != nil {
+			return fail(fmt.Errorf("--text: %w", err))
+		}
+		tc := text.DefaultConfig()
+		tc.Layout, tc.Prefix = cfg.Layout, cfg.Prefix
+		tc.FlowLogID, tc.TGWFlowLogID = cfg.FlowLogID, cfg.TGWFlowLogID
+		s, err := text.New(tc, store, d.Registry)
+		if err != nil {
+			return fail(fmt.Errorf("--text: %w", err))
+		}
+		out = append(out, s)
+	}
+	if cfg.LokiURL != "" {
+		lc := loki.DefaultConfig()
+		lc.URL, lc.Tenant, lc.StreamLabel = cfg.LokiURL, cfg.LokiTenant, cfg.LokiStreamLabel
+		lc.VPNTunnelLogGroup, lc.VPNBGPLogGroup, lc.ClientVPNLogGroup = cfg.LokiVPNTunnelGroup, cfg.LokiVPNBGPGroup, cfg.LokiClientVPNGroup
+		s, err := loki.New(lc, d.Registry)
+		if err != nil {
+			return fail(fmt.Errorf("--loki-url: %w", err))
+		}
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no destination: give --parquet, --text and/or --loki-url")
+	}
+	rc := kafka.DefaultRunnerConfig()
+	rc.Brokers, rc.Group, rc.StateDir, rc.MaxAge = cfg.Brokers, cfg.Group, cfg.StateDir, cfg.BatchAge
+	r, err := kafka.NewRunner(rc, out, d.Registry, d.Log)
+	if err != nil {
+		return fail(err)
+	}
+	return &Sinks{Runner: r, Dest: out}, nil
+}
+
+// Run consumes until ctx ends (see kafka.Runner.Run); the supervisor restarts it when
+// it fails, e.g. when Kafka goes away.
+func (s *Sinks) Run(ctx context.Context) error { return s.Runner.Run(ctx) }
+
+// Close closes the destinations.
+func (s *Sinks) Close(d Deps) { closeSinks(s.Dest, d.withDefaults()) }
+
+func closeSinks(dest []sinks.Sink, d Deps) {
+	for _, s := range dest {
+		if err := s.Close(); err != nil {
+			d.Log.Warn("closing sink", "sink", s.Name(), "err", err)
+		}
+	}
+}
+
+// RunSink is `flowtap sink`: the runner under supervision (restarted when Kafka goes away,
+// so the process outlives a broker outage) and the HTTP server, until ctx ends.
+func RunSink(ctx context.Context, cfg SinkConfig, sup SupervisorConfig, d Deps) error {
+	d = d.withDefaults()
+	s, err := NewSinks(cfg, d)
+	if err != nil {
+		return err
+	}
+	defer s.Close(d)
+	p, err := newProcess(sup, cfg.HTTP, d)
+	if err != nil {
+		return err
+	}
+	p.sup.Start(Component{Name: "sinks", Run: s.Run})
+	return p.wait(ctx)
+}
