@@ -18,9 +18,9 @@ import (
 	"github.com/flowtap/flowtap/pipeline"
 )
 
-// startTestBroker starts the embedded broker on addr with its data in dir; the test stops
+// startOutageBroker starts the embedded broker on addr with its data in dir; the test stops
 // it (Close) and starts it again on the same address and directory to make an outage.
-func startTestBroker(t *testing.T, addr, dir string) *broker.Broker {
+func startOutageBroker(t *testing.T, addr, dir string) *broker.Broker {
 	t.Helper()
 	cfg := broker.DefaultConfig()
 	cfg.Listen, cfg.DataDir, cfg.Topics = addr, dir, kafka.AllTopics()
@@ -118,8 +118,8 @@ func TestUpSurvivesBrokerOutage(t *testing.T) {
 	dir := t.TempDir()
 	kafkaDir := filepath.Join(dir, "kafka")
 	brokerAddr := freeTCP(t)
-	startTestBroker(t, brokerAddr, kafkaDir).Close() // bound once, to know the port is usable
-	b := startTestBroker(t, brokerAddr, kafkaDir)
+	startOutageBroker(t, brokerAddr, kafkaDir).Close() // bound once, to know the port is usable
+	b := startOutageBroker(t, brokerAddr, kafkaDir)
 
 	httpAddr := freeTCP(t)
 	healthURL, metricsURL := "http://"+httpAddr+"/healthz", "http://"+httpAddr+"/metrics"
@@ -184,7 +184,7 @@ func TestUpSurvivesBrokerOutage(t *testing.T) {
 	}
 	t.Logf("outage: /healthz named %v degraded; %d records generated during it, %d before", named, genInOutage, before)
 
-	startTestBroker(t, brokerAddr, kafkaDir)
+	startOutageBroker(t, brokerAddr, kafkaDir)
 	total := waitLake("after the outage", 90*time.Second)
 	if total < genAtStop+genInOutage {
 		t.Fatalf("lake %d < %d records generated up to the end of the outage", total, genAtStop+genInOutage)
@@ -216,7 +216,7 @@ func TestSinkSurvivesBrokerOutage(t *testing.T) {
 	dir := t.TempDir()
 	kafkaDir := filepath.Join(dir, "kafka")
 	brokerAddr := freeTCP(t)
-	b := startTestBroker(t, brokerAddr, kafkaDir)
+	b := startOutageBroker(t, brokerAddr, kafkaDir)
 	httpAddr := freeTCP(t)
 	healthURL := "http://" + httpAddr + "/healthz"
 	lake := filepath.Join(dir, "lake")
@@ -264,7 +264,7 @@ func TestSinkSurvivesBrokerOutage(t *testing.T) {
 	if !sawSinks {
 		t.Fatalf("/healthz never named the consumer degraded during the outage\n%s", sink.log.String())
 	}
-	startTestBroker(t, brokerAddr, kafkaDir)
+	startOutageBroker(t, brokerAddr, kafkaDir)
 	second := backfill(end.Add(-10*time.Minute), end)
 	waitLake(first + second)
 	t.Logf("lake holds %d + %d records; sink restarts %v", first, second,
