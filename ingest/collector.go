@@ -133,6 +133,7 @@ type Collector struct {
 	activity   map[uint32]*sessionActivity // known sessions by VNI; read-only after New
 	noData     []*sessionActivity          // the same, in VNI order
 	noDataNext int64                       // start of the next window to check for NODATA
+	skipSent   skipSet                     // windows of a session whose SKIPDATA a shard has written
 
 	state  atomic.Int32 // stateStarting, stateReceiving, stateDraining
 	ready  chan struct{}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"sync"
 	"sync/atomic"
 
 	"github.com/flowtap/flowtap/flowlog"
@@ -94,4 +95,39 @@ func (c *Collector) emitNoData(ctx context.Context, s *shard) {
 	c.noDataNext = w
 	s.flushRecs(ctx)
 	c.m.records.WithLabelValues(flowlog.StatusNoData.String()).Add(float64(n))
+}
+
+// skipSet remembers which (session, window) pairs already have their SKIPDATA record. The
+// flows of one ENI are spread over the shards, and each shard whose table filled up cuts
+// the window; the window still gets one SKIPDATA record per ENI, as AWS writes, not one per
+// shard. Cuts are rare (a full flow table), so a mutex is cheap enough.
+type skipSet struct {
+	mu   sync.Mutex
+	sent map[skipKey]struct{}
+}
+
+type skipKey struct {
+	vni   uint32
+	start int64
+}
+
+// first reports whether this is the first call for vni's window starting at start, and
+// forgets windows far enough behind that no shard can still be closing them.
+func (s *skipSet) first(vni uint32, start, interval int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := skipKey{vni, start}
+	if _, ok := s.sent[k]; ok {
+		return false
+	}
+	if s.sent == nil {
+		s.sent = map[skipKey]struct{}{}
+	}
+	for old := range s.sent {
+		if old.start < start-maxNoDataWindows*interval {
+			delete(s.sent, old)
+		}
+	}
+	s.sent[k] = struct{}{}
+	return true
 }

@@ -136,6 +136,9 @@ func (s *shard) closeWindow(ctx context.Context, now int64) {
 		s.emitFlows(ctx)
 		end := s.winStart + s.interval
 		for vni := range s.cut {
+			if !s.c.skipSent.first(vni, s.winStart, s.interval) {
+				continue // another shard wrote this window's SKIPDATA for the session
+			}
 			statusRecord(s.add(), s.session(vni), flowlog.StatusSkipData, s.winStart, end)
 			s.c.m.records.WithLabelValues(flowlog.StatusSkipData.String()).Inc()
 		}
