@@ -6,10 +6,35 @@ BIN := bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 FUZZTIME ?= 5s
 
-.PHONY: build run test test-deps fuzz bench lint clean
+# The version stamped into the binary (flowtap --version, Parquet created_by): the git tag
+# or commit, unless given (make release VERSION=v1.2.0).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+VERSION_LDFLAGS := -X github.com/flowtap/flowtap/internal/version.stamped=$(VERSION)
+# Release builds link libstdc++ (DuckDB is C++) statically, so that the binary needs only
+# glibc ≤ 2.34 and libgcc_s's GCC_3.0–4.2 unwinder: it runs on Amazon Linux 2023 (glibc
+# 2.34, GCC 11's libstdc++ lacks the GLIBCXX_3.4.30 a Debian 12 build needs) and Debian 12.
+# DuckDB's cgo flags say -lstdc++, which -static-libstdc++ alone does not turn static: a
+# directory holding only libstdc++.a goes first on the search path. libgcc stays shared:
+# a static libgcc_eh from GCC 12 needs glibc 2.35's _dl_find_object. The `release` build
+# tag supplies arc4random (libstdc++.a uses it; glibc has it from 2.36, cmd/flowtap/
+# glibc_release.go). cmd/flowtap's TestReleaseBinary checks what this target builds.
+RELEASE_DIR ?= dist
+RELEASE_LINKDIR = $(abspath $(RELEASE_DIR))/.static-libstdc++
+RELEASE_LDFLAGS = -s -w $(VERSION_LDFLAGS) -extldflags '-static-libstdc++ -L$(RELEASE_LINKDIR)'
+RELEASE_BIN := $(RELEASE_DIR)/flowtap-linux-$(shell $(GO) env GOARCH)
+
+.PHONY: build release run test test-deps fuzz bench lint clean
 
 build:
-	$(GO) build -o $(BIN)/flowtap ./cmd/flowtap
+	$(GO) build -ldflags "$(VERSION_LDFLAGS)" -o $(BIN)/flowtap ./cmd/flowtap
+
+# The binary operators install (Terraform's user_data pins its version and SHA-256).
+release:
+	mkdir -p $(RELEASE_LINKDIR)
+	ln -sf "$$($${CC:-gcc} -print-file-name=libstdc++.a)" $(RELEASE_LINKDIR)/libstdc++.a
+	test -e $(RELEASE_LINKDIR)/libstdc++.a || { echo "release: no libstdc++.a (install libstdc++-dev)"; exit 1; }
+	CGO_ENABLED=1 $(GO) build -trimpath -tags release -ldflags "$(RELEASE_LDFLAGS)" -o $(RELEASE_BIN) ./cmd/flowtap
+	cd $(RELEASE_DIR) && sha256sum $(notdir $(RELEASE_BIN)) > $(notdir $(RELEASE_BIN)).sha256
 
 run: build
 	$(BIN)/flowtap up
@@ -53,4 +78,4 @@ lint:
 	$(GO) vet ./...
 
 clean:
-	rm -rf $(BIN) data
+	rm -rf $(BIN) data dist

@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime/debug"
 	"sort"
 
 	"github.com/spf13/cobra"
+
+	"github.com/flowtap/flowtap/internal/version"
 )
 
 // subcommands holds the constructors of every subcommand; each subcommand's file adds its
@@ -36,6 +37,7 @@ Parquet (AWS's S3 layout) and a Loki-compatible log store, where they can be que
 Every flag can also be set in the YAML file given by --config (key = flag name, either at the
 top level or under the subcommand's name) or in an environment variable FLOWTAP_<FLAG>
 (upper case, '-' as '_'). Flags win over the environment, which wins over the file.`,
+		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -45,6 +47,7 @@ top level or under the subcommand's name) or in an environment variable FLOWTAP_
 			return setupLogging(global.logFormat, global.logLevel)
 		},
 	}
+	root.SetVersionTemplate("flowtap {{.Version}}\n") // --version prints what `flowtap version` prints
 	pf := root.PersistentFlags()
 	pf.StringVar(&global.configFile, "config", "", "YAML configuration file")
 	pf.StringVar(&global.logFormat, "log-format", "text", "log format: text or json")
@@ -76,28 +79,15 @@ func setupLogging(format, level string) error {
 	return nil
 }
 
-// version is set by the linker (-X main.version=…); otherwise the module build info is used.
-var version = ""
-
+// newVersionCmd prints the build's version (internal/version: stamped by the Makefile's build
+// and release targets, else the toolchain's build info).
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the flowtap version",
+		Short: "Print the flowtap version (also: flowtap --version)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v := version
-			if bi, ok := debug.ReadBuildInfo(); ok && v == "" {
-				v = bi.Main.Version
-				for _, s := range bi.Settings {
-					if s.Key == "vcs.revision" {
-						v += " " + s.Value
-					}
-				}
-			}
-			if v == "" {
-				v = "(devel)"
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), "flowtap", v)
+			fmt.Fprintln(cmd.OutOrStdout(), "flowtap", version.String())
 			return nil
 		},
 	}

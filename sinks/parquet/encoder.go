@@ -19,6 +19,7 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/version"
 )
 
 // The file layout is written here, not by parquet-go's Writer: its per-value path (a
@@ -487,7 +488,7 @@ func footerTemplate(f *flowlog.Format) (*format.FileMetaData, error) {
 		return t, nil
 	}
 	var buf bytes.Buffer
-	w := pq.NewWriter(&buf, Schema(f), pq.CreatedBy("flowtap", "", ""))
+	w := pq.NewWriter(&buf, Schema(f), pq.CreatedBy("flowtap", version.String(), version.Revision()))
 	if err := w.Close(); err != nil {
 		return nil, fmt.Errorf("parquet: schema of %q: %w", key, err)
 	}
