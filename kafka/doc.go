@@ -58,14 +58,25 @@
 //
 // # Runner: batches, commits, exactly-once effect
 //
-// The Runner groups consecutive messages of one partition into a sinks.Batch, cut at
-// MaxRecords, MaxBytes or MaxAge (default 60 s). Before handing a batch to the sinks it
-// durably records an intent {topic, partition, first offset, last offset} in
-// StateDir/<group>/<topic>.<partition>.intent (temp file, fsync, rename, fsync of the
-// directory). It then writes the batch to every sink, retrying a failing sink with capped
+// The Runner joins the consumer group with kafka-go's ConsumerGroup and runs one worker per
+// assigned partition for the generation (runner.go): a fetch loop (fetch.go) reads the
+// partition with kafka-go's connection API (Conn.ReadBatchWith, up to FetchMaxBytes per
+// fetch) and a batcher (batch.go) decodes the messages into a sinks.Batch; a flush loop
+// (fanout.go) writes the previous batch to the sinks, in parallel, meanwhile. So fetching
+// overlaps with sink writes, and a partition whose sink backs off holds up no other one; a
+// partition holds at most two batches.
+//
+// A batch is cut at MaxRecords, MaxBytes or MaxAge (default 60 s), and as soon as the
+// partition has no more to read (its high watermark) when it was being drained from behind
+// (a fetch left messages unread, or the previous batch was cut by size) or when its first
+// message was produced more than MaxAge ago: a backlog's last batch does not wait for its
+// age, while a partition read live still gathers MaxAge worth of messages per batch. Before
+// handing a batch to the sinks it durably records an intent {topic, partition, first
+// offset, last offset} in StateDir/<group>/<topic>.<partition>.intent (intent.go, with
+// internal/fsx). It then writes the batch to every sink, retrying a failing sink with capped
 // exponential backoff (counted in flowtap_consumer_sink_errors_total, never spinning), and
-// commits the offset after the last message (CommitMessages) only when every sink returned
-// nil. Sinks name objects from (topic, partition, first, last), so a redelivered batch
+// commits the offset after the last message (Generation.CommitOffsets) only when every sink
+// returned nil. Sinks name objects from (topic, partition, first, last), so a redelivered batch
 // rewrites the same objects. Because a batch cut by age depends on timing, a crash between
 // the intent and the commit would otherwise re-form different batches after a restart and
 // leave overlapping objects in the lake; so on (re)start, when the committed offset of a

@@ -22,7 +22,7 @@ func FuzzDecodeEvent(f *testing.F) {
 	f.Fuzz(func(t *testing.T, kind, key string, value []byte) {
 		m := kafkago.Message{Topic: "flowtap.vpn", Key: []byte(key), Value: value,
 			Headers: []kafkago.Header{{Key: HeaderKind, Value: []byte(kind)}}}
-		ev, err := decodeEvent(m)
+		ev, err := decodeEvent(&m)
 		if err != nil {
 			if err.Error() == "" {
 				t.Fatal("empty error: the dead-letter reason would be blank")

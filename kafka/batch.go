@@ -1,0 +1,273 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/sinks"
+)
+
+// partState is one batch of one partition: its range, its decoded records (record topic) or
+// events (event topic), and the offset of each, to dead-letter the batch.
+type partState struct {
+	key        tp
+	eventTopic bool
+	batch      sinks.Batch   // the batch's range, and its records on a record topic
+	events     []sinks.Event // its events on an event topic
+	offsets    []int64       // the offset of each record or event
+	n          int           // messages in the batch, decoded and dead-lettered ones
+	bytes      int64
+	started    time.Time // when its first message was fetched
+	produced   time.Time // the Kafka timestamp of its first message
+}
+
+func (st *partState) reset() {
+	st.batch.Records = st.batch.Records[:0]
+	clear(st.events) // drop the references to the messages' values
+	st.events = st.events[:0]
+	st.offsets = st.offsets[:0]
+	st.n, st.bytes = 0, 0
+}
+
+// batcher forms the batches of one partition from its messages in offset order. It cuts a
+// batch at MaxRecords or MaxBytes, at MaxAge, when the partition has no more to read after
+// a backlog, and exactly where an intent of an earlier run says (see the package doc).
+type batcher struct {
+	r   *Runner
+	key tp
+	cur *partState
+	// boundary is a batch to re-form exactly, from an earlier run.
+	boundary *Intent
+	// backlog is set while the partition is being drained from behind (a fetch returned all
+	// it could, FetchMaxBytes, and left messages unread, or a batch was cut by size);
+	// reaching the high watermark then cuts the batch instead of waiting for its age. A
+	// partition read live (every fetch returns all there is) keeps cutting by age and size.
+	backlog bool
+	hwm     int64 // the partition's high watermark as of the last fetch
+	// cut hands a full batch over to the partition's flusher and returns an empty one.
+	cut func(ctx context.Context, st *partState) (*partState, error)
+}
+
+func newBatcher(r *Runner, key tp, start int64, cut func(context.Context, *partState) (*partState, error)) *batcher {
+	b := &batcher{r: r, key: key, cut: cut, cur: r.newPartState(key)}
+	b.startAt(start)
+	return b
+}
+
+func (r *Runner) newPartState(key tp) *partState {
+	return &partState{key: key, eventTopic: r.eventTopic[key.topic]}
+}
+
+// startAt applies the partition's intent, if any, when consumption starts at offset.
+func (b *batcher) startAt(offset int64) {
+	b.boundary = nil
+	in, ok := b.r.intents.get(b.key)
+	if !ok || offset > in.Last {
+		return
+	}
+	if offset > in.First {
+		b.r.log.Warn("committed offset inside the last intent; re-forming the rest of it", "topic", in.Topic,
+			"partition", in.Partition, "offset", offset, "intent_first", in.First, "intent_last", in.Last)
+	}
+	b.boundary = &in
+	b.r.log.Info("re-forming an uncommitted batch", "topic", in.Topic, "partition", in.Partition, "first", in.First, "last", in.Last)
+}
+
+func (b *batcher) flush(ctx context.Context) error {
+	if b.cur.n == 0 {
+		return nil
+	}
+	b.r.log.Debug("batch cut", "topic", b.key.topic, "partition", b.key.partition, "first", b.cur.batch.FirstOffset,
+		"last", b.cur.batch.LastOffset, "records", b.cur.n, "age", time.Since(b.cur.started))
+	next, err := b.cut(ctx, b.cur)
+	if err != nil {
+		return err
+	}
+	b.cur = next
+	return nil
+}
+
+func (b *batcher) flushExact(ctx context.Context, in *Intent) error {
+	st := b.cur
+	if st.batch.FirstOffset != in.First || st.batch.LastOffset != in.Last {
+		b.r.log.Warn("re-formed batch differs from its intent (messages deleted?)", "topic", in.Topic, "partition", in.Partition,
+			"intent_first", in.First, "intent_last", in.Last, "first", st.batch.FirstOffset, "last", st.batch.LastOffset)
+	}
+	return b.flush(ctx)
+}
+
+// handle adds one message to the batch, cutting batches where the limits or an intent from
+// an earlier run say.
+func (b *batcher) handle(ctx context.Context, m *kafkago.Message) error {
+	st := b.cur
+	if st.n > 0 && m.Offset <= st.batch.LastOffset {
+		return fmt.Errorf("kafka: runner: %s/%d went back from offset %d to %d", m.Topic, m.Partition, st.batch.LastOffset, m.Offset)
+	}
+	if in := b.boundary; in != nil {
+		switch {
+		case m.Offset > in.Last: // the intent's range ended in a gap
+			b.boundary = nil
+			if st.n > 0 && st.batch.FirstOffset >= in.First {
+				if err := b.flushExact(ctx, in); err != nil {
+					return err
+				}
+			}
+		case m.Offset >= in.First && st.n > 0 && st.batch.FirstOffset < in.First:
+			if err := b.flush(ctx); err != nil { // cut before the intent's first offset
+				return err
+			}
+		}
+	}
+
+	if st := b.cur; st.n == 0 && !st.eventTopic {
+		// Size the batch once from what is known to be waiting: growing a slice of
+		// records by doubling would copy them over and over.
+		want := int(min(max(b.hwm-m.Offset, 1), int64(b.r.cfg.MaxRecords)))
+		if cap(st.batch.Records) < want {
+			st.batch.Records = make([]flowlog.Record, 0, want)
+		}
+	}
+	if err := b.r.add(ctx, b.cur, m); err != nil {
+		return err
+	}
+
+	if in := b.boundary; in != nil {
+		if m.Offset >= in.Last {
+			b.boundary = nil
+			return b.flushExact(ctx, in)
+		}
+		if m.Offset >= in.First {
+			return nil // inside the intent's range: only its end cuts the batch
+		}
+	}
+	if st := b.cur; st.n >= b.r.cfg.MaxRecords || st.bytes >= b.r.cfg.MaxBytes {
+		b.backlog = true
+		return b.flush(ctx)
+	}
+	return nil
+}
+
+// fetched is told that a fetch ended with next as the next offset to read and hwm as the
+// partition's high watermark: it cuts the batch by age, or because the partition has no more
+// to read after a backlog or the batch's first message is already older than MaxAge.
+func (b *batcher) fetched(ctx context.Context, next, hwm int64, now time.Time) error {
+	known := hwm >= 0 // kafka-go reports -1 when the fetch did not say
+	lag := max(hwm-next, 0)
+	if known && lag > 0 {
+		b.backlog = true
+	}
+	st := b.cur
+	if st.n == 0 || b.boundary != nil {
+		return nil
+	}
+	overdue := now.Sub(st.started) >= b.r.cfg.MaxAge
+	if known && lag == 0 && (b.backlog || (!st.produced.IsZero() && now.Sub(st.produced) >= b.r.cfg.MaxAge)) {
+		b.backlog = false
+		overdue = true
+	}
+	if !overdue {
+		return nil
+	}
+	return b.flush(ctx)
+}
+
+// add decodes m into the batch, or sends it to the dead-letter topic when it does not decode.
+func (r *Runner) add(ctx context.Context, st *partState, m *kafkago.Message) error {
+	if st.n == 0 {
+		st.batch.Topic, st.batch.Partition, st.batch.FirstOffset = m.Topic, m.Partition, m.Offset
+		st.started, st.produced = time.Now(), m.Time
+	}
+	st.batch.LastOffset = m.Offset
+	st.n++
+	st.bytes += int64(len(m.Value))
+	if st.eventTopic {
+		ev, err := decodeEvent(m)
+		if err != nil {
+			return r.deadLetter(ctx, *m, err.Error())
+		}
+		st.events = append(st.events, ev)
+		st.offsets = append(st.offsets, m.Offset)
+		return nil
+	}
+	recs := st.batch.Records
+	if cap(recs) > len(recs) {
+		recs = recs[:len(recs)+1]
+	} else {
+		recs = append(recs, flowlog.Record{})
+	}
+	rec := &recs[len(recs)-1]
+	if err := flowlog.ParseJSON(m.Value, rec); err != nil {
+		st.batch.Records = recs[:len(recs)-1]
+		return r.deadLetter(ctx, *m, err.Error())
+	}
+	for _, h := range m.Headers {
+		if h.Key == HeaderKind {
+			switch string(h.Value) { // compared without a copy
+			case "vpc":
+				rec.Kind = flowlog.KindVPC
+			case "tgw":
+				rec.Kind = flowlog.KindTGW
+			}
+			break
+		}
+	}
+	st.batch.Records = recs
+	st.offsets = append(st.offsets, m.Offset)
+	return nil
+}
+
+// decodeEvent reads a VPN topic message: the kind from its flowtap-kind header, the stream
+// from its key, the time from the event itself (event_timestamp for Site-to-Site logs,
+// connection-last-update-time for Client VPN logs).
+func decodeEvent(m *kafkago.Message) (sinks.Event, error) {
+	ev := sinks.Event{Kind: headerValue(m.Headers, HeaderKind), Stream: string(m.Key), Data: m.Value,
+		Account: headerValue(m.Headers, HeaderAccount), Region: headerValue(m.Headers, HeaderRegion)}
+	switch ev.Kind {
+	case sinks.EventVPNTunnel:
+		t, err := flowlog.ParseTunnelLog(m.Value)
+		if err != nil {
+			return ev, err
+		}
+		ev.Time = t.EventTime
+	case sinks.EventVPNBGP:
+		b, err := flowlog.ParseBGPLog(m.Value)
+		if err != nil {
+			return ev, err
+		}
+		ev.Time = b.EventTime
+		if ev.Stream == "" {
+			ev.Stream = b.ResourceID // the BGP log names its stream
+		}
+	case sinks.EventClientVPN:
+		c, err := flowlog.ParseClientVPNLog(m.Value)
+		if err != nil {
+			return ev, err
+		}
+		ev.Time = c.LastUpdateTime
+		if ev.Time.IsZero() {
+			ev.Time = c.StartTime
+		}
+		if ev.Time.IsZero() {
+			return ev, errors.New("flowlog: client VPN log: no connection-last-update-time or connection-start-time")
+		}
+	default:
+		return ev, fmt.Errorf("kafka: VPN event kind %q (header %s): want %s, %s or %s", ev.Kind, HeaderKind,
+			sinks.EventVPNTunnel, sinks.EventVPNBGP, sinks.EventClientVPN)
+	}
+	return ev, nil
+}
+
+// headerValue returns the value of header key ("" when absent).
+func headerValue(hs []kafkago.Header, key string) string {
+	for _, h := range hs {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,130 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/flowlog/generate"
+	"github.com/flowtap/flowtap/flowlog/generate/topology"
+	"github.com/flowtap/flowtap/lake/objstore"
+	"github.com/flowtap/flowtap/logstore"
+	"github.com/flowtap/flowtap/sinks"
+	"github.com/flowtap/flowtap/sinks/loki"
+	"github.com/flowtap/flowtap/sinks/parquet"
+)
+
+// collectWriter keeps generated records in memory.
+type collectWriter struct{ recs []flowlog.Record }
+
+func (w *collectWriter) WriteRecords(_ context.Context, recs []flowlog.Record) error {
+	w.recs = append(w.recs, recs...)
+	return nil
+}
+
+// generated returns the records of `flowtap generate --interval 60 --seed 7` over minutes.
+func generated(tb testing.TB, minutes int) []flowlog.Record {
+	topo, err := topology.Build(topology.DefaultSpec(), 7)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg := generate.DefaultConfig()
+	cfg.Seed = 7
+	cfg.Start = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg.End = cfg.Start.Add(time.Duration(minutes) * time.Minute)
+	w := &collectWriter{}
+	g, err := generate.New(cfg, topo, w, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := g.Run(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return w.recs
+}
+
+// BenchmarkSinkPath runs the consumer runner into the real destinations of `flowtap sink
+// --parquet DIR --loki-url URL`: the Parquet sink on a directory and the Loki sink pushing
+// to an in-process log store. It reports records/s and the CPU time of the whole process
+// per record (broker and log store included: profile with -cpuprofile to split it).
+// BENCH_MINUTES sets the generated range (default 5 minutes of the default topology).
+func BenchmarkSinkPath(b *testing.B) {
+	minutes := 5
+	if v := os.Getenv("BENCH_MINUTES"); v != "" {
+		minutes, _ = strconv.Atoi(v)
+	}
+	recs := generated(b, minutes)
+	br := startBroker(b, "", "")
+	p, _ := testProducer(b, br.Addr())
+	for i := 0; i < len(recs); i += 10000 {
+		if err := p.WriteRecords(context.Background(), recs[i:min(i+10000, len(recs))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	waitFor(b, 2*time.Minute, "produced", func() bool { return p.Stats().Produced >= int64(len(recs)) })
+
+	lcfg := logstore.DefaultConfig()
+	lcfg.DataDir, lcfg.Listen = b.TempDir(), ""
+	st, err := logstore.New(lcfg, prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- st.Run(ctx) }()
+	<-st.Ready()
+	srv := httptest.NewServer(st.Handler())
+	b.Cleanup(func() { srv.Close(); cancel(); <-done })
+
+	b.ResetTimer()
+	for range b.N {
+		store, err := objstore.NewDir(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		pq, err := parquet.New(parquet.DefaultConfig(), store, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lcfg := loki.DefaultConfig()
+		lcfg.URL = srv.URL
+		lk, err := loki.New(lcfg, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg := testRunnerConfig(b, br.Addr(), b.TempDir())
+		def := DefaultRunnerConfig()
+		cfg.MaxRecords, cfg.MaxAge = def.MaxRecords, 2*time.Second
+		cfg.Group = fmt.Sprintf("bench-%d", time.Now().UnixNano())
+		r, err := NewRunner(cfg, []sinks.Sink{pq, lk}, nil, benchLog())
+		if err != nil {
+			b.Fatal(err)
+		}
+		cpu0 := processCPU()
+		start := time.Now()
+		stop := runRunner(b, r)
+		for counterVecSum(r.m.consumed) < float64(len(recs)) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		el := time.Since(start)
+		cpu := processCPU() - cpu0
+		stop()
+		b.ReportMetric(float64(len(recs))/el.Seconds(), "records/s")
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(len(recs)), "cpu-ns/record")
+	}
+}
+
+func benchLog() *slog.Logger {
+	if os.Getenv("BENCH_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return quietLog()
+}
