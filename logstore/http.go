@@ -40,6 +40,18 @@ func (s *Store) routes() http.Handler {
 	h("POST /loki/api/v1/series", "series", s.handleSeries)
 	h("GET /loki/api/v1/index/stats", "index_stats", s.handleIndexStats)
 	h("POST /loki/api/v1/index/stats", "index_stats", s.handleIndexStats)
+	for _, m := range []string{"GET ", "POST "} {
+		h(m+"/loki/api/v1/index/volume", "volume", s.handleVolume)
+		h(m+"/loki/api/v1/index/volume_range", "volume_range", s.handleVolumeRange)
+		h(m+"/loki/api/v1/detected_labels", "detected_labels", s.handleDetectedLabels)
+		h(m+"/loki/api/v1/detected_fields", "detected_fields", s.handleDetectedFields)
+		h(m+"/loki/api/v1/detected_field/{name}/values", "detected_field_values", s.handleDetectedFieldValues)
+		h(m+"/loki/api/v1/patterns", "patterns", s.handlePatterns)
+		h(m+"/loki/api/v1/format_query", "format_query", s.handleFormatQuery)
+	}
+	h("GET /loki/api/v1/status/buildinfo", "buildinfo", s.handleBuildInfo)
+	h("GET /loki/api/v1/drilldown-limits", "drilldown_limits", s.handleDrilldownLimits)
+	h("GET /loki/api/v1/tail", "tail", s.handleTail)
 	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
 		select {
 		case <-s.ready:
@@ -291,6 +303,10 @@ func (s *Store) handleLabelValues(w http.ResponseWriter, r *http.Request, tenant
 
 func (s *Store) handleSeries(w http.ResponseWriter, r *http.Request, tenantID string) error {
 	sts, err := s.metadataStreams(r, tenantID, "match[]", "match")
+	if err != nil && allSelectorsEmpty(r) {
+		// Loki takes `{}` as every stream (logcli series '{}' --analyze-labels).
+		sts, err = s.metadataStreams(r, tenantID)
+	}
 	if err != nil {
 		return err
 	}
@@ -303,6 +319,20 @@ func (s *Store) handleSeries(w http.ResponseWriter, r *http.Request, tenantID st
 	}
 	writeJSON(w, append(b, "]}"...))
 	return nil
+}
+
+// allSelectorsEmpty reports whether every match[] of a request is `{}`.
+func allSelectorsEmpty(r *http.Request) bool {
+	n := 0
+	for _, name := range []string{"match[]", "match"} {
+		for _, v := range r.Form[name] {
+			if ms, err := selectorOrAll(v); err != nil || ms != nil {
+				return false
+			}
+			n++
+		}
+	}
+	return n > 0
 }
 
 func (s *Store) handleIndexStats(w http.ResponseWriter, r *http.Request, tenantID string) error {

@@ -1,0 +1,193 @@
+package logstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafana/loki/pkg/push"
+	"golang.org/x/net/websocket"
+)
+
+func span(kv ...string) url.Values {
+	v := url.Values{"start": {fmt.Sprint(t0 * int64(time.Second))}, "end": {fmt.Sprint((t0 + 100) * int64(time.Second))}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return v
+}
+
+func mustGet(t *testing.T, ts *testStore, path string, v url.Values) string {
+	t.Helper()
+	code, body := get(t, ts.url, path, "", v)
+	if code != http.StatusOK {
+		t.Fatalf("%s?%s: %d %s", path, v.Encode(), code, body)
+	}
+	return body
+}
+
+// fixtureBytes is the line bytes of the fixture's ACCEPT and REJECT streams.
+func fixtureBytes() (accept, reject int) {
+	for i := 0; i < 6; i++ {
+		accept += len(vpcLine(fmt.Sprint(i), 1000+i, "ACCEPT"))
+		if i%2 == 0 {
+			reject += len(vpcLine(fmt.Sprint(i), 2000+i, "REJECT"))
+		}
+	}
+	return
+}
+
+func TestBuildInfoFormatQueryAndDrilldownLimits(t *testing.T) {
+	ts := startStore(t, testConfig())
+	var bi map[string]string
+	json.Unmarshal([]byte(mustGet(t, ts, "/loki/api/v1/status/buildinfo", nil)), &bi)
+	for _, k := range []string{"version", "revision", "branch", "buildUser", "buildDate", "goVersion"} {
+		if _, ok := bi[k]; !ok {
+			t.Fatalf("buildinfo lacks %s: %v", k, bi)
+		}
+	}
+	if bi["version"] != LokiVersion {
+		t.Fatalf("version %q", bi["version"])
+	}
+	mustJSON(t, mustGet(t, ts, "/loki/api/v1/format_query", url.Values{"query": {`{foo=   "bar"}`}}), `{"status":"success","data":"{foo=\"bar\"}"}`)
+	if code, body := get(t, ts.url, "/loki/api/v1/format_query", "", url.Values{"query": {`{foo=`}}); code != http.StatusBadRequest || !strings.HasPrefix(body, "parse error") {
+		t.Fatalf("bad query: %d %s", code, body)
+	}
+	var dl struct {
+		Limits  map[string]any `json:"limits"`
+		Pattern *bool          `json:"pattern_ingester_enabled"`
+		Version string         `json:"version"`
+	}
+	json.Unmarshal([]byte(mustGet(t, ts, "/loki/api/v1/drilldown-limits", nil)), &dl)
+	if dl.Pattern == nil || dl.Version != LokiVersion || dl.Limits["volume_enabled"] != true || dl.Limits["retention_period"] != "0s" || dl.Limits["max_query_series"] != float64(500) {
+		t.Fatalf("drilldown-limits %+v", dl)
+	}
+}
+
+// index/volume aggregates line bytes by the selector's labels, by targetLabels, or by
+// label names (aggregateBy=labels); volume_range spreads them over steps.
+func TestVolume(t *testing.T) {
+	ts := startStore(t, testConfig())
+	pushFixture(t, ts, "")
+	acc, rej := fixtureBytes()
+	end := fmt.Sprint(t0 + 100)
+	mustJSON(t, dataOf(t, mustGet(t, ts, "/loki/api/v1/index/volume", span("query", `{kind="vpc"}`)), -1),
+		fmt.Sprintf(`{"resultType":"vector","result":[{"metric":{"kind":"vpc"},"value":[%s,"%d"]}]}`, end, acc+rej))
+	mustJSON(t, dataOf(t, mustGet(t, ts, "/loki/api/v1/index/volume", span("query", `{kind="vpc"}`, "targetLabels", "action")), -1),
+		fmt.Sprintf(`{"resultType":"vector","result":[{"metric":{"action":"ACCEPT"},"value":[%s,"%d"]},{"metric":{"action":"REJECT"},"value":[%s,"%d"]}]}`, end, acc, end, rej))
+	mustJSON(t, dataOf(t, mustGet(t, ts, "/loki/api/v1/index/volume", span("query", `{kind="vpc", action=~".+"}`, "aggregateBy", "labels", "limit", "1")), -1),
+		fmt.Sprintf(`{"resultType":"vector","result":[{"metric":{"action":""},"value":[%s,"%d"]}]}`, end, acc+rej))
+	// Lines every 10 s from t0; points every 30 s hold (t-30s, t].
+	one := len(vpcLine("0", 2000, "REJECT"))
+	mustJSON(t, dataOf(t, mustGet(t, ts, "/loki/api/v1/index/volume_range", span("query", `{action="REJECT"}`, "step", "30s")), -1),
+		fmt.Sprintf(`{"resultType":"matrix","result":[{"metric":{"action":"REJECT"},"values":[[%d,"%d"],[%d,"%d"],[%d,"%d"]]}]}`, t0, one, t0+30, one, t0+60, one))
+	if code, body := get(t, ts.url, "/loki/api/v1/index/volume", "", span()); code != http.StatusBadRequest {
+		t.Fatalf("volume without query: %d %s", code, body)
+	}
+}
+
+// detected_labels counts label values; series accepts `{}` as every stream (logcli
+// series '{}' --analyze-labels).
+func TestDetectedLabelsAndEmptySeriesSelector(t *testing.T) {
+	ts := startStore(t, testConfig())
+	pushFixture(t, ts, "")
+	pushStreams(t, ts.Store, DefaultTenant, push.Stream{Labels: `{kind="ids", id="17"}`, Entries: entries(t0*1e9, "x")},
+		push.Stream{Labels: `{kind="ids", id="18"}`, Entries: entries(t0*1e9, "y")})
+	mustJSON(t, mustGet(t, ts, "/loki/api/v1/detected_labels", span("query", `{kind="vpc"}`)),
+		`{"detectedLabels":[{"label":"action","cardinality":2},{"label":"kind","cardinality":1}]}`)
+	// id holds only numbers: an identifier, left out as Loki does.
+	mustJSON(t, mustGet(t, ts, "/loki/api/v1/detected_labels", span()),
+		`{"detectedLabels":[{"label":"action","cardinality":2},{"label":"kind","cardinality":2}]}`)
+	mustJSON(t, mustGet(t, ts, "/loki/api/v1/series", span("match[]", "{}")),
+		`{"status":"success","data":[{"action":"ACCEPT","kind":"vpc"},{"action":"REJECT","kind":"vpc"},{"id":"17","kind":"ids"},{"id":"18","kind":"ids"}]}`)
+}
+
+// detected_fields parses lines (JSON, else logfmt) with Loki's type detection;
+// detected_field/NAME/values lists a field's values.
+func TestDetectedFields(t *testing.T) {
+	ts := startStore(t, testConfig())
+	pushStreams(t, ts.Store, DefaultTenant,
+		push.Stream{Labels: `{app="api"}`, Entries: entries(t0*1e9, `level=info status=200 took=5ms msg="all good"`, `level=error status=500 took=1.5s msg="boom"`)},
+		push.Stream{Labels: `{app="web"}`, Entries: entries(t0*1e9, `{"user":{"id":"u1"},"ok":true,"size":"10KB"}`)})
+	mustJSON(t, mustGet(t, ts, "/loki/api/v1/detected_fields", span("query", `{app="api"}`)),
+		`{"fields":[{"label":"level","type":"string","cardinality":2,"parsers":["logfmt"]},{"label":"msg","type":"string","cardinality":2,"parsers":["logfmt"]},`+
+			`{"label":"status","type":"int","cardinality":2,"parsers":["logfmt"]},{"label":"took","type":"duration","cardinality":2,"parsers":["logfmt"]}],"limit":1000}`)
+	mustJSON(t, mustGet(t, ts, "/loki/api/v1/detected_fields", span("query", `{app="web"}`)),
+		`{"fields":[{"label":"ok","type":"boolean","cardinality":1,"parsers":["json"]},{"label":"size","type":"bytes","cardinality":1,"parsers":["json"]},`+
+			`{"label":"user_id","type":"string","cardinality":1,"parsers":["json"]}],"limit":1000}`)
+	mustJSON(t, mustGet(t, ts, "/loki/api/v1/detected_field/status/values", span("query", `{app=~".+"}`)), `{"values":["200","500"],"limit":1000}`)
+}
+
+// patterns groups lines whose variable tokens differ, with counts per step.
+func TestPatterns(t *testing.T) {
+	ts := startStore(t, testConfig())
+	pushFixture(t, ts, "")
+	var resp struct {
+		Status string `json:"status"`
+		Data   []struct {
+			Pattern string     `json:"pattern"`
+			Samples [][2]int64 `json:"samples"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(mustGet(t, ts, "/loki/api/v1/patterns", span("query", `{kind="vpc"}`, "step", "30s"))), &resp); err != nil {
+		t.Fatal(err)
+	}
+	v := strings.TrimSpace(strings.Repeat("<_> ", 12))
+	if resp.Status != "success" || len(resp.Data) != 2 || resp.Data[0].Pattern != v+" ACCEPT OK" || resp.Data[1].Pattern != v+" REJECT OK" {
+		t.Fatalf("patterns %+v", resp)
+	}
+	// Lines at t0+0..50 s; samples at step-aligned times: t0 = 20 mod 30.
+	want := [][2]int64{{t0 - 20, 1}, {t0 + 10, 3}, {t0 + 40, 2}}
+	if fmt.Sprint(resp.Data[0].Samples) != fmt.Sprint(want) {
+		t.Fatalf("ACCEPT samples %v, want %v", resp.Data[0].Samples, want)
+	}
+}
+
+// tail over a websocket: the lines from start first, then a line pushed afterwards
+// within a second, in Loki's message shape.
+func TestTailWebsocket(t *testing.T) {
+	ts := startStore(t, testConfig())
+	pushFixture(t, ts, "")
+	u := "ws" + strings.TrimPrefix(ts.url, "http") + "/loki/api/v1/tail?" + url.Values{
+		"query": {`{action="REJECT"}`}, "start": {fmt.Sprint(t0 * int64(time.Second))}, "limit": {"10"}}.Encode()
+	ws, err := websocket.Dial(u, "", ts.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	type msg struct {
+		Streams []struct {
+			Stream map[string]string `json:"stream"`
+			Values [][2]string       `json:"values"`
+		} `json:"streams"`
+	}
+	read := func() msg {
+		var raw string
+		ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if err := websocket.Message.Receive(ws, &raw); err != nil {
+			t.Fatal(err)
+		}
+		var m msg
+		if err := json.Unmarshal([]byte(raw), &m); err != nil {
+			t.Fatalf("%v: %s", err, raw)
+		}
+		return m
+	}
+	first := read()
+	if len(first.Streams) != 1 || first.Streams[0].Stream["action"] != "REJECT" || len(first.Streams[0].Values) != 3 {
+		t.Fatalf("backlog %+v", first)
+	}
+	at := time.Now()
+	pushStreams(t, ts.Store, DefaultTenant, push.Stream{Labels: `{action="REJECT", kind="vpc"}`, Entries: []push.Entry{{Timestamp: at, Line: "new line"}}})
+	next := read()
+	if took := time.Since(at); took > time.Second {
+		t.Fatalf("new line arrived after %v", took)
+	}
+	if len(next.Streams) != 1 || len(next.Streams[0].Values) != 1 || next.Streams[0].Values[0] != [2]string{fmt.Sprint(at.UnixNano()), "new line"} {
+		t.Fatalf("new line message %+v", next)
+	}
+}
