@@ -152,8 +152,8 @@ func RunUp(ctx context.Context, cfg UpConfig, sup SupervisorConfig, d Deps) erro
 	p.sup.Start(Component{Name: "collector", Run: collector.Run, Once: true, Serving: collector.Receiving})
 	log.Info("mirror collector", "listen", cfg.Listen, "interval", cfg.Interval, "sessions", sessions)
 
-	// 6. The demo generator. Not restarted: a restarted live generator would write its last
-	// window again.
+	// 6. The demo generator. It keeps its resume point in Data/generator.state, so a restart of
+	// up goes on after the last window it wrote instead of writing it again.
 	if cfg.Generate {
 		topo, err := topology.Build(topology.DefaultSpec(), cfg.Seed)
 		if err != nil {
@@ -161,6 +161,7 @@ func RunUp(ctx context.Context, cfg UpConfig, sup SupervisorConfig, d Deps) erro
 		}
 		gcfg := generate.DefaultConfig()
 		gcfg.Live, gcfg.Rate, gcfg.Seed, gcfg.Interval = true, cfg.Rate, cfg.Seed, int64(cfg.Interval)
+		gcfg.StateFile = filepath.Join(cfg.Data, "generator.state") // a restart goes on after the last window written
 		w, err := newCountingWriter(producer, d.Registry, "flowtap_generator_records_total",
 			"Records the demo generator handed to the producer.")
 		if err != nil {

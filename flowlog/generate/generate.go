@@ -15,11 +15,17 @@ package generate
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/flowlog/generate/topology"
+	"github.com/flowtap/flowtap/internal/fsx"
 )
 
 // Kind is the log a run produces.
@@ -81,7 +87,15 @@ type Config struct {
 	Rate        float64       `yaml:"rate"` // records/s (flow logs)
 	Seed        uint64        `yaml:"seed"`
 	Lag         time.Duration `yaml:"lag"` // live: delay after a window closes before it is written
+	// StateFile, in live mode, keeps the start of the last window written, so that a
+	// restarted generator goes on after it (catching up on windows that closed while it was
+	// stopped, at most maxCatchUp of them) instead of writing it again. Empty: no resume.
+	StateFile string `yaml:"state_file"`
 }
+
+// maxCatchUp is how many windows that closed while a live generator was stopped it writes
+// on restart; after a longer stop it starts again at the last closed window.
+const maxCatchUp = 60
 
 // DefaultConfig is a one-hour VPC backfill at 1000 records/s.
 func DefaultConfig() Config {
@@ -204,6 +218,15 @@ func (g *Generator) Run(ctx context.Context) error {
 		}
 		return nil
 	}
+	if g.cfg.StateFile != "" {
+		last, ok, err := readResumePoint(g.cfg.StateFile)
+		if err != nil {
+			return err
+		}
+		if next := last + I; ok && next >= w-maxCatchUp*I {
+			w = next
+		}
+	}
 	for {
 		closeAt := time.Unix(w+I, 0).Add(g.cfg.Lag)
 		if d := closeAt.Sub(g.Now()); d > 0 {
@@ -214,6 +237,11 @@ func (g *Generator) Run(ctx context.Context) error {
 		}
 		if err := g.window(ctx, w); err != nil {
 			return err
+		}
+		if g.cfg.StateFile != "" {
+			if err := fsx.WriteFile(g.cfg.StateFile, []byte(strconv.FormatInt(w, 10)+"\n")); err != nil {
+				return fmt.Errorf("generate: resume point: %w", err)
+			}
 		}
 		if g.OnProgress != nil {
 			g.OnProgress(g.Records(), 0)
@@ -229,4 +257,21 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// readResumePoint reads the start of the last window a live generator wrote; ok is false
+// when the file does not exist yet.
+func readResumePoint(path string) (start int64, ok bool, err error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("generate: resume point: %w", err)
+	}
+	start, err = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil || start < 0 {
+		return 0, false, fmt.Errorf("generate: resume point %s: %q is not a window start", path, strings.TrimSpace(string(b)))
+	}
+	return start, true, nil
 }
