@@ -3,7 +3,7 @@ package flowlog
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
+	"github.com/klauspost/compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +40,10 @@ type Reader struct {
 	event    int // next index into payload.LogEvents
 	controls int
 }
+
+// ErrRead is wrapped by Next's errors that end the input (a corrupt gzip stream, an I/O
+// error); other errors concern one line or event, and reading can go on.
+var ErrRead = errors.New("read error")
 
 // Item describes what Next read: a flow record (Event == "") or a VPN log event.
 type Item struct {
@@ -258,7 +262,7 @@ func (rd *Reader) readLine() ([]byte, error) {
 			}
 			return nil, io.EOF
 		default:
-			return nil, fmt.Errorf("%s: %w", rd.name, err)
+			return nil, fmt.Errorf("%s: %w: %w", rd.name, ErrRead, err)
 		}
 	}
 }
