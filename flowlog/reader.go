@@ -3,10 +3,10 @@ package flowlog
 import (
 	"bufio"
 	"bytes"
-	"github.com/klauspost/compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/klauspost/compress/gzip"
 	"io"
 	"strings"
 	"time"

@@ -102,13 +102,13 @@ type Stats struct {
 
 // Importer runs one import.
 type Importer struct {
-	cfg    Config
-	log    *slog.Logger
-	store  objstore.Store
-	writer *kafkago.Writer
-	format *flowlog.Format
-	state  state
-	stats  Stats
+	cfg       Config
+	log       *slog.Logger
+	store     objstore.Store
+	writer    *kafkago.Writer
+	format    *flowlog.Format
+	state     state
+	stats     Stats
 	pool      sync.Pool // of *chunk
 	bytesRead atomic.Int64
 	prog      *progress
@@ -159,7 +159,7 @@ func New(cfg Config, log *slog.Logger) (*Importer, error) {
 		Addr: kafkago.TCP(cfg.Brokers...),
 		// The same partition per key as kafka.Producer (FNV-1a), so one ENI's records stay
 		// in order whoever produced them.
-		Balancer:     &kafkago.Hash{},
+		Balancer: &kafkago.Hash{},
 		// kafka.Producer's request sizes: the embedded broker refuses record batches above
 		// 1 MB, and smaller requests to the partitions overlap better.
 		BatchSize:    4096,
