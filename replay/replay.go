@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,21 +40,32 @@ type Config struct {
 	Sockets int `yaml:"sockets"`
 	// Batch is the number of packets per sendmmsg call.
 	Batch int `yaml:"batch"`
+	// Encap says what to do with frames that are already mirror packets (a capture taken
+	// on a mirror target): EncapAuto (default) sends VXLAN and GENEVE frames as captured,
+	// keeping their header, VNI and outer source port, and wraps the others; EncapWrap
+	// wraps every frame; EncapCaptured sends only tunnel frames.
+	Encap string `yaml:"encap"`
+	// GENEVETarget is where captured GENEVE frames go (a collector's --listen-geneve);
+	// empty means Target's host on port 6081.
+	GENEVETarget string `yaml:"geneve-target"`
 	// Progress, if set, receives a one-line progress bar (redrawn with '\r') while running.
 	Progress io.Writer `yaml:"-"`
 }
 
 // DefaultConfig is VNI 1, one pass at the capture's own timing, whole frames, 4 sockets,
-// 64 packets per sendmmsg.
+// 64 packets per sendmmsg, tunnel frames sent as captured.
 func DefaultConfig() Config {
-	return Config{VNI: 1, Loop: 1, Sockets: 4, Batch: 64}
+	return Config{VNI: 1, Loop: 1, Sockets: 4, Batch: 64, Encap: EncapAuto}
 }
 
 // Limits on the configuration.
 const (
 	MaxPacketLength = 8500 // AWS's PacketLength maximum
 	MaxSockets      = 1024
-	MaxBatch        = 1024
+	// MaxCapturedPorts bounds the sockets bound to captured outer source ports; flows
+	// beyond it are sent from shared sockets (Report.PortsChanged counts them).
+	MaxCapturedPorts = 1024
+	MaxBatch         = 1024
 	// maxPayload is the largest UDP payload over IPv4.
 	maxPayload = 65507
 )
@@ -101,6 +113,16 @@ func (c *Config) Validate() error {
 	if c.Batch < 1 || c.Batch > MaxBatch {
 		return fmt.Errorf("replay: batch %d: must be 1–%d", c.Batch, MaxBatch)
 	}
+	switch c.Encap {
+	case "", EncapAuto, EncapWrap, EncapCaptured:
+	default:
+		return fmt.Errorf("replay: encap %q: must be %s, %s or %s", c.Encap, EncapAuto, EncapWrap, EncapCaptured)
+	}
+	if c.GENEVETarget != "" {
+		if _, _, err := net.SplitHostPort(c.GENEVETarget); err != nil {
+			return fmt.Errorf("replay: geneve-target %q: %w", c.GENEVETarget, err)
+		}
+	}
 	return nil
 }
 
@@ -126,8 +148,21 @@ type Replayer struct {
 	dues      []int64 // ns after the start of a loop, by index in the loop
 	loopDur   int64   // ns
 	senders   []*sender
+	captured  map[capturedKey]*sender // senders of frames sent as captured
 	skipped   map[string]int
 	sentStats stats
+	// portsChanged counts captured outer source ports that are not kept (see Report).
+	portsChanged atomic.Int64
+}
+
+// capturedKey names the sender of captured tunnel frames: one per tunnel kind and outer
+// source port, bound to that port, so each mirrored flow leaves from the port it was
+// captured with (the NLB in front of collectors hashes on it). Past MaxCapturedPorts,
+// spill > 0 picks one of Sockets shared, unbound senders.
+type capturedKey struct {
+	kind  tunnelKind
+	port  uint16
+	spill int
 }
 
 // slot is one encoded packet in a sender's buffer.
@@ -142,7 +177,7 @@ func New(cfg Config, captures ...*Capture) (*Replayer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Replayer{cfg: cfg, paced: !cfg.TopSpeed, skipped: map[string]int{}}
+	r := &Replayer{cfg: cfg, paced: !cfg.TopSpeed, skipped: map[string]int{}, captured: map[capturedKey]*sender{}}
 	r.senders = make([]*sender, cfg.Sockets)
 	for i := range r.senders {
 		r.senders[i] = &sender{}
@@ -155,8 +190,18 @@ func New(cfg Config, captures ...*Capture) (*Replayer, error) {
 			r.skipped[k] += v
 		}
 		for i, p := range c.Packets {
+			kind, payload, sport, inner := notTunnel, []byte(nil), uint16(0), -1
+			if cfg.Encap != EncapWrap {
+				kind, payload, sport, inner = capturedTunnel(p.Frame)
+			}
+			if kind == notTunnel && cfg.Encap == EncapCaptured {
+				r.skipped["not a VXLAN or GENEVE frame (encap captured)"]++
+				continue
+			}
 			n := vxlan.EncapHeaderLen + len(p.Frame)
-			if cfg.PacketLength > 0 && len(p.Frame) > cfg.PacketLength {
+			if kind != notTunnel {
+				n = len(payload)
+			} else if cfg.PacketLength > 0 && len(p.Frame) > cfg.PacketLength {
 				n = vxlan.EncapHeaderLen + cfg.PacketLength
 			}
 			if n > maxPayload {
@@ -182,12 +227,22 @@ func New(cfg Config, captures ...*Capture) (*Replayer, error) {
 				due = int64(float64(clock) / speed)
 			}
 			bits += float64(n) * 8
-			s := r.senders[vxlan.FlowHash(p.Frame)%uint32(cfg.Sockets)]
-			off := len(s.buf)
-			s.buf = vxlan.AppendEncap(s.buf, cfg.VNI, p.Frame, cfg.PacketLength)
+			var s *sender
+			base := vxlan.EncapHeaderLen // where the inner Ethernet frame starts
+			off := 0
+			if kind == notTunnel {
+				s = r.senders[vxlan.FlowHash(p.Frame)%uint32(cfg.Sockets)]
+				off = len(s.buf)
+				s.buf = vxlan.AppendEncap(s.buf, cfg.VNI, p.Frame, cfg.PacketLength)
+			} else {
+				s = r.capturedSender(kind, sport)
+				off = len(s.buf)
+				s.buf = append(s.buf, payload...)
+				base = inner
+			}
 			sl := slot{off: off, n: n, idx: r.perLoop, patch: noPatch}
-			if cfg.UniqueLoops {
-				sl.patch = locatePatch(s.buf[off:off+n], vxlan.EncapHeaderLen)
+			if cfg.UniqueLoops && base >= 0 {
+				sl.patch = locatePatch(s.buf[off:off+n], base)
 				if sl.patch.ip >= 0 {
 					sl.patch.ip += int32(off)
 				}
@@ -221,6 +276,29 @@ func New(cfg Config, captures ...*Capture) (*Replayer, error) {
 	return r, nil
 }
 
+// capturedSender returns the sender for captured tunnel frames of one kind and outer
+// source port, creating it on first use.
+func (r *Replayer) capturedSender(kind tunnelKind, port uint16) *sender {
+	k := capturedKey{kind: kind, port: port}
+	if s := r.captured[k]; s != nil {
+		return s
+	}
+	if len(r.captured) >= MaxCapturedPorts {
+		r.portsChanged.Add(1)
+		k = capturedKey{kind: kind, spill: 1 + int(port)%r.cfg.Sockets}
+		if s := r.captured[k]; s != nil {
+			return s
+		}
+	}
+	s := &sender{kind: kind}
+	if k.spill == 0 {
+		s.localPort = int(port)
+	}
+	r.captured[k] = s
+	r.senders = append(r.senders, s)
+	return s
+}
+
 // Packets is the number of packets one loop sends.
 func (r *Replayer) Packets() int { return r.perLoop }
 
@@ -240,6 +318,10 @@ type Report struct {
 	Skipped  int           // capture records not sent (see SkippedBy)
 	Duration time.Duration // from the first send to the last
 	Sockets  int
+	// PortsChanged counts the captured outer source ports (flows of tunnel frames sent as
+	// captured) that could not be kept: the port was in use, not bindable, or beyond
+	// MaxCapturedPorts; those flows left from another port.
+	PortsChanged int
 	// Interrupted is true when the context ended the run before all loops were sent.
 	Interrupted bool
 	SkippedBy   map[string]int
@@ -273,6 +355,9 @@ func (r Report) String() string {
 		c := Capture{Skipped: r.SkippedBy}
 		fmt.Fprintf(&b, "; %d records skipped (%s)", r.Skipped, c.SkippedString())
 	}
+	if r.PortsChanged > 0 {
+		fmt.Fprintf(&b, "; %d captured source ports not kept", r.PortsChanged)
+	}
 	if r.Interrupted {
 		b.WriteString("; interrupted")
 	}
@@ -292,8 +377,26 @@ func (r *Replayer) Run(ctx context.Context) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("replay: target %s: %w", r.cfg.Target, err)
 	}
+	gaddr := raddr
+	if len(r.captured) > 0 {
+		gt := r.cfg.GENEVETarget
+		if gt == "" {
+			host, _, _ := net.SplitHostPort(r.cfg.Target)
+			gt = net.JoinHostPort(host, strconv.Itoa(portGENEVE))
+		}
+		if gaddr, err = net.ResolveUDPAddr("udp", gt); err != nil {
+			return Report{}, fmt.Errorf("replay: geneve-target %s: %w", gt, err)
+		}
+	}
 	for i, s := range r.senders {
-		if err := s.open(raddr, r.cfg.Batch); err != nil {
+		to := raddr
+		if s.kind == tunnelGENEVE {
+			to = gaddr
+		}
+		if len(s.slots) == 0 {
+			continue
+		}
+		if err := s.open(to, r.cfg.Batch, &r.portsChanged); err != nil {
 			for _, o := range r.senders[:i] {
 				o.close()
 			}
@@ -325,13 +428,14 @@ func (r *Replayer) Run(ctx context.Context) (Report, error) {
 	elapsed := time.Since(start)
 	stopProgress()
 	rep := Report{
-		Packets:     r.sentStats.packets.Load(),
-		Bytes:       r.sentStats.bytes.Load(),
-		Errors:      r.sentStats.errors.Load(),
-		Duration:    elapsed,
-		Sockets:     len(r.senders),
-		Interrupted: interrupted.Load(),
-		SkippedBy:   r.skipped,
+		Packets:      r.sentStats.packets.Load(),
+		Bytes:        r.sentStats.bytes.Load(),
+		Errors:       r.sentStats.errors.Load(),
+		Duration:     elapsed,
+		Sockets:      r.openSockets(),
+		PortsChanged: int(r.portsChanged.Load()),
+		Interrupted:  interrupted.Load(),
+		SkippedBy:    r.skipped,
 	}
 	if p := r.sentStats.lastErr.Load(); p != nil {
 		rep.LastErr = *p
@@ -340,4 +444,15 @@ func (r *Replayer) Run(ctx context.Context) (Report, error) {
 		rep.Skipped += v
 	}
 	return rep, nil
+}
+
+// openSockets is the number of sockets a run used.
+func (r *Replayer) openSockets() int {
+	n := 0
+	for _, s := range r.senders {
+		if len(s.slots) > 0 {
+			n++
+		}
+	}
+	return n
 }

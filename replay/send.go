@@ -3,6 +3,7 @@ package replay
 import (
 	"context"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/ipv4"
@@ -17,21 +18,33 @@ type batchWriter interface {
 
 // sender owns one socket and the packets whose flows hash to it.
 type sender struct {
-	buf   []byte
-	slots []slot
-	conn  *net.UDPConn
-	w     batchWriter
-	msgs  []ipv4.Message
-	iov   [][]byte
+	kind      tunnelKind // notTunnel: frames wrapped here; else captured tunnel frames
+	localPort int        // outer source port to bind (captured frames); 0 = ephemeral
+	buf       []byte
+	slots     []slot
+	conn      *net.UDPConn
+	w         batchWriter
+	msgs      []ipv4.Message
+	iov       [][]byte
 }
 
 // sendBuffer is the socket send buffer asked for, so bursts of catch-up batches fit.
 const sendBuffer = 4 << 20
 
-func (s *sender) open(raddr *net.UDPAddr, batch int) error {
-	c, err := net.DialUDP("udp", nil, raddr)
-	if err != nil {
-		return err
+func (s *sender) open(raddr *net.UDPAddr, batch int, portsChanged *atomic.Int64) error {
+	var c *net.UDPConn
+	var err error
+	if s.localPort != 0 {
+		// The captured source port; when it cannot be had (in use, privileged), the flow
+		// still goes out, from an ephemeral port, and the report counts it.
+		if c, err = net.DialUDP("udp", &net.UDPAddr{Port: s.localPort}, raddr); err != nil {
+			portsChanged.Add(1)
+		}
+	}
+	if c == nil {
+		if c, err = net.DialUDP("udp", nil, raddr); err != nil {
+			return err
+		}
 	}
 	_ = c.SetWriteBuffer(sendBuffer) // best effort: the kernel caps it at wmem_max
 	s.conn = c

@@ -25,6 +25,17 @@ Mirroring does: inside VXLAN over UDP, with the session's VNI, an outer source p
 stable per inner flow, and optionally cut to a PacketLength. Use it to load-test
 'flowtap collect' (or 'flowtap up') or anything else that listens on UDP 4789.
 
+Captures taken on a mirror target (tcpdump -i eth0 udp port 4789 or 6081) already hold
+mirror packets. With --encap auto (the default) every frame that is UDP to port 4789 with a
+VXLAN header, or to 6081 with a GENEVE header, is sent as captured: its UDP payload goes
+out unchanged (tunnel header, VNI, inner frame), from its captured outer source port, so a
+collector reports the mirrored flows, not the tunnel; GENEVE frames go to --geneve-target.
+Other frames are wrapped as above. --encap wrap wraps every frame (to mirror a capture of
+tunnel traffic itself); --encap captured sends only tunnel frames and skips the rest. --vni
+and --packet-length apply to wrapped frames only. A captured port that cannot be bound
+(in use, below 1024 without privileges) is replaced by an ephemeral one and counted in
+the report.
+
 Captures may be pcap (also gzipped) or pcapng; Ethernet, raw IP, Linux cooked and loopback
 link types are accepted (non-Ethernet frames get a synthetic Ethernet header). Files are
 sent one after another, all of them once per loop.
@@ -39,7 +50,9 @@ A progress bar is drawn on stderr when it is a terminal; the final report (packe
 pps, Mbps, errors) always goes to stderr.`,
 		Example: `  flowtap up &
   flowtap replay --target 127.0.0.1:4789 testdata/demo.pcap
-  flowtap replay --target 10.0.0.5:4789 --vni 42 --pps 50000 --loop 100 --unique-loops big.pcapng`,
+  flowtap replay --target 10.0.0.5:4789 --vni 42 --pps 50000 --loop 100 --unique-loops big.pcapng
+  tcpdump -i eth0 -w target.pcap udp port 4789   # on a mirror target
+  flowtap replay --target 127.0.0.1:4789 --encap captured target.pcap`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			if err := cfg.Validate(); err != nil {
@@ -86,6 +99,8 @@ pps, Mbps, errors) always goes to stderr.`,
 	f.IntVar(&cfg.PacketLength, "packet-length", 0, "cut each frame to this many bytes after the VXLAN header, like a session's PacketLength (1–8500; 0 = whole frames)")
 	f.IntVar(&cfg.Sockets, "sockets", cfg.Sockets, "number of UDP sockets (outer source ports), each with its own sending goroutine")
 	f.IntVar(&cfg.Batch, "batch", cfg.Batch, "packets per sendmmsg system call")
+	f.StringVar(&cfg.Encap, "encap", cfg.Encap, "frames already VXLAN (UDP 4789) or GENEVE (6081): auto = send those as captured and wrap the rest, wrap = wrap every frame, captured = send only those")
+	f.StringVar(&cfg.GENEVETarget, "geneve-target", "", "where captured GENEVE frames go, HOST:PORT (default: --target's host, port 6081)")
 	return cmd
 }
 
@@ -94,7 +109,7 @@ var pacingFlag = regexp.MustCompile(`\b(pps|mbps|speed|topspeed)\b`)
 // flagError rewords a configuration error in terms of the command's flags.
 func flagError(err error) error {
 	msg := err.Error()
-	for _, name := range []string{"pps", "mbps", "speed", "topspeed", "target", "vni", "loop", "packet-length", "sockets", "batch"} {
+	for _, name := range []string{"pps", "mbps", "speed", "topspeed", "target", "vni", "loop", "packet-length", "sockets", "batch", "encap", "geneve-target"} {
 		msg = strings.ReplaceAll(msg, "replay: "+name+" ", "replay: --"+name+" ")
 		msg = strings.ReplaceAll(msg, "replay: "+name+":", "replay: --"+name+":")
 	}

@@ -1,0 +1,134 @@
+package replay_test
+
+import (
+	"context"
+	"net/netip"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/ingest"
+	"github.com/flowtap/flowtap/replay"
+)
+
+type recordSink struct {
+	mu   sync.Mutex
+	recs []flowlog.Record
+}
+
+func (s *recordSink) WriteRecords(_ context.Context, recs []flowlog.Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recs = append(s.recs, recs...)
+	return nil
+}
+
+// TestReplayTargetCaptureIntoCollector replays a capture of VXLAN frames (as taken with
+// tcpdump on a mirror target) into the collector: it reports the inner flows, with their
+// packet and byte counts and the session of the captured VNI, and not the tunnel.
+func TestReplayTargetCaptureIntoCollector(t *testing.T) {
+	flows, frames := replay.TargetCapture(t)
+	frames = frames[:len(frames)-1] // only mirror packets, as `tcpdump udp port 4789` takes
+	dir := t.TempDir()
+	path := filepath.Join(dir, "target.pcap")
+	replay.WritePcapFile(t, path, frames)
+	sess, err := ingest.ParseSessions([]byte(`sessions:
+  - {vni: 77, account-id: "123456789012", interface-id: eni-0077, region: us-east-1, az-id: use1-az1, ips: [10.0.1.10, "2001:db8::1"]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := ingest.DefaultConfig()
+	cfg.Listen, cfg.Sockets, cfg.Shards = "127.0.0.1:0", 1, 1
+	rec := &recordSink{}
+	reg := prometheus.NewRegistry()
+	col, err := ingest.New(cfg, rec, reg, ingest.WithSessions(sess))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- col.Run(ctx) }()
+	select {
+	case <-col.Ready():
+	case err := <-runErr:
+		t.Fatalf("collector: %v", err)
+	}
+
+	capt, err := replay.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := replay.DefaultConfig() // --encap auto
+	rc.Target, rc.PPS = col.Addrs()[0].String(), 5000
+	r, err := replay.New(rc, capt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := r.Run(ctx)
+	if err != nil || rep.Packets != uint64(len(frames)) || rep.Errors != 0 {
+		t.Fatalf("replay: %v %s", err, rep)
+	}
+	for counter(t, reg, "flowtap_ingest_packets_total") < float64(len(frames)) {
+		if ctx.Err() != nil {
+			t.Fatalf("collector received %v of %d datagrams", counter(t, reg, "flowtap_ingest_packets_total"), len(frames))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel() // flushes the open window
+	if err := <-runErr; err != nil && err != context.Canceled && err != context.DeadlineExceeded {
+		t.Fatal(err)
+	}
+
+	type key struct {
+		src, dst         netip.Addr
+		srcPort, dstPort uint16
+		proto            uint8
+	}
+	type totals struct{ packets, bytes uint64 }
+	got := map[key]totals{}
+	for _, r := range rec.recs {
+		if r.SrcPort == 4789 || r.DstPort == 4789 {
+			t.Errorf("the collector reported the tunnel: %s", flowlog.DefaultVPC.AppendText(nil, &r))
+		}
+		if r.InterfaceID != "eni-0077" {
+			t.Errorf("record of interface %q, want the VNI 77 session's eni-0077", r.InterfaceID)
+		}
+		k := key{r.PktSrcAddr, r.PktDstAddr, r.SrcPort, r.DstPort, r.Protocol}
+		c := got[k]
+		c.packets += r.Packets
+		c.bytes += r.Bytes
+		got[k] = c
+	}
+	if len(got) != len(flows) {
+		t.Errorf("%d flows reported, want %d: %v", len(got), len(flows), got)
+	}
+	for _, f := range flows {
+		k := key{netip.MustParseAddr(f.Src), netip.MustParseAddr(f.Dst), f.SrcPort, f.DstPort, f.Proto}
+		if c := got[k]; c.packets != uint64(len(f.Frames)) || c.bytes != f.Bytes() {
+			t.Errorf("flow %v: %d packets %d bytes, want %d and %d", k, c.packets, c.bytes, len(f.Frames), f.Bytes())
+		}
+	}
+}
+
+func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v float64
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				v += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return v
+}
