@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -44,16 +45,24 @@ func runChildStore(dir string) int {
 	no := false
 	cfg.RejectOldSamples = &no // the lines carry fixed 2023 timestamps
 	cfg.IngestionRateMB = 0
+	if v := os.Getenv("FLOWTAP_LOGSTORE_CHILD_STREAMS"); v != "" {
+		fmt.Sscan(v, &cfg.MaxGlobalStreamsPerUser)
+	}
 	s, err := New(cfg, prometheus.NewRegistry())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	// SIGTERM stops the store as `flowtap logstore` does: a clean shutdown, then exit.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
 	go func() {
-		if err := s.Run(context.Background()); err != nil {
+		err := s.Run(ctx)
+		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
+		os.Exit(0)
 	}()
 	<-s.Ready()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
