@@ -19,6 +19,7 @@ const reasonUndecodable = "undecodable"
 // newDeadLetterWriter returns the writer of the dead-letter topic, shared by every partition
 // worker (kafka-go Writers are safe for concurrent use).
 func newDeadLetterWriter(cfg RunnerConfig) *kafkago.Writer {
+	mech, _ := cfg.SASL.mechanism() // checked by NewRunner
 	return &kafkago.Writer{
 		Addr:         kafkago.TCP(cfg.Brokers...),
 		Topic:        cfg.DeadLetterTopic,
@@ -27,7 +28,7 @@ func newDeadLetterWriter(cfg RunnerConfig) *kafkago.Writer {
 		BatchTimeout: time.Millisecond,
 		BatchSize:    1000, // a refused batch is dead-lettered whole
 		MaxAttempts:  3,
-		Transport:    &kafkago.Transport{DialTimeout: 2 * time.Second, ClientID: "flowtap-deadletter"},
+		Transport:    &kafkago.Transport{DialTimeout: 2 * time.Second, ClientID: "flowtap-deadletter", SASL: mech},
 	}
 }
 

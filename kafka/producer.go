@@ -35,6 +35,7 @@ func DefaultTopics() Topics {
 // ProducerConfig configures the producer.
 type ProducerConfig struct {
 	Brokers     []string `yaml:"brokers"`
+	SASL        SASL     `yaml:"sasl"` // authentication to the brokers, if they require it
 	Topics      Topics   `yaml:"topics"`
 	Compression string   `yaml:"compression"` // zstd, gzip, snappy, lz4 or none
 
@@ -167,6 +168,10 @@ func NewProducer(cfg ProducerConfig, reg prometheus.Registerer, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
+	mech, err := cfg.SASL.mechanism()
+	if err != nil {
+		return nil, err
+	}
 	def := DefaultProducerConfig()
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = def.BatchSize
@@ -230,6 +235,7 @@ func NewProducer(cfg ProducerConfig, reg prometheus.Registerer, log *slog.Logger
 			DialTimeout: 2 * time.Second,
 			MetadataTTL: 30 * time.Second,
 			ClientID:    "flowtap-producer",
+			SASL:        mech,
 		},
 	}
 	p := &Producer{

@@ -21,6 +21,7 @@ import (
 // RunnerConfig configures the consumer-group runner.
 type RunnerConfig struct {
 	Brokers []string `yaml:"brokers"`
+	SASL    SASL     `yaml:"sasl"` // authentication to the brokers, if they require it
 	Group   string   `yaml:"group"`
 	// Topics holds flow records (VPC, TGW) encoded by the Producer.
 	Topics []string `yaml:"topics"`
@@ -150,6 +151,10 @@ func NewRunner(cfg RunnerConfig, out []sinks.Sink, reg prometheus.Registerer, lo
 	if cfg.FetchMaxBytes <= 0 {
 		cfg.FetchMaxBytes = def.FetchMaxBytes
 	}
+	mech, err := cfg.SASL.mechanism()
+	if err != nil {
+		return nil, err
+	}
 	if log == nil {
 		log = slog.Default()
 	}
@@ -161,7 +166,7 @@ func NewRunner(cfg RunnerConfig, out []sinks.Sink, reg prometheus.Registerer, lo
 	}
 	return &Runner{cfg: cfg, sinks: out, events: events, eventTopic: eventTopic, topics: topics,
 		log: log.With("component", "kafka-runner", "group", cfg.Group), m: m,
-		dialer: &kafkago.Dialer{ClientID: "flowtap-sink", Timeout: 5 * time.Second}}, nil
+		dialer: &kafkago.Dialer{ClientID: "flowtap-sink", Timeout: 5 * time.Second, SASLMechanism: mech}}, nil
 }
 
 type slogPrintf struct{ log *slog.Logger }

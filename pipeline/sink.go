@@ -19,6 +19,9 @@ import (
 // its destinations. Keys are the flag names.
 type SinkConfig struct {
 	Brokers            []string      `yaml:"kafka-brokers"`
+	KafkaSASL          string        `yaml:"kafka-sasl-mechanism"` // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; "" = none
+	KafkaUser          string        `yaml:"kafka-user"`
+	KafkaPassword      string        `yaml:"kafka-password"` // or $FLOWTAP_KAFKA_PASSWORD
 	Group              string        `yaml:"group"`
 	Parquet            string        `yaml:"parquet"`
 	Text               string        `yaml:"text"`
@@ -121,6 +124,7 @@ func NewSinks(cfg SinkConfig, d Deps) (*Sinks, error) {
 	}
 	rc := kafka.DefaultRunnerConfig()
 	rc.Brokers, rc.Group, rc.StateDir, rc.MaxAge = cfg.Brokers, cfg.Group, cfg.StateDir, cfg.BatchAge
+	rc.SASL = cfg.SASL()
 	r, err := kafka.NewRunner(rc, out, d.Registry, d.Log)
 	if err != nil {
 		return fail(err)
@@ -158,4 +162,9 @@ func RunSink(ctx context.Context, cfg SinkConfig, sup SupervisorConfig, d Deps) 
 	}
 	p.sup.Start(Component{Name: "sinks", Run: s.Run})
 	return p.wait(ctx)
+}
+
+// SASL is the Kafka authentication of the sink (and of up's producer to external brokers).
+func (c *SinkConfig) SASL() kafka.SASL {
+	return kafka.SASL{Mechanism: c.KafkaSASL, Username: c.KafkaUser, Password: c.KafkaPassword}
 }

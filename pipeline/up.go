@@ -119,7 +119,7 @@ func RunUp(ctx context.Context, cfg UpConfig, sup SupervisorConfig, d Deps) erro
 	// 4. The producer that the collector and the generator write to. While Kafka is away
 	// it keeps their records in its disk spill; /healthz says so.
 	pcfg := kafka.DefaultProducerConfig()
-	pcfg.Brokers = cfg.Sink.Brokers
+	pcfg.Brokers, pcfg.SASL = cfg.Sink.Brokers, cfg.Sink.SASL()
 	pcfg.Spill.Dir = filepath.Join(cfg.Data, "spill")
 	producer, err := kafka.NewProducer(pcfg, d.Registry, log.With("part", "producer"))
 	if err != nil {

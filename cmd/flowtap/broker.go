@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 
 	"github.com/spf13/cobra"
@@ -15,6 +16,7 @@ func newBrokerCmd() *cobra.Command {
 	cfg := broker.DefaultConfig()
 	cfg.Topics = kafka.AllTopics()
 	noSync := false
+	var users []string
 	cmd := &cobra.Command{
 		Use:   "broker",
 		Short: "Run the embedded Kafka broker (kfake) with on-disk persistence",
@@ -24,10 +26,17 @@ nothing is lost across restarts, and creates the flowtap topics (flowtap.vpc, fl
 flowtap.vpn, flowtap.deadletter) if they do not exist. Any Kafka client can use it;
 flowtap collect, generate and sink reach it with --kafka-brokers.`,
 		Example: `  flowtap broker --listen 127.0.0.1:9092 --data ./data/kafka
-  flowtap broker --listen 0.0.0.0:9092 --data /var/lib/flowtap/kafka --partitions 8`,
+  flowtap broker --listen 0.0.0.0:9092 --data /var/lib/flowtap/kafka --partitions 8 --user SCRAM-SHA-512:flowtap:$PASSWORD`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.SyncWrites = !noSync
+			for _, s := range users {
+				u, err := broker.ParseUser(s)
+				if err != nil {
+					return fmt.Errorf("--user: %w", err)
+				}
+				cfg.Users = append(cfg.Users, u)
+			}
 			b, err := broker.New(cfg, slog.Default())
 			if err != nil {
 				return err
@@ -40,6 +49,7 @@ flowtap collect, generate and sink reach it with --kafka-brokers.`,
 	f.StringVar(&cfg.DataDir, "data", cfg.DataDir, "directory for the broker's persistent state (empty: memory only)")
 	f.IntVar(&cfg.Partitions, "partitions", cfg.Partitions, "partitions of each topic created on start")
 	f.StringSliceVar(&cfg.Topics, "topics", cfg.Topics, "topics to create on start when missing")
+	f.StringArrayVar(&users, "user", nil, "SASL user MECHANISM:NAME:PASSWORD (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512), repeatable; required to listen beyond loopback")
 	f.BoolVar(&noSync, "no-sync-writes", false, "do not fsync every produced batch (faster; a crash may lose the last batches)")
 	return cmd
 }

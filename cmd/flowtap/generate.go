@@ -16,6 +16,7 @@ import (
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/flowlog/generate"
 	"github.com/flowtap/flowtap/flowlog/generate/topology"
+	"github.com/flowtap/flowtap/kafka"
 	"github.com/flowtap/flowtap/lake"
 	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks/text"
@@ -40,6 +41,7 @@ type generateOptions struct {
 	kafkaBrokers                                                         []string
 	kafkaTopic, spillDir                                                 string
 	kafkaTimeout                                                         time.Duration
+	kafkaSASL                                                            kafka.SASL
 }
 
 func newGenerateCmd() *cobra.Command {
@@ -99,6 +101,8 @@ VPN logs as DIR/{tunnel,bgp,client}/{stream}.log; --kafka-brokers sends records 
 	f.StringSliceVar(&o.kafkaBrokers, "kafka-brokers", nil, "send flow records to these Kafka brokers (host:port,…)")
 	f.StringVar(&o.kafkaTopic, "kafka-topic", "", "Kafka topic with --kafka-brokers (default: flowtap.vpc / flowtap.tgw by kind)")
 	f.StringVar(&o.spillDir, "spill-dir", defaultSpillDir("generate"), "with --kafka-brokers: where records wait while Kafka is unreachable (a directory per cluster under it; the next run to those brokers sends them first)")
+	f.StringVar(&o.kafkaSASL.Mechanism, "kafka-sasl-mechanism", "", "authenticate to Kafka with PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (password: $FLOWTAP_KAFKA_PASSWORD)")
+	f.StringVar(&o.kafkaSASL.Username, "kafka-user", "", "SASL user name with --kafka-sasl-mechanism")
 	f.DurationVar(&o.kafkaTimeout, "kafka-timeout", time.Minute, "with --kafka-brokers: how long to wait at the end for Kafka to take every record; generate fails if some are still undelivered then")
 	return cmd
 }
@@ -171,7 +175,7 @@ func runGenerate(ctx context.Context, cmd *cobra.Command, o *generateOptions) er
 	)
 	switch {
 	case len(o.kafkaBrokers) > 0:
-		if rw, err = newKafkaWriter(kafkaOutput{brokers: o.kafkaBrokers, topic: o.kafkaTopic, spillDir: o.spillDir, timeout: o.kafkaTimeout}); err != nil {
+		if rw, err = newKafkaWriter(kafkaOutput{brokers: o.kafkaBrokers, topic: o.kafkaTopic, spillDir: o.spillDir, timeout: o.kafkaTimeout, sasl: o.kafkaSASL}); err != nil {
 			return fmt.Errorf("--kafka-brokers: %w", err)
 		}
 		if c, ok := rw.(interface{ CloseReport(io.Writer) error }); ok {

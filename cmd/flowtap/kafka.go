@@ -35,6 +35,7 @@ type kafkaOutput struct {
 	spillDir string        // the spill root (a directory per cluster is made under it)
 	timeout  time.Duration // how long Close waits for Kafka to take everything written
 	block    bool          // writers wait up to a minute for Kafka before records spill
+	sasl     kafka.SASL
 }
 
 // defaultSpillDir is the spill root of a command: spill.DefaultDir()/<command>.
@@ -98,7 +99,7 @@ type producerHandle struct {
 // startProducer starts a producer to o.brokers in the background.
 func startProducer(o kafkaOutput) (*producerHandle, error) {
 	cfg := kafka.DefaultProducerConfig()
-	cfg.Brokers = o.brokers
+	cfg.Brokers, cfg.SASL = o.brokers, o.sasl
 	if o.topic != "" {
 		cfg.Topics.VPC, cfg.Topics.TGW = o.topic, o.topic
 	}

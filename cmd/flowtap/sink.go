@@ -13,6 +13,8 @@ func addSinkFlags(cmd *cobra.Command, c *pipeline.SinkConfig, withBrokers bool) 
 	f := cmd.Flags()
 	if withBrokers {
 		f.StringSliceVar(&c.Brokers, "kafka-brokers", c.Brokers, "Kafka brokers (host:port,…)")
+		f.StringVar(&c.KafkaSASL, "kafka-sasl-mechanism", c.KafkaSASL, "authenticate to Kafka with PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (password: $FLOWTAP_KAFKA_PASSWORD)")
+		f.StringVar(&c.KafkaUser, "kafka-user", c.KafkaUser, "SASL user name with --kafka-sasl-mechanism")
 	}
 	f.StringVar(&c.Group, "group", c.Group, "Kafka consumer group")
 	f.StringVar(&c.Layout, "layout", c.Layout, "S3 key layout of --parquet and --text: plain, hourly, hive or hive-hourly")

@@ -10,7 +10,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
+	"os"
 	"strconv"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
@@ -24,7 +27,59 @@ type Config struct {
 	Partitions int      `yaml:"partitions"` // partitions of each topic created on start
 	Topics     []string `yaml:"topics"`     // created on start when missing
 	SyncWrites bool     `yaml:"sync_writes"`
+	// Users are the SASL users clients must authenticate as (PLAIN, SCRAM-SHA-256 or
+	// SCRAM-SHA-512). Without users the broker accepts any client, so it refuses to listen
+	// beyond loopback: anyone who can reach it could read, write or delete topics.
+	Users []User `yaml:"users"`
 }
+
+// User is one SASL user of the broker.
+type User struct {
+	Mechanism string `yaml:"mechanism"` // PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+	Name      string `yaml:"name"`
+	Password  string `yaml:"password"`
+}
+
+// ParseUser parses MECHANISM:NAME:PASSWORD (the password may contain colons).
+func ParseUser(s string) (User, error) {
+	parts := strings.SplitN(s, ":", 3)
+	if len(parts) != 3 || parts[1] == "" || parts[2] == "" {
+		return User{}, fmt.Errorf("broker: user %q: want MECHANISM:NAME:PASSWORD", redact(s))
+	}
+	u := User{Mechanism: strings.ToUpper(parts[0]), Name: parts[1], Password: parts[2]}
+	return u, u.check()
+}
+
+func redact(s string) string {
+	if i := strings.LastIndexByte(s, ':'); i >= 0 {
+		return s[:i+1] + "…"
+	}
+	return s
+}
+
+func (u User) check() error {
+	switch u.Mechanism {
+	case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+	default:
+		return fmt.Errorf("broker: user %q: mechanism %q: want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", u.Name, u.Mechanism)
+	}
+	if u.Name == "" || u.Password == "" {
+		return fmt.Errorf("broker: a %s user needs a name and a password", u.Mechanism)
+	}
+	return nil
+}
+
+// loopback reports whether host (of a listen address) only accepts local connections.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// ErrNoUsers is returned by New for a broker listening beyond loopback without SASL users.
+var ErrNoUsers = errors.New("broker: listening beyond loopback needs SASL users")
 
 // DefaultConfig listens on 127.0.0.1:9092 with data under ./data/kafka, 4 partitions per
 // topic and fsync per produced batch. It creates no topics: callers name them (kafka.AllTopics).
@@ -58,6 +113,14 @@ func New(cfg Config, log *slog.Logger) (*Broker, error) {
 	if cfg.Partitions < 1 {
 		return nil, fmt.Errorf("broker: partitions %d: need at least 1", cfg.Partitions)
 	}
+	for _, u := range cfg.Users {
+		if err := u.check(); err != nil {
+			return nil, err
+		}
+	}
+	if host, _, _ := net.SplitHostPort(cfg.Listen); len(cfg.Users) == 0 && !loopback(host) {
+		return nil, fmt.Errorf("%w: %s would let anyone who reaches it read, write and delete topics; add users (--user MECHANISM:NAME:PASSWORD, or users: in the config) or listen on 127.0.0.1", ErrNoUsers, cfg.Listen)
+	}
 	return &Broker{cfg: cfg, log: log.With("component", "broker"), ready: make(chan struct{})}, nil
 }
 
@@ -82,12 +145,25 @@ func (b *Broker) Start() error {
 			return net.Listen(network, net.JoinHostPort(host, strconv.Itoa(port)))
 		}),
 	}
+	if len(b.cfg.Users) > 0 {
+		opts = append(opts, kfake.EnableSASL())
+		for _, u := range b.cfg.Users {
+			opts = append(opts, kfake.Superuser(u.Mechanism, u.Name, u.Password))
+		}
+	}
 	if b.cfg.DataDir != "" {
 		lock, err := fsx.LockDir(b.cfg.DataDir)
 		if err != nil {
 			return fmt.Errorf("broker: data dir: %w", err)
 		}
 		b.lock = lock
+		// kfake writes its segments 0644; a data directory closed to others (fsx.DirMode)
+		// keeps them to the owner and its group, as the file-mode policy wants.
+		if err := os.Chmod(b.cfg.DataDir, fsx.DirMode); err != nil {
+			b.lock.Close()
+			b.lock = nil
+			return fmt.Errorf("broker: data dir: %w", err)
+		}
 		opts = append(opts, kfake.DataDir(b.cfg.DataDir))
 		if b.cfg.SyncWrites {
 			opts = append(opts, kfake.SyncWrites())

@@ -90,6 +90,9 @@ func TestDataDirLocked(t *testing.T) {
 	if err := b1.Start(); err != nil {
 		t.Fatal(err)
 	}
+	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != fsx.DirMode {
+		t.Fatalf("data dir mode %v (%v), want %v: segments must not be readable by others", st.Mode().Perm(), err, fsx.DirMode)
+	}
 	b2, _ := New(cfg, nil)
 	start := time.Now()
 	err = b2.Start()
