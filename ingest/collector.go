@@ -17,7 +17,7 @@
 // Budget: decode + flow-table update ≤ 50 ns per packet per core with no allocation
 // (BenchmarkDecodeAndUpdate, a cache-resident table; BenchmarkDecodeAndUpdateBatched also
 // shows a table of a shard's default max-flows, where memory latency dominates); on loopback the collector keeps ≥ 0.9 of the packet rate of a
-// bare recvmmsg receive-and-discard loop (BenchmarkLoopback).
+// bare recvmmsg receive-and-discard loop (BenchmarkLoopback in bench/loopback).
 package ingest
 
 import (
@@ -158,6 +158,9 @@ func New(cfg Config, w flowlog.RecordWriter, reg prometheus.Registerer, opts ...
 	}
 	if cfg.Sockets == 0 {
 		cfg.Sockets = runtime.NumCPU()
+	}
+	if !reusePort {
+		cfg.Sockets = 1
 	}
 	if cfg.Shards == 0 {
 		cfg.Shards = runtime.NumCPU()
@@ -317,9 +320,7 @@ func (c *Collector) Run(ctx context.Context) (err error) {
 func (c *Collector) listen(ctx context.Context, addr string) ([]net.PacketConn, error) {
 	var pcs []net.PacketConn
 	for i := range c.cfg.Sockets {
-		var res sockResult
-		lc := net.ListenConfig{Control: sockOpts{rcvbuf: c.cfg.ReceiveBuffer}.control(&res)}
-		pc, err := lc.ListenPacket(ctx, "udp", addr)
+		pc, res, err := listenSocket(ctx, addr, c.cfg.ReceiveBuffer)
 		if err != nil {
 			return pcs, fmt.Errorf("ingest: listen %s (socket %d): %w", addr, i, err)
 		}
@@ -338,4 +339,25 @@ func (c *Collector) listen(ctx context.Context, addr string) ([]net.PacketConn, 
 		}
 	}
 	return pcs, nil
+}
+
+// listenSocket opens one receive socket with the collector's options (SO_REUSEPORT, the
+// receive buffer, the kernel drop counter where the platform has them).
+func listenSocket(ctx context.Context, addr string, rcvbuf int) (net.PacketConn, sockResult, error) {
+	var res sockResult
+	o := sockOpts{rcvbuf: rcvbuf}
+	lc := net.ListenConfig{Control: o.control(&res)}
+	pc, err := lc.ListenPacket(ctx, "udp", addr)
+	if err != nil {
+		return nil, res, err
+	}
+	o.after(pc, &res)
+	return pc, res, nil
+}
+
+// ListenUDP opens a UDP socket as the collector opens each of its own: load harnesses use
+// it to compare the collector with a bare receive loop on equal sockets.
+func ListenUDP(ctx context.Context, addr string, rcvbuf int) (net.PacketConn, error) {
+	pc, _, err := listenSocket(ctx, addr, rcvbuf)
+	return pc, err
 }

@@ -4,10 +4,15 @@ package ingest
 
 import (
 	"encoding/binary"
+	"net"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
+
+// reusePort: Linux spreads the datagrams of one address over SO_REUSEPORT sockets, so
+// the collector can receive on several.
+const reusePort = true
 
 // sockOpts are the receive-socket options set before bind.
 type sockOpts struct {
@@ -45,6 +50,9 @@ func (o sockOpts) control(res *sockResult) func(network, address string, c sysca
 		return serr
 	}
 }
+
+// after has nothing to do on Linux: control set everything before bind.
+func (o sockOpts) after(net.PacketConn, *sockResult) {}
 
 // oobSize is the control-message space for one SO_RXQ_OVFL counter.
 var oobSize = unix.CmsgSpace(4)

@@ -5,7 +5,7 @@
 //
 //	go run ./bench/collector [-packets 200000] [-sockets 2] [-rounds 3] [-pcap file]
 //
-// It runs ingest.RunLoopback, the code of ingest's BenchmarkLoopback. Packet rates on a
+// It runs loopback.Run, the code of BenchmarkLoopback in bench/loopback. Packet rates on a
 // shared machine move with the load of other processes: compare the figures of one round.
 package main
 
@@ -17,19 +17,19 @@ import (
 	"os/signal"
 	"sort"
 
-	"github.com/flowtap/flowtap/ingest"
+	"github.com/flowtap/flowtap/bench/loopback"
 	"github.com/flowtap/flowtap/replay"
 )
 
 func main() {
-	def := ingest.DefaultLoopbackConfig()
+	def := loopback.DefaultConfig()
 	packets := flag.Int("packets", def.Packets, "datagrams sent per phase (the capture is looped)")
 	sockets := flag.Int("sockets", def.Sockets, "receive sockets (bare loop and collector), collector shards and sender sockets")
 	rounds := flag.Int("rounds", 3, "measurements; the median ratio is printed last")
 	pcap := flag.String("pcap", "", "capture to replay (default: 1000 UDP flows of 100-byte payloads)")
 	timeout := flag.Duration("timeout", def.Timeout, "bound on each phase's send")
 	flag.Parse()
-	cfg := ingest.LoopbackConfig{Packets: *packets, Sockets: *sockets, Timeout: *timeout}
+	cfg := loopback.Config{Packets: *packets, Sockets: *sockets, Timeout: *timeout}
 	if *pcap != "" {
 		c, err := replay.ReadFile(*pcap)
 		if err != nil {
@@ -46,11 +46,11 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, cfg ingest.LoopbackConfig, rounds int) error {
+func run(ctx context.Context, cfg loopback.Config, rounds int) error {
 	fmt.Printf("collector vs bare recvmmsg loop on 127.0.0.1: %d packets per phase, %d sockets, %d rounds\n", cfg.Packets, cfg.Sockets, rounds)
 	var ratios []float64
 	for i := range max(1, rounds) {
-		res, err := ingest.RunLoopback(ctx, cfg)
+		res, err := loopback.Run(ctx, cfg)
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package ingest
+package loopback
 
 import (
 	"context"
@@ -9,8 +9,8 @@ import (
 // TestRunLoopbackSmall runs the loopback comparison on a few thousand packets: every phase
 // must send them all and both receivers must have taken some in.
 func TestRunLoopbackSmall(t *testing.T) {
-	cfg := LoopbackConfig{Packets: 3000, Sockets: 1, Timeout: 20 * time.Second}
-	res, err := RunLoopback(context.Background(), cfg)
+	cfg := Config{Packets: 3000, Sockets: 1, Timeout: 20 * time.Second}
+	res, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -18,7 +18,7 @@ func TestRunLoopbackSmall(t *testing.T) {
 		res.HalfRatePPS != res.BarePPS/2 || res.DropsAtHalf < 0 {
 		t.Fatalf("result: %+v", res)
 	}
-	if _, err := RunLoopback(context.Background(), LoopbackConfig{Packets: 10}); err == nil {
+	if _, err := Run(context.Background(), Config{Packets: 10}); err == nil {
 		t.Fatal("zero sockets and timeout accepted")
 	}
 }

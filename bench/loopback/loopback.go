@@ -1,4 +1,8 @@
-package ingest
+// Package loopback measures, in one run on 127.0.0.1, the packet rate the mirror collector
+// (package ingest) takes in against a bare recvmmsg receive-and-discard loop on as many
+// SO_REUSEPORT sockets, both fed by the replay package at top speed. It is a load
+// harness for benchmarks and bench/collector, kept out of the shipped binary.
+package loopback
 
 import (
 	"context"
@@ -11,16 +15,16 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/net/ipv4"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/ingest"
 	"github.com/flowtap/flowtap/replay"
 	"github.com/flowtap/flowtap/vxlan/vxlantest"
 )
 
-// LoopbackConfig configures RunLoopback.
-type LoopbackConfig struct {
+// Config configures Run.
+type Config struct {
 	// Packets is the number of datagrams sent in each phase (the capture is looped).
 	Packets int
 	// Sockets is the number of receive sockets of the bare loop and of the collector, and
@@ -32,13 +36,13 @@ type LoopbackConfig struct {
 	Timeout time.Duration
 }
 
-// DefaultLoopbackConfig sends 200 000 packets per phase with 2 sockets and 2 shards.
-func DefaultLoopbackConfig() LoopbackConfig {
-	return LoopbackConfig{Packets: 200_000, Sockets: 2, Timeout: 30 * time.Second}
+// DefaultConfig sends 200 000 packets per phase with 2 sockets and 2 shards.
+func DefaultConfig() Config {
+	return Config{Packets: 200_000, Sockets: 2, Timeout: 30 * time.Second}
 }
 
-// LoopbackResult holds the figures of one RunLoopback.
-type LoopbackResult struct {
+// Result holds the figures of one Run.
+type Result struct {
 	BarePPS      float64 // datagrams/s a bare recvmmsg receive-and-discard loop took in
 	CollectorPPS float64 // datagrams/s the collector took in, fed the same way
 	Ratio        float64 // CollectorPPS / BarePPS; the DESIGN budget is ≥ 0.9
@@ -47,29 +51,29 @@ type LoopbackResult struct {
 	Sent         uint64  // datagrams sent per phase
 }
 
-func (r LoopbackResult) String() string {
+func (r Result) String() string {
 	return fmt.Sprintf("bare recvmmsg loop %.0f pps, collector %.0f pps, ratio %.2f; at half rate (%.0f pps) %.0f kernel drops of %d",
 		r.BarePPS, r.CollectorPPS, r.Ratio, r.HalfRatePPS, r.DropsAtHalf, r.Sent)
 }
 
-// RunLoopback measures, in one run on 127.0.0.1, the packet rate a Collector takes in
+// Run measures, in one run on 127.0.0.1, the packet rate a Collector takes in
 // against a bare recvmmsg receive-and-discard loop on the same number of SO_REUSEPORT
 // sockets, both fed by the replay package at top speed; then feeds the collector at half
 // the bare rate and counts its kernel drops. The collector discards its records. Rates
 // are received datagrams over the time from the first send to the last receive; on a
 // shared machine compare the figures of one run, not of different runs.
-func RunLoopback(ctx context.Context, cfg LoopbackConfig) (LoopbackResult, error) {
+func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Packets <= 0 || cfg.Sockets <= 0 || cfg.Timeout <= 0 {
-		return LoopbackResult{}, errors.New("ingest: loopback: packets, sockets and timeout must be positive")
+		return Result{}, errors.New("loopback: packets, sockets and timeout must be positive")
 	}
 	capt := cfg.Capture
 	if capt == nil {
 		capt = loopbackCapture()
 	}
 	if len(capt.Packets) == 0 {
-		return LoopbackResult{}, errors.New("ingest: loopback: empty capture")
+		return Result{}, errors.New("loopback: empty capture")
 	}
-	var res LoopbackResult
+	var res Result
 	var err error
 	if res.BarePPS, res.Sent, err = bareLoop(ctx, cfg, capt); err != nil {
 		return res, err
@@ -98,19 +102,19 @@ func loopbackCapture() *replay.Capture {
 
 // sendCapture replays capt, looped to about cfg.Packets datagrams, to target at pps (0 =
 // top speed).
-func sendCapture(ctx context.Context, cfg LoopbackConfig, capt *replay.Capture, target string, pps float64) (replay.Report, error) {
+func sendCapture(ctx context.Context, cfg Config, capt *replay.Capture, target string, pps float64) (replay.Report, error) {
 	rc := replay.DefaultConfig()
 	rc.Target, rc.Sockets, rc.Loop = target, cfg.Sockets, max(1, cfg.Packets/len(capt.Packets))
 	rc.TopSpeed, rc.PPS = pps == 0, pps
 	r, err := replay.New(rc, capt)
 	if err != nil {
-		return replay.Report{}, fmt.Errorf("ingest: loopback: %w", err)
+		return replay.Report{}, fmt.Errorf("loopback: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	rep, err := r.Run(ctx)
 	if err != nil {
-		return rep, fmt.Errorf("ingest: loopback: replay: %w", err)
+		return rep, fmt.Errorf("loopback: replay: %w", err)
 	}
 	return rep, nil
 }
@@ -130,7 +134,7 @@ func waitCount(count func() uint64, want uint64, start time.Time) (uint64, time.
 
 // bareLoop receives with cfg.Sockets SO_REUSEPORT sockets and recvmmsg, discarding, and
 // returns its receive rate and the datagrams sent.
-func bareLoop(ctx context.Context, cfg LoopbackConfig, capt *replay.Capture) (float64, uint64, error) {
+func bareLoop(ctx context.Context, cfg Config, capt *replay.Capture) (float64, uint64, error) {
 	var got atomic.Uint64
 	var pcs []net.PacketConn
 	defer func() {
@@ -140,18 +144,16 @@ func bareLoop(ctx context.Context, cfg LoopbackConfig, capt *replay.Capture) (fl
 	}()
 	addr := "127.0.0.1:0"
 	for range cfg.Sockets {
-		var res sockResult
-		lc := net.ListenConfig{Control: sockOpts{rcvbuf: DefaultConfig().ReceiveBuffer}.control(&res)}
-		pc, err := lc.ListenPacket(ctx, "udp", addr)
+		pc, err := ingest.ListenUDP(ctx, addr, ingest.DefaultConfig().ReceiveBuffer)
 		if err != nil {
-			return 0, 0, fmt.Errorf("ingest: loopback: bare loop listen: %w", err)
+			return 0, 0, fmt.Errorf("loopback: bare loop listen: %w", err)
 		}
 		addr = pc.LocalAddr().String()
 		pcs = append(pcs, pc)
 		go func() {
-			msgs := make([]ipv4.Message, DefaultConfig().ReadBatch)
+			msgs := make([]ipv4.Message, ingest.DefaultConfig().ReadBatch)
 			for i := range msgs {
-				msgs[i].Buffers = [][]byte{make([]byte, maxDatagram)}
+				msgs[i].Buffers = [][]byte{make([]byte, 9216)}
 			}
 			c := ipv4.NewPacketConn(pc)
 			for {
@@ -178,10 +180,11 @@ func (discardRecords) WriteRecords(context.Context, []flowlog.Record) error { re
 
 // collectorLoop runs a Collector (cfg.Sockets sockets and shards, records discarded), feeds
 // it at pps (0 = top speed) and returns its receive rate and kernel drops.
-func collectorLoop(ctx context.Context, cfg LoopbackConfig, capt *replay.Capture, pps float64) (rate, drops float64, err error) {
-	ccfg := DefaultConfig()
+func collectorLoop(ctx context.Context, cfg Config, capt *replay.Capture, pps float64) (rate, drops float64, err error) {
+	ccfg := ingest.DefaultConfig()
 	ccfg.Listen, ccfg.Sockets, ccfg.Shards = "127.0.0.1:0", cfg.Sockets, cfg.Sockets
-	c, err := New(ccfg, discardRecords{}, prometheus.NewRegistry(), WithLogger(slog.New(slog.DiscardHandler)))
+	reg := prometheus.NewRegistry()
+	c, err := ingest.New(ccfg, discardRecords{}, reg, ingest.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		return 0, 0, err
 	}
@@ -198,8 +201,8 @@ func collectorLoop(ctx context.Context, cfg LoopbackConfig, capt *replay.Capture
 	if err != nil {
 		return 0, 0, err
 	}
-	n, d := waitCount(func() uint64 { return uint64(counterValue(c.m.packets)) }, rep.Packets, start)
-	drops = counterValue(c.m.kernelDrops)
+	n, d := waitCount(func() uint64 { return uint64(sumMetric(reg, "flowtap_ingest_packets_total")) }, rep.Packets, start)
+	drops = sumMetric(reg, "flowtap_ingest_kernel_drops_total")
 	cancel()
 	if err := <-done; err != nil {
 		return 0, 0, err
@@ -207,15 +210,18 @@ func collectorLoop(ctx context.Context, cfg LoopbackConfig, capt *replay.Capture
 	return float64(n) / d.Seconds(), drops, nil
 }
 
-// counterValue sums the values of a counter or counter vector.
-func counterValue(c prometheus.Collector) float64 {
-	ch := make(chan prometheus.Metric, 64)
-	go func() { c.Collect(ch); close(ch) }()
+// sumMetric sums the samples of the counter family name in reg.
+func sumMetric(reg *prometheus.Registry, name string) float64 {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return 0
+	}
 	var v float64
-	for m := range ch {
-		var pb dto.Metric
-		if m.Write(&pb) == nil {
-			v += pb.GetCounter().GetValue()
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				v += m.GetCounter().GetValue()
+			}
 		}
 	}
 	return v
