@@ -66,7 +66,8 @@ fuzz:
 	done
 
 # Package benchmarks as one table, then the same-run comparisons against baselines:
-# collector vs a bare recvmmsg loop, replay vs tcpreplay --topspeed (needs root).
+# collector vs a bare recvmmsg loop, replay vs tcpreplay delivering the same VXLAN capture
+# to the same socket (needs root).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./... | tee bench/last.txt
 	$(GO) run ./bench/report < bench/last.txt

@@ -110,7 +110,7 @@ func TestCapturedTunnelFrames(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			sink := newUDPSink(t)
 			cfg := DefaultConfig()
-			cfg.Target, cfg.TopSpeed, cfg.Encap, cfg.VNI = sink.addr(), true, mode, 5
+			cfg.Target, cfg.TopSpeed, cfg.Encap, cfg.VNI, cfg.Threads = sink.addr(), true, mode, 5, 1
 			r, err := New(cfg, capt)
 			if err != nil {
 				t.Fatal(err)

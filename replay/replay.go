@@ -40,6 +40,10 @@ type Config struct {
 	Sockets int `yaml:"sockets"`
 	// Batch is the number of packets per sendmmsg call.
 	Batch int `yaml:"batch"`
+	// Threads caps how many sockets send at the same time (0: no cap, up to one per CPU).
+	// On the receiver's own host, 1 leaves the other CPUs to the receiver, as a
+	// single-threaded sender like tcpreplay does.
+	Threads int `yaml:"threads"`
 	// Encap says what to do with frames that are already mirror packets (a capture taken
 	// on a mirror target): EncapAuto (default) sends VXLAN and GENEVE frames as captured,
 	// keeping their header, VNI and outer source port, and wraps the others; EncapWrap
@@ -113,6 +117,9 @@ func (c *Config) Validate() error {
 	if c.Batch < 1 || c.Batch > MaxBatch {
 		return fmt.Errorf("replay: batch %d: must be 1–%d", c.Batch, MaxBatch)
 	}
+	if c.Threads < 0 || c.Threads > MaxSockets {
+		return fmt.Errorf("replay: threads %d: must be 0 (no cap) to %d", c.Threads, MaxSockets)
+	}
 	switch c.Encap {
 	case "", EncapAuto, EncapWrap, EncapCaptured:
 	default:
@@ -153,6 +160,8 @@ type Replayer struct {
 	sentStats stats
 	// portsChanged counts captured outer source ports that are not kept (see Report).
 	portsChanged atomic.Int64
+	// threads holds one token per sendmmsg in progress when Config.Threads caps them.
+	threads chan struct{}
 }
 
 // capturedKey names the sender of captured tunnel frames: one per tunnel kind and outer
@@ -178,6 +187,9 @@ func New(cfg Config, captures ...*Capture) (*Replayer, error) {
 		return nil, err
 	}
 	r := &Replayer{cfg: cfg, paced: !cfg.TopSpeed, skipped: map[string]int{}, captured: map[capturedKey]*sender{}}
+	if cfg.Threads > 0 {
+		r.threads = make(chan struct{}, cfg.Threads)
+	}
 	r.senders = make([]*sender, cfg.Sockets)
 	for i := range r.senders {
 		r.senders[i] = &sender{}

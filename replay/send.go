@@ -120,7 +120,13 @@ func (s *sender) send(r *Replayer, slots []slot) int {
 	for j, sl := range slots {
 		s.iov[j] = s.buf[sl.off : sl.off+sl.n]
 	}
+	if r.threads != nil {
+		r.threads <- struct{}{}
+	}
 	n, err := s.w.WriteBatch(s.msgs[:len(slots)], 0)
+	if r.threads != nil {
+		<-r.threads
+	}
 	if n < 0 {
 		n = 0
 	}

@@ -99,6 +99,7 @@ pps, Mbps, errors) always goes to stderr.`,
 	f.IntVar(&cfg.PacketLength, "packet-length", 0, "cut each frame to this many bytes after the VXLAN header, like a session's PacketLength (1–8500; 0 = whole frames)")
 	f.IntVar(&cfg.Sockets, "sockets", cfg.Sockets, "number of UDP sockets (outer source ports), each with its own sending goroutine")
 	f.IntVar(&cfg.Batch, "batch", cfg.Batch, "packets per sendmmsg system call")
+	f.IntVar(&cfg.Threads, "threads", 0, "at most this many sockets send at once (0 = no cap); 1 on the receiver's own host leaves it the other CPUs")
 	f.StringVar(&cfg.Encap, "encap", cfg.Encap, "frames already VXLAN (UDP 4789) or GENEVE (6081): auto = send those as captured and wrap the rest, wrap = wrap every frame, captured = send only those")
 	f.StringVar(&cfg.GENEVETarget, "geneve-target", "", "where captured GENEVE frames go, HOST:PORT (default: --target's host, port 6081)")
 	return cmd
@@ -109,7 +110,7 @@ var pacingFlag = regexp.MustCompile(`\b(pps|mbps|speed|topspeed)\b`)
 // flagError rewords a configuration error in terms of the command's flags.
 func flagError(err error) error {
 	msg := err.Error()
-	for _, name := range []string{"pps", "mbps", "speed", "topspeed", "target", "vni", "loop", "packet-length", "sockets", "batch", "encap", "geneve-target"} {
+	for _, name := range []string{"pps", "mbps", "speed", "topspeed", "target", "vni", "loop", "packet-length", "sockets", "batch", "threads", "encap", "geneve-target"} {
 		msg = strings.ReplaceAll(msg, "replay: "+name+" ", "replay: --"+name+" ")
 		msg = strings.ReplaceAll(msg, "replay: "+name+":", "replay: --"+name+":")
 	}
