@@ -43,6 +43,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/flowmsg"
 	"github.com/flowtap/flowtap/internal/fsx"
 	"github.com/flowtap/flowtap/kafka"
 	"github.com/flowtap/flowtap/lake"
@@ -234,8 +235,7 @@ type chunk struct {
 	size int64
 	done int64
 	last bool
-	msgs []kafkago.Message
-	buf  []byte
+	flowmsg.Batch
 }
 
 // produce writes chunks in order and checkpoints after each acknowledgement. After a failed
@@ -246,11 +246,11 @@ func (im *Importer) produce(chunks <-chan *chunk) error {
 		if failed != nil {
 			continue
 		}
-		if len(c.msgs) > 0 {
+		if len(c.Msgs) > 0 {
 			// The write has its own deadline rather than the run's context: a stop must
 			// not abandon a chunk half-written, so that the checkpoint matches Kafka.
 			wctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			err := im.writer.WriteMessages(wctx, c.msgs...)
+			err := im.writer.WriteMessages(wctx, c.Msgs...)
 			cancel()
 			if err != nil {
 				failed = fmt.Errorf("import: %s: produce: %w (state kept at %s record %d; rerun to resume)", c.key, err, im.state.Current, im.state.Records)
@@ -267,7 +267,7 @@ func (im *Importer) produce(chunks <-chan *chunk) error {
 			continue
 		}
 		if im.prog != nil {
-			im.prog.records(int64(len(c.msgs)), im.bytesRead.Load())
+			im.prog.records(int64(len(c.Msgs)), im.bytesRead.Load())
 			if c.last {
 				im.prog.objectDone(c.size)
 			}
@@ -364,7 +364,7 @@ func (im *Importer) importObject(ctx context.Context, o objstore.Object, skip in
 		}
 		im.add(c, &rec, it)
 		c.done = n
-		if len(c.msgs) >= im.cfg.ChunkRecords {
+		if len(c.Msgs) >= im.cfg.ChunkRecords {
 			out <- c
 			c = im.newChunk(o)
 			c.done = n
@@ -383,48 +383,24 @@ func (im *Importer) newChunk(o objstore.Object) *chunk {
 		c = &chunk{}
 	}
 	// Very large buffers are dropped to bound memory.
-	if cap(c.buf) > 256<<20 {
-		c.buf = nil
+	if cap(c.Buf) > 256<<20 {
+		c.Buf = nil
 	}
-	*c = chunk{key: o.Key, size: o.Size, msgs: c.msgs[:0], buf: c.buf[:0]}
+	c.Reset()
+	*c = chunk{key: o.Key, size: o.Size, Batch: c.Batch}
 	return c
 }
 
 // add encodes one record or event as kafka.Producer would.
 func (im *Importer) add(c *chunk, rec *flowlog.Record, it flowlog.Item) {
-	start := len(c.buf)
-	var m kafkago.Message
 	if it.Event != "" {
-		c.buf = append(c.buf, it.Data...)
-		m = kafkago.Message{Topic: im.cfg.Topics.VPN, Headers: []kafkago.Header{{Key: kafka.HeaderKind, Value: []byte(it.Event)}}}
-		if it.Owner != "" {
-			m.Headers = append(m.Headers, kafkago.Header{Key: kafka.HeaderAccount, Value: []byte(it.Owner)})
-		}
-		kstart := len(c.buf)
-		c.buf = append(c.buf, it.LogStream...)
-		m.Value, m.Key = c.buf[start:kstart:kstart], c.buf[kstart:len(c.buf):len(c.buf)]
+		c.AddEvent(im.cfg.Topics, it.Event, it.LogStream, it.Owner, "", it.Data)
 		im.stats.Events++
-	} else {
-		c.buf = flowlog.AppendJSON(c.buf, rec)
-		kstart := len(c.buf)
-		c.buf = append(c.buf, rec.Key()...)
-		m = kafkago.Message{Topic: im.cfg.Topics.VPC, Headers: hdrVPC}
-		if rec.Kind == flowlog.KindTGW {
-			m.Topic, m.Headers = im.cfg.Topics.TGW, hdrTGW
-		}
-		m.Value, m.Key = c.buf[start:kstart:kstart], c.buf[kstart:len(c.buf):len(c.buf)]
-		im.stats.Records++
+		return
 	}
-	if len(m.Key) == 0 {
-		m.Key = nil
-	}
-	c.msgs = append(c.msgs, m)
+	c.AddRecord(im.cfg.Topics, rec)
+	im.stats.Records++
 }
-
-var (
-	hdrVPC = []kafkago.Header{{Key: kafka.HeaderKind, Value: []byte("vpc")}}
-	hdrTGW = []kafkago.Header{{Key: kafka.HeaderKind, Value: []byte("tgw")}}
-)
 
 func (im *Importer) badObject(key string, err error) {
 	im.stats.BadObjects++

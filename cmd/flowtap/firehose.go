@@ -1,0 +1,43 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/flowtap/flowtap/firehose"
+)
+
+func init() { register(newFirehoseCmd) }
+
+func newFirehoseCmd() *cobra.Command {
+	cfg := firehose.DefaultConfig()
+	cmd := &cobra.Command{
+		Use:   "firehose",
+		Short: "Receive CloudWatch Logs subscriptions from Amazon Data Firehose (HTTP endpoint) into Kafka",
+		Long: `firehose is an Amazon Data Firehose HTTP endpoint destination. Point a Firehose stream fed by
+a CloudWatch Logs subscription filter of VPC or Transit Gateway flow log groups, or of
+Site-to-Site or Client VPN log groups, at it: flow records and VPN events go to Kafka like
+generated ones and reach the lake and the log store. A request is acknowledged only after
+Kafka acknowledged its records; otherwise Firehose gets its documented error response and
+delivers again. Firehose only delivers to https on port 443: give --tls-cert/--tls-key or put
+a TLS-terminating proxy in front.
+
+  flowtap firehose --listen 0.0.0.0:8089 --access-key "$FIREHOSE_KEY" --kafka-brokers 127.0.0.1:9092`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := firehose.New(cfg, nil, nil)
+			if err != nil {
+				return err
+			}
+			return s.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTP(S) address")
+	f.StringSliceVar(&cfg.AccessKeys, "access-key", nil, "accepted X-Amz-Firehose-Access-Key values (repeatable; none accepts every request)")
+	f.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate file (serve https)")
+	f.StringVar(&cfg.TLSKey, "tls-key", "", "TLS key file")
+	f.StringSliceVar(&cfg.Brokers, "kafka-brokers", cfg.Brokers, "Kafka brokers (host:port,…)")
+	f.StringVar(&cfg.Compression, "compression", cfg.Compression, "Kafka compression: zstd, gzip, snappy, lz4 or none")
+	f.StringVar(&cfg.Format, "format", "", "flow log format of log groups that use a custom format (default: AWS's default VPC/TGW formats)")
+	return cmd
+}

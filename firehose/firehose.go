@@ -1,0 +1,371 @@
+// Package firehose is an Amazon Data Firehose HTTP endpoint: the destination third-party
+// tools offer for a CloudWatch Logs subscription → Firehose → HTTP endpoint delivery. It
+// speaks Firehose's documented request and response format (protocol version 1.0):
+//
+//   - request: POST, JSON body {requestId, timestamp, records: [{data: base64}]}, optionally
+//     Content-Encoding: gzip; headers X-Amz-Firehose-Request-Id, X-Amz-Firehose-Access-Key
+//     (checked against the configured keys), X-Amz-Firehose-Source-Arn;
+//   - response: JSON {requestId, timestamp} with status 200 once the records are stored;
+//     otherwise a 4xx/5xx status with {requestId, timestamp, errorMessage}, which Firehose
+//     retries (and finally backs up to S3).
+//
+// Each record's data is a CloudWatch Logs subscription payload (gzip JSON with logGroup,
+// logStream and logEvents). Events of VPC and Transit Gateway flow log groups become flow
+// records on the flow-log topics; events of Site-to-Site and Client VPN log groups become
+// VPN events on the VPN topic, in the same encoding kafka.Producer uses, so they reach the
+// lake and the log store like every other record. CONTROL_MESSAGEs are accepted and
+// counted. A request is acknowledged (200) only after Kafka acknowledged every message of
+// it (acks=all); if Kafka fails, the reply is a 503 in Firehose's error shape and Firehose
+// delivers the request again. A record that cannot be decoded is dropped, counted and
+// logged with the request id and its index: retrying it would not help.
+package firehose
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/prometheus/client_golang/prometheus"
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/flowmsg"
+	"github.com/flowtap/flowtap/kafka"
+)
+
+// Config configures the receiver.
+type Config struct {
+	// Listen is the HTTP address. Firehose only delivers to https on port 443: run it behind
+	// a TLS-terminating proxy, or give TLSCert and TLSKey.
+	Listen  string `yaml:"listen"`
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// AccessKeys are the accepted X-Amz-Firehose-Access-Key values; with none, every
+	// request is accepted (only sensible behind an authenticating proxy).
+	AccessKeys []string `yaml:"access_keys"`
+
+	Brokers     []string     `yaml:"brokers"`
+	Topics      kafka.Topics `yaml:"topics"`
+	Compression string       `yaml:"compression"`
+
+	// Format is the flow log format of lines that match no AWS default ("" for defaults).
+	Format string `yaml:"format"`
+	// MaxBodyBytes bounds a request body, decompressed (Firehose buffers at most 64 MiB).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// DefaultConfig listens on 127.0.0.1:8089 and produces to the embedded broker.
+func DefaultConfig() Config {
+	return Config{
+		Listen:       "127.0.0.1:8089",
+		Brokers:      []string{"127.0.0.1:9092"},
+		Topics:       kafka.DefaultTopics(),
+		Compression:  "zstd",
+		MaxBodyBytes: 64 << 20,
+	}
+}
+
+// Header names of Firehose's protocol.
+const (
+	HeaderRequestID = "X-Amz-Firehose-Request-Id"
+	HeaderAccessKey = "X-Amz-Firehose-Access-Key"
+	HeaderSourceARN = "X-Amz-Firehose-Source-Arn"
+)
+
+// Request is the body Firehose POSTs.
+type Request struct {
+	RequestID string   `json:"requestId"`
+	Timestamp int64    `json:"timestamp"`
+	Records   []Record `json:"records"`
+}
+
+// Record is one Firehose record: base64 data.
+type Record struct {
+	Data string `json:"data"`
+}
+
+// Response is the body Firehose expects back; ErrorMessage is set on failure only.
+type Response struct {
+	RequestID    string `json:"requestId"`
+	Timestamp    int64  `json:"timestamp"`
+	ErrorMessage string `json:"errorMessage,omitempty"`
+}
+
+// Server receives Firehose deliveries.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	format *flowlog.Format
+	writer *kafkago.Writer
+	m      metrics
+	addr   string
+	ready  chan struct{}
+	pool   sync.Pool // of *flowmsg.Batch
+}
+
+type metrics struct {
+	requests *prometheus.CounterVec // by result
+	records  *prometheus.CounterVec // by kind: vpc, tgw, vpn event kinds, control, bad
+}
+
+// New checks cfg; it does no I/O. reg may be nil.
+func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if len(cfg.Brokers) == 0 {
+		return nil, errors.New("firehose: no Kafka brokers")
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("firehose: tls_cert and tls_key go together")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultConfig().MaxBodyBytes
+	}
+	codec, err := kafka.ParseCompression(cfg.Compression)
+	if err != nil {
+		return nil, fmt.Errorf("firehose: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log.With("component", "firehose"), ready: make(chan struct{})}
+	if cfg.Format != "" {
+		if s.format, err = flowlog.ParseFormat(cfg.Format); err != nil {
+			return nil, fmt.Errorf("firehose: format: %w", err)
+		}
+	}
+	s.m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_firehose_requests_total",
+		Help: "Firehose delivery requests by result (ok, unauthorized, bad_request, kafka_error)."}, []string{"result"})
+	s.m.records = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_firehose_records_total",
+		Help: "Decoded log events by kind (vpc, tgw, vpn-tunnel, vpn-bgp, client-vpn), control messages (control) and undecodable ones (bad)."}, []string{"kind"})
+	if reg != nil {
+		for _, c := range []prometheus.Collector{s.m.requests, s.m.records} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("firehose: metrics: %w", err)
+			}
+		}
+	}
+	s.writer = &kafkago.Writer{
+		Addr:         kafkago.TCP(cfg.Brokers...),
+		Balancer:     &kafkago.Hash{}, // kafka.Producer's partition per key
+		BatchSize:    4096,
+		BatchBytes:   1 << 20,
+		BatchTimeout: time.Millisecond,
+		RequiredAcks: kafkago.RequireAll,
+		Compression:  codec,
+		MaxAttempts:  3,
+		WriteTimeout: 20 * time.Second,
+		ReadTimeout:  20 * time.Second,
+		Transport:    &kafkago.Transport{DialTimeout: 3 * time.Second, ClientID: "flowtap-firehose"},
+	}
+	return s, nil
+}
+
+// Addr is the address listened on, once Ready.
+func (s *Server) Addr() string { return s.addr }
+
+// Ready is closed once the listener is open.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Run serves until ctx ends, then finishes the requests in flight.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("firehose: %w", err)
+	}
+	s.addr = ln.Addr().String()
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute}
+	close(s.ready)
+	s.log.Info("listening", "addr", s.addr, "tls", s.cfg.TLSCert != "", "access_keys", len(s.cfg.AccessKeys))
+	errc := make(chan error, 1)
+	go func() {
+		if s.cfg.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, s.cfg.TLSCert, s.cfg.TLSKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		s.writer.Close()
+		return fmt.Errorf("firehose: %w", err)
+	case <-ctx.Done():
+	}
+	// Firehose waits up to 3 minutes for an answer; a request in flight gets some of that.
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	s.writer.Close()
+	return err
+}
+
+// Handler serves Firehose delivery requests on any path.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	id := r.Header.Get(HeaderRequestID)
+	if r.Method != http.MethodPost {
+		s.reply(w, http.StatusMethodNotAllowed, id, "method not allowed: Firehose delivers with POST", "bad_request")
+		return
+	}
+	if !s.authorized(r.Header.Get(HeaderAccessKey)) {
+		s.reply(w, http.StatusUnauthorized, id, "access key missing or not accepted", "unauthorized")
+		return
+	}
+	req, err := s.readRequest(r)
+	if err != nil {
+		s.reply(w, http.StatusBadRequest, id, err.Error(), "bad_request")
+		return
+	}
+	if id == "" {
+		id = req.RequestID
+	}
+	b, _ := s.pool.Get().(*flowmsg.Batch)
+	if b == nil {
+		b = &flowmsg.Batch{}
+	}
+	defer func() { b.Reset(); s.pool.Put(b) }()
+	account, region := sourceAccountRegion(r.Header.Get(HeaderSourceARN))
+	s.Decode(req, account, region, b, func(i int, err error) {
+		s.m.records.WithLabelValues("bad").Inc()
+		s.log.Warn("undecodable record dropped", "request_id", id, "record", i, "err", err)
+	})
+	if len(b.Msgs) > 0 {
+		if err := s.writer.WriteMessages(r.Context(), b.Msgs...); err != nil {
+			s.log.Warn("kafka write failed; Firehose will retry", "request_id", id, "err", err)
+			s.reply(w, http.StatusServiceUnavailable, id, "storing records failed: "+err.Error(), "kafka_error")
+			return
+		}
+	}
+	s.reply(w, http.StatusOK, id, "", "ok")
+}
+
+// Decode turns a request's records into messages on b: flow records, VPN events. account
+// and region (the delivery stream's, which a CloudWatch Logs subscription shares) fill in
+// what a record or event lacks. bad is called for each record that cannot be decoded.
+func (s *Server) Decode(req *Request, account, region string, b *flowmsg.Batch, bad func(i int, err error)) {
+	var rec flowlog.Record
+	for i, r := range req.Records {
+		data, err := base64.StdEncoding.DecodeString(r.Data)
+		if err != nil {
+			bad(i, fmt.Errorf("data is not base64: %w", err))
+			continue
+		}
+		rd, err := flowlog.NewReader(bytes.NewReader(data), fmt.Sprintf("record %d", i), s.format)
+		if err != nil {
+			bad(i, err)
+			continue
+		}
+		for {
+			it, err := rd.Next(&rec)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				bad(i, err)
+				if errors.Is(err, flowlog.ErrRead) {
+					break
+				}
+				continue
+			}
+			if it.Event != "" {
+				owner := it.Owner
+				if owner == "" {
+					owner = account
+				}
+				b.AddEvent(s.cfg.Topics, it.Event, it.LogStream, owner, region, it.Data)
+				s.m.records.WithLabelValues(it.Event).Inc()
+				continue
+			}
+			if rec.Region == "" {
+				rec.Region = region
+			}
+			b.AddRecord(s.cfg.Topics, &rec)
+			s.m.records.WithLabelValues(rec.Kind.String()).Inc()
+		}
+		if n := rd.ControlMessages(); n > 0 {
+			s.m.records.WithLabelValues("control").Add(float64(n))
+		}
+	}
+}
+
+func (s *Server) authorized(key string) bool {
+	if len(s.cfg.AccessKeys) == 0 {
+		return true
+	}
+	ok := false
+	for _, k := range s.cfg.AccessKeys {
+		if subtle.ConstantTimeCompare([]byte(k), []byte(key)) == 1 {
+			ok = true
+		}
+	}
+	return ok
+}
+
+// readRequest reads and checks the JSON body, gunzipping it when Content-Encoding says so.
+func (s *Server) readRequest(r *http.Request) (*Request, error) {
+	var body io.Reader = http.MaxBytesReader(nil, r.Body, s.cfg.MaxBodyBytes)
+	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return nil, fmt.Errorf("body: %w", err)
+		}
+		defer zr.Close()
+		body = io.LimitReader(zr, s.cfg.MaxBodyBytes+1)
+	}
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return nil, fmt.Errorf("body: %w", err)
+	}
+	if int64(len(data)) > s.cfg.MaxBodyBytes {
+		return nil, fmt.Errorf("body larger than %d bytes", s.cfg.MaxBodyBytes)
+	}
+	return ParseRequest(data)
+}
+
+// ParseRequest reads a Firehose request body.
+func ParseRequest(data []byte) (*Request, error) {
+	var req Request
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&req); err != nil {
+		return nil, fmt.Errorf("body is not a Firehose request: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("body is not a Firehose request: data after the object")
+	}
+	if req.Records == nil {
+		return nil, errors.New("body is not a Firehose request: no records array")
+	}
+	return &req, nil
+}
+
+func (s *Server) reply(w http.ResponseWriter, status int, id, msg, result string) {
+	s.m.requests.WithLabelValues(result).Inc()
+	if status != http.StatusOK {
+		s.log.Info("request refused", "request_id", id, "status", status, "err", msg)
+	}
+	resp, _ := json.Marshal(Response{RequestID: id, Timestamp: time.Now().UnixMilli(), ErrorMessage: msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(resp)
+}
+
+// sourceAccountRegion reads the account and region of a delivery stream ARN
+// (arn:aws:firehose:us-east-1:123456789012:deliverystream/name).
+func sourceAccountRegion(arn string) (account, region string) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 || parts[0] != "arn" {
+		return "", ""
+	}
+	return parts[4], parts[3]
+}
