@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/flowtap/flowtap/firehose"
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/flowlog/generate"
 	"github.com/flowtap/flowtap/flowlog/generate/topology"
@@ -31,6 +32,10 @@ type UpConfig struct {
 	Generate       bool       `yaml:"generate"`
 	Rate           float64    `yaml:"rate"`
 	Seed           uint64     `yaml:"seed"`
+	// FirehoseListen runs the Amazon Data Firehose HTTP endpoint there ("" for none);
+	// FirehoseAccessKeys are the keys it accepts.
+	FirehoseListen     string   `yaml:"firehose-listen"`
+	FirehoseAccessKeys []string `yaml:"firehose-access-key"`
 }
 
 // DefaultUpConfig runs everything embedded on loopback with data under ./data, batches
@@ -173,6 +178,18 @@ func RunUp(ctx context.Context, cfg UpConfig, sup SupervisorConfig, d Deps) erro
 		}
 		p.sup.Start(Component{Name: "generator", Run: g.Run, Once: true})
 		log.Info("demo generator", "rate", cfg.Rate, "interval", cfg.Interval)
+	}
+
+	// 7. The Firehose receiver (CloudWatch Logs subscriptions of real AWS logs), when asked for.
+	if cfg.FirehoseListen != "" {
+		fcfg := firehose.DefaultConfig()
+		fcfg.Listen, fcfg.Brokers, fcfg.AccessKeys = cfg.FirehoseListen, cfg.Sink.Brokers, cfg.FirehoseAccessKeys
+		fh, err := firehose.New(fcfg, d.Registry, log.With("part", "firehose"))
+		if err != nil {
+			return p.abort(err)
+		}
+		p.sup.Start(Component{Name: "firehose", Run: fh.Run, Once: true})
+		log.Info("firehose endpoint", "listen", cfg.FirehoseListen, "access_keys", len(cfg.FirehoseAccessKeys))
 	}
 
 	log.Info("flowtap is up", "health", "http://"+cfg.HTTP+"/healthz", "metrics", "http://"+cfg.HTTP+"/metrics")

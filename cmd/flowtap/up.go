@@ -54,5 +54,7 @@ sinks have not consumed yet is picked up on the next start.`,
 	f.BoolVar(&cfg.Generate, "generate", cfg.Generate, "run the demo generator (live VPC records)")
 	f.Float64Var(&cfg.Rate, "rate", cfg.Rate, "demo generator rate, records/s")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "demo generator seed")
+	f.StringVar(&cfg.FirehoseListen, "firehose-listen", "", "also run the Amazon Data Firehose HTTP endpoint (see `flowtap firehose`) on this address")
+	f.StringSliceVar(&cfg.FirehoseAccessKeys, "firehose-access-key", nil, "with --firehose-listen: accepted X-Amz-Firehose-Access-Key values")
 	return cmd
 }
