@@ -12,9 +12,9 @@ type process struct {
 	srv *Server
 }
 
-// newProcess binds the HTTP server (addr "" = none) and starts it first, so that it stops
-// last and /healthz tells a load balancer about the drain.
-func newProcess(cfg SupervisorConfig, addr string, d Deps) (*process, error) {
+// newProcess binds the HTTP server on addrs (none, or "" only: no server) and starts it
+// first, so that it stops last and /healthz tells a load balancer about the drain.
+func newProcess(cfg SupervisorConfig, d Deps, addrs ...string) (*process, error) {
 	sup, err := NewSupervisor(cfg, d.Registry, d.Log)
 	if err != nil {
 		return nil, err
@@ -23,14 +23,14 @@ func newProcess(cfg SupervisorConfig, addr string, d Deps) (*process, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := srv.Listen(addr); err != nil {
+	if err := srv.Listen(addrs...); err != nil {
 		return nil, err
 	}
 	if _, isNop := d.Health.(nopHealth); isNop {
 		d.Health = sup
 	}
 	p := &process{d: d, sup: sup, srv: srv}
-	if addr != "" {
+	if srv.Addr() != nil {
 		sup.Start(Component{Name: "http", Run: srv.Run, Once: true})
 	}
 	return p, nil

@@ -29,7 +29,7 @@ func NewRegistry() *prometheus.Registry {
 type Server struct {
 	mux    *http.ServeMux
 	srv    *http.Server
-	ln     net.Listener
+	lns    []net.Listener
 	log    *slog.Logger
 	panics prometheus.Counter
 }
@@ -87,48 +87,62 @@ func RecoverHandler(h http.Handler, panics prometheus.Counter, log *slog.Logger)
 	})
 }
 
-// Listen binds addr ("" binds nothing: Serve then does nothing).
-func (s *Server) Listen(addr string) error {
-	if addr == "" {
-		return nil
+// Listen binds every non-empty address of addrs (the same handler on each: e.g. an NLB
+// health port and a metrics port); with none, Run serves nothing.
+func (s *Server) Listen(addrs ...string) error {
+	seen := map[string]bool{}
+	for _, addr := range addrs {
+		if addr == "" || seen[addr] {
+			continue
+		}
+		seen[addr] = true
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			s.closeListeners()
+			return fmt.Errorf("http: listen %s: %w", addr, err)
+		}
+		s.lns = append(s.lns, ln)
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("http: listen %s: %w", addr, err)
-	}
-	s.ln = ln
 	return nil
 }
 
-// Addr is the bound address (nil before Listen).
+func (s *Server) closeListeners() {
+	for _, ln := range s.lns {
+		_ = ln.Close()
+	}
+	s.lns = nil
+}
+
+// Addr is the first bound address (nil before Listen or without one).
 func (s *Server) Addr() net.Addr {
-	if s.ln == nil {
+	if len(s.lns) == 0 {
 		return nil
 	}
-	return s.ln.Addr()
+	return s.lns[0].Addr()
 }
 
 // Run serves until ctx ends, then shuts down within 5 s.
 func (s *Server) Run(ctx context.Context) error {
-	if s.ln == nil {
+	if len(s.lns) == 0 {
 		<-ctx.Done()
 		return nil
 	}
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return ctx }}
-	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(s.ln) }()
+	errc := make(chan error, len(s.lns))
+	for _, ln := range s.lns {
+		go func() { errc <- s.srv.Serve(ln) }()
+	}
+	var first error
 	select {
 	case err := <-errc:
-		if errors.Is(err, http.ErrServerClosed) {
-			return nil
+		if !errors.Is(err, http.ErrServerClosed) {
+			first = fmt.Errorf("http: %w", err)
 		}
-		return fmt.Errorf("http: %w", err)
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = s.srv.Shutdown(sctx)
-	<-errc
-	return nil
+	return first
 }

@@ -156,7 +156,7 @@ func RunSink(ctx context.Context, cfg SinkConfig, sup SupervisorConfig, d Deps) 
 		return err
 	}
 	defer s.Close(d)
-	p, err := newProcess(sup, cfg.HTTP, d)
+	p, err := newProcess(sup, d, cfg.HTTP)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func RunUp(ctx context.Context, cfg UpConfig, sup SupervisorConfig, d Deps) erro
 		return err
 	}
 	d = d.withDefaults()
-	p, err := newProcess(sup, cfg.HTTP, d)
+	p, err := newProcess(sup, d, cfg.HTTP)
 	if err != nil {
 		return err
 	}

@@ -5,27 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/ingest"
+	"github.com/flowtap/flowtap/pipeline"
 )
 
 func init() { register(newCollectCmd) }
 
 type collectOptions struct {
-	cfg          ingest.Config
-	interval     int
-	sessions     string
-	metrics      string
+	cfg          pipeline.CollectConfig
+	sup          pipeline.SupervisorConfig
 	output       string
 	format       string
 	kafkaBrokers []string
@@ -34,7 +27,7 @@ type collectOptions struct {
 }
 
 func newCollectCmd() *cobra.Command {
-	o := collectOptions{cfg: ingest.DefaultConfig()}
+	o := collectOptions{cfg: pipeline.DefaultCollectConfig(), sup: pipeline.DefaultSupervisorConfig()}
 	cmd := &cobra.Command{
 		Use:   "collect",
 		Short: "Receive VPC Traffic Mirroring (VXLAN) and emit VPC Flow Log records",
@@ -74,22 +67,24 @@ port).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.cfg.Listen, "listen", o.cfg.Listen, "UDP address for VXLAN, HOST:PORT (AWS sends to port 4789)")
-	f.StringVar(&o.cfg.ListenGENEVE, "listen-geneve", "", "also receive GENEVE (Gateway Load Balancer targets) on this HOST:PORT, e.g. :6081")
-	f.IntVar(&o.cfg.Sockets, "sockets", 0, "SO_REUSEPORT sockets per address (0 = one per CPU)")
-	f.IntVar(&o.cfg.Shards, "shards", 0, "flow-table goroutines (0 = one per CPU)")
-	f.IntVar(&o.interval, "interval", 60, "aggregation interval in seconds: 60 or 600")
-	f.StringVar(&o.sessions, "sessions", "", "YAML file mapping VNIs to source ENI metadata (see above)")
-	f.StringVar(&o.cfg.HealthAddr, "health", "", "HOST:PORT for the NLB health check (GET /healthz)")
-	f.StringVar(&o.metrics, "metrics", "", "HOST:PORT serving Prometheus metrics at /metrics (may equal --health)")
+	c := &o.cfg.Collector
+	f.StringVar(&c.Listen, "listen", c.Listen, "UDP address for VXLAN, HOST:PORT (AWS sends to port 4789)")
+	f.StringVar(&c.ListenGENEVE, "listen-geneve", "", "also receive GENEVE (Gateway Load Balancer targets) on this HOST:PORT, e.g. :6081")
+	f.IntVar(&c.Sockets, "sockets", 0, "SO_REUSEPORT sockets per address (0 = one per CPU; one on non-Linux kernels)")
+	f.IntVar(&c.Shards, "shards", 0, "flow-table goroutines (0 = one per CPU)")
+	f.IntVar(&o.cfg.IntervalSeconds, "interval", o.cfg.IntervalSeconds, "aggregation interval in seconds: 60 or 600")
+	f.StringVar(&o.cfg.Sessions, "sessions", "", "YAML file mapping VNIs to source ENI metadata (see above)")
+	f.StringVar(&o.cfg.Health, "health", "", "HOST:PORT for the NLB health check (GET /healthz; also /metrics and /debug/pprof)")
+	f.StringVar(&o.cfg.Metrics, "metrics", "", "HOST:PORT serving Prometheus metrics at /metrics (the same server as --health, which may share its port)")
 	f.StringVar(&o.output, "output", "text", "where records go: text or json (stdout, one per line), or kafka")
 	f.StringVar(&o.format, "format", "", "record format (${field} …); default AWS's default format for text, all fields for json")
-	f.IntVar(&o.cfg.MaxFlows, "max-flows", o.cfg.MaxFlows, "flows per shard per window; at the cap records are cut early and the window gets SKIPDATA records")
-	f.IntVar(&o.cfg.ReceiveBuffer, "receive-buffer", o.cfg.ReceiveBuffer, "SO_RCVBUF per socket in bytes (a warning is logged when the kernel grants less)")
-	f.IntVar(&o.cfg.ReadBatch, "read-batch", o.cfg.ReadBatch, "datagrams per recvmmsg call")
+	f.IntVar(&c.MaxFlows, "max-flows", c.MaxFlows, "flows per shard per window; at the cap records are cut early and the window gets SKIPDATA records")
+	f.IntVar(&c.ReceiveBuffer, "receive-buffer", c.ReceiveBuffer, "SO_RCVBUF per socket in bytes (a warning is logged when the kernel grants less)")
+	f.IntVar(&c.ReadBatch, "read-batch", c.ReadBatch, "datagrams per recvmmsg call")
 	f.StringSliceVar(&o.kafkaBrokers, "kafka-brokers", nil, "with --output kafka: Kafka brokers (host:port,…)")
 	f.StringVar(&o.kafkaTopic, "kafka-topic", "", "with --output kafka: send every record to this topic (default: flowtap.vpc / flowtap.tgw by kind)")
 	f.StringVar(&o.spillDir, "spill-dir", defaultSpillDir("collect"), "with --output kafka: where records wait while Kafka is unreachable (a directory per cluster under it)")
+	addSupervisorFlags(cmd, &o.sup)
 	return cmd
 }
 
@@ -129,49 +124,12 @@ func (o *collectOptions) recordWriter(stdout io.Writer) (flowlog.RecordWriter, e
 }
 
 func runCollect(ctx context.Context, stdout io.Writer, o *collectOptions) error {
-	if o.interval != 60 && o.interval != 600 {
-		return fmt.Errorf("--interval %d: must be 60 or 600 seconds", o.interval)
-	}
-	o.cfg.Interval = time.Duration(o.interval) * time.Second
-	var opts []ingest.Option
-	if o.sessions != "" {
-		s, err := ingest.LoadSessions(o.sessions)
-		if err != nil {
-			return fmt.Errorf("--sessions: %w", err)
-		}
-		opts = append(opts, ingest.WithSessions(s))
-	}
 	w, err := o.recordWriter(stdout)
 	if err != nil {
 		return err
 	}
 	if c, ok := w.(io.Closer); ok {
-		defer c.Close()
+		defer c.Close() // after the collector has flushed its windows into it
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	shared := o.metrics != "" && o.metrics == o.cfg.HealthAddr
-	if shared {
-		o.cfg.HealthAddr = "" // served below, beside /metrics
-	}
-	col, err := ingest.New(o.cfg, w, reg, opts...)
-	if err != nil {
-		return err
-	}
-	if o.metrics != "" {
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		if shared {
-			mux.Handle("/healthz", col.HealthHandler())
-		}
-		ln, err := net.Listen("tcp", o.metrics)
-		if err != nil {
-			return fmt.Errorf("--metrics %s: %w", o.metrics, err)
-		}
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		defer srv.Close()
-		slog.Info("collect: metrics", slog.String("addr", ln.Addr().String()))
-	}
-	return col.Run(ctx)
+	return pipeline.RunCollect(ctx, o.cfg, o.sup, pipeline.Deps{}, w)
 }
