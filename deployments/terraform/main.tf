@@ -30,11 +30,12 @@ resource "aws_security_group" "collector" {
     cidr_blocks = var.mirror_source_cidrs
   }
   ingress {
-    description = "NLB health checks and metrics"
+    # Health checks come from the NLB's own addresses, which lie in its subnets.
+    description = "NLB health checks"
     from_port   = 8080
     to_port     = 8080
     protocol    = "tcp"
-    cidr_blocks = var.mirror_source_cidrs
+    cidr_blocks = [for s in data.aws_subnet.nlb : s.cidr_block]
   }
   egress {
     from_port   = 0
@@ -44,11 +45,16 @@ resource "aws_security_group" "collector" {
   }
 }
 
+data "aws_subnet" "nlb" {
+  for_each = toset(var.subnet_ids)
+  id       = each.value
+}
+
 resource "aws_lb" "mirror" {
-  name               = "flowtap-mirror"
-  internal           = true
-  load_balancer_type = "network"
-  subnets            = var.subnet_ids
+  name                             = "flowtap-mirror"
+  internal                         = true
+  load_balancer_type               = "network"
+  subnets                          = var.subnet_ids
   enable_cross_zone_load_balancing = true
 }
 
@@ -83,10 +89,15 @@ resource "aws_launch_template" "collector" {
   image_id               = var.ami_id
   instance_type          = var.instance_type
   vpc_security_group_ids = [aws_security_group.collector.id]
+  # The binary is a pinned release checked against its SHA-256; the systemd unit is the
+  # one in this repository, rendered into user_data (nothing is fetched from a branch).
   user_data = base64encode(templatefile("${path.module}/user_data.sh.tftpl", {
-    flowtap_url   = var.flowtap_download_url
-    kafka_brokers = join(",", var.kafka_brokers)
-    sessions_yaml = local.sessions_yaml
+    flowtap_url    = local.flowtap_url
+    flowtap_sha256 = var.flowtap_sha256
+    kafka_brokers  = join(",", var.kafka_brokers)
+    sessions_yaml  = local.sessions_yaml
+    collect_unit   = file("${path.module}/../systemd/flowtap-collect.service")
+    sysctl_conf    = file("${path.module}/../systemd/sysctl-flowtap.conf")
   }))
 }
 
@@ -155,6 +166,9 @@ data "aws_subnet" "source" {
 }
 
 locals {
+  flowtap_url = coalesce(var.flowtap_download_url,
+  "https://github.com/flowtap/flowtap/releases/download/${var.flowtap_version}/flowtap-linux-${var.architecture}")
+
   # The collector's sessions file: VNI -> the source ENI's metadata.
   sessions_yaml = yamlencode({
     sessions = [for i, eni in data.aws_network_interface.source : {

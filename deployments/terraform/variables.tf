@@ -14,7 +14,17 @@ variable "subnet_ids" {
 
 variable "ami_id" {
   type        = string
-  description = "A Debian or Amazon Linux AMI for the collectors."
+  description = "An Amazon Linux 2023 or Debian 12 AMI for the collectors (release builds need glibc 2.34 or newer)."
+}
+
+variable "architecture" {
+  type        = string
+  description = "CPU architecture of ami_id and instance_type: amd64 or arm64."
+  default     = "amd64"
+  validation {
+    condition     = contains(["amd64", "arm64"], var.architecture)
+    error_message = "architecture must be amd64 or arm64."
+  }
 }
 
 variable "instance_type" {
@@ -48,7 +58,26 @@ variable "kafka_brokers" {
   type = list(string)
 }
 
+variable "flowtap_version" {
+  type        = string
+  description = "flowtap release to install, e.g. v1.2.0 (a tag; `make release VERSION=…` builds it)."
+  validation {
+    condition     = can(regex("^v[0-9]+\\.[0-9]+\\.[0-9]+", var.flowtap_version))
+    error_message = "flowtap_version must be a release tag such as v1.2.0, not a branch."
+  }
+}
+
+variable "flowtap_sha256" {
+  type        = string
+  description = "SHA-256 of that release's flowtap-linux-<architecture> (its .sha256 file); instances refuse any other binary."
+  validation {
+    condition     = can(regex("^[0-9a-f]{64}$", var.flowtap_sha256))
+    error_message = "flowtap_sha256 must be 64 lower-case hex digits."
+  }
+}
+
 variable "flowtap_download_url" {
   type        = string
-  description = "Where instances fetch the flowtap binary."
+  description = "Where instances fetch the binary (e.g. an S3 mirror); null = the GitHub release of flowtap_version."
+  default     = null
 }
