@@ -36,7 +36,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -77,13 +76,13 @@ type Config struct {
 	Progress io.Writer
 }
 
-// DefaultConfig imports into the embedded broker's topics, checkpointing every 64 Ki records.
+// DefaultConfig imports into the embedded broker's topics, checkpointing every 16 Ki records.
 func DefaultConfig() Config {
 	return Config{
 		Brokers:      []string{"127.0.0.1:9092"},
 		Topics:       kafka.DefaultTopics(),
 		Compression:  "lz4",
-		ChunkRecords: 64 << 10,
+		ChunkRecords: 16 << 10,
 	}
 }
 
@@ -110,7 +109,7 @@ type Importer struct {
 	format    *flowlog.Format
 	state     state
 	stats     Stats
-	pool      sync.Pool // of *chunk
+	free      chan *chunk // chunks the writer is done with, for reuse
 	bytesRead atomic.Int64
 	prog      *progress
 	// checkpointed is called after each state write (tests stop an import mid-way with it).
@@ -147,7 +146,7 @@ func New(cfg Config, log *slog.Logger) (*Importer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
-	im := &Importer{cfg: cfg, log: log.With("component", "import")}
+	im := &Importer{cfg: cfg, log: log.With("component", "import"), free: make(chan *chunk, 4)}
 	if cfg.Format != "" {
 		if im.format, err = flowlog.ParseFormat(cfg.Format); err != nil {
 			return nil, fmt.Errorf("import: --format: %w", err)
@@ -272,7 +271,10 @@ func (im *Importer) produce(chunks <-chan *chunk) error {
 				im.prog.objectDone(c.size)
 			}
 		}
-		im.pool.Put(c)
+		select {
+		case im.free <- c:
+		default:
+		}
 	}
 	return failed
 }
@@ -378,9 +380,15 @@ func (im *Importer) importObject(ctx context.Context, o objstore.Object, skip in
 }
 
 func (im *Importer) newChunk(o objstore.Object) *chunk {
-	c, _ := im.pool.Get().(*chunk)
-	if c == nil {
+	var c *chunk
+	select {
+	case c = <-im.free:
+	default:
+		// Sized once for a whole chunk: growing the buffer while messages point into it
+		// would copy it again and again and keep the old arrays alive.
 		c = &chunk{}
+		c.Msgs = make([]kafkago.Message, 0, im.cfg.ChunkRecords+1)
+		c.Buf = make([]byte, 0, im.cfg.ChunkRecords*512)
 	}
 	// Very large buffers are dropped to bound memory.
 	if cap(c.Buf) > 256<<20 {
