@@ -92,6 +92,11 @@ func (c Config) validate() error {
 	if c.BlockSize <= 0 || c.ChunkTargetSize <= 0 || c.WALSegmentSize <= 0 || c.MaxPushBytes <= 0 {
 		return fmt.Errorf("logstore: block_size, chunk_target_size, wal_segment_size and max_push_bytes must be positive")
 	}
+	for tenant := range c.Overrides {
+		if err := ValidateTenant(tenant); err != nil {
+			return fmt.Errorf("logstore: overrides: %w", err)
+		}
+	}
 	if c.Fsync == FsyncInterval && c.FsyncInterval <= 0 {
 		return fmt.Errorf("logstore: fsync_interval must be positive with fsync interval")
 	}

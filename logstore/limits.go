@@ -87,12 +87,18 @@ func (l Limits) merge(o Limits) Limits {
 
 func (l Limits) rejectOld() bool { return l.RejectOldSamples == nil || *l.RejectOldSamples }
 
-// limitsFor is the tenant's limits: the top level with the tenant's override.
+// limitsFor is the tenant's limits: the top level with the tenant's override. An
+// old-sample age beyond the retention is cut to the retention, so that no line is
+// acknowledged that retention would delete at once.
 func (s *Store) limitsFor(tenantID string) Limits {
+	l := s.cfg.Limits
 	if o, ok := s.cfg.Overrides[tenantID]; ok {
-		return s.cfg.Limits.merge(o)
+		l = l.merge(o)
 	}
-	return s.cfg.Limits
+	if r := s.cfg.Retention; r > 0 && l.rejectOld() && (l.RejectOldSamplesMaxAge <= 0 || l.RejectOldSamplesMaxAge > r) {
+		l.RejectOldSamplesMaxAge = r
+	}
+	return l
 }
 
 // validateLabels applies the label limits to a parsed stream; raw is the label string as

@@ -182,3 +182,19 @@ func TestTextPlainPushRefused(t *testing.T) {
 		t.Fatalf("the same body as application/json: %d %s", code, msg)
 	}
 }
+
+// With a retention shorter than reject_old_samples_max_age, lines older than the
+// retention are refused: nothing is acknowledged that retention would delete at once.
+func TestOldSampleAgeFollowsShorterRetention(t *testing.T) {
+	cfg := limitsConfig()
+	cfg.Retention = 24 * time.Hour
+	ts := startStore(t, cfg)
+	now := time.Now()
+	code, body := pushHTTP(t, ts, "", push.Stream{Labels: `{job="r"}`, Entries: []push.Entry{{Timestamp: now.Add(-25 * time.Hour), Line: "x"}}})
+	if code != http.StatusBadRequest || !strings.Contains(body, "has timestamp too old") {
+		t.Fatalf("line older than the retention: %d %s", code, body)
+	}
+	if code, body := pushHTTP(t, ts, "", push.Stream{Labels: `{job="r"}`, Entries: []push.Entry{{Timestamp: now.Add(-23 * time.Hour), Line: "y"}}}); code != http.StatusNoContent {
+		t.Fatalf("line within the retention: %d %s", code, body)
+	}
+}

@@ -157,6 +157,8 @@ func TestRetentionDeletesOldChunks(t *testing.T) {
 		push.Stream{Labels: `{age="old"}`, Entries: []push.Entry{{Timestamp: now.Add(-3 * time.Hour), Line: "old"}}},
 		push.Stream{Labels: `{age="new"}`, Entries: []push.Entry{{Timestamp: now, Line: "new"}}})
 	ts.FlushAll()
+	// Streams stay indexed while active (pushed within chunk_idle_period).
+	ts.tenant(DefaultTenant).deactivateIdle(now.Add(time.Hour), cfg.ChunkIdlePeriod)
 	ts.applyRetention(now)
 	got := selectAll(t, ts.Store, DefaultTenant, `{age=~".+"}`)
 	if len(got) != 1 || len(got[`{age="new"}`]) != 1 {

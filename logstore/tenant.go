@@ -180,18 +180,16 @@ func (t *tenant) addLocked(ls logql.Labels, key string) *stream {
 	return s
 }
 
-// remove drops an empty stream from the index.
+// remove drops an empty, inactive stream from the index.
 func (t *tenant) remove(s *stream) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.streams[s.key] != s {
+	if t.streams[s.key] != s || s.active {
+		// An active stream may be about to take a push it was acquired for; it leaves
+		// the index once idle (deactivateIdle) and still empty.
 		return
 	}
 	delete(t.streams, s.key)
-	if s.active {
-		s.active = false
-		t.active--
-	}
 	for k, v := range t.aliases {
 		if v == s {
 			delete(t.aliases, k)
