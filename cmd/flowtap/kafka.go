@@ -153,7 +153,13 @@ var ErrUndelivered = errors.New("records not delivered to Kafka")
 // producer (what it still holds goes to the disk spill) and reports what was sent where. It
 // fails with ErrUndelivered when records remain in the spill or were dropped or
 // dead-lettered.
-func (h *producerHandle) Close() error { return h.CloseReport(nil) }
+func (h *producerHandle) Close() error {
+	err := h.CloseReport(nil)
+	if err != nil {
+		slog.Warn("kafka producer stopped", "err", err)
+	}
+	return err
+}
 
 // CloseReport is Close that also writes a human summary to w (when not nil).
 func (h *producerHandle) CloseReport(w io.Writer) error {
