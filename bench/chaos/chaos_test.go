@@ -389,7 +389,7 @@ func runFault(t *testing.T, fault string, seed int, lake string, inject func(p *
 	want := truth(t, args)
 	p := startPipeline(t, lake)
 	gen := &proc{t: t, name: "generate", log: filepath.Join(p.dir, "generate.log"),
-		args: append(args, "--kafka-brokers", p.kafkaAddr, "--spill-dir", filepath.Join(p.dir, "spill"), "--kafka-timeout", "60s")}
+		args: append(args, "--kafka-brokers", p.kafkaAddr, "--spill-dir", filepath.Join(p.dir, "spill"), "--kafka-timeout", "120s")}
 	gen.start()
 	inject(p, gen)
 	<-gen.done
@@ -397,7 +397,7 @@ func runFault(t *testing.T, fault string, seed int, lake string, inject func(p *
 		b, _ := os.ReadFile(gen.log)
 		t.Fatalf("generate exited %d:\n%s", code, b)
 	}
-	lakeGot, logs := settle(t, p, want, 40*time.Second)
+	lakeGot, logs := settle(t, p, want, 90*time.Second)
 	r := compare(fault, want, lakeGot, logs, "")
 	record(r)
 	if r.lost+r.dup+r.logLost+r.logDup > 0 || r.sent == 0 {
