@@ -35,8 +35,8 @@ func TestDeploymentsMatchTheCLI(t *testing.T) {
 			continue // a directory
 		}
 		text := string(raw)
-		if filepath.Base(path) == "Dockerfile" {
-			continue // TestDockerfile
+		if filepath.Base(path) == "Dockerfile" || filepath.Base(path) == "distributed.yaml" {
+			continue // TestDockerfile; TestDistributedCompose parses each command with its flag set
 		}
 		if strings.HasSuffix(path, ".yaml") {
 			dec := yaml.NewDecoder(strings.NewReader(text))
