@@ -65,6 +65,20 @@ func DefaultSinkConfig() SinkConfig {
 	}
 }
 
+// Validate checks what needs no I/O: at least one destination, brokers, group, state.
+func (c SinkConfig) Validate() error {
+	if c.Parquet == "" && c.Text == "" && c.LokiURL == "" {
+		return errors.New("no destination: give --parquet, --text and/or --loki-url")
+	}
+	if len(c.Brokers) == 0 || c.Group == "" || c.StateDir == "" {
+		return errors.New("--kafka-brokers, --group and --state must not be empty")
+	}
+	if c.BatchAge <= 0 {
+		return fmt.Errorf("--batch-age %v: must be positive", c.BatchAge)
+	}
+	return nil
+}
+
 // Sinks is the consumer-group runner with its destinations.
 type Sinks struct {
 	Runner *kafka.Runner

@@ -85,6 +85,18 @@ port).`,
 	f.StringVar(&o.kafkaTopic, "kafka-topic", "", "with --output kafka: send every record to this topic (default: flowtap.vpc / flowtap.tgw by kind)")
 	f.StringVar(&o.spillDir, "spill-dir", defaultSpillDir("collect"), "with --output kafka: where records wait while Kafka is unreachable (a directory per cluster under it)")
 	addSupervisorFlags(cmd, &o.sup)
+	validate("flowtap collect", func() error {
+		if o.cfg.IntervalSeconds != 60 && o.cfg.IntervalSeconds != 600 {
+			return fmt.Errorf("--interval %d: must be 60 or 600 seconds", o.cfg.IntervalSeconds)
+		}
+		if o.output != "text" && o.output != "json" && o.output != "kafka" {
+			return fmt.Errorf("--output %q: must be text, json or kafka", o.output)
+		}
+		if o.output == "kafka" && len(o.kafkaBrokers) == 0 {
+			return errors.New("--output kafka: --kafka-brokers is required")
+		}
+		return nil
+	})
 	return cmd
 }
 

@@ -16,18 +16,26 @@ import (
 // (key = flag name, under the subcommand's name or at the top level). Unknown keys in the
 // file are an error that names the key, so typos do not pass silently.
 func loadConfig(cmd *cobra.Command, file string, env []string) error {
+	_, err := loadConfigSources(cmd, file, env)
+	return err
+}
+
+// loadConfigSources is loadConfig that also says where each value it set came from
+// (flag name → "env FLOWTAP_…" or "file"); flags given on the command line are not in it.
+func loadConfigSources(cmd *cobra.Command, file string, env []string) (map[string]string, error) {
+	sources := map[string]string{}
 	fileVals := map[string]string{}
 	if file != "" {
 		raw, err := os.ReadFile(file)
 		if err != nil {
-			return fmt.Errorf("config: %w", err)
+			return nil, fmt.Errorf("config: %w", err)
 		}
 		var doc map[string]any
 		if err := yaml.Unmarshal(raw, &doc); err != nil {
-			return fmt.Errorf("config %s: %w", file, err)
+			return nil, fmt.Errorf("config %s: %w", file, err)
 		}
 		if err := flattenConfig(cmd, file, doc, fileVals); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	envVals := map[string]string{}
@@ -44,15 +52,22 @@ func loadConfig(cmd *cobra.Command, file string, env []string) error {
 		}
 		v, ok := envVals[f.Name]
 		src := "FLOWTAP_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		sources[f.Name] = "env " + src
 		if !ok {
 			v, ok = fileVals[f.Name]
 			src = file + ": " + f.Name
+			sources[f.Name] = "file"
 		}
 		if !ok {
+			delete(sources, f.Name)
 			return
 		}
 		if sv, isSlice := f.Value.(pflag.SliceValue); isSlice {
-			if err := sv.Replace(strings.Split(v, ",")); err != nil {
+			items := strings.Split(v, ",")
+			if v == "" {
+				items = nil // an empty list, not one empty item
+			}
+			if err := sv.Replace(items); err != nil {
 				firstErr = fmt.Errorf("config %s: %w", src, err)
 			}
 			return
@@ -61,7 +76,10 @@ func loadConfig(cmd *cobra.Command, file string, env []string) error {
 			firstErr = fmt.Errorf("config %s: %w", src, err)
 		}
 	})
-	return firstErr
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return sources, nil
 }
 
 // flattenConfig turns the YAML document into flag-name → value for the running command:

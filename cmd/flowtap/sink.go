@@ -78,6 +78,7 @@ credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.`,
 	}
 	addSinkFlags(cmd, &cfg, true)
 	addSupervisorFlags(cmd, &sup)
+	validate("flowtap sink", func() error { return cfg.Validate() })
 	f := cmd.Flags()
 	f.StringVar(&cfg.Parquet, "parquet", cfg.Parquet, "Parquet destination: a directory or s3://bucket/prefix")
 	f.StringVar(&cfg.Text, "text", cfg.Text, "gzip text destination: a directory or s3://bucket/prefix")

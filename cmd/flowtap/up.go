@@ -40,6 +40,7 @@ sinks have not consumed yet is picked up on the next start.`,
 	}
 	addSinkFlags(cmd, &cfg.Sink, false)
 	addSupervisorFlags(cmd, &sup)
+	validate("flowtap up", func() error { return cfg.Validate() })
 	f := cmd.Flags()
 	f.StringVar(&cfg.Data, "data", cfg.Data, "data directory of the embedded parts")
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "collector VXLAN address (0.0.0.0:4789 to receive from other hosts)")
