@@ -337,12 +337,18 @@ func settle(t *testing.T, p *pipeline, want map[string]int, within time.Duration
 	lastChange, lastSum := time.Now(), -1
 	for {
 		lake = lakeRecords(t, p.lake)
-		n := 0
+		n, missing := 0, 0
 		for _, c := range lake {
 			n += c
 		}
+		for k, c := range want {
+			if lake[k] < c {
+				missing += c - lake[k]
+			}
+		}
 		logs, _ = logStoreCount(p.lokiAddr)
-		if n >= total && logs >= total {
+		// Duplicates must not end the wait early: every record has to be there.
+		if missing == 0 && logs >= total {
 			time.Sleep(1500 * time.Millisecond) // let a duplicate land before counting
 			lake = lakeRecords(t, p.lake)
 			logs, _ = logStoreCount(p.lokiAddr)
