@@ -191,3 +191,30 @@ func TestTailWebsocket(t *testing.T) {
 		t.Fatalf("new line message %+v", next)
 	}
 }
+
+// FuzzDetectFields: field detection and pattern extraction take any line without
+// panicking; detected names are label names, types are Loki's, and a pattern keeps the
+// line's token count.
+func FuzzDetectFields(f *testing.F) {
+	for _, s := range []string{`level=info status=200 took=5ms msg="all good"`, `{"a":{"b":1},"c":[1,2],"d":null}`, `a==b "x=y`, `2 123 eni-1 10.0.0.1 - ACCEPT OK`, `{`, `=`, "k=\"v\\\" w\""} {
+		f.Add(s)
+	}
+	types := map[string]bool{"int": true, "float": true, "boolean": true, "duration": true, "bytes": true, "string": true}
+	f.Fuzz(func(t *testing.T, line string) {
+		kv, parser := parseFields(line)
+		if (len(kv) == 0) != (parser == "") && parser != "json" {
+			t.Fatalf("fields %v with parser %q", kv, parser)
+		}
+		for k, v := range kv {
+			if parser == "logfmt" && !validLabelName(k) {
+				t.Fatalf("logfmt field %q is not a label name", k)
+			}
+			if !types[fieldType(v)] {
+				t.Fatalf("type %q", fieldType(v))
+			}
+		}
+		if p := patternOf(line); len(strings.Fields(p)) != len(strings.Fields(line)) {
+			t.Fatalf("pattern %q of %q changes the token count", p, line)
+		}
+	})
+}
