@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flowtap/flowtap/internal/timegrammar"
 	"github.com/flowtap/flowtap/logstore/logql"
 )
 
@@ -38,68 +39,8 @@ func ParseTimestamp(v string, def time.Time) (time.Time, error) {
 }
 
 // ParseDuration reads a Prometheus-style duration ("1h30m", "5m", "2d", "1w", "1y") or
-// a number of seconds ("15", "0.5").
-func ParseDuration(v string) (time.Duration, error) {
-	if f, err := strconv.ParseFloat(v, 64); err == nil {
-		d := f * float64(time.Second)
-		if d > math.MaxInt64 || d < math.MinInt64 || math.IsNaN(d) {
-			return 0, fmt.Errorf("cannot parse %q to a valid duration. It overflows int64", v)
-		}
-		return time.Duration(d), nil
-	}
-	var total time.Duration
-	s := v
-	if s == "" {
-		return 0, fmt.Errorf("cannot parse %q to a valid duration", v)
-	}
-	for s != "" {
-		i := 0
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == 0 {
-			return 0, fmt.Errorf("cannot parse %q to a valid duration", v)
-		}
-		n, err := strconv.ParseInt(s[:i], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("cannot parse %q to a valid duration", v)
-		}
-		s = s[i:]
-		j := 0
-		for j < len(s) && (s[j] < '0' || s[j] > '9') {
-			j++
-		}
-		var unit time.Duration
-		switch s[:j] {
-		case "ns":
-			unit = time.Nanosecond
-		case "us", "µs":
-			unit = time.Microsecond
-		case "ms":
-			unit = time.Millisecond
-		case "s":
-			unit = time.Second
-		case "m":
-			unit = time.Minute
-		case "h":
-			unit = time.Hour
-		case "d":
-			unit = 24 * time.Hour
-		case "w":
-			unit = 7 * 24 * time.Hour
-		case "y":
-			unit = 365 * 24 * time.Hour
-		default:
-			return 0, fmt.Errorf("cannot parse %q to a valid duration", v)
-		}
-		if n > math.MaxInt64/int64(unit) || total > math.MaxInt64-time.Duration(n)*unit {
-			return 0, fmt.Errorf("cannot parse %q to a valid duration. It overflows int64", v)
-		}
-		total += time.Duration(n) * unit
-		s = s[j:]
-	}
-	return total, nil
-}
+// a number of seconds ("15", "0.5"): flowtap's one grammar (internal/timegrammar).
+func ParseDuration(v string) (time.Duration, error) { return timegrammar.ParseDuration(v) }
 
 // defaultStep is Loki's default range-query step: the range over 250, in whole seconds,
 // at least one second.

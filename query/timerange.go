@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flowtap/flowtap/internal/timegrammar"
 )
 
 // TimeRange selects records by time: [From, To) in UTC; a zero side is open.
@@ -60,26 +62,15 @@ func ParseTimeRange(since, from, to string, now time.Time) (TimeRange, error) {
 	return r, nil
 }
 
-// ParseDuration is time.ParseDuration plus a "d" (24 h) unit: "90m", "36h", "7d", "1d12h".
+// ParseDuration reads flowtap's one duration grammar (internal/timegrammar, as the log
+// store's Loki API: "90m", "36h", "7d", "1w", "1d12h") and Go's fractional forms ("1.5h").
 func ParseDuration(s string) (time.Duration, error) {
-	if i := strings.IndexByte(s, 'd'); i > 0 {
-		days, err := strconv.Atoi(s[:i])
-		if err != nil {
-			return 0, fmt.Errorf("invalid duration %q", s)
-		}
-		d := time.Duration(days) * 24 * time.Hour
-		if rest := s[i+1:]; rest != "" {
-			r, err := time.ParseDuration(rest)
-			if err != nil {
-				return 0, fmt.Errorf("invalid duration %q", s)
-			}
-			d += r
-		}
+	if d, err := timegrammar.ParseDuration(s); err == nil {
 		return d, nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("invalid duration %q (want e.g. 15m, 6h, 7d)", s)
+		return 0, fmt.Errorf("invalid duration %q (want e.g. 15m, 6h, 7d, 1w)", s)
 	}
 	return d, nil
 }
