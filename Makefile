@@ -73,6 +73,7 @@ bench:
 	$(GO) run ./bench/report < bench/last.txt
 	$(GO) run ./bench/collector
 	$(GO) run ./bench/replay
+	$(GO) run ./bench/pipeline
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

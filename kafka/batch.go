@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -24,6 +25,18 @@ type partState struct {
 	bytes      int64
 	started    time.Time // when its first message was fetched
 	produced   time.Time // the Kafka timestamp of its first message
+
+	mu    sync.Mutex
+	taken int64 // records of the runner's budget this batch holds (one per message)
+}
+
+// giveBack returns the batch's records to the runner's budget, once.
+func (st *partState) giveBack(b *budget) {
+	st.mu.Lock()
+	n := st.taken
+	st.taken = 0
+	st.mu.Unlock()
+	b.give(n)
 }
 
 func (st *partState) reset() {
@@ -49,6 +62,7 @@ type batcher struct {
 	// partition read live (every fetch returns all there is) keeps cutting by age and size.
 	backlog bool
 	hwm     int64 // the partition's high watermark as of the last fetch
+	credit  int64 // records taken from the runner's budget, not yet in a batch
 	// cut hands a full batch over to the partition's flusher and returns an empty one.
 	cut func(ctx context.Context, st *partState) (*partState, error)
 }
@@ -132,7 +146,9 @@ func (b *batcher) handle(ctx context.Context, m *kafkago.Message) error {
 			st.batch.Records = make([]flowlog.Record, 0, want)
 		}
 	}
-	if err := b.r.add(ctx, b.cur, m); err != nil {
+	err := b.r.add(ctx, b.cur, m) // the batch now holds one record of the partition's credit
+	b.credit--
+	if err != nil {
 		return err
 	}
 
@@ -152,10 +168,10 @@ func (b *batcher) handle(ctx context.Context, m *kafkago.Message) error {
 	return nil
 }
 
-// fetched is told that a fetch ended with next as the next offset to read and hwm as the
+// fetchEnded is told that a fetch ended with next as the next offset to read and hwm as the
 // partition's high watermark: it cuts the batch by age, or because the partition has no more
 // to read after a backlog or the batch's first message is already older than MaxAge.
-func (b *batcher) fetched(ctx context.Context, next, hwm int64, now time.Time) error {
+func (b *batcher) fetchEnded(ctx context.Context, next, hwm int64, now time.Time) error {
 	known := hwm >= 0 // kafka-go reports -1 when the fetch did not say
 	lag := max(hwm-next, 0)
 	if known && lag > 0 {
@@ -176,6 +192,32 @@ func (b *batcher) fetched(ctx context.Context, next, hwm int64, now time.Time) e
 	return b.flush(ctx)
 }
 
+// reserve makes sure the partition holds n records of the runner's budget before it decodes
+// n more messages. When the budget stays short for a second (other partitions hold it), the
+// batch is cut short so that this partition's records go back too; nothing waits forever.
+func (b *batcher) reserve(ctx context.Context, n int64) error {
+	need := n - b.credit
+	if need <= 0 {
+		return nil
+	}
+	if !b.r.budget.take(ctx, need, time.Second) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if b.cur.n > 0 && b.boundary == nil {
+			b.r.log.Debug("decoded-record budget short; cutting the batch", "topic", b.key.topic, "partition", b.key.partition)
+			if err := b.flush(ctx); err != nil {
+				return err
+			}
+		}
+		if !b.r.budget.take(ctx, need, 0) {
+			return ctx.Err()
+		}
+	}
+	b.credit += need
+	return nil
+}
+
 // add decodes m into the batch, or sends it to the dead-letter topic when it does not decode.
 func (r *Runner) add(ctx context.Context, st *partState, m *kafkago.Message) error {
 	if st.n == 0 {
@@ -184,6 +226,9 @@ func (r *Runner) add(ctx context.Context, st *partState, m *kafkago.Message) err
 	}
 	st.batch.LastOffset = m.Offset
 	st.n++
+	st.mu.Lock()
+	st.taken++ // from the partition's credit (fetchLoop)
+	st.mu.Unlock()
 	st.bytes += int64(len(m.Value))
 	if st.eventTopic {
 		ev, err := decodeEvent(m)

@@ -58,7 +58,7 @@ func feed(t *testing.T, b *batcher, from, to, hwm int64, produced, now time.Time
 			t.Fatal(err)
 		}
 	}
-	if err := b.fetched(context.Background(), to+1, hwm, now); err != nil {
+	if err := b.fetchEnded(context.Background(), to+1, hwm, now); err != nil {
 		t.Fatal(err)
 	}
 }

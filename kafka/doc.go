@@ -59,14 +59,16 @@
 // # Runner: batches, commits, exactly-once effect
 //
 // The Runner joins the consumer group with kafka-go's ConsumerGroup and runs one worker per
-// assigned partition for the generation (runner.go): a fetch loop (fetch.go) reads the
-// partition with kafka-go's connection API (Conn.ReadBatchWith, up to FetchMaxBytes per
-// fetch) and a batcher (batch.go) decodes the messages into a sinks.Batch; a flush loop
-// (fanout.go) writes the previous batch to the sinks, in parallel, meanwhile. So fetching
-// overlaps with sink writes, and a partition whose sink backs off holds up no other one; a
-// partition holds at most two batches.
+// assigned partition for the generation (runner.go): a reader (fetch.go) reads the partition
+// with kafka-go's connection API (Conn.ReadBatchWith, up to FetchMaxBytes per fetch, 256 KiB compressed) one
+// response ahead, a batcher (batch.go) decodes the messages into a sinks.Batch, and a
+// flush loop (fanout.go) writes the batch to the sinks, in parallel, and commits it. So the
+// network and decompression overlap with sink writes, partitions are written in parallel,
+// and a partition whose sink backs off holds up no other one. A partition holds one decoded
+// batch (a decoded record takes about 1 KB, its message about 0.3 KB): memory stays within
+// partitions × MaxRecords records, plus the responses read ahead.
 //
-// A batch is cut at MaxRecords, MaxBytes or MaxAge (default 60 s), and as soon as the
+// A batch is cut at MaxRecords, MaxBytes or MaxAge (default 20 000, 16 MiB, 60 s), and as soon as the
 // partition has no more to read (its high watermark) when it was being drained from behind
 // (a fetch left messages unread, or the previous batch was cut by size) or when its first
 // message was produced more than MaxAge ago: a backlog's last batch does not wait for its

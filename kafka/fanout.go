@@ -23,7 +23,9 @@ func (r *Runner) flushLoop(ctx context.Context, gen committer, batches <-chan *p
 		case <-ctx.Done():
 			return nil
 		case st := <-batches:
-			if err := r.flush(ctx, gen, st); err != nil {
+			err := r.flush(ctx, gen, st)
+			st.giveBack(r.budget)
+			if err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
@@ -108,6 +110,9 @@ func (r *Runner) writeUntilDone(ctx context.Context, st *partState, t target) er
 		}
 		r.log.Warn("sink write failed; will retry", "sink", t.name, "topic", b.Topic, "partition", b.Partition,
 			"first", b.FirstOffset, "last", b.LastOffset, "attempt", attempt, "err", err)
+		// A batch waiting for a sink must not hold up the decoding of other partitions: it
+		// gives its records back to the budget (they stay in memory, outside its bound).
+		st.giveBack(r.budget)
 		if !sleepCtx(ctx, Backoff(r.cfg.SinkBackoffMin, r.cfg.SinkBackoffMax, attempt)) {
 			return ctx.Err()
 		}

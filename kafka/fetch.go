@@ -13,37 +13,91 @@ import (
 // connection is considered dead.
 const fetchGrace = 10 * time.Second
 
-// fetchLoop reads one partition from offset with kafka-go's connection API: one fetch
-// request at a time (ReadBatchWith: up to FetchMaxBytes, waiting up to FetchMaxWait for
-// data), every message handed to the batcher in order, and the batcher told where each
-// fetch ended against the high watermark. Connection and broker errors reconnect with
-// capped backoff; the loop ends with ctx (nil) or with the batcher's error.
+// fetchAhead is how many fetch responses a partition reads ahead of its batcher: the
+// network and decompression go on while the batcher waits for the flusher, and the raw
+// messages waiting stay within fetchAhead + 1 responses (FetchMaxBytes is the compressed
+// size: zstd shrinks JSON flow records about tenfold).
+const fetchAhead = 1
+
+// fetched is one fetch response: its messages in offset order, the next offset to read and
+// the partition's high watermark (-1 when unknown).
+type fetched struct {
+	msgs []kafkago.Message
+	next int64
+	hwm  int64
+}
+
+// fetchLoop consumes one partition from offset: a reader goroutine (readPartition) fetches
+// ahead while this loop hands every message to the batcher in order and tells it where each
+// fetch ended against the high watermark. It ends with ctx (nil) or the batcher's error.
 func (r *Runner) fetchLoop(ctx context.Context, b *batcher, offset int64) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan fetched, fetchAhead)
+	go r.readPartition(ctx, b.key, offset, results)
+	lag := r.m.lag.WithLabelValues(b.key.topic, strconv.Itoa(b.key.partition))
+	for {
+		var f fetched
+		select {
+		case <-ctx.Done():
+			return nil
+		case f = <-results:
+		}
+		b.hwm = f.hwm
+		if err := b.reserve(ctx, int64(len(f.msgs))); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		for i := range f.msgs {
+			if err := b.handle(ctx, &f.msgs[i]); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		}
+		if f.hwm >= 0 {
+			lag.Set(float64(max(f.hwm-f.next, 0)))
+		}
+		if err := b.fetchEnded(ctx, f.next, f.hwm, time.Now()); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// readPartition reads the partition with kafka-go's connection API, one fetch request at a
+// time (Conn.ReadBatchWith: up to FetchMaxBytes, waiting up to FetchMaxWait for data), and
+// sends every response, empty ones too, to out. Connection and broker errors reconnect with
+// capped backoff. It returns when ctx ends.
+func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out chan<- fetched) {
 	var conn *kafkago.Conn
 	defer func() {
 		if conn != nil {
 			conn.Close()
 		}
 	}()
-	lag := r.m.lag.WithLabelValues(b.key.topic, strconv.Itoa(b.key.partition))
 	cfg := kafkago.ReadBatchConfig{MinBytes: 1, MaxBytes: r.cfg.FetchMaxBytes, MaxWait: r.cfg.FetchMaxWait}
-	failures := 0
-	var msgs []kafkago.Message
+	failures, lastCount := 0, 16
 	fail := func(what string, err error) bool {
 		failures++
 		if conn != nil {
 			conn.Close()
 			conn = nil
 		}
-		r.log.Warn(what, "topic", b.key.topic, "partition", b.key.partition, "offset", offset, "attempt", failures, "err", err)
+		r.log.Warn(what, "topic", key.topic, "partition", key.partition, "offset", offset, "attempt", failures, "err", err)
 		return sleepCtx(ctx, Backoff(r.cfg.SinkBackoffMin, r.cfg.SinkBackoffMax, failures))
 	}
 	for ctx.Err() == nil {
 		if conn == nil {
-			c, err := r.dialer.DialLeader(ctx, "tcp", r.cfg.Brokers[failures%len(r.cfg.Brokers)], b.key.topic, b.key.partition)
+			c, err := r.dialer.DialLeader(ctx, "tcp", r.cfg.Brokers[failures%len(r.cfg.Brokers)], key.topic, key.partition)
 			if err != nil {
 				if !fail("dial partition leader failed; will retry", err) {
-					return nil
+					return
 				}
 				continue
 			}
@@ -51,7 +105,7 @@ func (r *Runner) fetchLoop(ctx context.Context, b *batcher, offset int64) error 
 			first, last, err := conn.ReadOffsets()
 			if err != nil {
 				if !fail("read partition offsets failed; will retry", err) {
-					return nil
+					return
 				}
 				continue
 			}
@@ -59,78 +113,65 @@ func (r *Runner) fetchLoop(ctx context.Context, b *batcher, offset int64) error 
 			case offset < 0: // no committed offset: the group starts at the beginning
 				offset = first
 			case offset < first:
-				r.log.Warn("committed offset was deleted by retention; skipping to the first offset", "topic", b.key.topic,
-					"partition", b.key.partition, "offset", offset, "first", first, "skipped", first-offset)
+				r.log.Warn("committed offset was deleted by retention; skipping to the first offset", "topic", key.topic,
+					"partition", key.partition, "offset", offset, "first", first, "skipped", first-offset)
 				offset = first
 			case offset > last:
-				r.log.Warn("committed offset is past the end of the partition", "topic", b.key.topic,
-					"partition", b.key.partition, "offset", offset, "last", last)
+				r.log.Warn("committed offset is past the end of the partition", "topic", key.topic,
+					"partition", key.partition, "offset", offset, "last", last)
 			}
 			if _, err := conn.Seek(offset, kafkago.SeekAbsolute); err != nil {
 				if !fail("seek failed; will retry", err) {
-					return nil
+					return
 				}
 				continue
 			}
 		}
-		// The whole response is read before any message is handled: handling may wait for
-		// the flusher, and the connection must not sit half-read meanwhile.
 		conn.SetReadDeadline(time.Now().Add(r.cfg.FetchMaxWait + fetchGrace))
 		batch := conn.ReadBatchWith(cfg)
-		hwm := batch.HighWaterMark()
-		msgs = msgs[:0]
+		// Sized from the previous response: growing a slice of messages copies them.
+		f := fetched{hwm: batch.HighWaterMark(), msgs: make([]kafkago.Message, 0, lastCount)}
 		for {
 			m, err := batch.ReadMessage()
 			if err != nil {
 				break
 			}
-			msgs = append(msgs, m)
+			f.msgs = append(f.msgs, m)
+			offset = m.Offset + 1
 		}
 		err := batch.Close()
-		b.hwm = hwm
-		for i := range msgs {
-			offset = msgs[i].Offset + 1
-			if err := b.handle(ctx, &msgs[i]); err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
-			}
-		}
-		clear(msgs) // the batch keeps what it needs; let the rest go
+		lastCount = max(len(f.msgs), 16)
 		if errors.Is(err, kafkago.RequestTimedOut) {
 			err = nil // nothing arrived within FetchMaxWait: an empty fetch
 		}
-		if err != nil {
+		if err != nil && len(f.msgs) == 0 {
 			var kerr kafkago.Error
+			what := "fetch failed; reconnecting"
 			switch {
 			case errors.Is(err, kafkago.OffsetOutOfRange):
 				// Reconnecting re-reads the partition's offsets and moves to the first one if
 				// retention deleted ours.
-				if !fail("offset out of range; re-reading the partition's offsets", err) {
-					return nil
-				}
+				what = "offset out of range; re-reading the partition's offsets"
 			case errors.As(err, &kerr):
-				if !fail("fetch refused by the broker; reconnecting", err) {
-					return nil
-				}
-			default:
-				if !fail("fetch failed; reconnecting", err) {
-					return nil
-				}
+				what = "fetch refused by the broker; reconnecting"
+			}
+			if !fail(what, err) {
+				return
 			}
 			continue
 		}
-		failures = 0
-		if hwm >= 0 {
-			lag.Set(float64(max(hwm-offset, 0)))
+		if err != nil { // the messages read before the error are good; start again after them
+			conn.Close()
+			conn = nil
+			f.hwm = -1
+		} else {
+			failures = 0
 		}
-		if err := b.fetched(ctx, offset, hwm, time.Now()); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
+		f.next = offset
+		select {
+		case out <- f:
+		case <-ctx.Done():
+			return
 		}
 	}
-	return nil
 }

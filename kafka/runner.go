@@ -48,10 +48,15 @@ type RunnerConfig struct {
 	// A fetch waits up to FetchMaxWait for data and returns up to FetchMaxBytes per partition.
 	FetchMaxWait  time.Duration `yaml:"fetch_max_wait"`
 	FetchMaxBytes int           `yaml:"fetch_max_bytes"`
+	// MaxDecodedRecords bounds the decoded records held over all partitions (a record takes
+	// about 1 KB; a batch waiting out a sink's backoff does not count). A partition that
+	// waits a second for room cuts its batch short. Default: 2 × MaxRecords; never less
+	// than MaxRecords + one fetch.
+	MaxDecodedRecords int `yaml:"max_decoded_records"`
 }
 
 // DefaultRunnerConfig reads the VPC and TGW topics (and the VPN topic, for event sinks) of
-// the embedded broker in group "flowtap-sink", cutting batches at 100 000 records, 64 MiB
+// the embedded broker in group "flowtap-sink", cutting batches at 20 000 records, 16 MiB
 // or 60 s (or sooner when a partition drained from behind has no more to read).
 func DefaultRunnerConfig() RunnerConfig {
 	return RunnerConfig{
@@ -60,15 +65,15 @@ func DefaultRunnerConfig() RunnerConfig {
 		Topics:          []string{TopicVPC, TopicTGW},
 		EventTopics:     []string{TopicVPN},
 		DeadLetterTopic: TopicDeadLetter,
-		MaxRecords:      100_000,
-		MaxBytes:        64 << 20,
+		MaxRecords:      20_000,
+		MaxBytes:        16 << 20,
 		MaxAge:          60 * time.Second,
 		StateDir:        "data/sink-state",
 		SinkBackoffMin:  500 * time.Millisecond,
 		SinkBackoffMax:  30 * time.Second,
 		SessionTimeout:  10 * time.Second,
 		FetchMaxWait:    500 * time.Millisecond,
-		FetchMaxBytes:   4 << 20,
+		FetchMaxBytes:   256 << 10,
 	}
 }
 
@@ -86,6 +91,8 @@ type Runner struct {
 	log        *slog.Logger
 	m          *consumerMetrics
 
+	// budget bounds the decoded records in memory over all partitions (MaxDecodedRecords).
+	budget  *budget
 	dialer  *kafkago.Dialer
 	dlq     *kafkago.Writer
 	intents *intents
@@ -155,6 +162,11 @@ func NewRunner(cfg RunnerConfig, out []sinks.Sink, reg prometheus.Registerer, lo
 	if err != nil {
 		return nil, err
 	}
+	if cfg.MaxDecodedRecords <= 0 {
+		cfg.MaxDecodedRecords = 2 * cfg.MaxRecords
+	}
+	// One fetch of small messages must always fit beside a full batch.
+	cfg.MaxDecodedRecords = max(cfg.MaxDecodedRecords, cfg.MaxRecords+cfg.FetchMaxBytes/16)
 	if log == nil {
 		log = slog.Default()
 	}
@@ -166,7 +178,8 @@ func NewRunner(cfg RunnerConfig, out []sinks.Sink, reg prometheus.Registerer, lo
 	}
 	return &Runner{cfg: cfg, sinks: out, events: events, eventTopic: eventTopic, topics: topics,
 		log: log.With("component", "kafka-runner", "group", cfg.Group), m: m,
-		dialer: &kafkago.Dialer{ClientID: "flowtap-sink", Timeout: 5 * time.Second, SASLMechanism: mech}}, nil
+		dialer: &kafkago.Dialer{ClientID: "flowtap-sink", Timeout: 5 * time.Second, SASLMechanism: mech},
+		budget: newBudget(int64(cfg.MaxDecodedRecords))}, nil
 }
 
 type slogPrintf struct{ log *slog.Logger }
@@ -263,14 +276,16 @@ func (r *Runner) Run(ctx context.Context) error {
 
 func (r *Runner) stateDir() string { return filepath.Join(r.cfg.StateDir, r.cfg.Group) }
 
-// runPartition consumes one partition from offset until ctx ends: its fetch loop forms
-// batches while its flush loop writes the previous one to the sinks and commits it.
+// runPartition consumes one partition from offset until ctx ends: its fetch loop reads ahead
+// and forms a batch, its flush loop writes the batch to the sinks and commits it.
 func (r *Runner) runPartition(ctx context.Context, gen committer, key tp, offset int64) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// One batch per partition: the batcher waits for the flusher to hand it back, while the
+	// reader keeps fetching ahead. Decoded records are what take memory (a flowlog.Record is
+	// about 1 KB), so this bounds the process to MaxRecords × partitions of them.
 	batches := make(chan *partState)
 	free := make(chan *partState, 1)
-	free <- r.newPartState(key)
 	var flushErr error
 	flushed := make(chan struct{})
 	go func() {
@@ -302,9 +317,12 @@ func (r *Runner) runPartition(ctx context.Context, gen committer, key tp, offset
 			return nil, ctx.Err()
 		}
 	}
-	err := r.fetchLoop(ctx, newBatcher(r, key, offset, cut), offset)
+	b := newBatcher(r, key, offset, cut)
+	err := r.fetchLoop(ctx, b, offset)
 	cancel()
 	<-flushed
+	b.cur.giveBack(r.budget)
+	r.budget.give(max(b.credit, 0))
 	if flushErr != nil {
 		return flushErr
 	}

@@ -41,6 +41,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/grafana/loki/pkg/push"
 	"github.com/klauspost/compress/snappy"
@@ -273,7 +274,15 @@ func Timestamp(r *flowlog.Record) time.Time {
 // every push was acknowledged with a 2xx.
 func (s *Sink) Write(ctx context.Context, b *sinks.Batch) error {
 	p := s.newPusher()
-	line := make([]byte, 0, 512)
+	// A batch holds few streams and many records: render each stream's labels once.
+	type streamKey struct {
+		kind                        flowlog.Kind
+		account, region, iface, tgw string
+	}
+	labels := map[streamKey]string{}
+	// Lines are rendered into one buffer and pushed as strings over it (no copy per line);
+	// a new buffer starts when one is full, so earlier lines are never overwritten.
+	var arena []byte
 	for i := range b.Records {
 		r := &b.Records[i]
 		format := s.vpc
@@ -285,8 +294,19 @@ func (s *Sink) Write(ctx context.Context, b *sinks.Batch) error {
 			// follow the configured ones, as AWS appends new fields.
 			format = format.WithExtras(r.ExtraNames()...)
 		}
-		line = format.AppendText(line[:0], r)
-		if err := p.add(ctx, s.Labels(r), Timestamp(r), string(line)); err != nil {
+		k := streamKey{r.Kind, r.AccountID, r.Region, r.InterfaceID, r.TGWID}
+		l, ok := labels[k]
+		if !ok {
+			l = s.Labels(r)
+			labels[k] = l
+		}
+		if cap(arena)-len(arena) < 4096 {
+			arena = make([]byte, 0, 256<<10)
+		}
+		start := len(arena)
+		arena = format.AppendText(arena, r)
+		line := arena[start:len(arena):len(arena)]
+		if err := p.add(ctx, l, Timestamp(r), unsafe.String(unsafe.SliceData(line), len(line))); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,58 @@
+package kafka
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// budget bounds the decoded records a runner holds over all its partitions: a decoded
+// flowlog.Record takes about 1 KB, so with many partitions each filling a batch the
+// process would otherwise hold partitions × MaxRecords of them.
+type budget struct {
+	mu    sync.Mutex
+	free  int64
+	freed chan struct{} // closed and replaced whenever records are given back
+}
+
+func newBudget(n int64) *budget { return &budget{free: n, freed: make(chan struct{})} }
+
+// take takes n records from the budget, waiting up to wait (forever when wait ≤ 0) for
+// them; it reports whether it got them.
+func (b *budget) take(ctx context.Context, n int64, wait time.Duration) bool {
+	var timeout <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for {
+		b.mu.Lock()
+		if b.free >= n {
+			b.free -= n
+			b.mu.Unlock()
+			return true
+		}
+		freed := b.freed
+		b.mu.Unlock()
+		select {
+		case <-freed:
+		case <-timeout:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// give returns n records to the budget.
+func (b *budget) give(n int64) {
+	if n <= 0 {
+		return
+	}
+	b.mu.Lock()
+	b.free += n
+	close(b.freed)
+	b.freed = make(chan struct{})
+	b.mu.Unlock()
+}
