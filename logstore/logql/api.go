@@ -26,7 +26,8 @@ func (d Direction) String() string {
 
 // Limits bound what one query may cost. Zero means unlimited for every field.
 type Limits struct {
-	// MaxSeries caps the series of a metric query result (and of its intermediate steps).
+	// MaxSeries caps the series of a metric query result, as Loki counts them; the
+	// series before an aggregation may be 100 times as many (at least 100 000).
 	MaxSeries int
 	// MaxLines caps the limit a log query may ask for (Loki's max_entries_limit_per_query).
 	MaxLines int

@@ -341,7 +341,13 @@ func (ev *evaluator) metricQuery(expr Expr) (*Result, error) {
 		return nil, err
 	}
 	if !v.isScalar {
-		if m := ev.limits.MaxSeries; m > 0 && len(v.series) > m {
+		n := 0
+		for _, s := range v.series {
+			if len(s.pts) > 0 {
+				n++
+			}
+		}
+		if m := ev.limits.MaxSeries; m > 0 && n > m {
 			return nil, &LimitError{Msg: fmt.Sprintf("maximum of series (%d) reached for a single query", m)}
 		}
 	}

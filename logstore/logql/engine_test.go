@@ -313,6 +313,10 @@ func TestLimits(t *testing.T) {
 	if _, err = NewEngine(q, Limits{MaxSeries: 2}).Exec(ctx, p(`sum by (action) (count_over_time({kind="vpc"} | pattern "`+vpcPattern+`" [2m]))`)); err != nil {
 		t.Errorf("max series with 2 groups: %v", err)
 	}
+	// As in Loki, only the result's series count: max over 4 series is one series.
+	if _, err = NewEngine(q, Limits{MaxSeries: 1}).Exec(ctx, p(`max(count_over_time({kind="vpc"} | pattern "`+vpcPattern+`" [2m]))`)); err != nil {
+		t.Errorf("max series counts the result: %v", err)
+	}
 	lp := p(`{kind="vpc"}`)
 	lp.Limit = 20
 	_, err = NewEngine(q, Limits{MaxLines: 10}).Exec(ctx, lp)

@@ -91,6 +91,10 @@ func (h *gridHist) add(ev *evaluator, r *rangeSpec, ts int64, v float64) {
 	}
 }
 
+// intermediateSeriesFloor is the least number of series a range aggregation may hold
+// before its result is aggregated.
+const intermediateSeriesFloor = 100_000
+
 // rangeSpec is what sample accumulation needs to know about the aggregation.
 type rangeSpec struct {
 	rng, off  int64
@@ -137,14 +141,19 @@ func (ev *evaluator) rangeAgg(e *RangeAggExpr, g *Grouping) ([]*series, error) {
 	accs := map[string]*rangeAcc{}
 	var order []*rangeAcc
 	var b labelsBuilder
+	// Loki counts only the series of the result (see metricQuery); intermediate series
+	// are bounded more loosely, for memory.
 	maxSeries := ev.limits.MaxSeries
+	if maxSeries > 0 {
+		maxSeries = max(100*maxSeries, intermediateSeriesFloor)
+	}
 	lookup := func() (*rangeAcc, error) {
 		ev.keyBuf = b.appendKey(ev.keyBuf[:0], g)
 		if a, ok := accs[string(ev.keyBuf)]; ok {
 			return a, nil
 		}
 		if maxSeries > 0 && len(order) >= maxSeries {
-			return nil, &LimitError{Msg: fmt.Sprintf("maximum of series (%d) reached for a single query", maxSeries)}
+			return nil, &LimitError{Msg: fmt.Sprintf("maximum of series (%d) reached for a single query", ev.limits.MaxSeries)}
 		}
 		a := &rangeAcc{labels: b.project(g)}
 		accs[string(ev.keyBuf)] = a
