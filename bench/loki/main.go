@@ -16,6 +16,19 @@
 // reported, not timed silently. Server CPU seconds are read from /proc so that figures on a
 // shared machine can be judged; compare ratios, not absolute times.
 //
+// # Compatibility corpus
+//
+//	go run ./bench/loki -compat [-rounds 3] [-record]
+//
+// With -compat the program instead pushes the small fixed data set of compatdata.go to
+// both servers and runs the corpus of corpus.go (over 500 LogQL queries built from Loki's
+// LogQL and HTTP API documentation) on each. It prints every query whose canonical
+// answers differ (with the reason from differences.go when the difference is deliberate),
+// the agreement, and the corpus's total time on each server over the rounds. With -record
+// it writes Loki's answers to testdata/compat_golden.json, which TestCompatGolden checks
+// flowtap against in `make test`, without Loki. Answers compare with times relative to the
+// data set's base, so goldens recorded once stay valid.
+//
 // With -cpuprofile PATH the flowtap process writes PATH.ingest.pprof and PATH.query.pprof.
 //
 // Lines span two hours by default. With -hours 3, Loki's ingesters flush chunks whose data
