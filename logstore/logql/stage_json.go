@@ -77,20 +77,27 @@ func parseJSONPath(s string) ([]any, error) {
 	return out, nil
 }
 
+// errMalformedObject is the error detail Loki gives for a line that is not a JSON object.
+const errMalformedObject = "Value looks like object, but can't find closing '}' symbol"
+
 func (s *JSONStage) process(_ int64, line string, b *labelsBuilder) (string, bool) {
 	if len(s.Params) > 0 {
 		return s.extractPaths(line, b)
+	}
+	if t := strings.TrimLeft(line, " \t\r\n"); t == "" || t[0] != '{' {
+		b.setErr(errJSON, errMalformedObject)
+		return line, true
 	}
 	dec := json.NewDecoder(strings.NewReader(line))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		b.setErr(errJSON, err.Error())
+		b.setErr(errJSON, errMalformedObject)
 		return line, true
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		b.setErr(errJSON, "Value looks like object, but can't find closing '}' symbol")
+		b.setErr(errJSON, errMalformedObject)
 		return line, true
 	}
 	s.prefix = s.prefix[:0]
@@ -145,7 +152,7 @@ func (s *JSONStage) extractPaths(line string, b *labelsBuilder) (string, bool) {
 		return line, true
 	}
 	if !json.Valid([]byte(line)) {
-		b.setErr(errJSON, "Value looks like object, but can't find closing '}' symbol")
+		b.setErr(errJSON, errMalformedObject)
 	}
 	for _, p := range s.Params {
 		val, _ := jsonPathRaw(line, p.path)
