@@ -309,6 +309,7 @@ func corpus() []compatQuery {
 	inst(`sum_over_time({app="api"} | logfmt | unwrap latency [1h])`)
 	rngS(`count_over_time({app="api"}[5m])`, 0, compatSpan, 0)
 	rngS(`count_over_time({app="api"}[5m])`, compatSpan, 0, 60)
+	rngS(`sum(count_over_time({app="api"}[5m]))`, 0, 4*compatSpan, 1) // more than 11 000 points
 
 	// Deeply nested but valid queries.
 	nested := `count_over_time({app="api"}[1h])`

@@ -332,7 +332,7 @@ func (ev *evaluator) metricQuery(expr Expr) (*Result, error) {
 		ev.step = step.Nanoseconds()
 		n := (ev.end-ev.start)/ev.step + 1
 		if n > maxPoints {
-			return nil, &LimitError{Msg: "exceeded maximum resolution of 11,000 points per timeseries. Try increasing the value of the step parameter"}
+			return nil, &LimitError{Msg: "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter"}
 		}
 		ev.nsteps = int(n)
 	}
