@@ -83,7 +83,14 @@ func ask(ctx context.Context, client *http.Client, baseURL string, q compatQuery
 // labels (vectors keep their order when it is part of the answer).
 func canonical(status int, body []byte, base int64, keepOrder bool) string {
 	if status != http.StatusOK {
-		return fmt.Sprintf("error %d: %s", status, strings.TrimSpace(string(body)))
+		msg := strings.TrimSpace(string(body))
+		// Loki names the first failing series it meets, in map order: not part of the answer.
+		if strings.HasPrefix(msg, "pipeline error: ") {
+			if i, j := strings.Index(msg, " for series: '"), strings.Index(msg, "'.\n"); i > 0 && j > i {
+				msg = msg[:i] + " for series: …" + msg[j+1:]
+			}
+		}
+		return fmt.Sprintf("error %d: %s", status, msg)
 	}
 	var r struct {
 		Data struct {
@@ -323,6 +330,17 @@ func runCompat(ctx context.Context, o *options) error {
 	fmt.Printf("corpus time over %d round(s): loki %v, flowtap %v, ratio flowtap/loki %.3f\n", o.rounds,
 		elapsed["loki"].Round(time.Millisecond), elapsed["flowtap"].Round(time.Millisecond),
 		elapsed["flowtap"].Seconds()/elapsed["loki"].Seconds())
+	if o.answers != "" {
+		for _, name := range []string{"loki", "flowtap"} {
+			var b strings.Builder
+			for i, q := range qs {
+				b.WriteString("=== " + q.key() + "\n" + answers[name][i] + "\n")
+			}
+			if err := os.WriteFile(filepath.Join(o.answers, name+".txt"), []byte(b.String()), 0o640); err != nil {
+				return err
+			}
+		}
+	}
 	if o.record {
 		g := golden{Loki: lokiVersion}
 		for i, q := range qs {

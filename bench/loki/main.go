@@ -89,6 +89,7 @@ type options struct {
 	compat    bool
 	record    bool
 	goldenDir string
+	answers   string
 	// child mode
 	serve string
 	data  string
@@ -112,6 +113,7 @@ func main() {
 	flag.BoolVar(&o.compat, "compat", false, "run the LogQL compatibility corpus (corpus.go) on both servers instead of the load benchmark")
 	flag.BoolVar(&o.record, "record", false, "with -compat: write Loki's answers to <golden-dir>/"+goldenFile)
 	flag.StringVar(&o.goldenDir, "golden-dir", "bench/loki", "with -compat -record: the bench/loki directory")
+	flag.StringVar(&o.answers, "answers", "", "with -compat: write both servers' canonical answers to DIR/loki.txt and DIR/flowtap.txt")
 	flag.StringVar(&o.serve, "serve-logstore", "", "child mode: serve a flowtap logstore on this address (used by the benchmark itself)")
 	flag.StringVar(&o.data, "data", "", "child mode: logstore data directory")
 	flag.Parse()

@@ -159,7 +159,10 @@ type PipelineError struct {
 }
 
 func (e *PipelineError) Error() string {
-	return fmt.Sprintf("pipeline error: '%s' for series: '%s'. Use a label filter to intentionally skip this error. (e.g | __error__!=\"%s\"). To skip all potential errors you can match empty errors.(e.g __error__=\"\") The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__=\"\" )",
+	return fmt.Sprintf("pipeline error: '%s' for series: '%s'.\n"+
+		"Use a label filter to intentionally skip this error. (e.g | __error__!=\"%s\").\n"+
+		"To skip all potential errors you can match empty errors.(e.g __error__=\"\")\n"+
+		"The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__=\"\" )\n",
 		e.Err, e.Series.String(), e.Err)
 }
 

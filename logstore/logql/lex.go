@@ -107,6 +107,10 @@ func (l *lexer) next() (token, error) {
 			return token{kind: tString, val: s, pos: start}, nil
 		case isDigit(c) || (c == '.' && i+1 < len(q) && isDigit(q[i+1])):
 			t, n, err := lexNumber(q[i:])
+			if bd, ok := err.(badDuration); ok {
+				// Loki reports it at line 0 and the 0-based column
+				return token{}, &ParseError{Line: 0, Col: start, Msg: bd.Error()}
+			}
 			if err != nil {
 				return token{}, posError(q, start, "syntax error: "+err.Error())
 			}
@@ -222,7 +226,7 @@ func lexNumber(s string) (token, int, error) {
 		if b, err := parseBytes(text); err == nil {
 			return token{kind: tBytes, num: float64(b), val: text}, i, nil
 		}
-		return token{}, 0, errString("invalid duration or size " + strconv.Quote(text))
+		return token{}, 0, badDuration(text)
 	}
 	v, err := strconv.ParseFloat(s[:i], 64)
 	if err != nil {
@@ -321,4 +325,15 @@ func posError(q string, off int, msg string) *ParseError {
 		}
 	}
 	return &ParseError{Line: line, Col: col, Msg: msg}
+}
+
+// badDuration is Loki's lexer error for a number with an unknown unit.
+type badDuration string
+
+func (d badDuration) Error() string {
+	_, err := time.ParseDuration(string(d))
+	if err == nil {
+		return "invalid duration " + strconv.Quote(string(d))
+	}
+	return strings.TrimPrefix(err.Error(), "time: ")
 }

@@ -16,6 +16,9 @@ func ParseExpr(q string) (Expr, error) {
 	if p.tok.kind != tEOF {
 		return nil, p.unexpected("")
 	}
+	if p.deferred != nil {
+		return nil, p.deferred
+	}
 	if err := validate(e); err != nil {
 		return nil, err
 	}
@@ -48,6 +51,9 @@ type parser struct {
 	err  error   // the first lexing error: it wins over any parse error
 	i    int
 	tok  token
+	// deferred is the first error Loki reports only once the whole query parsed (its
+	// AST and stage constructors fail without a position).
+	deferred error
 	// depth counts the recursion of the parser and ops the binary operators read, both
 	// bounded by MaxDepth: evaluation recurses over the tree they build.
 	depth, ops int
@@ -63,6 +69,13 @@ func (p *parser) enter() error {
 }
 
 func (p *parser) leave() { p.depth-- }
+
+// deferErr records a positionless error to report if the query parses.
+func (p *parser) deferErr(msg string) {
+	if p.deferred == nil {
+		p.deferred = &ParseError{Msg: msg}
+	}
+}
 
 func newParser(q string) (*parser, error) {
 	p := &parser{q: q, lx: lexer{q: q}}
@@ -128,6 +141,10 @@ func (p *parser) parseSelector() ([]*Matcher, error) {
 		return nil, err
 	}
 	var ms []*Matcher
+	if p.is("}") { // {} parses; validation then asks for a matcher, as in Loki
+		p.next()
+		return ms, nil
+	}
 	for {
 		if p.tok.kind != tIdent {
 			return nil, p.unexpected("IDENTIFIER")
@@ -165,6 +182,6 @@ func (p *parser) parseSelector() ([]*Matcher, error) {
 			p.next()
 			return ms, nil
 		}
-		return nil, p.unexpected(", or }")
+		return nil, p.unexpected("} or ,")
 	}
 }

@@ -3,7 +3,6 @@ package logql
 import (
 	"math"
 	"regexp"
-	"strconv"
 	"strings"
 )
 
@@ -109,7 +108,7 @@ func (p *parser) parseExpr(minPrec int) (Expr, error) {
 func foldLiterals(be *BinaryExpr) Expr {
 	l, ok1 := be.LHS.(*LiteralExpr)
 	r, ok2 := be.RHS.(*LiteralExpr)
-	if !ok1 || !ok2 || (isComparison(be.Op) && !be.ReturnBool) {
+	if !ok1 || !ok2 {
 		return be
 	}
 	v, ok := scalarBinop(be.Op, l.Val, r.Val, true)
@@ -366,7 +365,12 @@ func (p *parser) parseVectorAgg() (Expr, error) {
 		}
 		k := p.tok.num
 		if k != math.Trunc(k) || k < 1 || k > math.MaxInt32 {
-			return nil, p.errAt(p.tok, "syntax error: invalid parameter "+strconv.Quote(p.tok.val)+" for "+e.Op+": must be a positive integer")
+			if k != math.Trunc(k) {
+				p.deferErr("invalid parameter " + e.Op + "(" + p.tok.val + ",")
+			} else {
+				p.deferErr("invalid parameter (must be greater than 0) " + e.Op + "(" + p.tok.val)
+			}
+			k = 1
 		}
 		e.Param = int(k)
 		p.next()
@@ -408,7 +412,6 @@ func (p *parser) parseLabelReplace() (Expr, error) {
 		return nil, p.unexpected(",")
 	}
 	var args [4]string
-	var regexTok token
 	for i := range args {
 		if err := p.expect(","); err != nil {
 			return nil, err
@@ -417,32 +420,18 @@ func (p *parser) parseLabelReplace() (Expr, error) {
 			return nil, p.unexpected("STRING")
 		}
 		args[i] = p.tok.val
-		regexTok = p.tok
 		p.next()
 	}
 	if err := p.expect(")"); err != nil {
 		return nil, err
 	}
 	e := &LabelReplaceExpr{Inner: inner, Dst: args[0], Replacement: args[1], Src: args[2], Regex: args[3]}
-	re, err := regexp.Compile("^(?s:" + e.Regex + ")$")
+	re, err := regexp.Compile("^(?:" + e.Regex + ")$")
 	if err != nil {
-		return nil, p.errAt(regexTok, "syntax error: invalid regular expression in label_replace(): "+e.Regex)
-	}
-	if !validLabelName(e.Dst) {
-		return nil, p.errAt(regexTok, "syntax error: invalid destination label name in label_replace(): "+e.Dst)
+		p.deferErr("invalid regex in label_replace: " + err.Error())
+		re = regexp.MustCompile("^$")
 	}
 	e.re = re
 	return e, nil
 }
 
-func validLabelName(s string) bool {
-	if s == "" || !isIdentStart(s[0]) {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		if !isIdentChar(s[i]) {
-			return false
-		}
-	}
-	return true
-}

@@ -1,6 +1,9 @@
 package logql
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // parseLogExpr reads a selector and pipeline. In a range aggregation it also accepts
 // unwrap; the caller reads the range.
@@ -12,6 +15,10 @@ func (p *parser) parseLogExpr(inRange bool) (*LogExpr, error) {
 	le := &LogExpr{Matchers: ms}
 	if err := p.parsePipeline(le); err != nil {
 		return nil, err
+	}
+	if p.is("|") && p.peek(1).kind == tIdent && p.peek(1).val == "unwrap" {
+		p.next()
+		return nil, p.unexpected("")
 	}
 	return le, nil
 }
@@ -72,12 +79,17 @@ func (p *parser) parseLineFilter() (Stage, error) {
 			if err := p.expect(")"); err != nil {
 				return nil, err
 			}
+		case op == "|=" || op == "!=":
+			return nil, p.unexpected("STRING or ip")
 		default:
 			return nil, p.unexpected("STRING")
 		}
-		tok := p.toks[p.i-1]
 		if err := f.add(op, alt, ipArg); err != nil {
-			return nil, p.errAt(tok, err.Error())
+			text := op + " " + strconv.Quote(strings.Join(alt, ""))
+			if ipArg != "" {
+				text = op + " ip(" + strconv.Quote(ipArg) + ")"
+			}
+			p.deferErr("stage '" + text + "' : " + err.Error())
 		}
 		if !p.isLineFilterOp() {
 			return f, nil
@@ -110,7 +122,8 @@ func (p *parser) parseStage() (Stage, error) {
 				case "--keep-empty":
 					st.KeepEmpty = true
 				default:
-					return nil, p.unexpected("")
+					// Loki reads an unknown --flag as two minus signs and a name
+					return nil, posError(p.q, p.tok.pos+2, "syntax error: unexpected IDENTIFIER, expecting NUMBER")
 				}
 				p.next()
 			}
@@ -138,7 +151,15 @@ func (p *parser) parseStage() (Stage, error) {
 				st, err = newLineFormatStage(arg.val)
 			}
 			if err != nil {
-				return nil, p.errAt(arg, err.Error())
+				switch t.val {
+				case "pattern":
+					p.deferErr("invalid pattern parser: " + err.Error())
+				case "regexp":
+					p.deferErr("invalid regexp parser: " + err.Error())
+				default:
+					p.deferErr("stage '| line_format " + strconv.Quote(arg.val) + "' : " + err.Error())
+				}
+				return &LineFilterStage{}, nil // never run: the query fails once parsed
 			}
 			return st, nil
 		case "label_format":
@@ -198,19 +219,11 @@ func isStageEnd(p *parser) bool {
 
 func (p *parser) parseLabelFormat() (Stage, error) {
 	st := &LabelFormatStage{st: templateState{data: map[string]string{}}}
-	seen := map[string]bool{}
 	for {
 		if p.tok.kind != tIdent {
 			return nil, p.unexpected("IDENTIFIER")
 		}
 		dst := p.tok.val
-		if dst == ErrorLabel {
-			return nil, p.errAt(p.tok, "syntax error: "+ErrorLabel+" cannot be formatted")
-		}
-		if seen[dst] {
-			return nil, p.errAt(p.tok, "syntax error: multiple label name '"+dst+"' not allowed in a single format operation")
-		}
-		seen[dst] = true
 		p.next()
 		if err := p.expect("="); err != nil {
 			return nil, err
@@ -219,20 +232,47 @@ func (p *parser) parseLabelFormat() (Stage, error) {
 		case tIdent:
 			st.Ops = append(st.Ops, LabelFormatOp{Dst: dst, Src: p.tok.val, Rename: true})
 		case tString:
-			op := LabelFormatOp{Dst: dst, Src: p.tok.val}
-			if err := op.compile(); err != nil {
-				return nil, p.errAt(p.tok, err.Error())
-			}
-			st.Ops = append(st.Ops, op)
+			st.Ops = append(st.Ops, LabelFormatOp{Dst: dst, Src: p.tok.val})
 		default:
 			return nil, p.unexpected("IDENTIFIER or STRING")
 		}
 		p.next()
 		if !p.is(",") {
-			return st, nil
+			break
 		}
 		p.next()
 	}
+	// Loki checks the whole stage once it is read, and names it in the error.
+	fail := func(msg string) (Stage, error) {
+		var parts []string
+		for _, o := range st.Ops {
+			if o.Rename {
+				parts = append(parts, o.Dst+"="+o.Src)
+			} else {
+				parts = append(parts, o.Dst+"="+strconv.Quote(o.Src))
+			}
+		}
+		p.deferErr("stage '| label_format " + strings.Join(parts, ",") + "' : " + msg)
+		return st, nil
+	}
+	seen := map[string]bool{}
+	for _, o := range st.Ops {
+		if o.Dst == ErrorLabel {
+			return fail(ErrorLabel + " cannot be formatted")
+		}
+		if seen[o.Dst] {
+			return fail("multiple label name '" + o.Dst + "' not allowed in a single format operation")
+		}
+		seen[o.Dst] = true
+	}
+	for i := range st.Ops {
+		if o := &st.Ops[i]; !o.Rename {
+			if err := o.compile(); err != nil {
+				return fail(err.Error())
+			}
+		}
+	}
+	return st, nil
 }
 
 func (p *parser) parseKeepDrop(keep bool) (Stage, error) {

@@ -369,6 +369,14 @@ func sum(vs []float64) float64 {
 
 // quantile is Prometheus's: linear interpolation between the closest ranks of sorted vs.
 func quantile(q float64, sorted []float64) float64 {
+	switch {
+	case math.IsNaN(q):
+		return math.NaN()
+	case q < 0:
+		return math.Inf(-1)
+	case q > 1:
+		return math.Inf(1)
+	}
 	n := float64(len(sorted))
 	rank := q * (n - 1)
 	lo := math.Max(0, math.Floor(rank))

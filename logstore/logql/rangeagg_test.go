@@ -66,11 +66,16 @@ func TestRangeAggMatchesBruteForce(t *testing.T) {
 					got[s.T] = s.V
 				}
 				npts := 0
-				first := start.UnixNano()
-				if c.instant {
-					first = end.UnixNano()
+				// range queries run on the step grid (start rounded down, end up), as Loki's
+				first, last := start.UnixNano(), end.UnixNano()
+				first -= first % step.Nanoseconds()
+				if m := last % step.Nanoseconds(); m != 0 {
+					last += step.Nanoseconds() - m
 				}
-				for T := first; T <= end.UnixNano(); T += step.Nanoseconds() {
+				if c.instant {
+					first, last = end.UnixNano(), end.UnixNano()
+				}
+				for T := first; T <= last; T += step.Nanoseconds() {
 					hi := T - off.Nanoseconds()
 					lo := hi - win.Nanoseconds()
 					var n, bytes, vals int

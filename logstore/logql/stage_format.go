@@ -16,14 +16,14 @@ type templateState struct {
 	data map[string]string
 }
 
-func newTemplate(text string, st *templateState) (*template.Template, error) {
+func newTemplate(name, text string, st *templateState) (*template.Template, error) {
 	funcs := make(template.FuncMap, len(templateFuncs)+2)
 	for k, v := range templateFuncs {
 		funcs[k] = v
 	}
 	funcs["__line__"] = func() string { return st.line }
 	funcs["__timestamp__"] = func() time.Time { return time.Unix(0, st.ts) }
-	return template.New("").Option("missingkey=zero").Funcs(funcs).Parse(text)
+	return template.New(name).Option("missingkey=zero").Funcs(funcs).Parse(text)
 }
 
 func (st *templateState) fill(ts int64, line string, b *labelsBuilder) {
@@ -44,9 +44,9 @@ type LineFormatStage struct {
 
 func newLineFormatStage(text string) (*LineFormatStage, error) {
 	s := &LineFormatStage{Template: text, st: templateState{data: map[string]string{}}}
-	t, err := newTemplate(text, &s.st)
+	t, err := newTemplate("line", text, &s.st)
 	if err != nil {
-		return nil, fmt.Errorf("syntax error: invalid line template: %v", err)
+		return nil, fmt.Errorf("invalid line template: %v", err)
 	}
 	s.tmpl = t
 	return s, nil
@@ -74,9 +74,9 @@ type LabelFormatOp struct {
 
 func (o *LabelFormatOp) compile() error {
 	o.st = &templateState{data: map[string]string{}}
-	t, err := newTemplate(o.Src, o.st)
+	t, err := newTemplate("label", o.Src, o.st)
 	if err != nil {
-		return fmt.Errorf("syntax error: invalid label template: %v", err)
+		return fmt.Errorf("invalid template for label '%s': %v", o.Dst, err)
 	}
 	o.tmpl = t
 	return nil

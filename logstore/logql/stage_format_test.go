@@ -11,7 +11,7 @@ func TestFormatStages(t *testing.T) {
 		// Loki fills a stage's template data once: d does not see c of the same stage.
 		{"label_format sees labels before the stage", `| logfmt | label_format c="x", d="{{.c}}!"`, `a=1`, `a=1`, true, `{a="1", c="x", d="!", src="t"}`},
 		{"label_format error keeps line", `| logfmt | label_format c="{{ div .a 0 }}"`, `a=1`, `a=1`, true,
-			`{__error__="TemplateFormatErr", __error_details__="template: :1:3: executing \"\" at <div .a 0>: error calling div: runtime error: integer divide by zero", a="1", src="t"}`},
+			`{__error__="TemplateFormatErr", __error_details__="template: label:1:3: executing \"label\" at <div .a 0>: error calling div: runtime error: integer divide by zero", a="1", src="t"}`},
 		{"keep", `| logfmt | keep a`, `a=1 b=2`, `a=1 b=2`, true, `{a="1"}`},
 		{"drop with matcher", `| logfmt | drop a="1", b`, `a=1 b=2 c=3`, `a=1 b=2 c=3`, true, `{c="3", src="t"}`},
 	})

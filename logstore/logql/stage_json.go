@@ -92,7 +92,7 @@ func (s *JSONStage) process(_ int64, line string, b *labelsBuilder) (string, boo
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		b.setErr(errJSON, errMalformedObject)
+		b.setErr(errJSON, "Malformed JSON error")
 		return line, true
 	}
 	obj, ok := v.(map[string]any)
@@ -150,9 +150,6 @@ func (s *JSONStage) extractPaths(line string, b *labelsBuilder) (string, bool) {
 	if c := line[0]; c != '{' && c != '[' && c != '"' {
 		b.setErr(errJSON, "")
 		return line, true
-	}
-	if !json.Valid([]byte(line)) {
-		b.setErr(errJSON, errMalformedObject)
 	}
 	for _, p := range s.Params {
 		val, _ := jsonPathRaw(line, p.path)

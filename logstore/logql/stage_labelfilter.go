@@ -61,7 +61,9 @@ func (f *NumericFilter) test(b *labelsBuilder) bool {
 		v, err = strconv.ParseFloat(s, 64)
 	}
 	if err != nil {
-		b.setErr(errLabelFilter, err.Error())
+		if !b.hasErr() {
+			b.setErr(errLabelFilter, err.Error())
+		}
 		return true
 	}
 	return compare(f.Op, v, f.Value)

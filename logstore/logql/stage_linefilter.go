@@ -40,7 +40,7 @@ func (f *LineFilterStage) add(op string, values []string, ip string) error {
 			}
 			for _, n := range ps.nodes {
 				if n.capture != "" && n.capture != "_" {
-					return fmt.Errorf("syntax error: invalid pattern: named captures are not allowed: found '<%s>'", n.capture)
+					return fmt.Errorf("named captures are not allowed: found '<%s>'", n.capture)
 				}
 			}
 			lf.pats = append(lf.pats, ps.nodes)
@@ -50,7 +50,7 @@ func (f *LineFilterStage) add(op string, values []string, ip string) error {
 		for _, v := range values {
 			re, err := regexp.Compile(v)
 			if err != nil {
-				return fmt.Errorf("syntax error: invalid regexp: %v", err)
+				return err
 			}
 			if regexp.QuoteMeta(v) == v {
 				re = nil // a literal: strings.Contains is faster

@@ -2,7 +2,6 @@ package logql
 
 import (
 	"errors"
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -28,7 +27,7 @@ func newPatternStage(pat string) (*PatternStage, error) {
 		return nil, err
 	}
 	if named == 0 {
-		return nil, errors.New("syntax error: invalid pattern: at least one capture is required")
+		return nil, errors.New("at least one capture is required")
 	}
 	for i, n := range s.nodes {
 		if n.capture != "" && n.capture != "_" {
@@ -64,11 +63,11 @@ func (s *PatternStage) split(pat string) (int, error) {
 			continue
 		}
 		if n := len(s.nodes); n > 0 && s.nodes[n-1].lit == "" {
-			return 0, errors.New("syntax error: invalid pattern: found consecutive capture '" + rest[:j+1] + "'")
+			return 0, errors.New("found consecutive capture '<" + s.nodes[n-1].capture + ">" + rest[:j+1] + "': invalid expression")
 		}
 		if name != "_" {
 			if seen[name] {
-				return 0, errors.New("syntax error: invalid pattern: duplicate capture name (" + name + ")")
+				return 0, errors.New("duplicate capture name (" + name + "): invalid expression")
 			}
 			seen[name] = true
 			named++
@@ -157,7 +156,7 @@ type RegexpStage struct {
 func newRegexpStage(expr string) (*RegexpStage, error) {
 	re, err := regexp.Compile(expr)
 	if err != nil {
-		return nil, fmt.Errorf("syntax error: invalid regexp: %v", err)
+		return nil, err
 	}
 	s := &RegexpStage{Expr: expr, re: re, names: re.SubexpNames()}
 	named := false
@@ -167,7 +166,7 @@ func newRegexpStage(expr string) (*RegexpStage, error) {
 		}
 	}
 	if !named {
-		return nil, errors.New("syntax error: at least one named capture must be supplied")
+		return nil, errors.New("at least one named capture must be supplied")
 	}
 	return s, nil
 }
