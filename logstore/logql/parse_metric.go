@@ -434,4 +434,3 @@ func (p *parser) parseLabelReplace() (Expr, error) {
 	e.re = re
 	return e, nil
 }
-
