@@ -90,7 +90,7 @@ func parseRangeParams(r *http.Request, now time.Time) (logql.Params, error) {
 		return p, badRequest("zero or negative query resolution step widths are not accepted. Try a positive integer")
 	}
 	if p.End.Sub(p.Start)/p.Step > maxPoints {
-		return p, badRequest("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
+		return p, badRequest("exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter")
 	}
 	if v := r.Form.Get("interval"); v != "" {
 		if p.Interval, err = ParseDuration(v); err != nil {

@@ -391,23 +391,11 @@ func (ev *evaluator) metricQuery(expr Expr) (*Result, error) {
 	return &Result{Type: ResultMatrix, Matrix: out}, nil
 }
 
-// sortVector orders an instant result: by value for topk/bottomk (best first), else by labels.
+// sortVector orders an instant result as Loki does: by value for sort (ascending) and
+// sort_desc, by labels otherwise (topk and bottomk included).
 func sortVector(expr Expr, vec []Sample) {
 	if va, ok := expr.(*VectorAggExpr); ok && (va.Op == "sort" || va.Op == "sort_desc") {
 		desc := va.Op == "sort_desc"
-		slices.SortStableFunc(vec, func(a, b Sample) int {
-			if a.V != b.V {
-				if (a.V > b.V) == desc {
-					return -1
-				}
-				return 1
-			}
-			return compareLabels(a.Labels, b.Labels)
-		})
-		return
-	}
-	if va, ok := expr.(*VectorAggExpr); ok && (va.Op == "topk" || va.Op == "bottomk") {
-		desc := va.Op == "topk"
 		slices.SortStableFunc(vec, func(a, b Sample) int {
 			if a.V != b.V {
 				if (a.V > b.V) == desc {

@@ -311,7 +311,7 @@ func (p *parser) parseRangeAgg() (Expr, error) {
 	}
 	if !haveRange {
 		if !p.is("[") {
-			return nil, p.unexpected("[")
+			return nil, p.unexpected("")
 		}
 		if err := p.parseRange(e); err != nil {
 			return nil, err

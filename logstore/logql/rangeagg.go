@@ -192,6 +192,9 @@ func (ev *evaluator) rangeAgg(e *RangeAggExpr, g *Grouping) ([]*series, error) {
 			}
 			if u != nil {
 				s, _ := b.get(u.Label)
+				if s == "" {
+					continue // a line without the label gives no sample, as in Loki
+				}
 				var err error
 				if v, err = convertUnwrap(u.Conv, s); err != nil {
 					b.setErr(errSampleExtraction, err.Error())

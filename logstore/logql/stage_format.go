@@ -151,6 +151,9 @@ func (s *KeepDropStage) selected(name, value string) bool {
 func (s *KeepDropStage) process(_ int64, line string, b *labelsBuilder) (string, bool) {
 	s.victims = s.victims[:0]
 	for _, l := range b.current() {
+		if s.Keep && (l.Name == ErrorLabel || l.Name == ErrorDetailsLabel) {
+			continue // keep never drops the error labels, as in Loki
+		}
 		if s.selected(l.Name, l.Value) != s.Keep {
 			s.victims = append(s.victims, l.Name)
 		}

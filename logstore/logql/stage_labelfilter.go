@@ -26,6 +26,9 @@ func (s *LabelFilterStage) String() string { return "| " + s.Pred.String() }
 type StringFilter struct{ M *Matcher }
 
 func (f *StringFilter) test(b *labelsBuilder) bool {
+	if f.M.Name == ErrorDetailsLabel {
+		return f.M.Matches("") // Loki's label filters do not see the error details
+	}
 	v, _ := b.get(f.M.Name)
 	return f.M.Matches(v)
 }

@@ -47,7 +47,11 @@ func (s *UnpackStage) process(_ int64, line string, b *labelsBuilder) (string, b
 		return nil
 	})
 	if err != nil {
-		b.setErr(errJSON, err.Error())
+		if errors.Is(err, errNotObject) {
+			b.setErr(errJSON, err.Error())
+		} else {
+			b.setErr(errJSON, "Malformed JSON error")
+		}
 		return line, true
 	}
 	if !packed {

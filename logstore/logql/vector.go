@@ -73,7 +73,7 @@ func (ev *evaluator) vectorAgg(e *VectorAggExpr) (value, error) {
 				}
 				slices.SortStableFunc(cands, func(a, b cand) int {
 					if a.v == b.v || math.IsNaN(a.v) && math.IsNaN(b.v) {
-						return 0
+						return compareLabels(a.s.labels, b.s.labels) // ties: smaller labels first
 					}
 					better := a.v > b.v || math.IsNaN(b.v)
 					if e.Op == "bottomk" {
