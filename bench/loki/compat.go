@@ -242,6 +242,10 @@ func runCompat(ctx context.Context, o *options) error {
 	}
 	version, _ := exec.Command(bin, "-version").Output()
 	lokiVersion := strings.TrimSpace(strings.SplitN(string(version), "\n", 2)[0])
+	if !strings.ContainsAny(lokiVersion, "0123456789") {
+		// built from the module zip as the package doc says: no version stamped
+		lokiVersion += " (unstamped build of github.com/grafana/loki/v3@v3.5.0)"
+	}
 	fmt.Printf("LogQL compatibility: flowtap logstore vs Grafana Loki (%s)\n", lokiVersion)
 	dir, err := os.MkdirTemp("", "bench-loki-compat-")
 	if err != nil {

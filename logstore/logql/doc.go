@@ -11,9 +11,18 @@
 //     Limit entries over all streams, and group entries by their labels after the pipeline
 //     (stream labels plus extracted labels; an extracted name that clashes with a stream
 //     label gets the _extracted suffix);
-//   - metric range queries evaluate at Start, Start+Step, ... <= End; a range vector at T
-//     covers (T-offset-range, T-offset]; an empty window yields no point; the default step is
-//     the range / 250, at least 1s; at most 11,000 points per series;
+//   - metric range queries evaluate on the step grid: Start rounds down and End up to a
+//     multiple of Step (as Loki's query frontend does), then T = Start, Start+Step, ...;
+//     a range vector at T covers (T-offset-range, T-offset]; an empty window yields no
+//     point; the default step is the range / 250, at least 1s; at most 11,000 points per
+//     series; the series limit counts the result's series only;
+//   - instant vectors are ordered by labels (topk and bottomk too), by value only for
+//     sort and sort_desc; topk/bottomk break ties by labels;
+//   - a stage error replaces an earlier one (label filters excepted), keep never drops
+//     __error__ or __error_details__, label filters do not see __error_details__, a label
+//     a stage set to "" is part of the result, unwrap skips lines without the label;
+//   - by/without on a range aggregation is allowed where Loki's documentation allows it
+//     (unwrapped ones other than sum_over_time, rate and rate_counter);
 //   - parsers that fail set __error__ (JSONParserErr, LogfmtParserErr with --strict,
 //     LabelFilterErr, SampleExtractionErr, TemplateFormatErr) and __error_details__; a metric
 //     query whose samples still carry __error__ fails with *PipelineError, as in Loki;
@@ -36,7 +45,12 @@
 //     ones get a positioned parse error instead of exhausting the stack;
 //   - instant topk/bottomk results are ordered by value, every other result by labels.
 //
-// Not implemented: unpack, decolorize, structured metadata, query sharding.
+// Where Loki 3.5 contradicts its own documentation, flowtap follows the documentation:
+// label filter regexes (=~, !~) are anchored full matches (Loki's optimiser turns a.*|b.*
+// into substring tests), and an instant scalar carries the evaluation time (Loki stamps a
+// constant, overflowed time). bench/loki's compatibility corpus records every such case.
+//
+// Not implemented: structured metadata, query sharding, approx_topk, variants.
 //
 // Budget: the pipeline allocates nothing per line for line filters, pattern, regexp and
 // label filters (labels are built in a reused builder and keyed in a reused buffer;
