@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,7 +22,7 @@ import (
 
 // goldenFile holds Loki's answers to the corpus, recorded by `-compat -record` from a real
 // Grafana Loki over compatData; compat_test.go checks flowtap against it without Loki.
-const goldenFile = "testdata/compat_golden.json"
+const goldenFile = "testdata/compat_golden.json.gz"
 
 // golden is the recorded corpus: each query with Loki's canonical answer (see canonical).
 type golden struct {
@@ -369,8 +370,16 @@ func runCompat(ctx context.Context, o *options) error {
 		if err != nil {
 			return err
 		}
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		if _, err := zw.Write(append(out, '\n')); err != nil {
+			return err
+		}
+		if err := zw.Close(); err != nil {
+			return err
+		}
 		path := filepath.Join(o.goldenDir, goldenFile)
-		if err := os.WriteFile(path, append(out, '\n'), 0o640); err != nil {
+		if err := os.WriteFile(path, gz.Bytes(), 0o640); err != nil {
 			return err
 		}
 		fmt.Println("recorded Loki's answers in", path)
@@ -401,4 +410,22 @@ func pushBody(ctx context.Context, client *http.Client, baseURL string, body []b
 		return errors.New(resp.Status + ": " + string(msg))
 	}
 	return nil
+}
+
+// readGolden loads goldenFile.
+func readGolden(path string) (*golden, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, err
+	}
+	var g golden
+	if err := json.NewDecoder(zr).Decode(&g); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &g, nil
 }

@@ -179,6 +179,7 @@ func FuzzPipeline(f *testing.F) {
 		`level=info msg="hello \\"world\\"" a= b c=1 =x "q"`,
 		"2 123456789012 eni-0a1b2c3d4e5f67890 10.0.1.5 52.95.128.179 443 34210 6 10 5120 1620000000 1620000060 ACCEPT OK",
 		"", "<>", `a="unterminated`, "\xff\xfe=\x00",
+		`{"_entry":"x=1 y=2","p":"q"}`, "\x1b[31mred\x1b[0m a=b=c", `{"a":[1,{"b":2}]`,
 	} {
 		f.Add(s)
 	}
@@ -191,6 +192,9 @@ func FuzzPipeline(f *testing.F) {
 		`{a="b"} | pattern "<_> <_> <_> <src> <_> <_> <_> <_> <_> <bytes> <_> <_> <action> <_>" | src = ip("10.0.0.0/8") | bytes > 10`,
 		`{a="b"} | pattern "<a>=<b> <c>" |= ip("10.0.0.1-10.0.0.9")`,
 		`{a="b"} | regexp "(?P<x>\\d+)(?P<y>.*)" | x != 3`,
+		`{a="b"} | unpack | decolorize |> "<_> x <_>" !> "<_>y" | logfmt x, y="z"`,
+		`{a="b"} | line_format "{{ trunc 3 __line__ }}{{ substr 1 4 __line__ }}{{ (fromJson __line__).a }}{{ div (len __line__) 3 }}{{ b64enc __line__ | b64dec }}"`,
+		`{a="b"} | logfmt | label_format t="{{ regexReplaceAll \"[0-9]+\" __line__ \"N\" }}", u="{{ addf .x .y }}{{ round .x 2 }}"`,
 	} {
 		e, err := ParseExpr(q)
 		if err != nil {

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flowtap/flowtap/logstore"
+)
+
+// startTestLogstore serves an in-process logstore configured as the compatibility run's.
+func startTestLogstore(t *testing.T) *httptest.Server {
+	t.Helper()
+	cfg := logstore.DefaultConfig()
+	cfg.Listen = ""
+	cfg.DataDir = t.TempDir()
+	cfg.Fsync = logstore.FsyncPolicy("never")
+	cfg.MaxQuerySeries = 100000 // as lokiConfig
+	s, err := logstore.New(cfg, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	select {
+	case <-s.Ready():
+	case err := <-done:
+		t.Fatal(err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("logstore not ready")
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestCompatGolden checks flowtap's answers to the compatibility corpus against the
+// answers Grafana Loki 3.5 gave (recorded by `go run ./bench/loki -compat -record`): every
+// query must agree except the listed known differences, which must stay within 2 % of
+// the corpus and must still differ (a fixed one has to leave the list).
+func TestCompatGolden(t *testing.T) {
+	g, err := readGolden(goldenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Queries) < 400 {
+		t.Fatalf("golden corpus has %d queries, want at least 400", len(g.Queries))
+	}
+	srv := startTestLogstore(t)
+	base := time.Now().Add(-2 * time.Hour).Truncate(time.Hour).Unix()
+	client := srv.Client()
+	ctx := context.Background()
+	if err := pushBody(ctx, client, srv.URL, pushJSON(compatData(), base*1e9)); err != nil {
+		t.Fatal(err)
+	}
+	inCorpus := map[string]bool{}
+	known, agree := 0, 0
+	for _, ga := range g.Queries {
+		q := ga.compatQuery
+		q.orderMatch = ga.OrderMatters
+		inCorpus[q.key()] = true
+		got, err := ask(ctx, client, srv.URL, q, base)
+		if err != nil {
+			t.Fatalf("%s: %v", q.key(), err)
+		}
+		same := sameAnswer(ga.Answer, got)
+		reason, isKnown := knownDifferences[q.key()]
+		switch {
+		case same && isKnown:
+			t.Errorf("%s agrees with Loki now: remove it from knownDifferences (%s)", q.key(), reason)
+		case same:
+			agree++
+		case isKnown:
+			known++
+		default:
+			t.Errorf("%s\nloki:    %s\nflowtap: %s", q.key(), indent(ga.Answer), indent(got))
+		}
+	}
+	for k := range knownDifferences {
+		if !inCorpus[k] {
+			t.Errorf("knownDifferences names %q, which is not in the golden corpus", k)
+		}
+	}
+	if float64(known) > 0.02*float64(len(g.Queries)) {
+		t.Errorf("%d known differences in %d queries: more than 2 %%", known, len(g.Queries))
+	}
+	t.Logf("agreement with Loki: %d of %d queries (%d known differences)", agree, len(g.Queries), known)
+}
+
+func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n         ") }
