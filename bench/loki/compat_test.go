@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -99,3 +101,34 @@ func TestCompatGolden(t *testing.T) {
 }
 
 func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n         ") }
+
+// TestDeepQueryOverHTTP sends Grafana's data source test and a query nested 500 000 deep
+// through the HTTP API: the first answers {} 2, the second a 400 with a position, and the
+// server keeps answering.
+func TestDeepQueryOverHTTP(t *testing.T) {
+	srv := startTestLogstore(t)
+	ctx := context.Background()
+	q := compatQuery{Q: `vector(1)+vector(1)`, Instant: true, End: 60}
+	if got, err := ask(ctx, srv.Client(), srv.URL, q, 1_700_000_000); err != nil || got != "vector\n{} 60:2" {
+		t.Fatalf("Grafana's test query: %q %v", got, err)
+	}
+	deep := compatQuery{Q: strings.Repeat("(", 500_000) + `count_over_time({a="b"}[1m])` + strings.Repeat(")", 500_000), Instant: true, End: 60}
+	// a megabyte of query goes in a form body, as Grafana sends long queries
+	path, params := queryParams(deep, 1_700_000_000)
+	resp, err := srv.Client().PostForm(srv.URL+path, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := resp.StatusCode
+	if status != http.StatusBadRequest || !strings.Contains(string(body), "parse error at line 1, col ") || !strings.Contains(string(body), "nested too deeply") {
+		t.Fatalf("deep query: %d %.200s", status, body)
+	}
+	if got, err := ask(ctx, srv.Client(), srv.URL, q, 1_700_000_000); err != nil || got != "vector\n{} 60:2" {
+		t.Fatalf("after the deep query: %q %v", got, err)
+	}
+}
