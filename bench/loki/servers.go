@@ -167,7 +167,7 @@ func serveLogstore(addr string, o *options) error {
 	cfg.Fsync = logstore.FsyncPolicy(o.fsync)
 	cfg.ChunkEncoding = o.chunkEncoding
 	cfg.MaxQuerySeries = 100000 // as Loki's max_query_series in lokiConfig
-	no := false // the limits lokiConfig sets for Loki
+	no := false                 // the limits lokiConfig sets for Loki
 	cfg.RejectOldSamples = &no
 	cfg.IngestionRateMB, cfg.IngestionBurstSizeMB = 4096, 8192
 	cfg.QueryTimeout = 5 * time.Minute
