@@ -39,9 +39,7 @@ func NewServer(reg *prometheus.Registry, health http.Handler, log *slog.Logger) 
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{mux: http.NewServeMux(), log: log,
-		panics: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowtap_http_panics_total",
-			Help: "HTTP handler panics recovered (answered 500)."})}
+	s := &Server{mux: http.NewServeMux(), log: log, panics: newPanicsCounter()}
 	if err := reg.Register(s.panics); err != nil {
 		return nil, fmt.Errorf("pipeline: http metrics: %w", err)
 	}
@@ -55,6 +53,11 @@ func NewServer(reg *prometheus.Registry, health http.Handler, log *slog.Logger) 
 	s.mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	s.mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return s, nil
+}
+
+func newPanicsCounter() prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{Name: "flowtap_http_panics_total",
+		Help: "HTTP handler panics recovered (answered 500)."})
 }
 
 // Handle adds a handler (e.g. a component's own endpoint) behind the panic recovery.

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/flowtap/flowtap/kafka"
 	"github.com/flowtap/flowtap/lake/objstore"
@@ -89,6 +92,11 @@ type Sinks struct {
 // runner; Close closes the destinations.
 func NewSinks(cfg SinkConfig, d Deps) (*Sinks, error) {
 	d = d.withDefaults()
+	return newSinks(cfg, d.Registry, d.Log)
+}
+
+func newSinks(cfg SinkConfig, reg prometheus.Registerer, log *slog.Logger) (*Sinks, error) {
+	d := Deps{Log: log}
 	var out []sinks.Sink
 	fail := func(err error) (*Sinks, error) {
 		closeSinks(out, d)
@@ -103,7 +111,7 @@ func NewSinks(cfg SinkConfig, d Deps) (*Sinks, error) {
 		pc := parquet.DefaultConfig()
 		pc.Layout, pc.Prefix, pc.VPCFormat, pc.Compression = cfg.Layout, cfg.Prefix, cfg.ParquetFormat, cfg.ParquetCompression
 		pc.FlowLogID, pc.TGWFlowLogID = cfg.FlowLogID, cfg.TGWFlowLogID
-		s, err := parquet.New(pc, store, d.Registry)
+		s, err := parquet.New(pc, store, reg)
 		if err != nil {
 			return fail(fmt.Errorf("--parquet: %w", err))
 		}
@@ -117,7 +125,7 @@ func NewSinks(cfg SinkConfig, d Deps) (*Sinks, error) {
 		tc := text.DefaultConfig()
 		tc.Layout, tc.Prefix = cfg.Layout, cfg.Prefix
 		tc.FlowLogID, tc.TGWFlowLogID = cfg.FlowLogID, cfg.TGWFlowLogID
-		s, err := text.New(tc, store, d.Registry)
+		s, err := text.New(tc, store, reg)
 		if err != nil {
 			return fail(fmt.Errorf("--text: %w", err))
 		}
@@ -127,7 +135,7 @@ func NewSinks(cfg SinkConfig, d Deps) (*Sinks, error) {
 		lc := loki.DefaultConfig()
 		lc.URL, lc.Tenant, lc.StreamLabel = cfg.LokiURL, cfg.LokiTenant, cfg.LokiStreamLabel
 		lc.VPNTunnelLogGroup, lc.VPNBGPLogGroup, lc.ClientVPNLogGroup = cfg.LokiVPNTunnelGroup, cfg.LokiVPNBGPGroup, cfg.LokiClientVPNGroup
-		s, err := loki.New(lc, d.Registry)
+		s, err := loki.New(lc, reg)
 		if err != nil {
 			return fail(fmt.Errorf("--loki-url: %w", err))
 		}
@@ -139,7 +147,7 @@ func NewSinks(cfg SinkConfig, d Deps) (*Sinks, error) {
 	rc := kafka.DefaultRunnerConfig()
 	rc.Brokers, rc.Group, rc.StateDir, rc.MaxAge = cfg.Brokers, cfg.Group, cfg.StateDir, cfg.BatchAge
 	rc.SASL = cfg.SASL()
-	r, err := kafka.NewRunner(rc, out, d.Registry, d.Log)
+	r, err := kafka.NewRunner(rc, out, reg, d.Log)
 	if err != nil {
 		return fail(err)
 	}
