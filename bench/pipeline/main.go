@@ -57,6 +57,8 @@ type options struct {
 	dir      string
 	timeout  time.Duration
 	raw      string // "kcat", "kafka-go" or "" (kcat when installed)
+	sinkBin  string
+	kill     time.Duration
 }
 
 func main() {
@@ -68,6 +70,8 @@ func main() {
 	flag.StringVar(&o.dir, "dir", "", "working directory (default: a new temp directory)")
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "bound on each phase")
 	flag.StringVar(&o.raw, "raw", "", "raw consumer: kcat or kafka-go (default: kcat when installed)")
+	flag.StringVar(&o.sinkBin, "sink-bin", "", "flowtap binary to run the sink with (default: the one built from this tree), e.g. an older build for a before/after figure")
+	flag.DurationVar(&o.kill, "kill-after", 0, "SIGKILL the sink this long after it started, then start it again on the same state: the lake and log store must still hold every record once")
 	serveLS := flag.String("serve-logstore", "", "child mode: run the log store on this address with data in -dir")
 	rawTopic := flag.String("raw-consume", "", "child mode: read every partition of this topic from -brokers to stdout")
 	brokers := flag.String("brokers", "", "child mode: brokers of -raw-consume")
@@ -297,19 +301,37 @@ func distinctEntries(path string) (int64, error) {
 }
 
 // runSink runs flowtap sink until its metrics say every record was committed, then stops it.
+// With -kill-after, the first sink is killed (SIGKILL) after that long and a second one
+// finishes the work from the same state; the figures are then the second one's.
 func runSink(ctx context.Context, o options, dir, ft, brokers, lsAddr, metricsAddr string, total int64) (figure, error) {
-	c, err := startChild(ctx, dir, "sink", ft, "sink", "--kafka-brokers", brokers, "--parquet", filepath.Join(dir, "lake"),
-		"--loki-url", "http://"+lsAddr, "--state", filepath.Join(dir, "sink-state"), "--metrics", metricsAddr,
-		"--batch-age", o.batchAge.String())
+	if o.sinkBin != "" {
+		ft = o.sinkBin
+	}
+	args := []string{"sink", "--kafka-brokers", brokers, "--parquet", filepath.Join(dir, "lake"),
+		"--loki-url", "http://" + lsAddr, "--state", filepath.Join(dir, "sink-state"), "--metrics", metricsAddr,
+		"--batch-age", o.batchAge.String()}
+	f := figure{name: "flowtap sink --parquet --loki-url", records: total}
+	if o.kill > 0 {
+		c, err := startChild(ctx, dir, "sink-killed", ft, args...)
+		if err != nil {
+			return f, err
+		}
+		time.Sleep(o.kill)
+		n, _ := scrape(ctx, "http://"+metricsAddr+"/metrics", "flowtap_consumer_records_total")
+		c.cmd.Process.Kill()
+		<-c.done
+		fmt.Printf("sink killed (SIGKILL) after %v with %.0f of %d records committed; starting it again\n", o.kill, n, total)
+		f.name = "flowtap sink (after SIGKILL)"
+	}
+	c, err := startChild(ctx, dir, "sink", ft, args...)
 	if err != nil {
-		return figure{}, err
+		return f, err
 	}
 	defer c.stop()
-	f := figure{name: "flowtap sink --parquet --loki-url", records: total}
 	deadline := time.Now().Add(o.timeout)
 	for {
 		n, _ := scrape(ctx, "http://"+metricsAddr+"/metrics", "flowtap_consumer_records_total")
-		if int64(n) >= total {
+		if int64(n) >= total || (o.kill > 0 && committedAll(ctx, brokers, total)) {
 			break
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil || c.exited() {
@@ -320,6 +342,33 @@ func runSink(ctx context.Context, o options, dir, ft, brokers, lsAddr, metricsAd
 	f.wall = time.Since(c.started)
 	f.cpu, f.rssKB = procUsage(c.cmd.Process.Pid)
 	return f, nil
+}
+
+// committedAll reports whether the sink's group committed the end of every partition (a
+// restarted sink counts only what it committed itself).
+func committedAll(ctx context.Context, brokers string, total int64) bool {
+	ends, err := highWatermarks(ctx, brokers, kafka.TopicVPC)
+	if err != nil {
+		return false
+	}
+	client := &kafkago.Client{Addr: kafkago.TCP(brokers), Timeout: 5 * time.Second}
+	parts := make([]int, 0, len(ends))
+	for p := range ends {
+		parts = append(parts, p)
+	}
+	resp, err := client.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: "flowtap-sink",
+		Topics: map[string][]int{kafka.TopicVPC: parts}})
+	if err != nil {
+		return false
+	}
+	var sum int64
+	for _, p := range resp.Topics[kafka.TopicVPC] {
+		if p.CommittedOffset != ends[p.Partition] {
+			return false
+		}
+		sum += p.CommittedOffset
+	}
+	return sum == total
 }
 
 // child is a started process whose output goes to a log file in the working directory.
