@@ -26,7 +26,10 @@ const goldenFile = "testdata/compat_golden.json.gz"
 
 // golden is the recorded corpus: each query with Loki's canonical answer (see canonical).
 type golden struct {
-	Loki    string         `json:"loki"`
+	Loki string `json:"loki"`
+	// Base is the data set's base time (Unix s) in the recording run: templates that
+	// print absolute times (unixEpoch of __timestamp__) need the same one.
+	Base    int64          `json:"base"`
 	Queries []goldenAnswer `json:"queries"`
 }
 
@@ -362,7 +365,7 @@ func runCompat(ctx context.Context, o *options) error {
 		}
 	}
 	if o.record {
-		g := golden{Loki: lokiVersion}
+		g := golden{Loki: lokiVersion, Base: base}
 		for i, q := range qs {
 			g.Queries = append(g.Queries, goldenAnswer{compatQuery: q, OrderMatters: q.orderMatch, Answer: answers["loki"][i]})
 		}
