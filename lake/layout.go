@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -106,6 +107,13 @@ type Group struct {
 	Region  string
 	Bucket  time.Time
 	Index   []int // positions of the group's records in the batch, in batch order
+}
+
+// BatchIdentity is the exactly-once identity of a consumed batch, "topic/partition/first-last":
+// the part of object names that makes a redelivered batch land on the same keys. Every
+// sink names its objects from it (see Group.Identity).
+func BatchIdentity(topic string, partition int, first, last int64) string {
+	return topic + "/" + strconv.Itoa(partition) + "/" + strconv.FormatInt(first, 10) + "-" + strconv.FormatInt(last, 10)
 }
 
 // Identity extends a batch identity (e.g. "topic/partition/first-last") with the group's

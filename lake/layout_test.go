@@ -58,3 +58,12 @@ func TestNamingDefaults(t *testing.T) {
 		t.Fatal("FlowLogIDOf picks the wrong id")
 	}
 }
+
+func TestBatchIdentity(t *testing.T) {
+	if got := BatchIdentity("flowtap.vpc", 3, 100, 199); got != "flowtap.vpc/3/100-199" {
+		t.Fatalf("BatchIdentity = %q", got)
+	}
+	if BatchIdentity("a", 1, 2, 3) == BatchIdentity("a", 1, 2, 4) {
+		t.Fatal("different offsets give one identity")
+	}
+}

@@ -3,7 +3,6 @@ package query
 import (
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/flowtap/flowtap/lake"
+	"github.com/flowtap/flowtap/internal/fsx"
 	"github.com/flowtap/flowtap/lake/objstore"
 )
 
@@ -122,10 +122,10 @@ func Sync(ctx context.Context, store objstore.Store, dir string, r TimeRange) (S
 	return st, firstErr
 }
 
-// fetch copies one object to path through a hidden temp file (which Open ignores), so a
-// cached file is complete or absent.
+// fetch copies one object to path through fsx's hidden temp file (which Open ignores), so
+// a cached file is complete or absent.
 func fetch(ctx context.Context, store objstore.Store, key, path string) (int64, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := fsx.MkdirAll(filepath.Dir(path)); err != nil {
 		return 0, fmt.Errorf("query: cache %s: %w", path, err)
 	}
 	rc, err := store.Get(ctx, key)
@@ -133,19 +133,8 @@ func fetch(ctx context.Context, store objstore.Store, key, path string) (int64, 
 		return 0, fmt.Errorf("query: fetch %s: %w", key, err)
 	}
 	defer rc.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".fetch-*")
+	n, err := fsx.WriteFrom(path, rc)
 	if err != nil {
-		return 0, fmt.Errorf("query: cache %s: %w", path, err)
-	}
-	n, err := io.Copy(tmp, rc)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
 		return 0, fmt.Errorf("query: fetch %s: %w", key, err)
 	}
 	return n, nil

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -152,10 +151,10 @@ func (s *Sink) Write(ctx context.Context, b *sinks.Batch) error {
 	return nil
 }
 
-// BatchIdentity is topic/partition/first-last, the part of object names that makes a
+// BatchIdentity is lake.BatchIdentity of b: the part of object names that makes a
 // redelivered batch land on the same keys.
 func BatchIdentity(b *sinks.Batch) string {
-	return b.Topic + "/" + strconv.Itoa(b.Partition) + "/" + strconv.FormatInt(b.FirstOffset, 10) + "-" + strconv.FormatInt(b.LastOffset, 10)
+	return lake.BatchIdentity(b.Topic, b.Partition, b.FirstOffset, b.LastOffset)
 }
 
 func (s *Sink) write(ctx context.Context, b *sinks.Batch) (err error) {

@@ -3,7 +3,6 @@ package text
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -89,9 +88,10 @@ func New(cfg Config, store objstore.Store, reg prometheus.Registerer) (*Sink, er
 // Name is "text".
 func (s *Sink) Name() string { return "text" }
 
-// BatchIdentity is the identity of a batch used in object names: topic/partition/first-last.
+// BatchIdentity is lake.BatchIdentity of b: the part of object names that makes a
+// redelivered batch land on the same keys.
 func BatchIdentity(b *sinks.Batch) string {
-	return b.Topic + "/" + strconv.Itoa(b.Partition) + "/" + strconv.FormatInt(b.FirstOffset, 10) + "-" + strconv.FormatInt(b.LastOffset, 10)
+	return lake.BatchIdentity(b.Topic, b.Partition, b.FirstOffset, b.LastOffset)
 }
 
 // Write writes b's records as one file per group and returns once all are committed.
