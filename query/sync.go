@@ -9,8 +9,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/flowtap/flowtap/lake"
 	"github.com/flowtap/flowtap/internal/fsx"
+	"github.com/flowtap/flowtap/lake"
 	"github.com/flowtap/flowtap/lake/objstore"
 )
 
