@@ -13,7 +13,8 @@
 //
 // For every fault it prints a table of records sent (the generator's own output with the
 // same seed), found in the lake (Parquet, compared record by record), found in the log
-// store (Loki API count), lost and duplicated, and fails on any loss or duplicate.
+// store (Loki API count, against the distinct records: like Loki it keeps identical entries
+// once), lost and duplicated, and fails on any loss or duplicate.
 //
 // `go test ./bench/chaos` runs the short mode (a few thousand records per fault, one or
 // two kills, well under a minute after the build); CHAOS_LONG=1 runs the long mode (more
