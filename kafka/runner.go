@@ -235,20 +235,21 @@ func (r *Runner) Run(ctx context.Context) error {
 	}()
 	defer cg.Close() // leaves the group and waits for the workers of the current generation
 
-	for attempt := 1; ; {
+	for {
 		gen, err := cg.Next(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			r.log.Warn("joining the consumer group failed; will retry", "attempt", attempt, "err", err)
-			if !sleepCtx(ctx, Backoff(r.cfg.SinkBackoffMin, r.cfg.SinkBackoffMax, attempt)) {
-				break
+			if errors.Is(err, kafkago.RebalanceInProgress) {
+				continue
 			}
-			attempt++
-			continue
+			// Kafka is unreachable or refused the group: fail, so that whoever runs the
+			// runner (the pipeline supervisor) reports it and restarts it with backoff.
+			// Nothing uncommitted is lost: a restart re-forms batches from their intents.
+			cancel(fmt.Errorf("kafka: runner: consumer group %s: %w", r.cfg.Group, err))
+			break
 		}
-		attempt = 1
 		n := 0
 		for topic, parts := range gen.Assignments {
 			for _, pa := range parts {
