@@ -182,7 +182,7 @@ func RunSink(ctx context.Context, cfg SinkConfig, sup SupervisorConfig, d Deps) 
 	if err != nil {
 		return err
 	}
-	p.sup.Start(Component{Name: "sinks", Run: s.Run})
+	p.sup.Start(Component{Name: "sinks", Run: s.Run, Check: kafkaReachable(cfg.Brokers)})
 	return p.wait(ctx)
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -237,5 +238,21 @@ func TestBackoffIsCapped(t *testing.T) {
 		if got := backoff(10*time.Millisecond, 100*time.Millisecond, n); got != want {
 			t.Errorf("backoff(n=%d) = %v, want %v", n, got, want)
 		}
+	}
+}
+
+// The Kafka check names the component degraded while no broker accepts connections.
+func TestKafkaReachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := kafkaReachable([]string{addr})(); err != nil {
+		t.Fatalf("listening broker reported unreachable: %v", err)
+	}
+	ln.Close()
+	if err := kafkaReachable([]string{addr})(); err == nil || !strings.Contains(err.Error(), "Kafka unreachable") {
+		t.Fatalf("closed broker: %v", err)
 	}
 }

@@ -118,7 +118,7 @@ func RunUp(ctx context.Context, cfg UpConfig, sup SupervisorConfig, d Deps) erro
 		return p.abort(err)
 	}
 	defer sk.Close(d)
-	p.sup.Start(Component{Name: "sinks", Run: sk.Run})
+	p.sup.Start(Component{Name: "sinks", Run: sk.Run, Check: kafkaReachable(cfg.Sink.Brokers)})
 	log.Info("sinks", "lake", cfg.Sink.Parquet, "layout", cfg.Sink.Layout, "loki", cfg.Sink.LokiURL)
 
 	// 4. The producer that the collector and the generator write to. While Kafka is away
