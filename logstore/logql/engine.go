@@ -102,14 +102,23 @@ func (ev *evaluator) checkCtx() error { return ev.ctx.Err() }
 
 // stepIndex returns the grid index of t (ms) or -1.
 func (ev *evaluator) stepIndex(tms int64) int {
+	// The inverse of stepTime(i)/1e6: points carry milliseconds while the grid is in
+	// nanoseconds, so a query time with a sub-millisecond part (an instant query at "now")
+	// must still find its step.
 	d := tms*1e6 - ev.start
-	if d < 0 || ev.step == 0 && d != 0 {
+	if d <= -1e6 {
 		return -1
 	}
 	if ev.step == 0 {
+		if d <= 0 {
+			return 0
+		}
+		return -1
+	}
+	if d <= 0 {
 		return 0
 	}
-	return int(d / ev.step)
+	return int((d + ev.step - 1) / ev.step)
 }
 
 func (ev *evaluator) stepTime(i int) int64 { return ev.start + int64(i)*ev.step }

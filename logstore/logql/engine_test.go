@@ -102,6 +102,7 @@ type engineCase struct {
 	query     string
 	start     int // seconds after base
 	end       int
+	endNanos  int // added to end: a query time that is not a whole millisecond
 	step      time.Duration
 	instant   bool
 	limit     int
@@ -116,7 +117,7 @@ func runCases(t *testing.T, cases []engineCase) {
 	eng := NewEngine(fixture(), Limits{})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p := Params{Query: c.query, Start: base.Add(time.Duration(c.start) * time.Second), End: base.Add(time.Duration(c.end) * time.Second),
+			p := Params{Query: c.query, Start: base.Add(time.Duration(c.start) * time.Second), End: base.Add(time.Duration(c.end)*time.Second + time.Duration(c.endNanos)),
 				Step: c.step, Instant: c.instant, Limit: c.limit, Interval: c.interval}
 			if c.forward {
 				p.Direction = Forward

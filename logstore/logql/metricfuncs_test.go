@@ -8,6 +8,7 @@ import (
 func TestMetricFunctions(t *testing.T) {
 	runCases(t, []engineCase{
 		{name: "Grafana's data source test", query: `vector(1)+vector(1)`, end: 60, instant: true, want: "{} 2"},
+		{name: "Grafana's test at a sub-millisecond now", query: `vector(1)+vector(1)`, end: 60, endNanos: 123_456_789, instant: true, want: "{} 2"},
 		{name: "vector over a range", query: `vector(3)`, start: 0, end: 20, step: 10 * time.Second, want: "{} 0:3 10:3 20:3"},
 		{name: "vector or", query: `sum(count_over_time({app="nope"}[1m])) or vector(0)`, end: 60, instant: true, want: "{} 0"},
 		{name: "label_replace sets", query: `label_replace(sum by (region) (count_over_time({kind="vpc"}[2m])), "r", "$1", "region", "(.*)-.*-1")`, end: 120, instant: true,
