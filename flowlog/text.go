@@ -87,6 +87,11 @@ func (f *Format) Parse(r *Record, line string) error {
 			return &ParseError{Column: i + 1, Field: fd.String(), Value: val, Err: fmt.Errorf("%w: empty (two spaces in a row?)", errBadValue)}
 		}
 		if fd == FieldIgnored {
+			if strings.ContainsAny(val, "\r\n") {
+				// Record.Extra keeps one unknown column per line, and a text line cannot
+				// hold a line break: such a value could not be written back as read.
+				return &ParseError{Column: i + 1, Field: fd.String(), Value: val, Err: fmt.Errorf("%w: line break inside a value", errBadValue)}
+			}
 			if f.names != nil {
 				if r.Extra != "" {
 					r.Extra += "\n"
