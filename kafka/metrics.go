@@ -47,12 +47,7 @@ func newProducerMetrics() *producerMetrics {
 }
 
 func (m *producerMetrics) register(reg prometheus.Registerer) error {
-	for _, c := range m.collectors {
-		if err := reg.Register(c); err != nil {
-			return err
-		}
-	}
-	return nil
+	return registerAll(reg, m.collectors)
 }
 
 func (m *producerMetrics) setSpill(records, bytes int64) {
@@ -94,12 +89,7 @@ func newConsumerMetrics() *consumerMetrics {
 }
 
 func (m *consumerMetrics) register(reg prometheus.Registerer) error {
-	for _, c := range m.collectors {
-		if err := reg.Register(c); err != nil {
-			return err
-		}
-	}
-	return nil
+	return registerAll(reg, m.collectors)
 }
 
 func counterValue(c prometheus.Counter) float64 {
@@ -121,4 +111,14 @@ func counterVecSum(v *prometheus.CounterVec) float64 {
 		}
 	}
 	return sum
+}
+
+// registerAll registers every collector, stopping at the first error.
+func registerAll(reg prometheus.Registerer, cs []prometheus.Collector) error {
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -173,42 +173,24 @@ func NewProducer(cfg ProducerConfig, reg prometheus.Registerer, log *slog.Logger
 		return nil, err
 	}
 	def := DefaultProducerConfig()
-	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = def.BatchSize
-	}
-	if cfg.BatchBytes <= 0 {
-		cfg.BatchBytes = def.BatchBytes
-	}
-	if cfg.SendChunk <= 0 {
-		cfg.SendChunk = def.SendChunk
-	}
-	if cfg.Lanes <= 0 {
-		cfg.Lanes = def.Lanes
-	}
+	orDefault(&cfg.BatchSize, def.BatchSize)
+	orDefault(&cfg.BatchBytes, def.BatchBytes)
+	orDefault(&cfg.SendChunk, def.SendChunk)
+	orDefault(&cfg.Lanes, def.Lanes)
 	if cfg.Lanes > MaxLanes {
 		return nil, fmt.Errorf("kafka: lanes %d: at most %d", cfg.Lanes, MaxLanes)
 	}
-	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = def.MaxAttempts
-	}
-	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = def.WriteTimeout
-	}
-	if cfg.QueueBytes <= 0 {
-		cfg.QueueBytes = def.QueueBytes
-	}
-	if cfg.RetryBackoffMin <= 0 {
-		cfg.RetryBackoffMin = def.RetryBackoffMin
-	}
+	orDefault(&cfg.MaxAttempts, def.MaxAttempts)
+	orDefault(&cfg.WriteTimeout, def.WriteTimeout)
+	orDefault(&cfg.QueueBytes, def.QueueBytes)
+	orDefault(&cfg.RetryBackoffMin, def.RetryBackoffMin)
 	if cfg.RetryBackoffMax < cfg.RetryBackoffMin {
 		cfg.RetryBackoffMax = cfg.RetryBackoffMin
 	}
 	if cfg.Spill.Dir == "" {
 		return nil, errors.New("kafka: spill dir is empty")
 	}
-	if cfg.UndeliverableAfter <= 0 {
-		cfg.UndeliverableAfter = def.UndeliverableAfter
-	}
+	orDefault(&cfg.UndeliverableAfter, def.UndeliverableAfter)
 	if log == nil {
 		log = slog.Default()
 	}

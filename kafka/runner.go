@@ -134,30 +134,16 @@ func NewRunner(cfg RunnerConfig, out []sinks.Sink, reg prometheus.Registerer, lo
 		}
 	}
 	def := DefaultRunnerConfig()
-	if cfg.MaxRecords <= 0 {
-		cfg.MaxRecords = def.MaxRecords
-	}
-	if cfg.MaxBytes <= 0 {
-		cfg.MaxBytes = def.MaxBytes
-	}
-	if cfg.MaxAge <= 0 {
-		cfg.MaxAge = def.MaxAge
-	}
-	if cfg.SinkBackoffMin <= 0 {
-		cfg.SinkBackoffMin = def.SinkBackoffMin
-	}
+	orDefault(&cfg.MaxRecords, def.MaxRecords)
+	orDefault(&cfg.MaxBytes, def.MaxBytes)
+	orDefault(&cfg.MaxAge, def.MaxAge)
+	orDefault(&cfg.SinkBackoffMin, def.SinkBackoffMin)
 	if cfg.SinkBackoffMax < cfg.SinkBackoffMin {
 		cfg.SinkBackoffMax = cfg.SinkBackoffMin
 	}
-	if cfg.SessionTimeout <= 0 {
-		cfg.SessionTimeout = def.SessionTimeout
-	}
-	if cfg.FetchMaxWait <= 0 {
-		cfg.FetchMaxWait = def.FetchMaxWait
-	}
-	if cfg.FetchMaxBytes <= 0 {
-		cfg.FetchMaxBytes = def.FetchMaxBytes
-	}
+	orDefault(&cfg.SessionTimeout, def.SessionTimeout)
+	orDefault(&cfg.FetchMaxWait, def.FetchMaxWait)
+	orDefault(&cfg.FetchMaxBytes, def.FetchMaxBytes)
 	mech, err := cfg.SASL.mechanism()
 	if err != nil {
 		return nil, err

@@ -109,6 +109,19 @@ func selectorOrAll(v string) ([]*logql.Matcher, error) {
 	return logql.ParseMatchers(v)
 }
 
+// spanAndSelector reads the form of an Explore request: its time span and its optional
+// stream selector (nil matches every stream).
+func spanAndSelector(r *http.Request) (start, end int64, ms []*logql.Matcher, err error) {
+	if err := r.ParseForm(); err != nil {
+		return 0, 0, nil, badRequest("%v", err)
+	}
+	if start, end, err = parseSpan(r, time.Now()); err != nil {
+		return 0, 0, nil, err
+	}
+	ms, err = selectorOrAll(r.Form.Get("query"))
+	return start, end, ms, err
+}
+
 // eachEntry calls fn for every entry of the tenant's streams matching ms in [start, end).
 func (s *Store) eachEntry(ctx context.Context, tenantID string, ms []*logql.Matcher, start, end int64, fn func(*stream, logql.Entry)) error {
 	sts := s.streamsIn(tenantID, nil, start, end)
@@ -349,14 +362,7 @@ func isUUID(v string) bool {
 }
 
 func (s *Store) handleDetectedLabels(w http.ResponseWriter, r *http.Request, tenantID string) error {
-	if err := r.ParseForm(); err != nil {
-		return badRequest("%v", err)
-	}
-	start, end, err := parseSpan(r, time.Now())
-	if err != nil {
-		return err
-	}
-	ms, err := selectorOrAll(r.Form.Get("query"))
+	start, end, ms, err := spanAndSelector(r)
 	if err != nil {
 		return err
 	}
@@ -660,14 +666,7 @@ func patternOf(line string) string {
 const maxPatterns = 300
 
 func (s *Store) handlePatterns(w http.ResponseWriter, r *http.Request, tenantID string) error {
-	if err := r.ParseForm(); err != nil {
-		return badRequest("%v", err)
-	}
-	start, end, err := parseSpan(r, time.Now())
-	if err != nil {
-		return err
-	}
-	ms, err := selectorOrAll(r.Form.Get("query"))
+	start, end, ms, err := spanAndSelector(r)
 	if err != nil {
 		return err
 	}

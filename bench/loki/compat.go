@@ -251,25 +251,11 @@ func runCompat(ctx context.Context, o *options) error {
 		lokiVersion += " (unstamped build of github.com/grafana/loki/v3@v3.5.0)"
 	}
 	fmt.Printf("LogQL compatibility: flowtap logstore vs Grafana Loki (%s)\n", lokiVersion)
-	dir, err := os.MkdirTemp("", "bench-loki-compat-")
+	loki, ft, stop, err := startBoth(bin, "bench-loki-compat-", o)
 	if err != nil {
 		return err
 	}
-	if o.keep {
-		fmt.Println("data and logs in", dir)
-	} else {
-		defer os.RemoveAll(dir)
-	}
-	loki, err := startLoki(bin, dir)
-	if err != nil {
-		return err
-	}
-	defer loki.stop(60 * time.Second)
-	ft, err := startLogstore(dir, o)
-	if err != nil {
-		return err
-	}
-	defer ft.stop(60 * time.Second)
+	defer stop()
 	for _, s := range []*server{ft, loki} {
 		if err := s.waitReady(ctx, 3*time.Minute); err != nil {
 			return err

@@ -179,26 +179,11 @@ func run(ctx context.Context, o *options) error {
 	fmt.Printf("flowtap logstore vs Grafana Loki (%s, %s)\n", bin, strings.TrimSpace(strings.SplitN(string(version), "\n", 2)[0]))
 	fmt.Printf("load average at start: %s (2-core machine shared with other work: compare ratios)\n", loadavg())
 
-	dir, err := os.MkdirTemp("", "bench-loki-")
+	loki, ft, stop, err := startBoth(bin, "bench-loki-", o)
 	if err != nil {
 		return err
 	}
-	if o.keep {
-		fmt.Println("data and logs in", dir)
-	} else {
-		defer os.RemoveAll(dir)
-	}
-	// Start Loki first: it takes ~15 s to join its ring, time the generator uses.
-	loki, err := startLoki(bin, dir)
-	if err != nil {
-		return err
-	}
-	defer loki.stop(60 * time.Second)
-	ft, err := startLogstore(dir, o)
-	if err != nil {
-		return err
-	}
-	defer ft.stop(60 * time.Second)
+	defer stop()
 
 	genStart := time.Now()
 	to := (time.Now().Unix() - 300) / 60 * 60

@@ -117,6 +117,38 @@ analytics:
 `
 
 // startLoki writes a config under dir, checks it with -verify-config and starts Loki.
+// startBoth makes a scratch directory (kept with -keep) and starts Loki first (it takes
+// ~15 s to join its ring) and then the log store in it. stop stops both and removes the
+// directory unless kept.
+func startBoth(bin, prefix string, o *options) (loki, ft *server, stop func(), err error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cleanup := func() {
+		if !o.keep {
+			os.RemoveAll(dir)
+		}
+	}
+	if o.keep {
+		fmt.Println("data and logs in", dir)
+	}
+	if loki, err = startLoki(bin, dir); err != nil {
+		cleanup()
+		return nil, nil, nil, err
+	}
+	if ft, err = startLogstore(dir, o); err != nil {
+		loki.stop(60 * time.Second)
+		cleanup()
+		return nil, nil, nil, err
+	}
+	return loki, ft, func() {
+		ft.stop(60 * time.Second)
+		loki.stop(60 * time.Second)
+		cleanup()
+	}, nil
+}
+
 func startLoki(bin, dir string) (*server, error) {
 	httpPort, err := freePort()
 	if err != nil {
