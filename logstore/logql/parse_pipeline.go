@@ -56,7 +56,7 @@ func (p *parser) parseLineFilter() (Stage, error) {
 		op := p.tok.val
 		p.next()
 		var alt []string
-		ipArg := ""
+		ipArg, isIP := "", false
 		switch {
 		case p.tok.kind == tString:
 			alt = append(alt, p.tok.val)
@@ -74,7 +74,7 @@ func (p *parser) parseLineFilter() (Stage, error) {
 			if p.tok.kind != tString {
 				return nil, p.unexpected("STRING")
 			}
-			ipArg = p.tok.val
+			ipArg, isIP = p.tok.val, true
 			p.next()
 			if err := p.expect(")"); err != nil {
 				return nil, err
@@ -84,9 +84,9 @@ func (p *parser) parseLineFilter() (Stage, error) {
 		default:
 			return nil, p.unexpected("STRING")
 		}
-		if err := f.add(op, alt, ipArg); err != nil {
+		if err := f.add(op, alt, ipArg, isIP); err != nil {
 			text := op + " " + strconv.Quote(strings.Join(alt, ""))
-			if ipArg != "" {
+			if isIP {
 				text = op + " ip(" + strconv.Quote(ipArg) + ")"
 			}
 			p.deferErr("stage '" + text + "' : " + err.Error())

@@ -23,9 +23,11 @@ type LineFilter struct {
 	pats   [][]patternNode // for |> and !>
 }
 
-func (f *LineFilterStage) add(op string, values []string, ip string) error {
+// add appends one filter; isIP marks |= ip("...") so that an empty address is
+// rejected rather than read as "no ip filter".
+func (f *LineFilterStage) add(op string, values []string, ip string, isIP bool) error {
 	lf := LineFilter{Op: op, Values: values, IP: ip}
-	if ip != "" {
+	if isIP {
 		m, err := newIPMatcher(ip)
 		if err != nil {
 			return err
