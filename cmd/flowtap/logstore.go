@@ -16,6 +16,7 @@ func init() { register(newLogstoreCmd) }
 func newLogstoreCmd() *cobra.Command {
 	cfg := logstore.DefaultConfig()
 	var fsync string
+	rejectOld := cfg.Limits.RejectOldSamples == nil || *cfg.Limits.RejectOldSamples
 	cmd := &cobra.Command{
 		Use:   "logstore",
 		Short: "Run the embedded Loki-compatible log store",
@@ -26,6 +27,7 @@ Promtail, Alloy, logcli or Grafana at it. It serves until SIGTERM and flushes on
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Fsync = logstore.FsyncPolicy(fsync)
+			cfg.Limits.RejectOldSamples = &rejectOld
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			s, err := logstore.New(cfg, reg)
@@ -52,5 +54,17 @@ Promtail, Alloy, logcli or Grafana at it. It serves until SIGTERM and flushes on
 	f.IntVar(&cfg.MaxEntriesLimit, "max-entries-limit", cfg.MaxEntriesLimit, "largest limit a log query may ask for")
 	f.DurationVar(&cfg.MaxQueryLength, "max-query-length", cfg.MaxQueryLength, "longest time range of a query (0: unlimited)")
 	f.DurationVar(&cfg.QueryTimeout, "query-timeout", cfg.QueryTimeout, "time limit of one query")
+	// Loki's per-tenant ingestion limits (limits_config), for every tenant; 0 is no limit.
+	l := &cfg.Limits
+	f.IntVar(&l.MaxGlobalStreamsPerUser, "max-streams-per-tenant", l.MaxGlobalStreamsPerUser, "most active streams of a tenant; a push creating more is refused with 429 (Loki's max_global_streams_per_user; 0: unlimited)")
+	f.IntVar(&l.MaxLabelNameLength, "max-label-name-length", l.MaxLabelNameLength, "refuse (400) a stream with a longer label name (0: unlimited)")
+	f.IntVar(&l.MaxLabelValueLength, "max-label-value-length", l.MaxLabelValueLength, "refuse (400) a stream with a longer label value (0: unlimited)")
+	f.IntVar(&l.MaxLabelNamesPerSeries, "max-label-names-per-series", l.MaxLabelNamesPerSeries, "refuse (400) a stream with more label names (0: unlimited)")
+	f.IntVar(&l.MaxLineBytes, "max-line-size", l.MaxLineBytes, "refuse (400) a line longer than this many bytes (Loki's max_line_size; 0: unlimited)")
+	f.BoolVar(&rejectOld, "reject-old-samples", rejectOld, "refuse (400) lines older than --reject-old-samples-max-age")
+	f.DurationVar(&l.RejectOldSamplesMaxAge, "reject-old-samples-max-age", l.RejectOldSamplesMaxAge, "age beyond which lines are refused with --reject-old-samples (cut to --retention when that is shorter)")
+	f.DurationVar(&l.CreationGracePeriod, "creation-grace-period", l.CreationGracePeriod, "refuse (400) lines timestamped further than this in the future (0: no limit)")
+	f.Float64Var(&l.IngestionRateMB, "ingestion-rate-mb", l.IngestionRateMB, "per-tenant ingestion rate in MiB/s of line bytes; a push beyond it is refused with 429 (0: unlimited)")
+	f.Float64Var(&l.IngestionBurstSizeMB, "ingestion-burst-size-mb", l.IngestionBurstSizeMB, "per-tenant ingestion burst in MiB (at least the rate)")
 	return cmd
 }
