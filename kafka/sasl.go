@@ -15,9 +15,9 @@ import (
 // taken from the environment variable FLOWTAP_KAFKA_PASSWORD, so that it need not appear on
 // a command line.
 type SASL struct {
-	Mechanism string `yaml:"mechanism"`
-	Username  string `yaml:"username"`
-	Password  string `yaml:"password"`
+	Mechanism string
+	Username  string
+	Password  string
 }
 
 // PasswordEnv names the environment variable that supplies an empty SASL.Password.

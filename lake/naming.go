@@ -7,11 +7,11 @@ import "github.com/flowtap/flowtap/flowlog"
 // that carry neither. The Parquet sink, the text sink and the text rotator embed it.
 type Naming struct {
 	// FlowLogID and TGWFlowLogID appear in the file names of VPC and TGW files.
-	FlowLogID    string `yaml:"flow_log_id"`
-	TGWFlowLogID string `yaml:"tgw_flow_log_id"`
+	FlowLogID    string
+	TGWFlowLogID string
 	// DefaultAccount and DefaultRegion place records that carry neither.
-	DefaultAccount string `yaml:"default_account"`
-	DefaultRegion  string `yaml:"default_region"`
+	DefaultAccount string
+	DefaultRegion  string
 }
 
 // DefaultNaming is used for every field left empty.

@@ -8,48 +8,48 @@ import (
 // Config configures a Store and its HTTP API.
 type Config struct {
 	// Listen is the HTTP address Run serves on; empty serves nothing (embed Handler instead).
-	Listen string `yaml:"listen"`
+	Listen string
 	// DataDir holds the WAL and the chunk files (see the package doc for the layout).
-	DataDir string `yaml:"data_dir"`
+	DataDir string
 	// Retention deletes chunks whose newest entry is older than this; 0 keeps everything.
-	Retention time.Duration `yaml:"retention"`
+	Retention time.Duration
 	// AuthEnabled requires X-Scope-OrgID on every request; otherwise the tenant is "fake".
-	AuthEnabled bool `yaml:"auth_enabled"`
+	AuthEnabled bool
 	// Fsync is the WAL fsync policy: always, interval or never.
-	Fsync FsyncPolicy `yaml:"fsync"`
+	Fsync FsyncPolicy
 	// FsyncInterval is the fsync period of the interval policy.
-	FsyncInterval time.Duration `yaml:"fsync_interval"`
+	FsyncInterval time.Duration
 	// ChunkEncoding is the block compression: zstd (smaller) or s2 (faster reads).
-	ChunkEncoding string `yaml:"chunk_encoding"`
+	ChunkEncoding string
 	// BlockSize is the uncompressed size at which a stream's head becomes a block.
-	BlockSize int `yaml:"block_size"`
+	BlockSize int
 	// ChunkTargetSize cuts a stream's chunk to a file once its blocks reach this size.
-	ChunkTargetSize int `yaml:"chunk_target_size"`
+	ChunkTargetSize int
 	// MaxChunkAge cuts a chunk this long after its first entry arrived.
-	MaxChunkAge time.Duration `yaml:"max_chunk_age"`
+	MaxChunkAge time.Duration
 	// ChunkIdlePeriod cuts a chunk when its stream has had no push for this long.
-	ChunkIdlePeriod time.Duration `yaml:"chunk_idle_period"`
+	ChunkIdlePeriod time.Duration
 	// WALSegmentSize starts a new WAL segment beyond this size.
-	WALSegmentSize int64 `yaml:"wal_segment_size"`
+	WALSegmentSize int64
 	// MaxWALSize forces chunk cuts so that the WAL (and replay time) stays about this big.
-	MaxWALSize int64 `yaml:"max_wal_size"`
+	MaxWALSize int64
 	// MaxPushBytes refuses (413) push bodies larger than this, compressed or not.
-	MaxPushBytes int64 `yaml:"max_push_bytes"`
+	MaxPushBytes int64
 	// Limits are the ingestion limits of every tenant (Loki's limits_config).
-	Limits `yaml:",inline"`
+	Limits
 	// Overrides are per-tenant limits; a zero field inherits Limits.
-	Overrides map[string]Limits `yaml:"overrides"`
+	Overrides map[string]Limits
 	// ShutdownFlushTimeout bounds the flush of open chunks at shutdown; what is left
 	// stays in the (fsynced) WAL and is replayed at the next start.
-	ShutdownFlushTimeout time.Duration `yaml:"shutdown_flush_timeout"`
+	ShutdownFlushTimeout time.Duration
 	// MaxQuerySeries caps the series of a metric query (Loki's max_query_series).
-	MaxQuerySeries int `yaml:"max_query_series"`
+	MaxQuerySeries int
 	// MaxEntriesLimit caps the limit of a log query (Loki's max_entries_limit_per_query).
-	MaxEntriesLimit int `yaml:"max_entries_limit"`
+	MaxEntriesLimit int
 	// MaxQueryLength caps the time range of a query (Loki's max_query_length); 0 = none.
-	MaxQueryLength time.Duration `yaml:"max_query_length"`
+	MaxQueryLength time.Duration
 	// QueryTimeout bounds one query (Loki's query_timeout).
-	QueryTimeout time.Duration `yaml:"query_timeout"`
+	QueryTimeout time.Duration
 }
 
 // DefaultConfig returns Loki-like defaults: 30 days retention, fsync per push, 1 MiB chunks.

@@ -17,24 +17,24 @@ type Limits struct {
 	// MaxGlobalStreamsPerUser caps a tenant's active streams (streams holding data not
 	// yet flushed, or pushed within ChunkIdlePeriod); a push creating one more is refused
 	// (429) for that stream. Loki: max_global_streams_per_user, 5000.
-	MaxGlobalStreamsPerUser int `yaml:"max_global_streams_per_user"`
+	MaxGlobalStreamsPerUser int
 	// MaxLabelNameLength, MaxLabelValueLength and MaxLabelNamesPerSeries refuse (400) a
 	// stream with a longer label name (1024), value (2048) or more label names (15).
-	MaxLabelNameLength     int `yaml:"max_label_name_length"`
-	MaxLabelValueLength    int `yaml:"max_label_value_length"`
-	MaxLabelNamesPerSeries int `yaml:"max_label_names_per_series"`
+	MaxLabelNameLength     int
+	MaxLabelValueLength    int
+	MaxLabelNamesPerSeries int
 	// MaxLineBytes refuses (400) a longer line (Loki's max_line_size, 256 KB).
-	MaxLineBytes int `yaml:"max_line_bytes"`
+	MaxLineBytes int
 	// RejectOldSamples refuses (400) entries older than RejectOldSamplesMaxAge (1 week),
 	// so that nothing acknowledged is deleted by retention before its time. nil: true.
-	RejectOldSamples       *bool         `yaml:"reject_old_samples"`
-	RejectOldSamplesMaxAge time.Duration `yaml:"reject_old_samples_max_age"`
+	RejectOldSamples       *bool
+	RejectOldSamplesMaxAge time.Duration
 	// CreationGracePeriod refuses (400) entries newer than now plus this (10 minutes).
-	CreationGracePeriod time.Duration `yaml:"creation_grace_period"`
+	CreationGracePeriod time.Duration
 	// IngestionRateMB and IngestionBurstSizeMB bound a tenant's accepted line bytes per
 	// second (token bucket, MiB); a push beyond them is refused whole (429). 4 and 6.
-	IngestionRateMB      float64 `yaml:"ingestion_rate_mb"`
-	IngestionBurstSizeMB float64 `yaml:"ingestion_burst_size_mb"`
+	IngestionRateMB      float64
+	IngestionBurstSizeMB float64
 }
 
 // DefaultLimits are Loki 3.5's defaults.

@@ -42,11 +42,11 @@ var ErrEmptyLake = errors.New("no flow log files")
 // Config says which lake to open and which part of it the views cover.
 type Config struct {
 	// Dir is the local lake directory (an s3:// lake is first copied by Sync).
-	Dir string `yaml:"lake"`
+	Dir string
 	// Range limits the views to records whose end lies in it; zero means everything.
-	Range TimeRange `yaml:"-"`
+	Range TimeRange
 	// Threads caps DuckDB's worker threads; 0 lets DuckDB use every core.
-	Threads int `yaml:"threads"`
+	Threads int
 }
 
 // Engine is an in-memory DuckDB database with the lake views defined.

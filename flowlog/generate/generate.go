@@ -78,19 +78,19 @@ func CheckFormat(format *flowlog.Format, k Kind) error {
 
 // Config is one generate run.
 type Config struct {
-	Kind        Kind          `yaml:"kind"`
-	Interval    int64         `yaml:"interval"`     // seconds
-	TrafficType string        `yaml:"traffic_type"` // ACCEPT, REJECT, ALL
-	Start       time.Time     `yaml:"start"`        // backfill range (ignored when Live)
-	End         time.Time     `yaml:"end"`
-	Live        bool          `yaml:"live"`
-	Rate        float64       `yaml:"rate"` // records/s (flow logs)
-	Seed        uint64        `yaml:"seed"`
-	Lag         time.Duration `yaml:"lag"` // live: delay after a window closes before it is written
+	Kind        Kind
+	Interval    int64     // seconds
+	TrafficType string    // ACCEPT, REJECT, ALL
+	Start       time.Time // backfill range (ignored when Live)
+	End         time.Time
+	Live        bool
+	Rate        float64 // records/s (flow logs)
+	Seed        uint64
+	Lag         time.Duration // live: delay after a window closes before it is written
 	// StateFile, in live mode, keeps the start of the last window written, so that a
 	// restarted generator goes on after it (catching up on windows that closed while it was
 	// stopped, at most maxCatchUp of them) instead of writing it again. Empty: no resume.
-	StateFile string `yaml:"state_file"`
+	StateFile string
 }
 
 // maxCatchUp is how many windows that closed while a live generator was stopped it writes

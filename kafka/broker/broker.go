@@ -22,22 +22,22 @@ import (
 
 // Config configures the embedded broker.
 type Config struct {
-	Listen     string   `yaml:"listen"`     // host:port; port 0 picks a free port
-	DataDir    string   `yaml:"data"`       // on-disk state; empty keeps everything in memory
-	Partitions int      `yaml:"partitions"` // partitions of each topic created on start
-	Topics     []string `yaml:"topics"`     // created on start when missing
-	SyncWrites bool     `yaml:"sync_writes"`
+	Listen     string   // host:port; port 0 picks a free port
+	DataDir    string   // on-disk state; empty keeps everything in memory
+	Partitions int      // partitions of each topic created on start
+	Topics     []string // created on start when missing
+	SyncWrites bool
 	// Users are the SASL users clients must authenticate as (PLAIN, SCRAM-SHA-256 or
 	// SCRAM-SHA-512). Without users the broker accepts any client, so it refuses to listen
 	// beyond loopback: anyone who can reach it could read, write or delete topics.
-	Users []User `yaml:"users"`
+	Users []User
 }
 
 // User is one SASL user of the broker.
 type User struct {
-	Mechanism string `yaml:"mechanism"` // PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
-	Name      string `yaml:"name"`
-	Password  string `yaml:"password"`
+	Mechanism string // PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+	Name      string
+	Password  string
 }
 
 // ParseUser parses MECHANISM:NAME:PASSWORD (the password may contain colons).

@@ -168,9 +168,9 @@ func decodePayload(p []byte) (Message, error) {
 
 // Config sizes a queue.
 type Config struct {
-	Dir          string `yaml:"dir"`
-	MaxBytes     int64  `yaml:"max_bytes"`     // cap on appended data; Append beyond it fails with ErrFull
-	SegmentBytes int64  `yaml:"segment_bytes"` // the tail is sealed (fsynced) at this size
+	Dir          string
+	MaxBytes     int64 // cap on appended data; Append beyond it fails with ErrFull
+	SegmentBytes int64 // the tail is sealed (fsynced) at this size
 }
 
 // DefaultConfig is 1 GiB in 16 MiB segments under DefaultDir().

@@ -63,20 +63,20 @@ type Object struct {
 type Options struct {
 	// Endpoint of the S3 server, e.g. "http://127.0.0.1:7070" or "s3.amazonaws.com". A URL
 	// with http:// disables TLS.
-	Endpoint string `yaml:"s3_endpoint"`
+	Endpoint string
 	// AccessKey and SecretKey are the S3 credentials.
-	AccessKey string `yaml:"s3_access_key"`
-	SecretKey string `yaml:"-"`
+	AccessKey string
+	SecretKey string
 	// Region of the bucket; "us-east-1" when empty.
-	Region string `yaml:"s3_region"`
+	Region string
 	// PathStyle addresses buckets as endpoint/bucket instead of bucket.endpoint (needed by
 	// most self-hosted servers).
-	PathStyle bool `yaml:"s3_path_style"`
+	PathStyle bool
 	// MaxRetries bounds the S3 client's own retries of one request (default 3); the caller
 	// retries whole batches.
-	MaxRetries int `yaml:"s3_max_retries"`
+	MaxRetries int
 	// TempDir holds staged files of an S3 store; os.TempDir() when empty.
-	TempDir string `yaml:"temp_dir"`
+	TempDir string
 }
 
 // Open opens the store named by url: "s3://bucket/prefix" for an S3-compatible bucket,

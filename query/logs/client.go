@@ -25,11 +25,11 @@ import (
 // Config says which Loki to ask and as whom.
 type Config struct {
 	// URL is the base URL of the Loki HTTP API, e.g. http://127.0.0.1:3100.
-	URL string `yaml:"loki_url"`
+	URL string
 	// Tenant is sent as X-Scope-OrgID when set.
-	Tenant string `yaml:"tenant"`
+	Tenant string
 	// Timeout bounds one request; 0 means one minute.
-	Timeout time.Duration `yaml:"timeout"`
+	Timeout time.Duration
 }
 
 // DefaultConfig points at the embedded log store of `flowtap up`.

@@ -57,36 +57,36 @@ const PushPath = "/loki/api/v1/push"
 // Config configures the Loki sink.
 type Config struct {
 	// URL is the server's base URL (http://127.0.0.1:3100) or its full push URL.
-	URL string `yaml:"url"`
+	URL string
 	// Tenant goes in X-Scope-OrgID; empty sends no header (single-tenant servers).
-	Tenant string `yaml:"tenant"`
+	Tenant string
 	// LogGroup and TGWLogGroup are the log_group label values, as CloudWatch log groups.
-	LogGroup    string `yaml:"log_group"`
-	TGWLogGroup string `yaml:"tgw_log_group"`
+	LogGroup    string
+	TGWLogGroup string
 	// VPNTunnelLogGroup, VPNBGPLogGroup and ClientVPNLogGroup are the log_group label values
 	// of VPN events: Site-to-Site tunnel activity, Site-to-Site BGP, Client VPN connections.
-	VPNTunnelLogGroup string `yaml:"vpn_tunnel_log_group"`
-	VPNBGPLogGroup    string `yaml:"vpn_bgp_log_group"`
-	ClientVPNLogGroup string `yaml:"client_vpn_log_group"`
+	VPNTunnelLogGroup string
+	VPNBGPLogGroup    string
+	ClientVPNLogGroup string
 	// VPCFormat and TGWFormat are the LogFormat of the lines ("" for AWS's defaults).
-	VPCFormat string `yaml:"vpc_format"`
-	TGWFormat string `yaml:"tgw_format"`
+	VPCFormat string
+	TGWFormat string
 	// StreamLabel adds log_stream (per ENI / transit gateway) to the labels.
-	StreamLabel bool `yaml:"stream_label"`
+	StreamLabel bool
 	// DefaultAccount and DefaultRegion label records that carry neither.
-	DefaultAccount string `yaml:"default_account"`
-	DefaultRegion  string `yaml:"default_region"`
+	DefaultAccount string
+	DefaultRegion  string
 	// MaxPushBytes bounds the line bytes of one push (Loki's default limit is 4 MiB per
 	// request after decompression; keep well below).
-	MaxPushBytes int `yaml:"max_push_bytes"`
+	MaxPushBytes int
 	// Timeout bounds one HTTP request.
-	Timeout time.Duration `yaml:"timeout"`
+	Timeout time.Duration
 	// MinBackoff and MaxBackoff bound the wait between retries of one push.
-	MinBackoff time.Duration `yaml:"min_backoff"`
-	MaxBackoff time.Duration `yaml:"max_backoff"`
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
 	// MaxRetries bounds retries of one push before Write gives up (the runner then
 	// redelivers the batch); 0 retries until ctx ends.
-	MaxRetries int `yaml:"max_retries"`
+	MaxRetries int
 }
 
 // DefaultConfig returns CloudWatch-like names and Loki-friendly limits.

@@ -27,20 +27,20 @@ const SourceKey = "flowtap.source"
 // Config configures the Parquet Sink.
 type Config struct {
 	// Prefix is the user folder in front of AWSLogs/.
-	Prefix string `yaml:"prefix"`
+	Prefix string
 	// Layout is plain, hourly, hive or hive-hourly.
-	Layout string `yaml:"layout"`
+	Layout string
 	// Naming holds the flow log ids of file names and the default account and region.
-	lake.Naming `yaml:",inline"`
+	lake.Naming
 	// VPCFormat and TGWFormat choose the columns and their order ("" for fields 1–29 and
 	// AWS's default TGW format; "all" for every field of the kind).
-	VPCFormat string `yaml:"vpc_format"`
-	TGWFormat string `yaml:"tgw_format"`
+	VPCFormat string
+	TGWFormat string
 	// Compression is the page codec: gzip (AWS's, at DefaultGzipLevel), gzip-1 to gzip-9,
 	// zstd, snappy or none.
-	Compression string `yaml:"compression"`
+	Compression string
 	// RowGroupRows caps the rows of a row group.
-	RowGroupRows int64 `yaml:"row_group_rows"`
+	RowGroupRows int64
 }
 
 // DefaultConfig returns AWS's choices.

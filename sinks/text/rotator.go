@@ -15,25 +15,25 @@ import (
 // RotatorConfig configures a Rotator.
 type RotatorConfig struct {
 	// Prefix is the user folder in front of AWSLogs/ ("" for none).
-	Prefix string `yaml:"prefix"`
+	Prefix string
 	// Layout is the key prefix style.
-	Layout lake.Style `yaml:"-"`
+	Layout lake.Style
 	// Naming holds the flow log ids of file names and the default account and region.
-	lake.Naming `yaml:",inline"`
+	lake.Naming
 	// VPCFormat and TGWFormat are the formats written (nil: AWS's default formats).
-	VPCFormat *flowlog.Format `yaml:"-"`
-	TGWFormat *flowlog.Format `yaml:"-"`
+	VPCFormat *flowlog.Format
+	TGWFormat *flowlog.Format
 	// MaxFileBytes starts a new file once a file's uncompressed text reaches it (512 MB by
 	// default, about AWS's old 75 MB cap after gzip). Counting text rather than compressed
 	// bytes keeps file boundaries, and so file names, independent of the compressor.
-	MaxFileBytes int64 `yaml:"max_file_bytes"`
+	MaxFileBytes int64
 	// Lateness is how far behind the newest end time a record may still arrive; a bucket's
 	// file closes once the newest end is Lateness past the bucket's end.
-	Lateness time.Duration `yaml:"lateness"`
+	Lateness time.Duration
 	// MaxOpen bounds open files; past it the file of the oldest bucket closes.
-	MaxOpen int `yaml:"max_open"`
+	MaxOpen int
 	// GzipLevel is the compression level (0: default).
-	GzipLevel int `yaml:"gzip_level"`
+	GzipLevel int
 }
 
 // DefaultRotatorConfig returns AWS-like settings.

@@ -15,16 +15,16 @@ import (
 // Config configures the text Sink.
 type Config struct {
 	// Prefix is the user folder in front of AWSLogs/.
-	Prefix string `yaml:"prefix"`
+	Prefix string
 	// Layout is plain, hourly, hive or hive-hourly.
-	Layout string `yaml:"layout"`
+	Layout string
 	// Naming holds the flow log ids of file names and the default account and region.
-	lake.Naming `yaml:",inline"`
+	lake.Naming
 	// VPCFormat and TGWFormat are LogFormat strings ("" for AWS's defaults).
-	VPCFormat string `yaml:"vpc_format"`
-	TGWFormat string `yaml:"tgw_format"`
+	VPCFormat string
+	TGWFormat string
 	// GzipLevel is the compression level (0: default).
-	GzipLevel int `yaml:"gzip_level"`
+	GzipLevel int
 }
 
 // DefaultConfig returns AWS's defaults.
