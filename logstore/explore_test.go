@@ -3,9 +3,12 @@ package logstore
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -217,4 +220,88 @@ func FuzzDetectFields(f *testing.F) {
 			t.Fatalf("pattern %q of %q changes the token count", p, line)
 		}
 	})
+}
+
+// A client that does not read loses lines, not the server's memory: once the tail's
+// queue is full, lines are dropped and the next frame names them in dropped_entries
+// (timestamp and labels, as Loki's), and every pushed line is either received or named.
+func TestTailDropsForSlowClient(t *testing.T) {
+	ts := startStore(t, testConfig())
+	// a client socket with a small receive buffer that reads nothing for a while
+	conn, err := (&net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return serr
+	}}).Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := websocket.NewConfig("ws"+strings.TrimPrefix(ts.url, "http")+"/loki/api/v1/tail?"+url.Values{"query": {`{app="flood"}`}}.Encode(), ts.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := websocket.NewClient(cfg, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	const total = 12000
+	pad := strings.Repeat("x", 1000)
+	now := time.Now().UnixNano()
+	sent := map[int64]bool{}
+	for b := 0; b < total/1000; b++ {
+		es := make([]push.Entry, 1000)
+		for i := range es {
+			n := int64(b*1000 + i)
+			es[i] = push.Entry{Timestamp: time.Unix(0, now+n), Line: fmt.Sprint(n, " ", pad)}
+			sent[now+n] = true
+		}
+		pushStreams(t, ts.Store, DefaultTenant, push.Stream{Labels: `{app="flood"}`, Entries: es})
+	}
+	time.Sleep(time.Second) // the tail reads on and fills its queue meanwhile
+	received, named := 0, 0
+	for {
+		var raw string
+		ws.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if err := websocket.Message.Receive(ws, &raw); err != nil {
+			break // nothing more for 2 s
+		}
+		var m struct {
+			Streams []struct {
+				Values [][2]string `json:"values"`
+			} `json:"streams"`
+			Dropped []struct {
+				Timestamp string            `json:"timestamp"`
+				Labels    map[string]string `json:"labels"`
+			} `json:"dropped_entries"`
+		}
+		if err := json.Unmarshal([]byte(raw), &m); err != nil {
+			t.Fatalf("%v: %.200s", err, raw)
+		}
+		for _, s := range m.Streams {
+			for _, v := range s.Values {
+				ns, _ := strconv.ParseInt(v[0], 10, 64)
+				if !sent[ns] {
+					t.Fatalf("line %s received twice or never sent", v[0])
+				}
+				delete(sent, ns)
+				received++
+			}
+		}
+		for _, d := range m.Dropped {
+			ns, _ := strconv.ParseInt(d.Timestamp, 10, 64)
+			if !sent[ns] || d.Labels["app"] != "flood" {
+				t.Fatalf("dropped entry %+v: not a pushed line still missing", d)
+			}
+			delete(sent, ns)
+			named++
+		}
+	}
+	if named == 0 || received == 0 {
+		t.Fatalf("received %d lines, %d named dropped: want both", received, named)
+	}
+	if named < tailMaxDropped && len(sent) != 0 {
+		t.Fatalf("%d lines neither received nor named dropped (received %d, named %d)", len(sent), received, named)
+	}
+	t.Logf("received %d, named dropped %d, unnamed %d of %d", received, named, len(sent), total)
 }

@@ -3,6 +3,7 @@ package logstore
 import (
 	"context"
 	"net/http"
+	"sort"
 	"strconv"
 	"time"
 
@@ -20,9 +21,20 @@ const tailPoll = 200 * time.Millisecond
 // nothing, for lines that arrive a little late.
 const tailLateness = 5 * time.Second
 
+// As in Loki, a tail sends at most tailFrameEntries lines per frame and queues at most
+// tailQueuedFrames frames for a client that reads slowly; the lines of a frame that does
+// not fit are dropped, and up to tailMaxDropped of them are named in the next frame's
+// dropped_entries, so a slow client costs bounded memory and still learns what it missed.
+const (
+	tailFrameEntries = 100
+	tailQueuedFrames = 10
+	tailMaxDropped   = 1000
+)
+
 // handleTail is /loki/api/v1/tail: a websocket that first sends the lines of the query
 // from start (default an hour ago, at most limit), then every new line as it arrives,
-// delay_for seconds (0..5) behind now, as JSON messages {"streams":[...]} in Loki's shape.
+// delay_for seconds (0..5) behind now, as JSON messages {"streams":[...]} in Loki's shape,
+// with "dropped_entries" when lines were dropped for a slow client.
 func (s *Store) handleTail(w http.ResponseWriter, r *http.Request, tenantID string) error {
 	if err := r.ParseForm(); err != nil {
 		return badRequest("%v", err)
@@ -68,13 +80,22 @@ func (s *Store) handleTail(w http.ResponseWriter, r *http.Request, tenantID stri
 
 // tailer follows one tail query.
 type tailer struct {
-	s      *Store
-	tenant string
-	query  string
-	limit  int
-	delay  time.Duration
-	cursor int64           // newest timestamp sent (or looked at)
-	seen   map[string]bool // entries at cursor already sent: labels \x00 line
+	s       *Store
+	tenant  string
+	query   string
+	limit   int
+	delay   time.Duration
+	cursor  int64           // newest timestamp sent (or looked at)
+	seen    map[string]bool // entries at cursor already sent: labels \x00 line
+	dropped []tailEntry     // dropped for a slow client, not yet reported
+}
+
+// tailEntry is one line of a tail.
+type tailEntry struct {
+	labels logql.Labels
+	key    string // labels.String()
+	ts     int64
+	line   string
 }
 
 func (t *tailer) run(ws *websocket.Conn) {
@@ -87,21 +108,39 @@ func (t *tailer) run(ws *websocket.Conn) {
 		}
 		cancel()
 	}()
+	// The writer sends queued frames; the poll loop never waits for a slow client.
+	frames := make(chan []byte, tailQueuedFrames)
+	defer close(frames)
+	go func() {
+		for msg := range frames {
+			ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if _, err := ws.Write(msg); err != nil {
+				cancel()
+				for range frames { // let the loop end without blocking
+				}
+				return
+			}
+		}
+	}()
 	tick := time.NewTicker(tailPoll)
 	defer tick.Stop()
 	for {
-		msg, caughtUp, err := t.poll(ctx)
+		entries, caughtUp, err := t.poll(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
 				t.s.log.Warn("tail query", "query", t.query, "err", err)
 			}
 			return
 		}
-		if msg != nil {
-			ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if _, err := ws.Write(msg); err != nil {
-				return
-			}
+		if len(entries) == 0 && len(t.dropped) > 0 {
+			// Loki names dropped lines only along with new ones; a tail whose flood has
+			// ended would never learn of them, so they go alone once there is room.
+			t.send(frames, nil)
+		}
+		for len(entries) > 0 {
+			n := min(len(entries), tailFrameEntries)
+			t.send(frames, entries[:n])
+			entries = entries[n:]
 		}
 		if !caughtUp {
 			continue // an old start: read on, one window of max_query_length at a time
@@ -117,9 +156,66 @@ func (t *tailer) run(ws *websocket.Conn) {
 	}
 }
 
-// poll returns the message of the lines newer than the cursor (nil if none) and whether
-// it looked up to now.
-func (t *tailer) poll(ctx context.Context) ([]byte, bool, error) {
+// send queues a frame of entries, with the dropped entries not yet reported; when the
+// queue is full the entries join the dropped ones instead.
+func (t *tailer) send(frames chan<- []byte, entries []tailEntry) {
+	select {
+	case frames <- t.frame(entries):
+		t.dropped = nil
+	default:
+		for _, e := range entries {
+			if len(t.dropped) >= tailMaxDropped {
+				break
+			}
+			t.dropped = append(t.dropped, e)
+		}
+	}
+}
+
+// frame renders entries (grouped by stream, in order) and the dropped entries as Loki's
+// tail message: {"streams":[...],"dropped_entries":[{"timestamp":"ns","labels":{...}}]}.
+func (t *tailer) frame(entries []tailEntry) []byte {
+	b := []byte(`{"streams":[`)
+	for i, e := range entries {
+		if i == 0 || e.key != entries[i-1].key {
+			if i > 0 {
+				b = append(b, "]},"...)
+			}
+			b = append(b, `{"stream":`...)
+			b = appendLabelsObject(b, e.labels)
+			b = append(b, `,"values":[`...)
+		} else {
+			b = append(b, ',')
+		}
+		b = append(b, `["`...)
+		b = strconv.AppendInt(b, e.ts, 10)
+		b = append(b, `",`...)
+		b = jsonstr.Append(b, e.line)
+		b = append(b, ']')
+	}
+	if len(entries) > 0 {
+		b = append(b, "]}"...)
+	}
+	b = append(b, ']')
+	if len(t.dropped) > 0 {
+		b = append(b, `,"dropped_entries":[`...)
+		for i, e := range t.dropped {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"timestamp":"`...)
+			b = strconv.AppendInt(b, e.ts, 10)
+			b = append(b, `","labels":`...)
+			b = appendLabelsObject(b, e.labels)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// poll returns the lines newer than the cursor and whether it looked up to now.
+func (t *tailer) poll(ctx context.Context) ([]tailEntry, bool, error) {
 	end := time.Now().Add(-t.delay)
 	if end.UnixNano() <= t.cursor {
 		return nil, true, nil
@@ -134,33 +230,17 @@ func (t *tailer) poll(ctx context.Context) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	newest := t.cursor
-	b := []byte(`{"streams":[`)
-	sent := 0
+	var out []tailEntry
 	var newSeen map[string]bool
+	read := 0 // entries the query returned, sent before or not: a full limit means more wait
 	for _, st := range res.Streams {
 		key := st.Labels.String()
-		n := 0
+		read += len(st.Entries)
 		for _, e := range st.Entries {
 			if e.Timestamp < t.cursor || (e.Timestamp == t.cursor && t.seen[key+"\x00"+e.Line]) {
 				continue
 			}
-			if n == 0 {
-				if sent > 0 {
-					b = append(b, ',')
-				}
-				b = append(b, `{"stream":`...)
-				b = appendLabelsObject(b, st.Labels)
-				b = append(b, `,"values":[`...)
-			} else {
-				b = append(b, ',')
-			}
-			b = append(b, `["`...)
-			b = strconv.AppendInt(b, e.Timestamp, 10)
-			b = append(b, `",`...)
-			b = jsonstr.Append(b, e.Line)
-			b = append(b, ']')
-			n++
-			sent++
+			out = append(out, tailEntry{labels: st.Labels, key: key, ts: e.Timestamp, line: e.Line})
 			if e.Timestamp > newest {
 				newest, newSeen = e.Timestamp, map[string]bool{}
 			}
@@ -171,11 +251,8 @@ func (t *tailer) poll(ctx context.Context) ([]byte, bool, error) {
 				newSeen[key+"\x00"+e.Line] = true
 			}
 		}
-		if n > 0 {
-			b = append(b, "]}"...)
-		}
 	}
-	if sent == 0 {
+	if len(out) == 0 {
 		// Nothing new: stop re-reading old data, but keep a margin for late lines.
 		c := end.Add(-tailLateness).UnixNano()
 		if !caughtUp {
@@ -186,11 +263,13 @@ func (t *tailer) poll(ctx context.Context) ([]byte, bool, error) {
 		}
 		return nil, caughtUp, nil
 	}
+	// in time order across streams, as lines arrive
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ts < out[j].ts })
 	if newest == t.cursor {
 		for k := range t.seen {
 			newSeen[k] = true
 		}
 	}
 	t.cursor, t.seen = newest, newSeen
-	return append(b, "]}"...), caughtUp && sent < t.limit, nil
+	return out, caughtUp && read < t.limit, nil
 }
