@@ -87,25 +87,6 @@ func genVPN(t *testing.T, client bool, start time.Time, minutes int) []generate.
 	return c.evs
 }
 
-var vpnKind = map[string]string{generate.LogTunnel: KindVPNTunnel, generate.LogBGP: KindVPNBGP, generate.LogClient: KindClientVPN}
-
-// writeVPN sends events as `flowtap generate --kind vpn-… --kafka-brokers` does: one
-// WriteVPN call per run of one kind and stream.
-func writeVPN(t *testing.T, p *Producer, evs []generate.VPNEvent) {
-	t.Helper()
-	for i := 0; i < len(evs); {
-		j := i
-		var data [][]byte
-		for ; j < len(evs) && evs[j].Log == evs[i].Log && evs[j].Stream == evs[i].Stream; j++ {
-			data = append(data, evs[j].AppendJSON(nil))
-		}
-		if err := p.WriteVPN(context.Background(), vpnKind[evs[i].Log], evs[i].Stream, data); err != nil {
-			t.Fatal(err)
-		}
-		i = j
-	}
-}
-
 // lokiStream is one stream of a query_range answer.
 type lokiStream struct {
 	Stream map[string]string `json:"stream"`
@@ -164,7 +145,9 @@ func TestVPNEventsToLoki(t *testing.T) {
 
 	start := time.Date(2025, 11, 8, 5, 0, 0, 0, time.UTC)
 	evs := append(genVPN(t, false, start, 30), genVPN(t, true, start, 30)...)
-	writeVPN(t, p, evs)
+	if err := WriteVPNEvents(context.Background(), p, evs); err != nil {
+		t.Fatal(err)
+	}
 	// Two bad events: a BGP log of an unknown type, an unknown kind.
 	if err := p.WriteVPN(context.Background(), KindVPNBGP, "vpn-0bad_1.2.3.4", [][]byte{[]byte(`{"type":"Nope","event_timestamp":1}`)}); err != nil {
 		t.Fatal(err)
@@ -192,7 +175,7 @@ func TestVPNEventsToLoki(t *testing.T) {
 		case generate.LogClient:
 			ts = e.Client.LastUpdateTime.Truncate(time.Second) // the JSON holds whole seconds
 		}
-		key := fmt.Sprintf("kind=%s,log_group=%s,log_stream=%s,account=,region=|%d|%s", vpnKind[e.Log], groups[e.Log], e.Stream, ts.UnixNano(), e.AppendJSON(nil))
+		key := fmt.Sprintf("kind=%s,log_group=%s,log_stream=%s,account=,region=|%d|%s", vpnKinds[e.Log], groups[e.Log], e.Stream, ts.UnixNano(), e.AppendJSON(nil))
 		want[key] = true
 		kinds[e.Log]++
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/ingest"
+	"github.com/flowtap/flowtap/kafka"
 	"github.com/flowtap/flowtap/pipeline"
 )
 
@@ -100,7 +101,7 @@ port).`,
 	return cmd
 }
 
-// recordWriter picks the output: a stdout writer, or the Kafka producer hook.
+// recordWriter picks the output: a stdout writer, or a Kafka producer.
 func (o *collectOptions) recordWriter(stdout io.Writer) (flowlog.RecordWriter, error) {
 	var format *flowlog.Format
 	if o.format != "" {
@@ -126,7 +127,7 @@ func (o *collectOptions) recordWriter(stdout io.Writer) (flowlog.RecordWriter, e
 			return nil, errors.New("--output kafka: --kafka-brokers is required")
 		}
 		// A receiver must not block on Kafka: records spill to disk after a short wait.
-		w, err := startProducer(kafkaOutput{brokers: o.kafkaBrokers, topic: o.kafkaTopic, spillDir: o.spillDir, timeout: 5 * time.Second})
+		w, err := kafka.StartOutput(kafka.OutputConfig{Brokers: o.kafkaBrokers, Topic: o.kafkaTopic, SpillDir: o.spillDir, Timeout: 5 * time.Second}, nil)
 		if err != nil {
 			return nil, fmt.Errorf("--output kafka: %w", err)
 		}

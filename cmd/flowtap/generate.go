@@ -24,13 +24,6 @@ import (
 
 func init() { register(newGenerateCmd) }
 
-// newKafkaWriter is the single hook for --kafka-brokers: it returns the Kafka producer as a
-// flowlog.RecordWriter (closed with io.Closer if it implements it). The Kafka wiring sets
-// it; until then generate reports that Kafka output is not available.
-var newKafkaWriter = func(o kafkaOutput) (flowlog.RecordWriter, error) {
-	return nil, errors.New("kafka output not available")
-}
-
 type generateOptions struct {
 	kind, format, trafficType, start, end, topology, out, layout, prefix string
 	interval                                                             int64
@@ -175,19 +168,17 @@ func runGenerate(ctx context.Context, cmd *cobra.Command, o *generateOptions) er
 	)
 	switch {
 	case len(o.kafkaBrokers) > 0:
-		if rw, err = newKafkaWriter(kafkaOutput{brokers: o.kafkaBrokers, topic: o.kafkaTopic, spillDir: o.spillDir, timeout: o.kafkaTimeout, sasl: o.kafkaSASL}); err != nil {
+		// A backfill waits for Kafka (Block) rather than fill the disk spill at generator speed.
+		out, err := kafka.StartOutput(kafka.OutputConfig{Brokers: o.kafkaBrokers, SASL: o.kafkaSASL, Topic: o.kafkaTopic,
+			SpillDir: o.spillDir, Timeout: o.kafkaTimeout, Block: true}, nil)
+		if err != nil {
 			return fmt.Errorf("--kafka-brokers: %w", err)
 		}
-		if c, ok := rw.(interface{ CloseReport(io.Writer) error }); ok {
-			finish = func() error { return c.CloseReport(cmd.ErrOrStderr()) }
-		} else if c, ok := rw.(io.Closer); ok {
-			finish = c.Close
-		}
+		finish = func() error { return out.CloseReport(cmd.ErrOrStderr()) }
 		if format == nil { // VPN events go to the VPN topic as AWS's JSON
-			if vw, err = newKafkaVPNWriter(rw); err != nil {
-				return fmt.Errorf("--kafka-brokers: %w", err)
-			}
-			rw = nil
+			vw = out
+		} else {
+			rw = out
 		}
 	case o.out == "-" || o.out == "":
 		bw := bufio.NewWriterSize(stdout, 1<<20)

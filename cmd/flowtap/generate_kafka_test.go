@@ -79,7 +79,7 @@ func TestGenerateKafkaReportsAndFails(t *testing.T) {
 	b.Close()
 	start := time.Now()
 	_, stderr, err = runCLIErr(t, append([]string{"generate", "--kafka-brokers", addr, "--spill-dir", spillDir, "--kafka-timeout", "1s"}, window...)...)
-	if !errors.Is(err, ErrUndelivered) || !strings.Contains(err.Error(), fmt.Sprintf("%d wait in the spill", want)) {
+	if !errors.Is(err, kafka.ErrUndelivered) || !strings.Contains(err.Error(), fmt.Sprintf("%d wait in the spill", want)) {
 		t.Fatalf("generate to an unreachable broker: err %v, want %d records reported undelivered\n%s", err, want, stderr)
 	}
 	if el := time.Since(start); el < time.Second {
