@@ -100,6 +100,8 @@ type Broker struct {
 	lock    *fsx.Lock // on DataDir: two brokers on one directory would corrupt it
 	ready   chan struct{}
 	addr    string
+	// stopExpiry ends the member-expiry watch (expire.go) and waits for it.
+	stopExpiry func()
 }
 
 // New validates cfg; it does no I/O.
@@ -188,6 +190,12 @@ func (b *Broker) Start() error {
 	}
 	b.cluster = c
 	b.addr = c.ListenAddrs()[0]
+	expiry := newMemberExpiry(b.log, dialable(b.addr), b.cfg.Users)
+	expiry.watch(c)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); expiry.run(ctx, c) }()
+	b.stopExpiry = func() { cancel(); <-done }
 	close(b.ready)
 	b.log.Info("kafka broker listening", "addr", b.addr, "data", b.cfg.DataDir, "topics", b.cfg.Topics)
 	return nil
@@ -215,6 +223,10 @@ func (b *Broker) Run(ctx context.Context) error {
 
 // Close stops the broker and persists its state. It is safe to call more than once.
 func (b *Broker) Close() {
+	if b.stopExpiry != nil {
+		b.stopExpiry() // it asks the cluster for group info: stop it first
+		b.stopExpiry = nil
+	}
 	if b.cluster != nil {
 		b.cluster.Close()
 		b.log.Info("kafka broker stopped", "addr", b.addr)
