@@ -15,12 +15,12 @@ import (
 )
 
 // BenchmarkProduce measures records/s from WriteRecords to acknowledged by the embedded
-// broker (same host; disk: data dir with SyncWrites, as `flowtap up` runs it), per codec and
-// lane count. One op is one record. Budget: ≥ 400 k records/s.
+// broker (same host; disk: data dir with SyncWrites, as `flowtap up` runs it), per codec (lz4
+// is the default) and lane count. One op is one record. Budget: ≥ 400 k records/s.
 func BenchmarkProduce(b *testing.B) {
 	seq := map[string]uint64{}
 	recs := makeRecords(1000, 500, 0, seq)
-	for _, codec := range []string{"zstd", "none"} {
+	for _, codec := range []string{"lz4", "zstd", "none"} {
 		for _, disk := range []bool{true, false} {
 			for _, lanes := range []int{1, 4} {
 				name := fmt.Sprintf("%s/mem/lanes=%d", codec, lanes)
@@ -51,17 +51,18 @@ func BenchmarkProduce(b *testing.B) {
 }
 
 // BenchmarkProduceLanes compares 4 lanes (JSON encoded in parallel, the default) with 1 lane
-// and with 4 lanes encoded in the caller's goroutine, zstd to a broker on disk (as `flowtap
-// up` runs), in alternating rounds against one broker so that all see the same load on a
+// and with 4 lanes encoded in the caller's goroutine, default codec to a broker on disk (as
+// `flowtap up` runs), in alternating rounds against one broker so that all see the same load on a
 // shared machine. It reports each rate and the ratios to 1 lane.
 func BenchmarkProduceLanes(b *testing.B) {
 	seq := map[string]uint64{}
 	recs := makeRecords(1000, 500, 0, seq)
 	br := startBroker(b, "", b.TempDir())
-	one := benchProducer(b, br.Addr(), "zstd", 1)
-	serial := benchProducer(b, br.Addr(), "zstd", 4)
+	codec := DefaultProducerConfig().Compression
+	one := benchProducer(b, br.Addr(), codec, 1)
+	serial := benchProducer(b, br.Addr(), codec, 4)
 	serial.serialEncode = true
-	four := benchProducer(b, br.Addr(), "zstd", 4)
+	four := benchProducer(b, br.Addr(), codec, 4)
 	const rounds = 6
 	// Rounds shorter than ~50 k records measure the ramp-up and the last acknowledgement more
 	// than the steady rate.

@@ -15,7 +15,8 @@ import (
 )
 
 // TestKeyHashMatchesKafkaGo: the balancer picks kafka-go's Hash partition for every key, and
-// with as many lanes as partitions a key's lane is its partition.
+// with as many lanes as partitions a key's lane is its partition. A lane hint is taken only
+// when there are as many partitions as lanes.
 func TestKeyHashMatchesKafkaGo(t *testing.T) {
 	ours, theirs := &keyHash{}, &kafkago.Hash{}
 	for n := 1; n <= 9; n++ {
@@ -35,6 +36,14 @@ func TestKeyHashMatchesKafkaGo(t *testing.T) {
 			}
 			if got := laneOf(string(key), n); got != want {
 				t.Fatalf("key %s: lane %d of %d, partition %d", key, got, n, want)
+			}
+			hinted := kafkago.Message{Key: key, Partition: laneHint(laneOf(string(key), n))}
+			if got := (&keyHash{lanes: n}).Balance(hinted, parts...); got != want {
+				t.Fatalf("key %s with its lane hint: partition %d, want %d", key, got, want)
+			}
+			other := kafkago.Message{Key: key, Partition: laneHint((want + 1) % n)}
+			if got := (&keyHash{lanes: n + 1}).Balance(other, parts...); got != want {
+				t.Fatalf("key %s: a hint from %d lanes over %d partitions was taken", key, n+1, n)
 			}
 		}
 	}
