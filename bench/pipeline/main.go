@@ -3,7 +3,9 @@
 // --loki-url URL` into the embedded log store, with a raw consume of the same topic in the
 // same run as the baseline (kcat when installed, else a kafka-go connection reader, both
 // writing every message to a pipe that counts them). It prints, per process, records/s,
-// CPU µs per record and peak RSS, the sink/raw ratio, and checks that the lake and the log
+// CPU µs per record and peak RSS, the sink/raw ratio, the producer's ratio to the same
+// generate writing text to a pipe (with the broker's CPU while it took the records), and
+// checks that the lake and the log
 // store hold exactly the generated records (Parquet object ranges per partition disjoint
 // and covering every offset, row and line counts equal to the messages in Kafka).
 //
@@ -152,15 +154,38 @@ func run(ctx context.Context, o options) error {
 	end := time.Now().UTC().Truncate(time.Minute)
 	start := end.Add(-time.Duration(o.minutes) * time.Minute)
 	args := []string{"generate", "--interval", "60", "--seed", "7", "--start", start.Format(time.RFC3339),
-		"--end", end.Format(time.RFC3339), "--kafka-brokers", brokerAddr, "--spill-dir", filepath.Join(dir, "spill")}
+		"--end", end.Format(time.RFC3339)}
 	if o.rate > 0 {
 		args = append(args, "--rate", strconv.FormatFloat(o.rate, 'f', -1, 64))
 	}
 	fmt.Printf("generate: %d minutes of VPC flow logs from %s\n", o.minutes, start.Format(time.RFC3339))
-	gen, err := runToEnd(ctx, dir, "generate", nil, ft, args...)
+	// The producer's baseline: the same records as text to a pipe that only counts them.
+	var textLines int64
+	countText := func(r io.Reader) error {
+		buf := make([]byte, 1<<20)
+		for {
+			k, err := r.Read(buf)
+			textLines += int64(bytes.Count(buf[:k], []byte{'\n'}))
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	genText, err := runToEnd(ctx, dir, "generate-text (stdout, baseline)", countText, ft, args...)
 	if err != nil {
 		return err
 	}
+	genText.records = textLines - 1 // the header line
+	brokerCPU0, _ := procUsage(broker.cmd.Process.Pid)
+	gen, err := runToEnd(ctx, dir, "generate --kafka-brokers", nil, ft,
+		append(args, "--kafka-brokers", brokerAddr, "--spill-dir", filepath.Join(dir, "spill"))...)
+	if err != nil {
+		return err
+	}
+	brokerCPU1, brokerRSS := procUsage(broker.cmd.Process.Pid)
 	offsets, err := highWatermarks(ctx, brokerAddr, kafka.TopicVPC)
 	if err != nil {
 		return err
@@ -173,6 +198,10 @@ func run(ctx context.Context, o options) error {
 	if total == 0 {
 		return errors.New("generate produced nothing")
 	}
+	if total != genText.records {
+		return fmt.Errorf("generate wrote %d records as text but Kafka holds %d", genText.records, total)
+	}
+	brokerFig := figure{name: "broker (during generate)", records: total, wall: gen.wall, cpu: brokerCPU1 - brokerCPU0, rssKB: brokerRSS}
 
 	var distinct int64
 	raw, err := rawBaseline(ctx, o, dir, self, brokerAddr, total, &distinct)
@@ -187,10 +216,12 @@ func run(ctx context.Context, o options) error {
 
 	fmt.Println()
 	fmt.Printf("%-34s %10s %9s %12s %9s %12s %10s\n", "process", "records", "wall", "records/s", "CPU", "CPU µs/rec", "peak RSS")
-	for _, f := range []figure{gen, raw, sink} {
+	for _, f := range []figure{genText, gen, brokerFig, raw, sink} {
 		fmt.Printf("%-34s %10d %8.2fs %12.0f %8.2fs %12.2f %8d MB\n", f.name, f.records, f.wall.Seconds(), f.rate(),
 			f.cpu.Seconds(), f.usPerRecord(), f.rssKB>>10)
 	}
+	fmt.Printf("generate → Kafka / generate → stdout (same run): %.2f× records/s, %.2f× CPU per record; with the broker's CPU %.2f µs/record (budget: ≥ 700 k records/s)\n",
+		gen.rate()/genText.rate(), gen.usPerRecord()/genText.usPerRecord(), gen.usPerRecord()+brokerFig.usPerRecord())
 	fmt.Printf("sink / raw consume (same run): %.2f× records/s, %.2f× CPU per record (budget: ≥ 0.6× and ≥ 400 k records/s, ≤ 2.5 µs/record, ≤ 300 MB)\n",
 		sink.rate()/raw.rate(), sink.usPerRecord()/raw.usPerRecord())
 
