@@ -181,12 +181,48 @@ func (discardRecords) WriteRecords(context.Context, []flowlog.Record) error { re
 // collectorLoop runs a Collector (cfg.Sockets sockets and shards, records discarded), feeds
 // it at pps (0 = top speed) and returns its receive rate and kernel drops.
 func collectorLoop(ctx context.Context, cfg Config, capt *replay.Capture, pps float64) (rate, drops float64, err error) {
+	r, err := Feed(ctx, cfg, capt, FeedConfig{PPS: pps})
+	return r.PPS, r.KernelDrops, err
+}
+
+// FeedConfig is one collector run of Feed.
+type FeedConfig struct {
+	PPS    float64              // send rate; 0 = top speed
+	Writer flowlog.RecordWriter // where the collector's records go; nil = discarded
+	// ClockSpeed runs the collector's clock this many times faster than real time, so that
+	// its windows close (and their records go to Writer) every Interval/ClockSpeed while it
+	// receives; 0 or 1 = real time.
+	ClockSpeed float64
+}
+
+// FeedResult is what the collector of one Feed run did.
+type FeedResult struct {
+	PPS         float64 // datagrams/s it took in, from the first send to the last receive
+	KernelDrops float64 // its sockets' kernel drops (SO_RXQ_OVFL)
+	Sent        uint64  // datagrams sent
+	Records     float64 // flow records it emitted, the final flush included
+}
+
+// Feed runs a Collector (cfg.Sockets sockets and shards) whose records go to f.Writer, feeds
+// it capt at f.PPS and returns its receive rate, kernel drops and records.
+func Feed(ctx context.Context, cfg Config, capt *replay.Capture, f FeedConfig) (FeedResult, error) {
 	ccfg := ingest.DefaultConfig()
 	ccfg.Listen, ccfg.Sockets, ccfg.Shards = "127.0.0.1:0", cfg.Sockets, cfg.Sockets
 	reg := prometheus.NewRegistry()
-	c, err := ingest.New(ccfg, discardRecords{}, reg, ingest.WithLogger(slog.New(slog.DiscardHandler)))
+	w := f.Writer
+	if w == nil {
+		w = discardRecords{}
+	}
+	opts := []ingest.Option{ingest.WithLogger(slog.New(slog.DiscardHandler))}
+	if f.ClockSpeed > 1 {
+		base := time.Now()
+		opts = append(opts, ingest.WithClock(func() time.Time {
+			return base.Add(time.Duration(float64(time.Since(base)) * f.ClockSpeed))
+		}))
+	}
+	c, err := ingest.New(ccfg, w, reg, opts...)
 	if err != nil {
-		return 0, 0, err
+		return FeedResult{}, err
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -194,20 +230,34 @@ func collectorLoop(ctx context.Context, cfg Config, capt *replay.Capture, pps fl
 	go func() { done <- c.Run(runCtx) }()
 	<-c.Ready()
 	if len(c.Addrs()) == 0 {
-		return 0, 0, <-done
+		return FeedResult{}, <-done
 	}
 	start := time.Now()
-	rep, err := sendCapture(ctx, cfg, capt, c.Addrs()[0].String(), pps)
+	rep, err := sendCapture(ctx, cfg, capt, c.Addrs()[0].String(), f.PPS)
 	if err != nil {
-		return 0, 0, err
+		return FeedResult{}, err
 	}
 	n, d := waitCount(func() uint64 { return uint64(sumMetric(reg, "flowtap_ingest_packets_total")) }, rep.Packets, start)
-	drops = sumMetric(reg, "flowtap_ingest_kernel_drops_total")
+	res := FeedResult{PPS: float64(n) / d.Seconds(), KernelDrops: sumMetric(reg, "flowtap_ingest_kernel_drops_total"), Sent: rep.Packets}
 	cancel()
 	if err := <-done; err != nil {
-		return 0, 0, err
+		return res, err
 	}
-	return float64(n) / d.Seconds(), drops, nil
+	res.Records = sumMetric(reg, "flowtap_ingest_records_total")
+	return res, nil
+}
+
+// FlowCapture is flows one-packet UDP flows (100-byte payloads) from one ENI address: looped,
+// every packet adds to one of flows flow records per window.
+func FlowCapture(flows int) *replay.Capture {
+	src := netip.MustParseAddr("10.0.0.71")
+	c := &replay.Capture{}
+	for i := range flows {
+		dst := netip.AddrFrom4([4]byte{52, 95, byte(i >> 16), byte(i >> 8)})
+		fr := vxlantest.Frame(vxlantest.Spec{Src: src, Dst: dst, Proto: 17, SrcPort: uint16(10000 + i%50000), DstPort: uint16(53 + i&0xff), Payload: 100})
+		c.Packets = append(c.Packets, replay.Packet{Time: time.Unix(0, int64(i)*1000), Frame: fr})
+	}
+	return c
 }
 
 // sumMetric sums the samples of the counter family name in reg.

@@ -2,8 +2,11 @@ package loopback
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/flowtap/flowtap/flowlog"
 )
 
 // TestRunLoopbackSmall runs the loopback comparison on a few thousand packets: every phase
@@ -20,5 +23,31 @@ func TestRunLoopbackSmall(t *testing.T) {
 	}
 	if _, err := Run(context.Background(), Config{Packets: 10}); err == nil {
 		t.Fatal("zero sockets and timeout accepted")
+	}
+}
+
+type countRecords struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countRecords) WriteRecords(_ context.Context, recs []flowlog.Record) error {
+	c.mu.Lock()
+	c.n += len(recs)
+	c.mu.Unlock()
+	return nil
+}
+
+// TestFeedWriter: every record the collector counts reaches the writer, one per distinct
+// flow of the capture when the run fits in one window.
+func TestFeedWriter(t *testing.T) {
+	w := &countRecords{}
+	cfg := Config{Packets: 2000, Sockets: 1, Timeout: 20 * time.Second}
+	res, err := Feed(context.Background(), cfg, FlowCapture(500), FeedConfig{PPS: 20000, Writer: w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent != 2000 || res.KernelDrops != 0 || res.Records != float64(w.n) || w.n < 500 {
+		t.Fatalf("result %+v, writer got %d records", res, w.n)
 	}
 }
