@@ -49,12 +49,14 @@
 // messages land after their successors.
 //
 // Budget: ≥ 400 k records/s to the embedded broker on one host (BenchmarkProduce,
-// BenchmarkProduceLanes). On the shared 2-core dev host, 4 lanes with zstd to the on-disk
-// broker measured 0.52–0.78 M records/s (1 lane 0.58–0.65 M in the same run); under heavy
-// load from other processes BenchmarkProduceLanes saw 4 lanes at 1.2–2.4× one lane. A record
-// costs ~2.4–2.7 µs of CPU in all, in-process broker included (AppendJSON ~1 µs, kafka-go and
-// zstd ~1 µs), so on a busy host the rate follows the CPU share the process gets: the
-// cpu-ns/record metric is the figure to compare between runs.
+// BenchmarkProduceLanes), and `generate --kafka-brokers` ≥ 700 k records/s (bench/pipeline,
+// against the same generate writing text in the same run). On the shared 2-core dev host,
+// 4 lanes with zstd to the on-disk broker once measured 0.52–0.78 M records/s. Under a load
+// average of ~14, generated VPC records cost the generate process 3.3–3.5 µs of CPU each
+// with lz4 against 4.9–5.3 µs with zstd (the broker process 0.55–0.67 µs either way), of
+// which the generator ~0.5, AppendJSON ~0.6, lz4 ~0.9 and kafka-go's Writer and protocol
+// encoding most of the rest; on a busy host the rate follows the CPU share the process
+// gets, so CPU per record is the figure to compare between runs.
 //
 // # Runner: batches, commits, exactly-once effect
 //
