@@ -193,19 +193,19 @@ func (b *batcher) fetchEnded(ctx context.Context, next, hwm int64, now time.Time
 }
 
 // reserve makes sure the partition holds n records of the runner's budget before it decodes
-// n more messages. When the budget stays short for a second (other partitions hold it), the
-// batch is cut short so that this partition's records go back too; nothing waits forever.
+// n more messages. When the budget is short (other partitions hold it), a partition with a
+// batch in hand cuts it at once: waiting would stall every partition whose batch is still
+// being formed, none of which gives records back until it is flushed. Its flush then
+// returns records to the budget while the next batch waits for room.
 func (b *batcher) reserve(ctx context.Context, n int64) error {
 	need := n - b.credit
 	if need <= 0 {
 		return nil
 	}
-	if !b.r.budget.take(ctx, need, time.Second) {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+	if !b.r.budget.tryTake(need) {
 		if b.cur.n > 0 && b.boundary == nil {
-			b.r.log.Debug("decoded-record budget short; cutting the batch", "topic", b.key.topic, "partition", b.key.partition)
+			b.r.log.Debug("decoded-record budget short; cutting the batch", "topic", b.key.topic, "partition", b.key.partition,
+				"records", b.cur.n)
 			if err := b.flush(ctx); err != nil {
 				return err
 			}

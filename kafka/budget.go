@@ -45,6 +45,17 @@ func (b *budget) take(ctx context.Context, n int64, wait time.Duration) bool {
 	}
 }
 
+// tryTake takes n records from the budget if it holds them, without waiting.
+func (b *budget) tryTake(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.free < n {
+		return false
+	}
+	b.free -= n
+	return true
+}
+
 // give returns n records to the budget.
 func (b *budget) give(n int64) {
 	if n <= 0 {

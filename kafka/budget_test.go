@@ -9,7 +9,7 @@ import (
 func TestBudget(t *testing.T) {
 	ctx := context.Background()
 	b := newBudget(10)
-	if !b.take(ctx, 7, 0) || b.take(ctx, 4, 10*time.Millisecond) {
+	if !b.take(ctx, 7, 0) || b.take(ctx, 4, 10*time.Millisecond) || b.tryTake(4) {
 		t.Fatal("took more than the budget holds")
 	}
 	got := make(chan bool)

@@ -50,7 +50,7 @@ type RunnerConfig struct {
 	FetchMaxBytes int           `yaml:"fetch_max_bytes"`
 	// MaxDecodedRecords bounds the decoded records held over all partitions (a record takes
 	// about 1 KB; a batch waiting out a sink's backoff does not count). A partition that
-	// waits a second for room cuts its batch short. Default: 2 × MaxRecords; never less
+	// finds no room cuts its batch short at once. Default: 2 × MaxRecords; never less
 	// than MaxRecords + one fetch.
 	MaxDecodedRecords int `yaml:"max_decoded_records"`
 }
