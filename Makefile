@@ -67,8 +67,10 @@ fuzz:
 	done
 
 # Package benchmarks as one table, then the same-run comparisons against baselines:
-# collector vs a bare recvmmsg loop, replay vs tcpreplay delivering the same VXLAN capture
-# to the same socket (needs root).
+# collector vs a bare recvmmsg loop (and its kernel drops while its records go to Kafka),
+# replay vs tcpreplay delivering the same VXLAN capture to the same socket (needs root), and
+# the pipeline as processes: generate → broker → sink against generate to a pipe and a raw
+# consume, then replay → collect → Kafka → lake counting packets at every hop.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./... | tee bench/last.txt
 	$(GO) run ./bench/report < bench/last.txt

@@ -9,7 +9,11 @@
 // store hold exactly the generated records (Parquet object ranges per partition disjoint
 // and covering every offset, row and line counts equal to the messages in Kafka).
 //
-//	go run ./bench/pipeline [-minutes 5] [-rate 0] [-batch-age 1m] [-keep]
+//	go run ./bench/pipeline [-minutes 5] [-rate 0] [-batch-age 1m] [-keep] [-mirror-flows 20000 -mirror-loops 10 -mirror-pps 50000] [-only-mirror]
+//
+// Then the mirror path, on its own broker: `flowtap replay` of many one-packet flows at a
+// fixed rate → `flowtap collect --output kafka` → Kafka → `flowtap sink --parquet`, counting
+// packets at every hop (sent, received, summed over the records in Kafka and in the lake).
 //
 // The data is `generate --interval 60 --seed 7` over the last -minutes of log time (recent,
 // so the log store's one-week old-sample limit does not refuse it). The log store runs with
@@ -61,6 +65,8 @@ type options struct {
 	raw      string // "kcat", "kafka-go" or "" (kcat when installed)
 	sinkBin  string
 	kill     time.Duration
+	mirror   mirrorOptions
+	onlyMirr bool
 }
 
 func main() {
@@ -74,6 +80,10 @@ func main() {
 	flag.StringVar(&o.raw, "raw", "", "raw consumer: kcat or kafka-go (default: kcat when installed)")
 	flag.StringVar(&o.sinkBin, "sink-bin", "", "flowtap binary to run the sink with (default: the one built from this tree), e.g. an older build for a before/after figure")
 	flag.DurationVar(&o.kill, "kill-after", 0, "SIGKILL the sink this long after it started, then start it again on the same state: the lake and log store must still hold every record once")
+	flag.IntVar(&o.mirror.flows, "mirror-flows", 20000, "mirror path: distinct one-packet flows in the replayed capture (0 skips the mirror path)")
+	flag.IntVar(&o.mirror.loops, "mirror-loops", 10, "mirror path: loops of the capture, each with new flows")
+	flag.Float64Var(&o.mirror.pps, "mirror-pps", 50000, "mirror path: replay rate, packets per second")
+	flag.BoolVar(&o.onlyMirr, "only-mirror", false, "run the mirror path only")
 	serveLS := flag.String("serve-logstore", "", "child mode: run the log store on this address with data in -dir")
 	rawTopic := flag.String("raw-consume", "", "child mode: read every partition of this topic from -brokers to stdout")
 	brokers := flag.String("brokers", "", "child mode: brokers of -raw-consume")
@@ -130,6 +140,9 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("go build ./cmd/flowtap (run from the repository root): %v\n%s", err, out)
 	}
 
+	if o.onlyMirr {
+		return runMirror(ctx, dir, ft, o.mirror)
+	}
 	brokerAddr, lsAddr, metricsAddr := freeAddr(), freeAddr(), freeAddr()
 	if brokerAddr == "" || lsAddr == "" || metricsAddr == "" {
 		return errors.New("no free port on 127.0.0.1")
@@ -237,6 +250,9 @@ func run(ctx context.Context, o options) error {
 		total, rows, lines, distinct)
 	if rows != total || lines != distinct {
 		return fmt.Errorf("records lost or duplicated: Kafka %d, lake %d; distinct entries %d, log store %d", total, rows, distinct, lines)
+	}
+	if o.mirror.flows > 0 {
+		return runMirror(ctx, dir, ft, o.mirror)
 	}
 	return nil
 }
