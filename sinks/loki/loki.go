@@ -43,7 +43,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/grafana/loki/pkg/push"
 	"github.com/klauspost/compress/snappy"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -394,16 +393,19 @@ func (s *Sink) WriteEvents(ctx context.Context, b *sinks.EventBatch) error {
 }
 
 // pusher gathers entries by stream and pushes them whenever the next line would take the
-// push over MaxPushBytes.
+// push over MaxPushBytes. It encodes the push request itself (encode.go): no push.Stream
+// or time.Time per line, and its buffers serve every push of the Write.
 type pusher struct {
 	s       *Sink
-	streams map[string]*push.Stream
-	order   []string
+	streams map[string]*pushStream
+	order   []*pushStream
 	size    int
+	raw     []byte // the encoded request
+	body    []byte // raw, snappy-compressed
 }
 
 func (s *Sink) newPusher() *pusher {
-	return &pusher{s: s, streams: map[string]*push.Stream{}}
+	return &pusher{s: s, streams: map[string]*pushStream{}}
 }
 
 func (p *pusher) add(ctx context.Context, labels string, ts time.Time, line string) error {
@@ -414,11 +416,11 @@ func (p *pusher) add(ctx context.Context, labels string, ts time.Time, line stri
 	}
 	st := p.streams[labels]
 	if st == nil {
-		st = &push.Stream{Labels: labels}
+		st = &pushStream{labels: labels}
 		p.streams[labels] = st
-		p.order = append(p.order, labels)
+		p.order = append(p.order, st)
 	}
-	st.Entries = append(st.Entries, push.Entry{Timestamp: ts, Line: line})
+	st.entries = append(st.entries, entry{sec: ts.Unix(), nsec: int32(ts.Nanosecond()), line: line})
 	p.size += len(line)
 	return nil
 }
@@ -427,26 +429,22 @@ func (p *pusher) flush(ctx context.Context) error {
 	if len(p.order) == 0 {
 		return nil
 	}
-	req := push.PushRequest{Streams: make([]push.Stream, 0, len(p.order))}
 	lines := 0
-	for _, k := range p.order {
-		st := p.streams[k]
-		sort.SliceStable(st.Entries, func(i, j int) bool { return st.Entries[i].Timestamp.Before(st.Entries[j].Timestamp) })
-		req.Streams = append(req.Streams, *st)
-		lines += len(st.Entries)
+	for _, st := range p.order {
+		st.sortByTime()
+		lines += len(st.entries)
 	}
+	p.raw = appendPushRequest(p.raw[:0], p.order)
+	p.body = snappy.Encode(p.body[:cap(p.body)], p.raw)
 	clear(p.streams)
+	clear(p.order)
 	p.order, p.size = p.order[:0], 0
-	return p.s.push(ctx, &req, lines)
+	return p.s.push(ctx, p.body, lines)
 }
 
-// push sends one request, retrying 5xx, 429 and network errors with backoff.
-func (s *Sink) push(ctx context.Context, req *push.PushRequest, lines int) error {
-	raw, err := req.Marshal()
-	if err != nil {
-		return fmt.Errorf("loki: encode push: %w", err)
-	}
-	body := snappy.Encode(nil, raw)
+// push sends one request body (snappy-compressed protobuf), retrying 5xx, 429 and network
+// errors with backoff.
+func (s *Sink) push(ctx context.Context, body []byte, lines int) error {
 	backoff := s.cfg.MinBackoff
 	for attempt := 0; ; attempt++ {
 		err := s.send(ctx, body)
