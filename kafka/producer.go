@@ -215,12 +215,12 @@ func NewProducer(cfg ProducerConfig, reg prometheus.Registerer, log *slog.Logger
 		WriteTimeout:    cfg.WriteTimeout,
 		RequiredAcks:    kafkago.RequireAll,
 		Compression:     codec,
-		Transport: &kafkago.Transport{
+		Transport: &metadataCache{ttl: metadataCacheTTL, next: &kafkago.Transport{
 			DialTimeout: 2 * time.Second,
 			MetadataTTL: 30 * time.Second,
 			ClientID:    "flowtap-producer",
 			SASL:        mech,
-		},
+		}},
 	}
 	p := &Producer{
 		cfg: cfg, log: log.With("component", "kafka-producer"), m: m, writer: w,
