@@ -63,12 +63,14 @@ type batcher struct {
 	backlog bool
 	hwm     int64 // the partition's high watermark as of the last fetch
 	credit  int64 // records taken from the runner's budget, not yet in a batch
+	// dedupe drops the copies a producer's re-send left (nil: off).
+	dedupe *dedupe
 	// cut hands a full batch over to the partition's flusher and returns an empty one.
 	cut func(ctx context.Context, st *partState) (*partState, error)
 }
 
 func newBatcher(r *Runner, key tp, start int64, cut func(context.Context, *partState) (*partState, error)) *batcher {
-	b := &batcher{r: r, key: key, cut: cut, cur: r.newPartState(key)}
+	b := &batcher{r: r, key: key, cut: cut, cur: r.newPartState(key), dedupe: newDedupe(r.cfg.DedupeWindow)}
 	b.startAt(start)
 	return b
 }
@@ -146,8 +148,14 @@ func (b *batcher) handle(ctx context.Context, m *kafkago.Message) error {
 			st.batch.Records = make([]flowlog.Record, 0, want)
 		}
 	}
-	err := b.r.add(ctx, b.cur, m) // the batch now holds one record of the partition's credit
-	b.credit--
+	var err error
+	if b.dedupe.observe(m.Offset, m.Headers) {
+		b.cur.include(m) // in the batch's range (its commit moves past it), not in its records
+		b.r.m.duplicates.WithLabelValues(m.Topic).Inc()
+	} else {
+		err = b.r.add(ctx, b.cur, m)
+	}
+	b.credit-- // the batch now holds one record of the partition's credit
 	if err != nil {
 		return err
 	}
@@ -218,8 +226,9 @@ func (b *batcher) reserve(ctx context.Context, n int64) error {
 	return nil
 }
 
-// add decodes m into the batch, or sends it to the dead-letter topic when it does not decode.
-func (r *Runner) add(ctx context.Context, st *partState, m *kafkago.Message) error {
+// include makes m part of the batch's range (and takes one record of the partition's credit
+// for it) without decoding it.
+func (st *partState) include(m *kafkago.Message) {
 	if st.n == 0 {
 		st.batch.Topic, st.batch.Partition, st.batch.FirstOffset = m.Topic, m.Partition, m.Offset
 		st.started, st.produced = time.Now(), m.Time
@@ -230,6 +239,11 @@ func (r *Runner) add(ctx context.Context, st *partState, m *kafkago.Message) err
 	st.taken++ // from the partition's credit (fetchLoop)
 	st.mu.Unlock()
 	st.bytes += int64(len(m.Value))
+}
+
+// add decodes m into the batch, or sends it to the dead-letter topic when it does not decode.
+func (r *Runner) add(ctx context.Context, st *partState, m *kafkago.Message) error {
+	st.include(m)
 	if st.eventTopic {
 		ev, err := decodeEvent(m)
 		if err != nil {

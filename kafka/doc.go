@@ -48,6 +48,20 @@
 // requests per partition; if an earlier one fails and a later one succeeds, the retried
 // messages land after their successors.
 //
+// # Re-sent messages
+//
+// kafka-go has no idempotent producer, so a produce call answered with an error (or not at
+// all: a broker killed between its write and its reply) after the broker stored it is sent
+// again, by kafka-go's own retries or from the spill, and its messages are stored twice.
+// Every message therefore carries a flowtap-id header (HeaderID: a random 8-byte name of the
+// Producer and an 8-byte sequence number), kept through the spill, and a call carries at
+// most SendChunk messages (a larger write or spill segment is sent in several calls). The
+// runner drops a message whose flowtap-id is among the DedupeWindow (65 536) offsets before
+// it in its partition, counting it in flowtap_consumer_duplicates_total; the first copy is
+// always kept. The rule depends only on the partition's content: a runner starting at an
+// offset first reads the window before it, so a batch re-formed after a crash or a rebalance
+// holds exactly the same records (dedupe.go).
+//
 // Budget: ≥ 400 k records/s to the embedded broker on one host (BenchmarkProduce,
 // BenchmarkProduceLanes), and `generate --kafka-brokers` ≥ 700 k records/s (bench/pipeline,
 // against the same generate writing text in the same run). On the shared 2-core dev host,
@@ -89,6 +103,9 @@
 // the intent's last offset means the intent was carried out; it is ignored. Intents are per
 // process: when a rebalance moves a partition to another runner with another state dir in
 // the middle of a batch, that runner may cut differently.
+//
+// A copy of a message in the dedupe window (see Re-sent messages) also belongs to its batch's
+// range but reaches no sink.
 //
 // A message that does not decode goes to the dead-letter topic (default flowtap.deadletter)
 // with its key, value and headers and flowtap-dlq-reason, -topic, -partition and -offset

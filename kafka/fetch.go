@@ -29,7 +29,8 @@ type fetched struct {
 
 // fetchLoop consumes one partition from offset: a reader goroutine (readPartition) fetches
 // ahead while this loop hands every message to the batcher in order and tells it where each
-// fetch ended against the high watermark. It ends with ctx (nil) or the batcher's error.
+// fetch ended against the high watermark. The messages before offset that the reader reads
+// first only fill the batcher's dedupe window. It ends with ctx (nil) or the batcher's error.
 func (r *Runner) fetchLoop(ctx context.Context, b *batcher, offset int64) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -44,14 +45,19 @@ func (r *Runner) fetchLoop(ctx context.Context, b *batcher, offset int64) error 
 		case f = <-results:
 		}
 		b.hwm = f.hwm
-		if err := b.reserve(ctx, int64(len(f.msgs))); err != nil {
+		msgs := f.msgs
+		for len(msgs) > 0 && msgs[0].Offset < offset {
+			b.dedupe.observe(msgs[0].Offset, msgs[0].Headers)
+			msgs = msgs[1:]
+		}
+		if err := b.reserve(ctx, int64(len(msgs))); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return err
 		}
-		for i := range f.msgs {
-			if err := b.handle(ctx, &f.msgs[i]); err != nil {
+		for i := range msgs {
+			if err := b.handle(ctx, &msgs[i]); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
@@ -72,8 +78,9 @@ func (r *Runner) fetchLoop(ctx context.Context, b *batcher, offset int64) error 
 
 // readPartition reads the partition with kafka-go's connection API, one fetch request at a
 // time (Conn.ReadBatchWith: up to FetchMaxBytes, waiting up to FetchMaxWait for data), and
-// sends every response, empty ones too, to out. Connection and broker errors reconnect with
-// capped backoff. It returns when ctx ends.
+// sends every response, empty ones too, to out. It starts DedupeWindow messages before
+// offset (or at the partition's first) so that the dedupe window is full when offset comes.
+// Connection and broker errors reconnect with capped backoff. It returns when ctx ends.
 func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out chan<- fetched) {
 	var conn *kafkago.Conn
 	defer func() {
@@ -83,6 +90,7 @@ func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out ch
 	}()
 	cfg := kafkago.ReadBatchConfig{MinBytes: 1, MaxBytes: r.cfg.FetchMaxBytes, MaxWait: r.cfg.FetchMaxWait}
 	failures, lastCount := 0, 16
+	primed := false // the first connection starts DedupeWindow back
 	fail := func(what string, err error) bool {
 		failures++
 		if conn != nil {
@@ -119,6 +127,12 @@ func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out ch
 			case offset > last:
 				r.log.Warn("committed offset is past the end of the partition", "topic", key.topic,
 					"partition", key.partition, "offset", offset, "last", last)
+			}
+			if !primed {
+				primed = true
+				if r.cfg.DedupeWindow > 0 {
+					offset = max(first, offset-r.cfg.DedupeWindow)
+				}
 			}
 			if _, err := conn.Seek(offset, kafkago.SeekAbsolute); err != nil {
 				if !fail("seek failed; will retry", err) {

@@ -156,20 +156,25 @@ func (l *lane) setQueuedLocked(n int64) {
 	l.qBytes = n
 }
 
-// takeLocked removes up to SendChunk messages (whole calls) from the head of the queue.
+// takeLocked removes up to SendChunk messages from the head of the queue (splitting a call
+// when it is larger: a produce call never carries more, see sendHead).
 func (l *lane) takeLocked() []kafkago.Message {
 	out := l.sendBuf[:0]
 	var bytes int64
-	n := 0
-	for n < len(l.queue) && (len(out) == 0 || len(out)+len(l.queue[n]) <= l.p.cfg.SendChunk) {
-		for _, m := range l.queue[n] {
+	for len(out) < l.p.cfg.SendChunk && len(l.queue) > 0 {
+		q := l.queue[0]
+		n := min(len(q), l.p.cfg.SendChunk-len(out))
+		for _, m := range q[:n] {
 			bytes += int64(len(m.Key) + len(m.Value))
 		}
-		out = append(out, l.queue[n]...)
-		l.queue[n] = nil
-		n++
+		out = append(out, q[:n]...)
+		if n < len(q) {
+			l.queue[0] = q[n:]
+			break
+		}
+		l.queue[0] = nil
+		l.queue = l.queue[1:]
 	}
-	l.queue = l.queue[n:]
 	left := l.qBytes - bytes
 	if len(l.queue) == 0 {
 		l.queue = nil

@@ -58,6 +58,7 @@ func (m *producerMetrics) setSpill(records, bytes int64) {
 type consumerMetrics struct {
 	consumed     *prometheus.CounterVec
 	deadLettered *prometheus.CounterVec
+	duplicates   *prometheus.CounterVec
 	sinkErrors   *prometheus.CounterVec
 	sinkLatency  *prometheus.HistogramVec
 	batchLatency prometheus.Histogram
@@ -73,6 +74,9 @@ func newConsumerMetrics() *consumerMetrics {
 		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_consumer_deadlettered_total",
 			Help: "Messages sent to the dead-letter topic, by source topic and reason (undecodable, or refused:<sink> for a batch a sink refused for good)."},
 			[]string{"topic", "reason"}),
+		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_consumer_duplicates_total",
+			Help: "Messages dropped as copies of one earlier in their partition (same flowtap-id header: a producer re-sent them after the broker had stored them), by topic."},
+			[]string{"topic"}),
 		sinkErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_consumer_sink_errors_total",
 			Help: "Failed batch writes, by sink (retried, or dead-lettered when permanent)."}, []string{"sink"}),
 		sinkLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "flowtap_consumer_sink_latency_seconds",
@@ -84,7 +88,7 @@ func newConsumerMetrics() *consumerMetrics {
 		committed: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowtap_consumer_batches_committed_total",
 			Help: "Batches whose offsets were committed after every sink made them durable."}),
 	}
-	m.collectors = []prometheus.Collector{m.consumed, m.deadLettered, m.sinkErrors, m.sinkLatency, m.batchLatency, m.lag, m.committed}
+	m.collectors = []prometheus.Collector{m.consumed, m.deadLettered, m.duplicates, m.sinkErrors, m.sinkLatency, m.batchLatency, m.lag, m.committed}
 	return m
 }
 

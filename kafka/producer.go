@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -128,8 +129,8 @@ var ErrClosed = errors.New("kafka: producer closed")
 var ErrDropped = errors.New("kafka: records dropped")
 
 var (
-	hdrVPC = []kafkago.Header{{Key: HeaderKind, Value: []byte("vpc")}}
-	hdrTGW = []kafkago.Header{{Key: HeaderKind, Value: []byte("tgw")}}
+	kindVPC = []byte("vpc")
+	kindTGW = []byte("tgw")
 )
 
 // Producer sends records to Kafka, one message per record (key = Record.Key(), value =
@@ -151,6 +152,11 @@ type Producer struct {
 	olderExit chan struct{} // closed when sendOlder returns, done or not
 
 	undeliverable undeliverable // topics the brokers keep refusing, for the dead-letter file
+
+	// instance and seq make each message's HeaderID: this producer's random name and the
+	// next sequence number.
+	instance [8]byte
+	seq      atomic.Uint64
 
 	avgSize      atomic.Int64 // bytes per encoded message, to size encode buffers
 	serialEncode bool         // benchmarks: encode every lane in the caller's goroutine
@@ -226,6 +232,7 @@ func NewProducer(cfg ProducerConfig, reg prometheus.Registerer, log *slog.Logger
 		cfg: cfg, log: log.With("component", "kafka-producer"), m: m, writer: w,
 		olderDone: make(chan struct{}), olderExit: make(chan struct{}), done: make(chan struct{}),
 	}
+	binary.BigEndian.PutUint64(p.instance[:], rand.Uint64())
 	p.avgSize.Store(512)
 	laneBytes := max(cfg.QueueBytes/int64(cfg.Lanes), 1)
 	for i := range cfg.Lanes {
@@ -371,6 +378,7 @@ func (p *Producer) encode(recs []flowlog.Record, lanes []uint8, b *laneBatch) {
 	count := cap(b.msgs)
 	avg := int(p.avgSize.Load())
 	buf := make([]byte, 0, count*avg+count*avg/8+512)
+	ids := p.newIDs(count)
 	msgs := b.msgs[:0]
 	for i := range recs {
 		if lanes != nil && int(lanes[i]) != b.lane {
@@ -381,10 +389,11 @@ func (p *Producer) encode(recs []flowlog.Record, lanes []uint8, b *laneBatch) {
 		buf = flowlog.AppendJSON(buf, r)
 		kstart := len(buf)
 		buf = append(buf, r.Key()...)
-		m := kafkago.Message{Topic: p.cfg.Topics.VPC, Headers: hdrVPC, Partition: laneHint(b.lane)}
+		topic, kind := p.cfg.Topics.VPC, kindVPC
 		if r.Kind == flowlog.KindTGW {
-			m.Topic, m.Headers = p.cfg.Topics.TGW, hdrTGW
+			topic, kind = p.cfg.Topics.TGW, kindTGW
 		}
+		m := kafkago.Message{Topic: topic, Headers: ids.next(kind), Partition: laneHint(b.lane)}
 		// Only lengths for now: buf may still move while it grows.
 		m.Value = buf[start:kstart:kstart]
 		m.Key = buf[kstart:len(buf):len(buf)]
@@ -407,6 +416,32 @@ func (p *Producer) encode(recs []flowlog.Record, lanes []uint8, b *laneBatch) {
 		p.avgSize.Store(int64(len(buf)/len(msgs)) + 1)
 	}
 	b.msgs, b.bytes = msgs, int64(len(buf))
+}
+
+// idBlock hands out the headers of count messages: their kind and a HeaderID each, from
+// one block of sequence numbers and two allocations.
+type idBlock struct {
+	instance [8]byte
+	ids      []byte
+	hdrs     []kafkago.Header
+	seq      uint64
+}
+
+func (p *Producer) newIDs(count int) *idBlock {
+	return &idBlock{instance: p.instance, ids: make([]byte, 0, count*idLen), hdrs: make([]kafkago.Header, 0, 2*count),
+		seq: p.seq.Add(uint64(count)) - uint64(count)}
+}
+
+// next returns the headers of the next message: kind and a fresh HeaderID.
+func (b *idBlock) next(kind []byte) []kafkago.Header {
+	start := len(b.ids)
+	b.ids = append(b.ids, b.instance[:]...)
+	b.ids = binary.BigEndian.AppendUint64(b.ids, b.seq)
+	b.seq++
+	h := len(b.hdrs)
+	b.hdrs = append(b.hdrs, kafkago.Header{Key: HeaderKind, Value: kind},
+		kafkago.Header{Key: HeaderID, Value: b.ids[start:len(b.ids):len(b.ids)]})
+	return b.hdrs[h : h+2 : h+2]
 }
 
 // VPN event kinds for WriteVPN's kind (the flowtap-kind header value).
@@ -434,13 +469,14 @@ func (p *Producer) WriteVPN(ctx context.Context, kind, stream string, events [][
 		key = nil
 	}
 	buf = append(buf, kind...)
-	hdr := []kafkago.Header{{Key: HeaderKind, Value: buf[len(stream):len(buf):len(buf)]}}
+	kindValue := buf[len(stream):len(buf):len(buf)]
+	ids := p.newIDs(len(events))
 	msgs := make([]kafkago.Message, len(events))
 	var bytes int64
 	for i, e := range events {
 		start := len(buf)
 		buf = append(buf, e...)
-		msgs[i] = kafkago.Message{Topic: p.cfg.Topics.VPN, Key: key, Headers: hdr, Value: buf[start:len(buf):len(buf)]}
+		msgs[i] = kafkago.Message{Topic: p.cfg.Topics.VPN, Key: key, Headers: ids.next(kindValue), Value: buf[start:len(buf):len(buf)]}
 		bytes += int64(len(e) + len(stream))
 	}
 	return p.enqueue(ctx, []laneBatch{{lane: laneOf(stream, len(p.lanes)), msgs: msgs, bytes: bytes}})
@@ -604,8 +640,18 @@ func (p *Producer) sendHead(q *spill.Queue) bool {
 		return true
 	}
 	msgs := fromSpill(smsgs)
-	failed, err := p.sendErr(msgs)
-	failed = p.settle(msgs, failed, err)
+	// At most SendChunk messages per call, as from memory: the copies that a call answered
+	// with an error after the broker stored it leaves in a partition stay within the
+	// runner's DedupeWindow of their first copies.
+	var failed []kafkago.Message
+	for i := 0; i < len(msgs); i += p.cfg.SendChunk {
+		chunk := msgs[i:min(i+p.cfg.SendChunk, len(msgs))]
+		f, err := p.sendErr(chunk)
+		if f = p.settle(chunk, f, err); len(f) > 0 {
+			failed = append(append(make([]kafkago.Message, 0, len(f)+len(msgs)-i-len(chunk)), f...), msgs[i+len(chunk):]...)
+			break
+		}
+	}
 	if len(failed) > 0 {
 		if err := q.Replace(id, toSpill(failed)); err != nil {
 			p.log.Error("spill rewrite failed", "err", err)

@@ -53,6 +53,11 @@ type RunnerConfig struct {
 	// finds no room cuts its batch short at once. Default: 2 × MaxRecords; never less
 	// than MaxRecords + one fetch.
 	MaxDecodedRecords int `yaml:"max_decoded_records"`
+	// DedupeWindow is how many offsets back in a partition a message is compared with to
+	// drop it as a producer's re-sent copy (same flowtap-id header; see dedupe.go). On start
+	// a partition re-reads that many messages before its committed offset to fill the
+	// window. Default 65 536 (about 3 MiB per partition); negative turns it off.
+	DedupeWindow int64 `yaml:"dedupe_window"`
 }
 
 // DefaultRunnerConfig reads the VPC and TGW topics (and the VPN topic, for event sinks) of
@@ -74,6 +79,7 @@ func DefaultRunnerConfig() RunnerConfig {
 		SessionTimeout:  10 * time.Second,
 		FetchMaxWait:    500 * time.Millisecond,
 		FetchMaxBytes:   256 << 10,
+		DedupeWindow:    DefaultDedupeWindow,
 	}
 }
 
@@ -144,6 +150,9 @@ func NewRunner(cfg RunnerConfig, out []sinks.Sink, reg prometheus.Registerer, lo
 	orDefault(&cfg.SessionTimeout, def.SessionTimeout)
 	orDefault(&cfg.FetchMaxWait, def.FetchMaxWait)
 	orDefault(&cfg.FetchMaxBytes, def.FetchMaxBytes)
+	if cfg.DedupeWindow == 0 {
+		cfg.DedupeWindow = def.DedupeWindow
+	}
 	mech, err := cfg.SASL.mechanism()
 	if err != nil {
 		return nil, err

@@ -16,6 +16,16 @@ func AllTopics() []string { return []string{TopicVPC, TopicTGW, TopicVPN, TopicD
 // given to WriteVPN.
 const HeaderKind = "flowtap-kind"
 
+// HeaderID carries a message's identity: 8 bytes naming the producer instance (random per
+// Producer) and an 8-byte big-endian sequence number within it. A message keeps it when it
+// is spilled and sent again, so the runner can drop the copies a re-send after an answer
+// that never came (the broker stored the request, the producer did not learn it) leaves in
+// a partition. Messages without it are never dropped.
+const HeaderID = "flowtap-id"
+
+// idLen is the length of a HeaderID value.
+const idLen = 16
+
 // Dead-letter headers: why a message was set aside and where it came from.
 const (
 	HeaderDLQReason    = "flowtap-dlq-reason"
