@@ -8,18 +8,23 @@
 // Selection: objects are filtered by account, region and time range using their key
 // (lake.ParsePartition); keys outside AWS's layout are imported unless a filter is set.
 //
-// Resumption: objects are imported in key order, and the state file records how far the
-// import got: the last object completed and the records already produced of the next one.
-// Records are produced synchronously, a chunk at a time, and the state is written (fsx,
-// atomically) only after Kafka acknowledged the chunk (acks=all). A restart therefore never
-// loses a record, and skips exactly what Kafka acknowledged and the state recorded: after a
-// graceful stop (SIGINT, SIGTERM, a cancelled context) the effect is exactly once. After a
-// hard kill between an acknowledgement and the state write, at most that one chunk is
-// produced again; its messages are byte-identical (deterministic encoding, keys and order),
-// so the log store, which drops identical entries as Loki does, keeps one copy, and the lake
-// holds the chunk twice. Checkpointing after acknowledgements was chosen over relying on
-// downstream de-duplication because the lake names its files by Kafka offsets, which a
-// re-produced record does not keep.
+// Resumption: objects are imported in key order, a chunk (ChunkRecords records) at a time,
+// and the state file records how far the import got: the last object completed and the
+// records already produced of the next one. Every message carries a flowtap-import header,
+// "<import id> <object key hash> <record number>", the import id being drawn when the state
+// file is created. With each checkpoint the state also records the end offsets of the
+// topics' partitions taken before any later record was produced. So a run resuming after
+// any stop, a SIGKILL included, reads what was appended to those partitions since (at most
+// a chunk or two) and skips the records of its import that are already there: every record
+// reaches Kafka exactly once, without de-duplication downstream. The checkpoint is written
+// in the background (fsx, atomically) after Kafka acknowledged the chunk (acks=all); any
+// checkpoint on disk, however late, is a valid resumption point.
+//
+// Throughput: reading and parsing (one goroutine, in object order), JSON encoding (one
+// goroutine per core, a chunk each) and producing overlap. A chunk's messages go to their
+// partitions (FNV-1a of the key, as kafka.Producer) in produce requests of at most 1 MB,
+// one partition's requests in order and the partitions in parallel; the next chunk is sent
+// when the last is acknowledged, so the order of one key's records holds.
 //
 // Bad input never aborts the import: an unreadable object, and every bad line, is reported
 // by key and line and counted, and the import goes on.
@@ -28,22 +33,16 @@ package importer
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	kafkago "github.com/segmentio/kafka-go"
-
 	"github.com/flowtap/flowtap/flowlog"
-	"github.com/flowtap/flowtap/internal/flowmsg"
-	"github.com/flowtap/flowtap/internal/fsx"
 	"github.com/flowtap/flowtap/kafka"
 	"github.com/flowtap/flowtap/lake"
 	"github.com/flowtap/flowtap/lake/objstore"
@@ -95,6 +94,7 @@ type Stats struct {
 	BadLines    int64 // lines or events that did not parse, each reported
 	BadObjects  int   // objects that could not be read, each reported
 	Resumed     int64 // records of a partly imported object skipped on resumption
+	Present     int64 // records found in Kafka on resumption (produced by a killed run), not produced again
 	Bytes       int64 // object bytes read
 	Elapsed     time.Duration
 	BadExamples []string // the first bad lines/objects, "key:line: error"
@@ -105,24 +105,21 @@ type Importer struct {
 	cfg       Config
 	log       *slog.Logger
 	store     objstore.Store
-	writer    *kafkago.Writer
+	out       *producer
 	format    *flowlog.Format
 	state     state
+	id        string // state.ID, read by the encoders
 	stats     Stats
-	free      chan *chunk // chunks the writer is done with, for reuse
 	bytesRead atomic.Int64
 	prog      *progress
+	// present holds the records of this import that a killed run produced after its last
+	// checkpoint: per object key hash, their record numbers; presentTotal counts them.
+	present      map[uint64]map[int64]bool
+	presentTotal int64
 	// checkpointed is called after each state write (tests stop an import mid-way with it).
 	checkpointed func(state)
-}
-
-// state is the resumption point: every object with a key ≤ Done is complete, and the first
-// Records records of object Current are in Kafka.
-type state struct {
-	Source  string `json:"source"`
-	Done    string `json:"done,omitempty"`
-	Current string `json:"current,omitempty"`
-	Records int64  `json:"records,omitempty"`
+	// handed is called as the reader hands a chunk over (tests stop an import with it).
+	handed func(key string, done int64)
 }
 
 // New checks cfg and opens the source; it does no network I/O.
@@ -146,7 +143,7 @@ func New(cfg Config, log *slog.Logger) (*Importer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
-	im := &Importer{cfg: cfg, log: log.With("component", "import"), free: make(chan *chunk, 4)}
+	im := &Importer{cfg: cfg, log: log.With("component", "import")}
 	if cfg.Format != "" {
 		if im.format, err = flowlog.ParseFormat(cfg.Format); err != nil {
 			return nil, fmt.Errorf("import: --format: %w", err)
@@ -155,23 +152,7 @@ func New(cfg Config, log *slog.Logger) (*Importer, error) {
 	if im.store, err = objstore.Open(cfg.Source, cfg.S3); err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
-	im.writer = &kafkago.Writer{
-		Addr: kafkago.TCP(cfg.Brokers...),
-		// The same partition per key as kafka.Producer (FNV-1a), so one ENI's records stay
-		// in order whoever produced them.
-		Balancer: &kafkago.Hash{},
-		// kafka.Producer's request sizes: the embedded broker refuses record batches above
-		// 1 MB, and smaller requests to the partitions overlap better.
-		BatchSize:    4096,
-		BatchBytes:   1 << 20,
-		BatchTimeout: time.Millisecond,
-		RequiredAcks: kafkago.RequireAll,
-		Compression:  codec,
-		MaxAttempts:  5,
-		WriteTimeout: 30 * time.Second,
-		ReadTimeout:  30 * time.Second,
-		Transport:    &kafkago.Transport{DialTimeout: 5 * time.Second, ClientID: "flowtap-import"},
-	}
+	im.out = newProducer(cfg.Brokers, codec, []string{cfg.Topics.VPC, cfg.Topics.TGW, cfg.Topics.VPN})
 	return im, nil
 }
 
@@ -180,8 +161,14 @@ func New(cfg Config, log *slog.Logger) (*Importer, error) {
 func (im *Importer) Run(ctx context.Context) (st Stats, err error) {
 	t0 := time.Now()
 	defer func() { st.Elapsed, st.Bytes = time.Since(t0), im.bytesRead.Load() }()
-	defer im.writer.Close()
+	defer im.out.close()
 	if err := im.loadState(); err != nil {
+		return im.stats, err
+	}
+	if err := im.out.connect(ctx); err != nil {
+		return im.stats, err
+	}
+	if err := im.prepareResume(ctx); err != nil {
 		return im.stats, err
 	}
 	objs, err := im.store.List(ctx, "")
@@ -198,85 +185,33 @@ func (im *Importer) Run(ctx context.Context) (st Stats, err error) {
 		todo = append(todo, o)
 		total += o.Size
 	}
+	im.countPresent(todo)
 	im.log.Info("import", "source", im.store.String(), "objects", len(todo), "bytes", total, "skipped", im.stats.Skipped)
 	if im.cfg.Progress != nil {
 		im.prog = newProgress(im.cfg.Progress, len(todo), total)
 		defer im.prog.finish(&im.stats)
 	}
-	// Reading and parsing overlap with producing: the reader hands chunks to the writer,
-	// which produces each, waits for the acknowledgement, then checkpoints it.
-	chunks := make(chan *chunk, 2)
-	werr := make(chan error, 1)
-	go func() { werr <- im.produce(chunks) }()
+	// The reader hands chunks of parsed records to the encoders and, in the same order, to
+	// the sender, which produces each once encoded, waits for the acknowledgement, then
+	// checkpoints it.
+	resumeKey, resumeAt := im.state.Current, im.state.Records // the sender moves im.state on
+	p := im.startPipeline()
 	var rerr error
 	for _, o := range todo {
 		skip := int64(0)
-		if o.Key == im.state.Current {
-			skip = im.state.Records
+		if o.Key == resumeKey {
+			skip = resumeAt
 			im.stats.Resumed += skip
 		}
-		if rerr = im.importObject(ctx, o, skip, chunks); rerr != nil {
+		if rerr = im.importObject(ctx, o, skip, p); rerr != nil {
 			break
 		}
 		im.stats.Objects++
 	}
-	close(chunks)
-	if err := <-werr; err != nil {
+	if err := p.finish(); err != nil {
 		return im.stats, err
 	}
 	return im.stats, rerr
-}
-
-// chunk is a run of encoded messages of one object; done is how many records of the object
-// are in Kafka once the chunk is, and last says the object is then complete.
-type chunk struct {
-	key  string
-	size int64
-	done int64
-	last bool
-	flowmsg.Batch
-}
-
-// produce writes chunks in order and checkpoints after each acknowledgement. After a failed
-// write it only drains the channel: nothing after a gap may be checkpointed.
-func (im *Importer) produce(chunks <-chan *chunk) error {
-	var failed error
-	for c := range chunks {
-		if failed != nil {
-			continue
-		}
-		if len(c.Msgs) > 0 {
-			// The write has its own deadline rather than the run's context: a stop must
-			// not abandon a chunk half-written, so that the checkpoint matches Kafka.
-			wctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			err := im.writer.WriteMessages(wctx, c.Msgs...)
-			cancel()
-			if err != nil {
-				failed = fmt.Errorf("import: %s: produce: %w (state kept at %s record %d; rerun to resume)", c.key, err, im.state.Current, im.state.Records)
-				continue
-			}
-		}
-		if c.last {
-			im.state.Done, im.state.Current, im.state.Records = c.key, "", 0
-		} else {
-			im.state.Current, im.state.Records = c.key, c.done
-		}
-		if err := im.saveState(); err != nil {
-			failed = err
-			continue
-		}
-		if im.prog != nil {
-			im.prog.records(int64(len(c.Msgs)), im.bytesRead.Load())
-			if c.last {
-				im.prog.objectDone(c.size)
-			}
-		}
-		select {
-		case im.free <- c:
-		default:
-		}
-	}
-	return failed
 }
 
 // selected applies the account, region and time filters to a key.
@@ -301,14 +236,15 @@ func (im *Importer) selected(key string) bool {
 	return p.Overlaps(im.cfg.From, im.cfg.To)
 }
 
-// importObject reads one object, skipping its first skip records, and hands its records to
-// the writer in chunks. A bad object or line is reported and counted, not returned.
-func (im *Importer) importObject(ctx context.Context, o objstore.Object, skip int64, out chan<- *chunk) error {
-	c := im.newChunk(o)
+// importObject reads one object, skipping its first skip records and those a killed run
+// produced, and hands its records to the pipeline in chunks. A bad object or line is
+// reported and counted, not returned.
+func (im *Importer) importObject(ctx context.Context, o objstore.Object, skip int64, p *pipeline) error {
+	c := p.newChunk(o)
 	c.done = skip
 	defer func() {
 		if c != nil {
-			out <- c // what was read so far (possibly nothing), and the object's end
+			p.send(c) // what was read so far (possibly nothing), and the object's end
 		}
 	}()
 	rc, err := im.store.Get(ctx, o.Key)
@@ -345,10 +281,11 @@ func (im *Importer) importObject(ctx context.Context, o objstore.Object, skip in
 			return nil
 		}
 	}
+	present := im.present[c.object]
 	var n int64 // records (and events) of this object read so far
-	var rec flowlog.Record
 	for {
-		it, err := src.next(&rec)
+		rec := c.slot()
+		it, err := src.next(rec)
 		if err == io.EOF {
 			break
 		}
@@ -357,18 +294,30 @@ func (im *Importer) importObject(ctx context.Context, o objstore.Object, skip in
 				im.badObject(o.Key, err)
 				break
 			}
-			im.badLine(err)
+			if n >= skip { // before, the run that produced those records reported it
+				im.badLine(err)
+			}
 			continue
 		}
 		n++
 		if n <= skip {
 			continue
 		}
-		im.add(c, &rec, it)
 		c.done = n
-		if len(c.Msgs) >= im.cfg.ChunkRecords {
-			out <- c
-			c = im.newChunk(o)
+		if present[n] {
+			im.stats.Present++
+			continue
+		}
+		if it.Event != "" {
+			c.addEvent(n, it)
+			im.stats.Events++
+		} else {
+			c.addRecord(n)
+			im.stats.Records++
+		}
+		if c.count() >= im.cfg.ChunkRecords {
+			p.send(c)
+			c = p.newChunk(o)
 			c.done = n
 		}
 		if n&63 == 0 && ctx.Err() != nil {
@@ -377,37 +326,6 @@ func (im *Importer) importObject(ctx context.Context, o objstore.Object, skip in
 	}
 	c.done, c.last = n, true
 	return nil
-}
-
-func (im *Importer) newChunk(o objstore.Object) *chunk {
-	var c *chunk
-	select {
-	case c = <-im.free:
-	default:
-		// Sized once for a whole chunk: growing the buffer while messages point into it
-		// would copy it again and again and keep the old arrays alive.
-		c = &chunk{}
-		c.Msgs = make([]kafkago.Message, 0, im.cfg.ChunkRecords+1)
-		c.Buf = make([]byte, 0, im.cfg.ChunkRecords*512)
-	}
-	// Very large buffers are dropped to bound memory.
-	if cap(c.Buf) > 256<<20 {
-		c.Buf = nil
-	}
-	c.Reset()
-	*c = chunk{key: o.Key, size: o.Size, Batch: c.Batch}
-	return c
-}
-
-// add encodes one record or event as kafka.Producer would.
-func (im *Importer) add(c *chunk, rec *flowlog.Record, it flowlog.Item) {
-	if it.Event != "" {
-		c.AddEvent(im.cfg.Topics, it.Event, it.LogStream, it.Owner, "", it.Data)
-		im.stats.Events++
-		return
-	}
-	c.AddRecord(im.cfg.Topics, rec)
-	im.stats.Records++
 }
 
 func (im *Importer) badObject(key string, err error) {
@@ -426,46 +344,6 @@ func (im *Importer) example(s string) {
 	if len(im.stats.BadExamples) < 20 {
 		im.stats.BadExamples = append(im.stats.BadExamples, s)
 	}
-}
-
-func (im *Importer) loadState() error {
-	im.state = state{Source: im.store.String()}
-	if im.cfg.StateFile == "" {
-		return nil
-	}
-	data, err := os.ReadFile(im.cfg.StateFile)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("import: state: %w", err)
-	}
-	var st state
-	if err := json.Unmarshal(data, &st); err != nil {
-		return fmt.Errorf("import: state file %s: %w (delete it to start over)", im.cfg.StateFile, err)
-	}
-	if st.Source != im.state.Source {
-		return fmt.Errorf("import: state file %s belongs to source %s, not %s", im.cfg.StateFile, st.Source, im.state.Source)
-	}
-	im.state = st
-	if st.Done != "" || st.Current != "" {
-		im.log.Info("resuming", "done_through", st.Done, "current", st.Current, "records", st.Records)
-	}
-	return nil
-}
-
-func (im *Importer) saveState() error {
-	if im.cfg.StateFile == "" {
-		return nil
-	}
-	data, _ := json.Marshal(im.state)
-	if err := fsx.WriteFile(im.cfg.StateFile, append(data, '\n')); err != nil {
-		return fmt.Errorf("import: state: %w", err)
-	}
-	if im.checkpointed != nil {
-		im.checkpointed(im.state)
-	}
-	return nil
 }
 
 // objectSource yields the records of one object: parsed from text, or read from Parquet.

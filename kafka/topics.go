@@ -40,3 +40,12 @@ const (
 	HeaderAccount = "flowtap-account"
 	HeaderRegion  = "flowtap-region"
 )
+
+// HeaderImport marks a message that flowtap import produced: "<import id> <object key hash>
+// <record number in the object>". A resumed import looks for it to skip what a killed run
+// had produced.
+const HeaderImport = "flowtap-import"
+
+// PartitionOf returns the partition of a message with key among n partitions, as the
+// Producer and kafka-go's Hash balancer choose it (a keyless message: partition 0).
+func PartitionOf(key []byte, n int) int { return laneOf(key, n) }

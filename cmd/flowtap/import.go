@@ -27,8 +27,9 @@ produces their records to Kafka like generated ones, so they land in the lake an
 
 --account, --region, --from and --to select objects by their key. Objects are imported in
 key order; --state records how far the import got, after Kafka acknowledged each chunk, and
-a rerun with the same --state resumes there (an interrupted run stops cleanly at a chunk
-boundary, so a resumed import produces every record exactly once). Bad objects and lines
+a rerun with the same --state resumes there: it also finds the records a killed run produced
+after its last checkpoint (flowtap-import message header) and skips them, so every record
+reaches Kafka exactly once, after Ctrl-C and after SIGKILL alike. Bad objects and lines
 are reported by key and line and counted; they never stop the import.
 
   flowtap import --kafka-brokers 127.0.0.1:9092 --state import.state s3://my-flow-logs/prefix

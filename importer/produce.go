@@ -1,0 +1,278 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/compress"
+
+	"github.com/flowtap/flowtap/kafka"
+)
+
+// maxRequestBytes bounds the records of one produce request (before compression): the
+// embedded broker refuses record batches above 1 MB.
+const maxRequestBytes = 1<<20 - 64<<10
+
+// producer sends chunks with kafka-go's Client: each partition's messages in requests of at
+// most maxRequestBytes (the importer sends one partition's requests one at a time, in order,
+// and the partitions in parallel).
+type producer struct {
+	client *kafkago.Client
+	codec  compress.Compression
+	topics []string
+	parts  map[string]int // partitions per topic; a missing topic has none
+	// requestBytes is maxRequestBytes; pause delays every request (both for tests).
+	requestBytes int
+	pause        time.Duration
+}
+
+func newProducer(brokers []string, codec compress.Compression, topics []string) *producer {
+	return &producer{
+		client: &kafkago.Client{Addr: kafkago.TCP(brokers...), Timeout: 30 * time.Second,
+			Transport: &kafkago.Transport{DialTimeout: 5 * time.Second, ClientID: "flowtap-import"}},
+		codec: codec, topics: topics, requestBytes: maxRequestBytes,
+	}
+}
+
+// connect reads the topics' partition counts.
+func (p *producer) connect(ctx context.Context) error {
+	md, err := p.client.Metadata(ctx, &kafkago.MetadataRequest{Topics: p.topics})
+	if err != nil {
+		return fmt.Errorf("import: Kafka metadata: %w", err)
+	}
+	p.parts = map[string]int{}
+	for _, t := range md.Topics {
+		if t.Error == nil {
+			p.parts[t.Name] = len(t.Partitions)
+		}
+	}
+	return nil
+}
+
+func (p *producer) close() {
+	if t, ok := p.client.Transport.(*kafkago.Transport); ok {
+		t.CloseIdleConnections()
+	}
+}
+
+func (p *producer) partition(topic string, key []byte) int {
+	return kafka.PartitionOf(key, max(1, p.parts[topic]))
+}
+
+// check fails when a message of c is for a topic that does not exist.
+func (p *producer) check(c *chunk) error {
+	for tp, idx := range c.groups {
+		if len(idx) > 0 && p.parts[tp.topic] == 0 {
+			return fmt.Errorf("topic %s does not exist", tp.topic)
+		}
+	}
+	return nil
+}
+
+// split cuts c's messages into produce requests of at most requestBytes per partition.
+func (p *producer) split(c *chunk) []request {
+	var out []request
+	for tp, idx := range c.groups {
+		for len(idx) > 0 {
+			n, size := 0, 0
+			for n < len(idx) {
+				m := &c.Msgs[idx[n]]
+				s := len(m.Key) + len(m.Value) + 24
+				for _, h := range m.Headers {
+					s += len(h.Key) + len(h.Value) + 4
+				}
+				if n > 0 && size+s > p.requestBytes {
+					break
+				}
+				size += s
+				n++
+			}
+			out = append(out, request{c: c, tp: tp, idx: idx[:n]})
+			idx = idx[n:]
+		}
+	}
+	return out
+}
+
+// request sends one produce request, retrying a temporary error with backoff. A retry after
+// a timeout may duplicate the request's records (see the package doc).
+func (p *producer) request(tp topicPartition, msgs []kafkago.Message, idx []int32) error {
+	time.Sleep(p.pause)
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if attempt > 0 {
+			time.Sleep(kafka.Backoff(100*time.Millisecond, 2*time.Second, attempt))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		var res *kafkago.ProduceResponse
+		res, err = p.client.Produce(ctx, &kafkago.ProduceRequest{Topic: tp.topic, Partition: tp.partition,
+			RequiredAcks: kafkago.RequireAll, Compression: p.codec, Records: &records{msgs: msgs, idx: idx}})
+		cancel()
+		if err == nil && res.Error != nil {
+			err = res.Error
+		}
+		if err == nil {
+			return nil
+		}
+		if !retriable(err) {
+			break
+		}
+	}
+	return fmt.Errorf("%s/%d: %w", tp.topic, tp.partition, err)
+}
+
+func retriable(err error) bool {
+	var kerr kafkago.Error
+	if errors.As(err, &kerr) {
+		return kerr.Temporary()
+	}
+	var nerr net.Error
+	return errors.As(err, &nerr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// records reads msgs[idx...] as a produce request's records, reusing one record.
+type records struct {
+	msgs       []kafkago.Message
+	idx        []int32
+	i          int
+	rec        kafkago.Record
+	key, value bytesReader
+}
+
+func (r *records) ReadRecord() (*kafkago.Record, error) {
+	if r.i >= len(r.idx) {
+		return nil, io.EOF
+	}
+	m := &r.msgs[r.idx[r.i]]
+	r.i++
+	r.rec = kafkago.Record{Headers: m.Headers}
+	if m.Key != nil {
+		r.key.reset(m.Key)
+		r.rec.Key = &r.key
+	}
+	r.value.reset(m.Value)
+	r.rec.Value = &r.value
+	return &r.rec, nil
+}
+
+// bytesReader is a record's key or value. It has WriteTo, as bytes.Reader, because kafka-go
+// copies it with io.Copy: without it the copy would call the compressor's ReadFrom, which
+// lz4's writer supports only as its first call.
+type bytesReader struct {
+	b []byte
+}
+
+func (b *bytesReader) WriteTo(w io.Writer) (int64, error) {
+	n, err := w.Write(b.b)
+	b.b = b.b[n:]
+	return int64(n), err
+}
+
+func (b *bytesReader) reset(p []byte) { b.b = p }
+func (b *bytesReader) Len() int       { return len(b.b) }
+func (b *bytesReader) Close() error   { return nil }
+func (b *bytesReader) Read(p []byte) (int, error) {
+	if len(b.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, b.b)
+	b.b = b.b[n:]
+	return n, nil
+}
+
+// endOffsets returns the end offset of every partition of the topics that exist.
+func (p *producer) endOffsets() (map[string][]int64, error) {
+	req := &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{}}
+	for t, n := range p.parts {
+		for i := 0; i < n; i++ {
+			req.Topics[t] = append(req.Topics[t], kafkago.LastOffsetOf(i))
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := p.client.ListOffsets(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("end offsets: %w", err)
+	}
+	out := map[string][]int64{}
+	for t, n := range p.parts {
+		ends := make([]int64, n)
+		got := 0
+		for _, po := range res.Topics[t] {
+			if po.Error != nil {
+				return nil, fmt.Errorf("end offset of %s/%d: %w", t, po.Partition, po.Error)
+			}
+			if po.Partition >= 0 && po.Partition < n {
+				ends[po.Partition] = po.LastOffset
+				got++
+			}
+		}
+		if got != n {
+			return nil, fmt.Errorf("end offsets of %s: %d of %d partitions answered", t, got, n)
+		}
+		out[t] = ends
+	}
+	return out, nil
+}
+
+// scan calls fn with the flowtap-import header of every message from the offsets from to
+// the partitions' current ends.
+func (p *producer) scan(ctx context.Context, from map[string][]int64, fn func([]byte)) error {
+	ends, err := p.endOffsets()
+	if err != nil {
+		return err
+	}
+	for t, offs := range from {
+		for part, off := range offs {
+			if part >= len(ends[t]) {
+				continue
+			}
+			for end := ends[t][part]; off < end; {
+				res, err := p.client.Fetch(ctx, &kafkago.FetchRequest{Topic: t, Partition: part, Offset: off,
+					MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 500 * time.Millisecond})
+				if err == nil {
+					err = res.Error
+				}
+				if err != nil {
+					return fmt.Errorf("%s/%d at offset %d: %w", t, part, off, err)
+				}
+				next := off
+				for {
+					r, err := res.Records.ReadRecord()
+					if err != nil {
+						if !errors.Is(err, io.EOF) {
+							return fmt.Errorf("%s/%d at offset %d: %w", t, part, next, err)
+						}
+						break
+					}
+					if r.Offset < off {
+						continue // a compressed batch starts before off
+					}
+					for _, h := range r.Headers {
+						if h.Key == kafka.HeaderImport {
+							fn(h.Value)
+						}
+					}
+					next = r.Offset + 1
+				}
+				if next == off {
+					if res.HighWatermark <= off {
+						break // nothing more (the partition was truncated)
+					}
+					return fmt.Errorf("%s/%d: no progress at offset %d (high watermark %d)", t, part, off, res.HighWatermark)
+				}
+				off = next
+			}
+		}
+	}
+	return nil
+}
+
+func fmtProduceErr(key string, err error, st state) error {
+	return fmt.Errorf("import: %s: produce: %w (state kept at %s record %d; rerun to resume)", key, err, st.Current, st.Records)
+}
