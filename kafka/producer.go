@@ -40,10 +40,13 @@ type ProducerConfig struct {
 	Topics      Topics   `yaml:"topics"`
 	Compression string   `yaml:"compression"` // zstd, gzip, snappy, lz4 or none
 
-	BatchSize   int           `yaml:"batch_size"`  // messages per produce request per partition
-	BatchBytes  int64         `yaml:"batch_bytes"` // uncompressed bytes per produce request per partition
-	Linger      time.Duration `yaml:"linger"`      // how long a partial batch waits for more
-	SendChunk   int           `yaml:"send_chunk"`  // messages handed to the client per call (per lane)
+	BatchSize int `yaml:"batch_size"` // messages per produce request per partition
+	// BatchBytes is the uncompressed bytes per produce request per partition. Keep the
+	// compressed batch well under the consumer's FetchMaxBytes: kafka-go's connection reader
+	// sees a compressed batch larger than a fetch as no messages, and the sink stalls on it.
+	BatchBytes  int64         `yaml:"batch_bytes"`
+	Linger      time.Duration `yaml:"linger"`     // how long a partial batch waits for more
+	SendChunk   int           `yaml:"send_chunk"` // messages handed to the client per call (per lane)
 	MaxAttempts int           `yaml:"max_attempts"`
 	// WriteTimeout bounds one produce call; after it the messages go to the spill.
 	WriteTimeout time.Duration `yaml:"write_timeout"`
