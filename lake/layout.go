@@ -7,6 +7,7 @@ package lake
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -107,6 +108,23 @@ type Group struct {
 	Region  string
 	Bucket  time.Time
 	Index   []int // positions of the group's records in the batch, in batch order
+}
+
+// ExtraNames lists the unknown column names (flowlog.Record.Extra) of the group's records in
+// recs, first seen first: the columns its object adds after the configured format's.
+func (g Group) ExtraNames(recs []flowlog.Record) []string {
+	var names []string
+	for _, i := range g.Index {
+		if recs[i].Extra == "" {
+			continue
+		}
+		for _, n := range recs[i].ExtraNames() {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	return names
 }
 
 // BatchIdentity is the exactly-once identity of a consumed batch, "topic/partition/first-last":

@@ -12,7 +12,8 @@ import (
 )
 
 // TestUnknownColumnsReachTheLogStore: a record read from a file whose header names a column
-// this build does not know keeps that value at the end of its log line.
+// this build does not know keeps that value at the end of its log line, and its stream's
+// extra_columns label names the column; a record without unknown columns has no such label.
 func TestUnknownColumnsReachTheLogStore(t *testing.T) {
 	st, url := startLogstore(t)
 	cfg := DefaultConfig()
@@ -27,12 +28,22 @@ func TestUnknownColumnsReachTheLogStore(t *testing.T) {
 	if err := f.Parse(&r, line); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Write(context.Background(), &sinks.Batch{Records: []flowlog.Record{r}}); err != nil {
+	plain := r
+	plain.Extra, plain.InterfaceID = "", "eni-00000000000000000"
+	if err := s.Write(context.Background(), &sinks.Batch{Records: []flowlog.Record{r, plain}}); err != nil {
 		t.Fatal(err)
 	}
 	m, _ := logql.NewMatcher(logql.MatchEqual, "log_stream", "eni-1235b8ca123456789-all")
 	got := query(t, st, "t", m)
 	if len(got) != 1 || len(got[0].entries) != 1 || got[0].entries[0].Line != line {
 		t.Fatalf("stored %+v, want the line %q", got, line)
+	}
+	if v := got[0].labels.Get("extra_columns"); v != "some-new-field" {
+		t.Fatalf("labels %v: extra_columns %q, want the unknown column's name", got[0].labels, v)
+	}
+	m, _ = logql.NewMatcher(logql.MatchEqual, "log_stream", "eni-00000000000000000-all")
+	got = query(t, st, "t", m)
+	if len(got) != 1 || got[0].labels.Get("extra_columns") != "" {
+		t.Fatalf("record without unknown columns: %+v", got)
 	}
 }

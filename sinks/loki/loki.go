@@ -7,7 +7,8 @@
 // unchanged, timestamped with the event's time.
 //
 // Flow record streams carry the labels log_group, log_stream, account, region and kind
-// (vpc, tgw). VPN streams carry log_group (VPNTunnelLogGroup, VPNBGPLogGroup or
+// (vpc, tgw), and, for records with columns this build does not know (Record.Extra, whose
+// values end the line), extra_columns with their names, space-separated. VPN streams carry log_group (VPNTunnelLogGroup, VPNBGPLogGroup or
 // ClientVPNLogGroup), log_stream, kind (vpn-tunnel, vpn-bgp, client-vpn) and, only when the
 // event's account and region are known, account and region; query them with LogQL's json
 // parser, e.g. {kind="vpn-bgp"} | json | type="BGPStatus". PushLines pushes any pre-rendered
@@ -244,6 +245,11 @@ func (s *Sink) Labels(r *flowlog.Record) string {
 	var b strings.Builder
 	b.WriteString(`{account=`)
 	b.WriteString(strconv.Quote(account))
+	if r.Extra != "" {
+		// The names of the columns this build does not know, whose values end the line.
+		b.WriteString(`, extra_columns=`)
+		b.WriteString(strconv.Quote(strings.Join(r.ExtraNames(), " ")))
+	}
 	b.WriteString(`, kind=`)
 	b.WriteString(strconv.Quote(r.Kind.String()))
 	b.WriteString(`, log_group=`)
@@ -275,8 +281,8 @@ func (s *Sink) Write(ctx context.Context, b *sinks.Batch) error {
 	p := s.newPusher()
 	// A batch holds few streams and many records: render each stream's labels once.
 	type streamKey struct {
-		kind                        flowlog.Kind
-		account, region, iface, tgw string
+		kind                                flowlog.Kind
+		account, region, iface, tgw, extras string
 	}
 	labels := map[streamKey]string{}
 	// Lines are rendered into one buffer and pushed as strings over it (no copy per line);
@@ -288,12 +294,15 @@ func (s *Sink) Write(ctx context.Context, b *sinks.Batch) error {
 		if r.Kind == flowlog.KindTGW {
 			format = s.tgw
 		}
+		var extras []string
 		if r.Extra != "" {
 			// Columns this build does not know (records read from newer AWS files)
-			// follow the configured ones, as AWS appends new fields.
-			format = format.WithExtras(r.ExtraNames()...)
+			// follow the configured ones, as AWS appends new fields; the stream's
+			// extra_columns label names them.
+			extras = r.ExtraNames()
+			format = format.WithExtras(extras...)
 		}
-		k := streamKey{r.Kind, r.AccountID, r.Region, r.InterfaceID, r.TGWID}
+		k := streamKey{r.Kind, r.AccountID, r.Region, r.InterfaceID, r.TGWID, strings.Join(extras, " ")}
 		l, ok := labels[k]
 		if !ok {
 			l = s.Labels(r)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -174,7 +173,7 @@ func (s *Sink) write(ctx context.Context, b *sinks.Batch) (err error) {
 		bw := bufio.NewWriterSize(obj, 256<<10)
 		// Columns this build does not know (records read from newer AWS files) become
 		// string columns of their own, after the configured ones.
-		widened := format.WithExtras(extraNames(b.Records, g.Index)...)
+		widened := format.WithExtras(g.ExtraNames(b.Records)...)
 		var fw *FileWriter
 		if widened == format {
 			fw, _ = s.pools[g.Kind].Get().(*FileWriter)
@@ -216,22 +215,6 @@ func (s *Sink) write(ctx context.Context, b *sinks.Batch) (err error) {
 		}
 	}
 	return nil
-}
-
-// extraNames lists the unknown column names of the indexed records, first seen first.
-func extraNames(recs []flowlog.Record, index []int) []string {
-	var names []string
-	for _, i := range index {
-		if recs[i].Extra == "" {
-			continue
-		}
-		for _, n := range recs[i].ExtraNames() {
-			if !slices.Contains(names, n) {
-				names = append(names, n)
-			}
-		}
-	}
-	return names
 }
 
 // Close does nothing: every Write commits its objects.

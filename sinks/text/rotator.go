@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
@@ -51,6 +52,9 @@ type fileKey struct {
 	kind            flowlog.Kind
 	account, region string
 	bucket          int64
+	// extras names the record's unknown columns (Record.Extra), space-separated: a text
+	// file has one header, so records with other unknown columns go to another file.
+	extras string
 }
 
 // Rotator writes a stream of records into AWS-style text files: one file per (kind,
@@ -97,7 +101,10 @@ func NewRotator(store objstore.Store, cfg RotatorConfig) (*Rotator, error) {
 func (t *Rotator) WriteRecords(ctx context.Context, recs []flowlog.Record) error {
 	for i := range recs {
 		r := &recs[i]
-		k := fileKey{r.Kind, r.AccountID, r.Region, lake.Bucket(r.End).Unix()}
+		k := fileKey{kind: r.Kind, account: r.AccountID, region: r.Region, bucket: lake.Bucket(r.End).Unix()}
+		if r.Extra != "" {
+			k.extras = strings.Join(r.ExtraNames(), " ")
+		}
 		if k.account == "" {
 			k.account = t.cfg.DefaultAccount
 		}
@@ -138,6 +145,10 @@ func (t *Rotator) create(ctx context.Context, k fileKey) (*FileWriter, error) {
 	n := t.seq[k]
 	t.seq[k] = n + 1
 	identity := fmt.Sprintf("%s/%s/%s/%d/%d", k.kind, k.account, k.region, k.bucket, n)
+	if k.extras != "" {
+		format = format.WithExtras(strings.Fields(k.extras)...)
+		identity += "/" + k.extras
+	}
 	key := lake.Key(t.cfg.Prefix, t.cfg.Layout, k.account, k.region, id, k.bucket, identity, Ext)
 	fw, err := Create(ctx, t.store, key, format, t.cfg.GzipLevel)
 	if err != nil {

@@ -102,6 +102,9 @@ func (s *Sink) Write(ctx context.Context, b *sinks.Batch) error {
 		if g.Kind == flowlog.KindTGW {
 			format, flowLogID = s.tgw, s.cfg.TGWFlowLogID
 		}
+		// Columns this build does not know (records read from newer AWS files) follow the
+		// configured ones, under their own names in the header, as AWS appends new fields.
+		format = format.WithExtras(g.ExtraNames(b.Records)...)
 		key := lake.Key(s.cfg.Prefix, s.style, g.Account, g.Region, flowLogID, g.Bucket.Unix(), g.Identity(id), Ext)
 		fw, err := Create(ctx, s.store, key, format, s.cfg.GzipLevel)
 		if err != nil {
