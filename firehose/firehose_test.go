@@ -19,26 +19,16 @@ import (
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/internal/flowmsg"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/kafka"
 	"github.com/flowtap/flowtap/kafka/broker"
 )
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quiet() *slog.Logger { return testenv.Quiet() }
 
 func startBroker(t testing.TB) *broker.Broker {
 	t.Helper()
-	cfg := broker.DefaultConfig()
-	cfg.Topics = kafka.AllTopics()
-	cfg.Listen, cfg.DataDir = "127.0.0.1:0", ""
-	b, err := broker.New(cfg, quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	return b
+	return testenv.Broker(t, testenv.BrokerConfig(kafka.AllTopics()...))
 }
 
 const (

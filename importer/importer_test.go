@@ -19,6 +19,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/kafka"
 	"github.com/flowtap/flowtap/kafka/broker"
 	"github.com/flowtap/flowtap/lake/objstore"
@@ -26,22 +27,11 @@ import (
 	"github.com/flowtap/flowtap/sinks/parquet"
 )
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quiet() *slog.Logger { return testenv.Quiet() }
 
 func startBroker(t testing.TB) string {
 	t.Helper()
-	cfg := broker.DefaultConfig()
-	cfg.Topics = kafka.AllTopics()
-	cfg.Listen, cfg.DataDir = "127.0.0.1:0", ""
-	b, err := broker.New(cfg, quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	return b.Addr()
+	return testenv.Broker(t, testenv.BrokerConfig(kafka.AllTopics()...)).Addr()
 }
 
 // vpcRecords makes n distinct records of one ENI group for an object.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/kafka/broker"
 	"github.com/flowtap/flowtap/kafka/spill"
 )
@@ -34,7 +35,7 @@ func TestUnknownTopicGoesToDeadLetter(t *testing.T) {
 	cfg.WriteTimeout = 2 * time.Second
 	cfg.RetryBackoffMin, cfg.RetryBackoffMax = 20*time.Millisecond, 100*time.Millisecond
 	cfg.UndeliverableAfter = 300 * time.Millisecond
-	p, err := NewProducer(cfg, nil, quietLog())
+	p, err := NewProducer(cfg, nil, testenv.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/kafka/broker"
 	"github.com/flowtap/flowtap/sinks"
 )
@@ -24,30 +25,12 @@ import (
 // startBroker starts the embedded broker on a free 127.0.0.1 port (or addr) with data in dir.
 func startBroker(t testing.TB, addr, dir string) *broker.Broker {
 	t.Helper()
-	cfg := broker.DefaultConfig()
-	cfg.Topics = AllTopics()
-	if addr == "" {
-		addr = "127.0.0.1:0"
+	cfg := testenv.BrokerConfig(AllTopics()...)
+	if addr != "" {
+		cfg.Listen = addr
 	}
-	cfg.Listen, cfg.DataDir = addr, dir
-	b, err := broker.New(cfg, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Rebinding a just-closed port can take a moment.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		err = b.Start()
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	return b
+	cfg.DataDir = dir
+	return testenv.Broker(t, cfg)
 }
 
 // makeRecords returns n VPC records (every tgwEvery-th a TGW record when tgwEvery > 0) with
@@ -172,6 +155,15 @@ type lakeFile struct {
 }
 
 // readLake reads every batch file in dir, sorted by topic, partition, first offset.
+// lakeLines counts the records of every file in the lake.
+func lakeLines(t testing.TB, dir string) int {
+	n := 0
+	for _, f := range readLake(t, dir) {
+		n += len(f.lines)
+	}
+	return n
+}
+
 func readLake(t testing.TB, dir string) []lakeFile {
 	t.Helper()
 	paths, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/sinks"
 )
 
@@ -96,7 +97,7 @@ func benchProducer(b *testing.B, addr, codec string, lanes int) *Producer {
 	cfg.Lanes = lanes
 	benchTune(&cfg)
 	cfg.Spill.Dir = b.TempDir()
-	p, err := NewProducer(cfg, nil, quietLog())
+	p, err := NewProducer(cfg, nil, testenv.Quiet())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -185,7 +186,7 @@ func BenchmarkConsume(b *testing.B) {
 	cfg := testRunnerConfig(b, br.Addr(), b.TempDir())
 	cfg.Group = fmt.Sprintf("bench-%d", time.Now().UnixNano())
 	cfg.MaxRecords = 20000
-	r, err := NewRunner(cfg, []sinks.Sink{sink}, nil, quietLog())
+	r, err := NewRunner(cfg, []sinks.Sink{sink}, nil, testenv.Quiet())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,9 +3,6 @@ package kafka
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -14,16 +11,10 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/kafka/broker"
 	"github.com/flowtap/flowtap/sinks"
 )
-
-func quietLog() *slog.Logger {
-	if os.Getenv("FLOWTAP_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
 
 func testProducer(t testing.TB, addr string) (*Producer, context.CancelFunc) {
 	t.Helper()
@@ -32,7 +23,7 @@ func testProducer(t testing.TB, addr string) (*Producer, context.CancelFunc) {
 	cfg.Spill.Dir = t.TempDir()
 	cfg.RetryBackoffMin, cfg.RetryBackoffMax = 50*time.Millisecond, 300*time.Millisecond
 	cfg.WriteTimeout = 3 * time.Second
-	p, err := NewProducer(cfg, nil, quietLog())
+	p, err := NewProducer(cfg, nil, testenv.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +65,16 @@ func runRunner(t testing.TB, r *Runner) (stop func() error) {
 	}
 	t.Cleanup(func() { stop() })
 	return stop
+}
+
+// startRunner makes a runner of cfg writing to dest and runs it (see runRunner).
+func startRunner(t testing.TB, cfg RunnerConfig, dest ...sinks.Sink) (stop func() error) {
+	t.Helper()
+	r, err := NewRunner(cfg, dest, nil, testenv.Quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runRunner(t, r)
 }
 
 func committed(b *broker.Broker, group, topic string, partition int) int64 {
@@ -140,19 +141,9 @@ func TestProduceConsume(t *testing.T) {
 	sink.fail.Store(2) // the first two writes fail: the batch must be retried, not skipped
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	cfg.Group = group
-	r, err := NewRunner(cfg, []sinks.Sink{sink}, nil, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	runRunner(t, r)
+	startRunner(t, cfg, sink)
 
-	waitFor(t, 30*time.Second, "all records in the lake", func() bool {
-		n := 0
-		for _, f := range readLake(t, lake) {
-			n += len(f.lines)
-		}
-		return n >= len(sent)
-	})
+	waitFor(t, 30*time.Second, "all records in the lake", func() bool { return lakeLines(t, lake) >= len(sent) })
 	got := checkLake(t, readLake(t, lake))
 	if len(got) != len(sent) {
 		t.Fatalf("lake has %d records, sent %d", len(got), len(sent))
@@ -203,7 +194,7 @@ func TestCrashBetweenIntentAndCommit(t *testing.T) {
 	cfg.MaxRecords = 250
 	cfg.MaxAge = 200 * time.Millisecond
 
-	r1, err := NewRunner(cfg, []sinks.Sink{sink}, nil, quietLog())
+	r1, err := NewRunner(cfg, []sinks.Sink{sink}, nil, testenv.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,18 +228,8 @@ func TestCrashBetweenIntentAndCommit(t *testing.T) {
 	// A different cut on restart (smaller batches, no age cut) would overlap the object of the
 	// crashed batch unless the intent is honoured.
 	cfg.MaxRecords = 97
-	r2, err := NewRunner(cfg, []sinks.Sink{sink}, nil, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	runRunner(t, r2)
-	waitFor(t, 30*time.Second, "every record in the lake", func() bool {
-		n := 0
-		for _, f := range readLake(t, lake) {
-			n += len(f.lines)
-		}
-		return n >= total
-	})
+	startRunner(t, cfg, sink)
+	waitFor(t, 30*time.Second, "every record in the lake", func() bool { return lakeLines(t, lake) >= total })
 	got := checkLake(t, readLake(t, lake)) // fails on overlapping objects (duplicates)
 	if len(got) != total {
 		t.Fatalf("lake has %d records, want %d", len(got), total)
@@ -276,18 +257,8 @@ func TestPoisonMessageDeadLettered(t *testing.T) {
 	sink := &fileSink{dir: lake}
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	cfg.Group = "g-poison"
-	r, err := NewRunner(cfg, []sinks.Sink{sink}, nil, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	runRunner(t, r)
-	waitFor(t, 20*time.Second, "good records in the lake", func() bool {
-		n := 0
-		for _, f := range readLake(t, lake) {
-			n += len(f.lines)
-		}
-		return n >= len(good)
-	})
+	startRunner(t, cfg, sink)
+	waitFor(t, 20*time.Second, "good records in the lake", func() bool { return lakeLines(t, lake) >= len(good) })
 	got := checkLake(t, readLake(t, lake))
 	if len(got) != len(good) {
 		t.Fatalf("lake has %d records, want %d", len(got), len(good))
@@ -334,7 +305,7 @@ func TestSinkBackoff(t *testing.T) {
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	cfg.Group = "g-backoff"
 	cfg.SinkBackoffMin, cfg.SinkBackoffMax = 100*time.Millisecond, time.Second
-	r, err := NewRunner(cfg, []sinks.Sink{sink}, nil, quietLog())
+	r, err := NewRunner(cfg, []sinks.Sink{sink}, nil, testenv.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}

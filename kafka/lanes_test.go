@@ -11,7 +11,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/flowlog"
-	"github.com/flowtap/flowtap/sinks"
+	"github.com/flowtap/flowtap/internal/testenv"
 )
 
 // TestKeyHashMatchesKafkaGo: the balancer picks kafka-go's Hash partition for every key, and
@@ -78,7 +78,7 @@ func TestLaneCountChangeKeepsOrder(t *testing.T) {
 	}
 
 	cfg.Brokers, cfg.Lanes = []string{dead}, 2
-	p1, err := NewProducer(cfg, nil, quietLog())
+	p1, err := NewProducer(cfg, nil, testenv.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestLaneCountChangeKeepsOrder(t *testing.T) {
 
 	b := startBroker(t, dead, t.TempDir()) // the spill is kept for its brokers: same address
 	cfg.Brokers, cfg.Lanes = []string{b.Addr()}, 3
-	p2, err := NewProducer(cfg, nil, quietLog())
+	p2, err := NewProducer(cfg, nil, testenv.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,11 +117,7 @@ func TestLaneCountChangeKeepsOrder(t *testing.T) {
 	lake := t.TempDir()
 	rcfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	rcfg.Group = "g-lanes"
-	r, err := NewRunner(rcfg, []sinks.Sink{&fileSink{dir: lake}}, nil, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	runRunner(t, r)
+	startRunner(t, rcfg, &fileSink{dir: lake})
 	var got []flowlog.Record
 	waitFor(t, 30*time.Second, "all records consumed", func() bool {
 		got = checkLake(t, readLake(t, lake))

@@ -3,6 +3,8 @@ package kafka
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/flowtap/flowtap/internal/component"
 )
 
 type producerMetrics struct {
@@ -16,39 +18,30 @@ type producerMetrics struct {
 	spillBytes   prometheus.Gauge
 	queueBytes   prometheus.Gauge
 	latency      prometheus.Histogram
-	collectors   []prometheus.Collector
+	all          *component.Metrics // every metric above, for register
 }
 
 func newProducerMetrics() *producerMetrics {
-	m := &producerMetrics{
-		records: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowtap_producer_records_total",
-			Help: "Messages acknowledged by Kafka."}),
-		bytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowtap_producer_bytes_total",
-			Help: "Key and value bytes acknowledged by Kafka (before compression)."}),
-		errors: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowtap_producer_errors_total",
-			Help: "Produce calls that failed for some or all of their messages."}),
-		spilled: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowtap_producer_spilled_records_total",
-			Help: "Messages written to the disk spill."}),
-		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_producer_dropped_records_total",
-			Help: "Messages lost, by reason (spill_full, spill_error, spill_corrupt, too_large, closed, canceled)."}, []string{"reason"}),
-		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_producer_deadlettered_records_total",
-			Help: "Messages that can never be produced (unknown_topic: the brokers kept answering that the topic does not exist; refused: a non-retriable error), written to the spill's dead-letter directory."}, []string{"reason"}),
-		spillRecs: prometheus.NewGauge(prometheus.GaugeOpts{Name: "flowtap_producer_spill_records",
-			Help: "Messages waiting in the disk spill."}),
-		spillBytes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "flowtap_producer_spill_bytes",
-			Help: "Bytes of the disk spill."}),
-		queueBytes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "flowtap_producer_queue_bytes",
-			Help: "Encoded bytes waiting in the memory queue."}),
-		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "flowtap_producer_latency_seconds",
-			Help: "Duration of one produce call (a chunk of messages).", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
+	f := component.NewMetrics("producer")
+	return &producerMetrics{
+		records: f.Counter("records_total", "Messages acknowledged by Kafka."),
+		bytes:   f.Counter("bytes_total", "Key and value bytes acknowledged by Kafka (before compression)."),
+		errors:  f.Counter("errors_total", "Produce calls that failed for some or all of their messages."),
+		spilled: f.Counter("spilled_records_total", "Messages written to the disk spill."),
+		dropped: f.CounterVec("dropped_records_total",
+			"Messages lost, by reason (spill_full, spill_error, spill_corrupt, too_large, closed, canceled).", "reason"),
+		deadLettered: f.CounterVec("deadlettered_records_total",
+			"Messages that can never be produced (unknown_topic: the brokers kept answering that the topic does not exist; refused: a non-retriable error), written to the spill's dead-letter directory.", "reason"),
+		spillRecs:  f.Gauge("spill_records", "Messages waiting in the disk spill."),
+		spillBytes: f.Gauge("spill_bytes", "Bytes of the disk spill."),
+		queueBytes: f.Gauge("queue_bytes", "Encoded bytes waiting in the memory queue."),
+		latency: f.Histogram("latency_seconds", "Duration of one produce call (a chunk of messages).",
+			prometheus.ExponentialBuckets(0.001, 2, 14)),
+		all: f,
 	}
-	m.collectors = []prometheus.Collector{m.records, m.bytes, m.errors, m.spilled, m.dropped, m.deadLettered, m.spillRecs, m.spillBytes, m.queueBytes, m.latency}
-	return m
 }
 
-func (m *producerMetrics) register(reg prometheus.Registerer) error {
-	return registerAll(reg, m.collectors)
-}
+func (m *producerMetrics) register(reg prometheus.Registerer) error { return m.all.Register(reg) }
 
 func (m *producerMetrics) setSpill(records, bytes int64) {
 	m.spillRecs.Set(float64(records))
@@ -64,37 +57,31 @@ type consumerMetrics struct {
 	batchLatency prometheus.Histogram
 	lag          *prometheus.GaugeVec
 	committed    prometheus.Counter
-	collectors   []prometheus.Collector
+	all          *component.Metrics // every metric above, for register
 }
 
 func newConsumerMetrics() *consumerMetrics {
-	m := &consumerMetrics{
-		consumed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_consumer_records_total",
-			Help: "Records and events decoded from Kafka and made durable by the sinks, by topic."}, []string{"topic"}),
-		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_consumer_deadlettered_total",
-			Help: "Messages sent to the dead-letter topic, by source topic and reason (undecodable, or refused:<sink> for a batch a sink refused for good)."},
-			[]string{"topic", "reason"}),
-		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_consumer_duplicates_total",
-			Help: "Messages dropped as copies of one earlier in their partition (same flowtap-id header: a producer re-sent them after the broker had stored them), by topic."},
-			[]string{"topic"}),
-		sinkErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_consumer_sink_errors_total",
-			Help: "Failed batch writes, by sink (retried, or dead-lettered when permanent)."}, []string{"sink"}),
-		sinkLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "flowtap_consumer_sink_latency_seconds",
-			Help: "Duration of one successful sink write of a batch.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{"sink"}),
-		batchLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "flowtap_consumer_batch_latency_seconds",
-			Help: "From a batch's first message fetched to its offsets committed.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 16)}),
-		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "flowtap_consumer_lag",
-			Help: "Messages behind the partition's high watermark, as of the last fetch."}, []string{"topic", "partition"}),
-		committed: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowtap_consumer_batches_committed_total",
-			Help: "Batches whose offsets were committed after every sink made them durable."}),
+	f := component.NewMetrics("consumer")
+	return &consumerMetrics{
+		consumed: f.CounterVec("records_total", "Records and events decoded from Kafka and made durable by the sinks, by topic.", "topic"),
+		deadLettered: f.CounterVec("deadlettered_total",
+			"Messages sent to the dead-letter topic, by source topic and reason (undecodable, or refused:<sink> for a batch a sink refused for good).",
+			"topic", "reason"),
+		duplicates: f.CounterVec("duplicates_total",
+			"Messages dropped as copies of one earlier in their partition (same flowtap-id header: a producer re-sent them after the broker had stored them), by topic.",
+			"topic"),
+		sinkErrors: f.CounterVec("sink_errors_total", "Failed batch writes, by sink (retried, or dead-lettered when permanent).", "sink"),
+		sinkLatency: f.HistogramVec("sink_latency_seconds", "Duration of one successful sink write of a batch.",
+			prometheus.ExponentialBuckets(0.001, 2, 16), "sink"),
+		batchLatency: f.Histogram("batch_latency_seconds", "From a batch's first message fetched to its offsets committed.",
+			prometheus.ExponentialBuckets(0.01, 2, 16)),
+		lag:       f.GaugeVec("lag", "Messages behind the partition's high watermark, as of the last fetch.", "topic", "partition"),
+		committed: f.Counter("batches_committed_total", "Batches whose offsets were committed after every sink made them durable."),
+		all:       f,
 	}
-	m.collectors = []prometheus.Collector{m.consumed, m.deadLettered, m.duplicates, m.sinkErrors, m.sinkLatency, m.batchLatency, m.lag, m.committed}
-	return m
 }
 
-func (m *consumerMetrics) register(reg prometheus.Registerer) error {
-	return registerAll(reg, m.collectors)
-}
+func (m *consumerMetrics) register(reg prometheus.Registerer) error { return m.all.Register(reg) }
 
 func counterValue(c prometheus.Counter) float64 {
 	var d dto.Metric
@@ -115,14 +102,4 @@ func counterVecSum(v *prometheus.CounterVec) float64 {
 		}
 	}
 	return sum
-}
-
-// registerAll registers every collector, stopping at the first error.
-func registerAll(reg prometheus.Registerer, cs []prometheus.Collector) error {
-	for _, c := range cs {
-		if err := reg.Register(c); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
-	"github.com/flowtap/flowtap/sinks"
+	"github.com/flowtap/flowtap/internal/testenv"
 )
 
 // TestBrokerOutage stops the broker under load: writes keep returning quickly (memory queue,
@@ -25,7 +25,7 @@ func TestBrokerOutage(t *testing.T) {
 	cfg.BlockTimeout = 50 * time.Millisecond
 	cfg.RetryBackoffMin, cfg.RetryBackoffMax = 50*time.Millisecond, 300*time.Millisecond
 	cfg.WriteTimeout = 2 * time.Second
-	p, err := NewProducer(cfg, nil, quietLog())
+	p, err := NewProducer(cfg, nil, testenv.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,18 +82,8 @@ func TestBrokerOutage(t *testing.T) {
 	rcfg := testRunnerConfig(t, b2addr, t.TempDir())
 	rcfg.Group = "g-outage"
 	rcfg.MaxRecords = 2000
-	r, err := NewRunner(rcfg, []sinks.Sink{&fileSink{dir: lake}}, nil, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	runRunner(t, r)
-	waitFor(t, 30*time.Second, "all records consumed", func() bool {
-		n := 0
-		for _, f := range readLake(t, lake) {
-			n += len(f.lines)
-		}
-		return n >= total
-	})
+	startRunner(t, rcfg, &fileSink{dir: lake})
+	waitFor(t, 30*time.Second, "all records consumed", func() bool { return lakeLines(t, lake) >= total })
 	time.Sleep(300 * time.Millisecond) // let any duplicate batch land before counting
 	got := checkLake(t, readLake(t, lake))
 	uniq := map[string]bool{}

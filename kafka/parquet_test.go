@@ -12,8 +12,8 @@ import (
 
 	_ "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/lake/objstore"
-	"github.com/flowtap/flowtap/sinks"
 	"github.com/flowtap/flowtap/sinks/parquet"
 )
 
@@ -40,18 +40,14 @@ func TestProduceToParquet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink, err := parquet.New(parquet.DefaultConfig(), store, nil)
+	sink, err := parquet.New(parquet.DefaultConfig(), store, component.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	cfg.Group = "g-parquet"
 	cfg.MaxRecords = 1000
-	r, err := NewRunner(cfg, []sinks.Sink{sink}, nil, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	runRunner(t, r)
+	startRunner(t, cfg, sink)
 
 	readAll := func() []string {
 		var got []string

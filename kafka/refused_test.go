@@ -15,6 +15,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/sinks"
 )
 
@@ -103,7 +104,7 @@ func TestPermanentSinkErrorDeadLettersTheBatch(t *testing.T) {
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	cfg.Group = group
 	cfg.MaxRecords = 250
-	r, err := NewRunner(cfg, []sinks.Sink{refusing, flaky}, nil, quietLog())
+	r, err := NewRunner(cfg, []sinks.Sink{refusing, flaky}, nil, testenv.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +200,7 @@ func TestNotPermanentIsRetried(t *testing.T) {
 	sink.check = func(*sinks.Batch) error { return fmt.Errorf("push: %w", notForGood{}) }
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	cfg.Group = "g-not-permanent"
-	r, err := NewRunner(cfg, []sinks.Sink{sink}, nil, quietLog())
+	r, err := NewRunner(cfg, []sinks.Sink{sink}, nil, testenv.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,30 +6,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowtap/flowtap/internal/component"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/kafka/broker"
-	"github.com/flowtap/flowtap/sinks"
 )
 
 // TestSASLUsers: a broker with SASL users serves producers and consumers that authenticate
 // (SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN) and refuses one that does not or uses a wrong
 // password; a broker beyond loopback without users does not start.
 func TestSASLUsers(t *testing.T) {
-	cfg := broker.DefaultConfig()
-	cfg.Topics = AllTopics()
-	cfg.Listen, cfg.DataDir = "127.0.0.1:0", t.TempDir()
+	cfg := testenv.BrokerConfig(AllTopics()...)
+	cfg.DataDir = t.TempDir()
 	cfg.Users = []broker.User{
 		{Mechanism: "SCRAM-SHA-512", Name: "producer", Password: "p-secret"},
 		{Mechanism: "SCRAM-SHA-256", Name: "other", Password: "o-secret"},
 		{Mechanism: "PLAIN", Name: "sink", Password: "s-secret"},
 	}
-	b, err := broker.New(cfg, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
+	b := testenv.Broker(t, cfg)
 
 	produce := func(auth SASL, n int) Stats {
 		pcfg := DefaultProducerConfig()
@@ -38,7 +31,7 @@ func TestSASLUsers(t *testing.T) {
 		pcfg.WriteTimeout = 2 * time.Second
 		pcfg.DrainTimeout = time.Second
 		pcfg.RetryBackoffMin, pcfg.RetryBackoffMax = 20*time.Millisecond, 100*time.Millisecond
-		p, err := NewProducer(pcfg, nil, quietLog())
+		p, err := NewProducer(pcfg, nil, testenv.Quiet())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,23 +66,13 @@ func TestSASLUsers(t *testing.T) {
 	rcfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	rcfg.Group, rcfg.SASL = "g-sasl", SASL{Mechanism: "PLAIN", Username: "sink", Password: "s-secret"}
 	lake := t.TempDir()
-	r, err := NewRunner(rcfg, []sinks.Sink{&fileSink{dir: lake}}, nil, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	runRunner(t, r)
-	waitFor(t, 30*time.Second, "all records consumed with PLAIN", func() bool {
-		n := 0
-		for _, f := range readLake(t, lake) {
-			n += len(f.lines)
-		}
-		return n >= 310
-	})
+	startRunner(t, rcfg, &fileSink{dir: lake})
+	waitFor(t, 30*time.Second, "all records consumed with PLAIN", func() bool { return lakeLines(t, lake) >= 310 })
 
 	for _, listen := range []string{"0.0.0.0:0", "[::]:0", ":0", "10.1.2.3:9092"} {
 		c := broker.DefaultConfig()
 		c.Listen = listen
-		if _, err := broker.New(c, nil); !errors.Is(err, broker.ErrNoUsers) {
+		if _, err := broker.New(c, component.Deps{}); !errors.Is(err, broker.ErrNoUsers) {
 			t.Errorf("broker on %s without users: %v, want ErrNoUsers", listen, err)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/flowtap/flowtap/internal/testenv"
 )
 
 // runShort runs a producer to addr with its spill in dir, writes events to the VPN topic and
@@ -15,7 +17,7 @@ func runShort(t *testing.T, addr, dir string, events int) Stats {
 	cfg.Spill.Dir = dir
 	cfg.WriteTimeout = 2 * time.Second
 	cfg.RetryBackoffMin, cfg.RetryBackoffMax = 20*time.Millisecond, 100*time.Millisecond
-	p, err := NewProducer(cfg, nil, quietLog())
+	p, err := NewProducer(cfg, nil, testenv.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,19 +4,17 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/flowlog/generate"
 	"github.com/flowtap/flowtap/flowlog/generate/topology"
+	"github.com/flowtap/flowtap/internal/component"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/lake/objstore"
-	"github.com/flowtap/flowtap/logstore"
 	"github.com/flowtap/flowtap/sinks"
 	"github.com/flowtap/flowtap/sinks/loki"
 	"github.com/flowtap/flowtap/sinks/parquet"
@@ -72,19 +70,9 @@ func BenchmarkSinkPath(b *testing.B) {
 	}
 	waitFor(b, 2*time.Minute, "produced", func() bool { return p.Stats().Produced >= int64(len(recs)) })
 
-	lcfg := logstore.DefaultConfig()
-	lcfg.DataDir, lcfg.Listen = b.TempDir(), ""
+	lcfg := testenv.LogstoreConfig(b)
 	lcfg.IngestionRateMB, lcfg.IngestionBurstSizeMB = 4096, 8192 // as bench/pipeline: limits do not shape the figure
-	st, err := logstore.New(lcfg, prometheus.NewRegistry())
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- st.Run(ctx) }()
-	<-st.Ready()
-	srv := httptest.NewServer(st.Handler())
-	b.Cleanup(func() { srv.Close(); cancel(); <-done })
+	_, lokiURL := testenv.Logstore(b, lcfg)
 
 	b.ResetTimer()
 	for range b.N {
@@ -92,13 +80,13 @@ func BenchmarkSinkPath(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		pq, err := parquet.New(parquet.DefaultConfig(), store, nil)
+		pq, err := parquet.New(parquet.DefaultConfig(), store, component.Deps{})
 		if err != nil {
 			b.Fatal(err)
 		}
 		lcfg := loki.DefaultConfig()
-		lcfg.URL = srv.URL
-		lk, err := loki.New(lcfg, nil)
+		lcfg.URL = lokiURL
+		lk, err := loki.New(lcfg, component.Deps{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -131,5 +119,5 @@ func benchLog() *slog.Logger {
 	if os.Getenv("BENCH_LOG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	return quietLog()
+	return testenv.Quiet()
 }

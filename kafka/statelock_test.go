@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/internal/fsx"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/sinks"
 )
 
@@ -20,12 +21,8 @@ func TestRunnerStateDirLocked(t *testing.T) {
 	b := startBroker(t, "", t.TempDir())
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	cfg.Group = "g-lock"
-	r1, err := NewRunner(cfg, []sinks.Sink{&fileSink{dir: t.TempDir()}}, nil, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := runRunner(t, r1)
-	r2, err := NewRunner(cfg, []sinks.Sink{&fileSink{dir: t.TempDir()}}, nil, quietLog())
+	stop := startRunner(t, cfg, &fileSink{dir: t.TempDir()})
+	r2, err := NewRunner(cfg, []sinks.Sink{&fileSink{dir: t.TempDir()}}, nil, testenv.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strconv"
@@ -14,14 +13,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/flowlog/generate"
 	"github.com/flowtap/flowtap/flowlog/generate/topology"
-	"github.com/flowtap/flowtap/logstore"
+	"github.com/flowtap/flowtap/internal/component"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/sinks"
 	"github.com/flowtap/flowtap/sinks/loki"
 )
@@ -29,34 +28,14 @@ import (
 // startLogstore runs the embedded log store behind an httptest server on 127.0.0.1.
 func startLogstore(t *testing.T, maxLine int) string {
 	t.Helper()
-	cfg := logstore.DefaultConfig()
+	cfg := testenv.LogstoreConfig(t)
 	no := false
 	cfg.RejectOldSamples = &no // the fixtures carry timestamps older than a week
-	cfg.DataDir, cfg.Listen = t.TempDir(), ""
 	if maxLine > 0 {
 		cfg.MaxLineBytes = maxLine
 	}
-	st, err := logstore.New(cfg, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- st.Run(ctx) }()
-	select {
-	case <-st.Ready():
-	case err := <-done:
-		t.Fatalf("logstore did not start: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("logstore not ready after 20 s")
-	}
-	srv := httptest.NewServer(st.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		<-done
-	})
-	return srv.URL
+	_, url := testenv.Logstore(t, cfg)
+	return url
 }
 
 type vpnCollect struct{ evs []generate.VPNEvent }
@@ -188,14 +167,14 @@ func TestVPNEventsToLoki(t *testing.T) {
 
 	lcfg := loki.DefaultConfig()
 	lcfg.URL, lcfg.MinBackoff = lokiURL, 10*time.Millisecond
-	ls, err := loki.New(lcfg, nil)
+	ls, err := loki.New(lcfg, component.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	lake := t.TempDir()
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	cfg.Group = "g-vpn"
-	r, err := NewRunner(cfg, []sinks.Sink{&fileSink{dir: lake}, ls}, nil, quietLog())
+	r, err := NewRunner(cfg, []sinks.Sink{&fileSink{dir: lake}, ls}, nil, testenv.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,13 +275,13 @@ func TestLokiRefusalDeadLettersVPNBatch(t *testing.T) {
 
 	lcfg := loki.DefaultConfig()
 	lcfg.URL, lcfg.MinBackoff = lokiURL, 10*time.Millisecond
-	ls, err := loki.New(lcfg, nil)
+	ls, err := loki.New(lcfg, component.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	cfg.Group = "g-vpn-refused"
-	r, err := NewRunner(cfg, []sinks.Sink{&fileSink{dir: t.TempDir()}, ls}, nil, quietLog())
+	r, err := NewRunner(cfg, []sinks.Sink{&fileSink{dir: t.TempDir()}, ls}, nil, testenv.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,8 @@ import (
 	"time"
 
 	"github.com/grafana/loki/pkg/push"
-	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flowtap/flowtap/internal/component"
 )
 
 // TestMain doubles as the store process of the durability test: with
@@ -48,7 +49,7 @@ func runChildStore(dir string) int {
 	if v := os.Getenv("FLOWTAP_LOGSTORE_CHILD_STREAMS"); v != "" {
 		fmt.Sscan(v, &cfg.MaxGlobalStreamsPerUser)
 	}
-	s, err := New(cfg, prometheus.NewRegistry())
+	s, err := New(cfg, component.Deps{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/grafana/loki/pkg/push"
-	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/fsx"
 )
 
@@ -22,7 +22,7 @@ func TestSecondStoreOnSameDirFails(t *testing.T) {
 	cfg := testConfig()
 	cfg.DataDir = t.TempDir()
 	ts := startStore(t, cfg)
-	s2, err := New(cfg, prometheus.NewRegistry())
+	s2, err := New(cfg, component.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,8 @@ import (
 
 	"github.com/grafana/loki/pkg/push"
 	"github.com/klauspost/compress/snappy"
-	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/logstore/logql"
 )
 
@@ -33,32 +33,19 @@ func startStore(t testing.TB, cfg Config) *testStore {
 		cfg.DataDir = t.TempDir()
 	}
 	cfg.Listen = ""
-	s, err := New(cfg, prometheus.NewRegistry())
+	s, err := New(cfg, component.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	select {
-	case <-s.Ready():
-	case err := <-done:
-		cancel()
+	stopRun, err := component.Start(s, 20*time.Second)
+	if err != nil {
 		t.Fatalf("store did not start: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("store not ready after 20s")
 	}
 	srv := httptest.NewServer(s.Handler())
 	ts := &testStore{Store: s, url: srv.URL}
-	stopped := false
 	ts.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
 		srv.Close()
-		cancel()
-		if err := <-done; err != nil {
+		if err := stopRun(); err != nil {
 			t.Errorf("Run: %v", err)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/grafana/loki/pkg/push"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/fsx"
 	"github.com/flowtap/flowtap/logstore/logql"
 )
@@ -63,20 +64,18 @@ func errorf(code int, format string, args ...any) *Error {
 	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
 }
 
-// New validates cfg and wires a Store; it does no I/O. Metrics go to reg; when reg is
-// also a prometheus.Gatherer, /metrics serves it.
-func New(cfg Config, reg prometheus.Registerer) (*Store, error) {
+// New validates cfg and wires a Store; it does no I/O. Metrics go to d.Registry; /metrics
+// serves it when it also gathers.
+func New(cfg Config, d component.Deps) (*Store, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	codec, _ := ParseCodec(cfg.ChunkEncoding)
-	if reg == nil {
-		reg = prometheus.NewRegistry()
-	}
+	d = d.WithDefaults()
 	s := &Store{
 		cfg:     cfg,
 		codec:   codec,
-		log:     slog.Default().With("component", "logstore"),
+		log:     d.Log.With("component", "logstore"),
 		walDir:  filepath.Join(cfg.DataDir, "wal"),
 		chunks:  filepath.Join(cfg.DataDir, "chunks"),
 		tenants: map[string]*tenant{},
@@ -85,10 +84,10 @@ func New(cfg Config, reg prometheus.Registerer) (*Store, error) {
 			MaxQueryRange: cfg.MaxQueryLength, Timeout: cfg.QueryTimeout},
 	}
 	s.gather = prometheus.DefaultGatherer
-	if g, ok := reg.(prometheus.Gatherer); ok {
+	if g, ok := d.Registry.(prometheus.Gatherer); ok {
 		s.gather = g
 	}
-	m, err := newMetrics(reg, s)
+	m, err := newMetrics(d.Registry, s)
 	if err != nil {
 		return nil, err
 	}

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/grafana/loki/pkg/push"
-	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/logstore/logql"
 )
 
@@ -190,7 +190,7 @@ func loadQueryStore(b *testing.B) {
 			cfg.ChunkEncoding = c // zstd (default) or s2
 		}
 		cfg.MaxQuerySeries = 0 // the pattern query groups by a high-cardinality field
-		s, err := New(cfg, prometheus.NewRegistry())
+		s, err := New(cfg, component.Deps{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -32,7 +32,7 @@ func RunCollect(ctx context.Context, cfg CollectConfig, sup SupervisorConfig, d 
 	if cfg.IntervalSeconds != 60 && cfg.IntervalSeconds != 600 {
 		return fmt.Errorf("--interval %d: must be 60 or 600 seconds", cfg.IntervalSeconds)
 	}
-	d = d.withDefaults()
+	d = withDefaults(d)
 	ccfg := cfg.Collector
 	ccfg.Interval = time.Duration(cfg.IntervalSeconds) * time.Second
 	ccfg.HealthAddr = "" // served by the process's one HTTP server

@@ -1,38 +1,18 @@
 package pipeline
 
-import (
-	"log/slog"
+import "github.com/flowtap/flowtap/internal/component"
 
-	"github.com/prometheus/client_golang/prometheus"
-)
+// HealthReporter takes a component's own view of its health (see component.HealthReporter).
+type HealthReporter = component.HealthReporter
 
-// HealthReporter takes a component's own view of its health: a non-nil error marks it
-// degraded in /healthz until it reports nil.
-type HealthReporter interface {
-	Report(component string, err error)
-}
+// Deps are what every component gets besides its Config (see component.Deps).
+type Deps = component.Deps
 
-// Deps are what every component gets besides its Config.
-type Deps struct {
-	Log      *slog.Logger
-	Registry *prometheus.Registry
-	Health   HealthReporter
-}
-
-// withDefaults fills what is missing: the default logger, a fresh registry, no reporter.
-func (d Deps) withDefaults() Deps {
-	if d.Log == nil {
-		d.Log = slog.Default()
-	}
+// withDefaults fills what is missing: the default logger, the process registry (with the
+// Go and process collectors), no reporter.
+func withDefaults(d Deps) Deps {
 	if d.Registry == nil {
 		d.Registry = NewRegistry()
 	}
-	if d.Health == nil {
-		d.Health = nopHealth{}
-	}
-	return d
+	return d.WithDefaults()
 }
-
-type nopHealth struct{}
-
-func (nopHealth) Report(string, error) {}

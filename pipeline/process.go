@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"fmt"
+
+	"github.com/flowtap/flowtap/internal/component"
 )
 
 // process is what every command shares: the supervisor and the one HTTP server.
@@ -19,14 +21,18 @@ func newProcess(cfg SupervisorConfig, d Deps, addrs ...string) (*process, error)
 	if err != nil {
 		return nil, err
 	}
-	srv, err := NewServer(d.Registry, sup.HealthHandler(), d.Log)
+	reg, ok := d.Registry.(Registry)
+	if !ok {
+		return nil, fmt.Errorf("pipeline: metrics registry %T does not gather (use NewRegistry)", d.Registry)
+	}
+	srv, err := NewServer(reg, sup.HealthHandler(), d.Log)
 	if err != nil {
 		return nil, err
 	}
 	if err := srv.Listen(addrs...); err != nil {
 		return nil, err
 	}
-	if _, isNop := d.Health.(nopHealth); isNop {
+	if _, isNop := d.Health.(component.NopHealth); isNop {
 		d.Health = sup
 	}
 	p := &process{d: d, sup: sup, srv: srv}

@@ -15,6 +15,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// Registry takes metrics and gathers them for /metrics.
+type Registry interface {
+	prometheus.Registerer
+	prometheus.Gatherer
+}
+
 // NewRegistry is the metrics registry of a process, with the Go and process collectors
 // registered once.
 func NewRegistry() *prometheus.Registry {
@@ -35,7 +41,7 @@ type Server struct {
 }
 
 // NewServer prepares the server for reg; health may be nil. It does no I/O.
-func NewServer(reg *prometheus.Registry, health http.Handler, log *slog.Logger) (*Server, error) {
+func NewServer(reg Registry, health http.Handler, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}

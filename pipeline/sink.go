@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/flowtap/flowtap/kafka"
 	"github.com/flowtap/flowtap/lake/objstore"
@@ -91,12 +88,7 @@ type Sinks struct {
 // NewSinks opens the configured destinations (a directory or S3 store each) and wires the
 // runner; Close closes the destinations.
 func NewSinks(cfg SinkConfig, d Deps) (*Sinks, error) {
-	d = d.withDefaults()
-	return newSinks(cfg, d.Registry, d.Log)
-}
-
-func newSinks(cfg SinkConfig, reg prometheus.Registerer, log *slog.Logger) (*Sinks, error) {
-	d := Deps{Log: log}
+	d = withDefaults(d)
 	var out []sinks.Sink
 	fail := func(err error) (*Sinks, error) {
 		closeSinks(out, d)
@@ -111,7 +103,7 @@ func newSinks(cfg SinkConfig, reg prometheus.Registerer, log *slog.Logger) (*Sin
 		pc := parquet.DefaultConfig()
 		pc.Layout, pc.Prefix, pc.VPCFormat, pc.Compression = cfg.Layout, cfg.Prefix, cfg.ParquetFormat, cfg.ParquetCompression
 		pc.FlowLogID, pc.TGWFlowLogID = cfg.FlowLogID, cfg.TGWFlowLogID
-		s, err := parquet.New(pc, store, reg)
+		s, err := parquet.New(pc, store, d)
 		if err != nil {
 			return fail(fmt.Errorf("--parquet: %w", err))
 		}
@@ -125,7 +117,7 @@ func newSinks(cfg SinkConfig, reg prometheus.Registerer, log *slog.Logger) (*Sin
 		tc := text.DefaultConfig()
 		tc.Layout, tc.Prefix = cfg.Layout, cfg.Prefix
 		tc.FlowLogID, tc.TGWFlowLogID = cfg.FlowLogID, cfg.TGWFlowLogID
-		s, err := text.New(tc, store, reg)
+		s, err := text.New(tc, store, d)
 		if err != nil {
 			return fail(fmt.Errorf("--text: %w", err))
 		}
@@ -135,7 +127,7 @@ func newSinks(cfg SinkConfig, reg prometheus.Registerer, log *slog.Logger) (*Sin
 		lc := loki.DefaultConfig()
 		lc.URL, lc.Tenant, lc.StreamLabel = cfg.LokiURL, cfg.LokiTenant, cfg.LokiStreamLabel
 		lc.VPNTunnelLogGroup, lc.VPNBGPLogGroup, lc.ClientVPNLogGroup = cfg.LokiVPNTunnelGroup, cfg.LokiVPNBGPGroup, cfg.LokiClientVPNGroup
-		s, err := loki.New(lc, reg)
+		s, err := loki.New(lc, d)
 		if err != nil {
 			return fail(fmt.Errorf("--loki-url: %w", err))
 		}
@@ -147,7 +139,7 @@ func newSinks(cfg SinkConfig, reg prometheus.Registerer, log *slog.Logger) (*Sin
 	rc := kafka.DefaultRunnerConfig()
 	rc.Brokers, rc.Group, rc.StateDir, rc.MaxAge = cfg.Brokers, cfg.Group, cfg.StateDir, cfg.BatchAge
 	rc.SASL = cfg.SASL()
-	r, err := kafka.NewRunner(rc, out, reg, d.Log)
+	r, err := kafka.NewRunner(rc, out, d.Registry, d.Log)
 	if err != nil {
 		return fail(err)
 	}
@@ -159,7 +151,7 @@ func newSinks(cfg SinkConfig, reg prometheus.Registerer, log *slog.Logger) (*Sin
 func (s *Sinks) Run(ctx context.Context) error { return s.Runner.Run(ctx) }
 
 // Close closes the destinations.
-func (s *Sinks) Close(d Deps) { closeSinks(s.Dest, d.withDefaults()) }
+func (s *Sinks) Close(d Deps) { closeSinks(s.Dest, withDefaults(d)) }
 
 func closeSinks(dest []sinks.Sink, d Deps) {
 	for _, s := range dest {
@@ -172,7 +164,7 @@ func closeSinks(dest []sinks.Sink, d Deps) {
 // RunSink is `flowtap sink`: the runner under supervision (restarted when Kafka goes away,
 // so the process outlives a broker outage) and the HTTP server, until ctx ends.
 func RunSink(ctx context.Context, cfg SinkConfig, sup SupervisorConfig, d Deps) error {
-	d = d.withDefaults()
+	d = withDefaults(d)
 	s, err := NewSinks(cfg, d)
 	if err != nil {
 		return err

@@ -62,7 +62,7 @@ func RunUp(ctx context.Context, cfg UpConfig, sup SupervisorConfig, d Deps) erro
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	d = d.withDefaults()
+	d = withDefaults(d)
 	p, err := newProcess(sup, d, cfg.HTTP)
 	if err != nil {
 		return err
@@ -76,7 +76,7 @@ func RunUp(ctx context.Context, cfg UpConfig, sup SupervisorConfig, d Deps) erro
 		bcfg := broker.DefaultConfig()
 		bcfg.Topics = kafka.AllTopics()
 		bcfg.Listen, bcfg.DataDir = cfg.BrokerListen, filepath.Join(cfg.Data, "kafka")
-		b, err := broker.New(bcfg, log)
+		b, err := broker.New(bcfg, d)
 		if err != nil {
 			return p.abort(err)
 		}
@@ -92,7 +92,7 @@ func RunUp(ctx context.Context, cfg UpConfig, sup SupervisorConfig, d Deps) erro
 	if cfg.Sink.LokiURL == "" {
 		lcfg := logstore.DefaultConfig()
 		lcfg.Listen, lcfg.DataDir = cfg.LogstoreListen, filepath.Join(cfg.Data, "logs")
-		ls, err := logstore.New(lcfg, d.Registry)
+		ls, err := logstore.New(lcfg, d)
 		if err != nil {
 			return p.abort(err)
 		}

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/bench/loopback"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/kafka"
 	"github.com/flowtap/flowtap/kafka/broker"
 	"github.com/flowtap/flowtap/replay"
@@ -90,7 +91,7 @@ func intoKafka(ctx context.Context, cfg loopback.Config, pps float64, flows int,
 	quiet := slog.New(slog.DiscardHandler)
 	bcfg := broker.DefaultConfig()
 	bcfg.Listen, bcfg.DataDir, bcfg.Topics = "127.0.0.1:0", filepath.Join(dir, "kafka"), kafka.AllTopics()
-	b, err := broker.New(bcfg, quiet)
+	b, err := broker.New(bcfg, component.Deps{Log: quiet})
 	if err != nil {
 		return err
 	}

@@ -4,22 +4,18 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/logstore"
 )
 
-// startTestLogstore serves an in-process logstore configured as the compatibility run's.
-func startTestLogstore(t *testing.T) *httptest.Server {
+// startTestLogstore serves an in-process logstore configured as the compatibility run's and
+// returns its base URL.
+func startTestLogstore(t *testing.T) string {
 	t.Helper()
-	cfg := logstore.DefaultConfig()
-	cfg.Listen = ""
-	cfg.DataDir = t.TempDir()
+	cfg := testenv.LogstoreConfig(t)
 	cfg.Fsync = logstore.FsyncPolicy("never")
 	cfg.MaxQuerySeries = 100000 // as lokiConfig
 	// the golden data keeps its recording time: accept and keep it however old it is
@@ -27,29 +23,8 @@ func startTestLogstore(t *testing.T) *httptest.Server {
 	cfg.RejectOldSamples = &no
 	cfg.Retention = 0
 	cfg.MaxQueryLength = 0
-	s, err := logstore.New(cfg, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	select {
-	case <-s.Ready():
-	case err := <-done:
-		t.Fatal(err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("logstore not ready")
-	}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	return srv
+	_, url := testenv.Logstore(t, cfg)
+	return url
 }
 
 // TestCompatGolden checks flowtap's answers to the compatibility corpus against the
@@ -64,11 +39,11 @@ func TestCompatGolden(t *testing.T) {
 	if len(g.Queries) < 400 {
 		t.Fatalf("golden corpus has %d queries, want at least 400", len(g.Queries))
 	}
-	srv := startTestLogstore(t)
+	url := startTestLogstore(t)
 	base := g.Base
-	client := srv.Client()
+	client := http.DefaultClient
 	ctx := context.Background()
-	if err := pushBody(ctx, client, srv.URL, pushJSON(compatData(), base*1e9)); err != nil {
+	if err := pushBody(ctx, client, url, pushJSON(compatData(), base*1e9)); err != nil {
 		t.Fatal(err)
 	}
 	inCorpus := map[string]bool{}
@@ -77,7 +52,7 @@ func TestCompatGolden(t *testing.T) {
 		q := ga.compatQuery
 		q.orderMatch = ga.OrderMatters
 		inCorpus[q.key()] = true
-		got, err := ask(ctx, client, srv.URL, q, base)
+		got, err := ask(ctx, client, url, q, base)
 		if err != nil {
 			t.Fatalf("%s: %v", q.key(), err)
 		}
@@ -111,16 +86,16 @@ func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n         ")
 // through the HTTP API: the first answers {} 2, the second a 400 with a position, and the
 // server keeps answering.
 func TestDeepQueryOverHTTP(t *testing.T) {
-	srv := startTestLogstore(t)
+	url := startTestLogstore(t)
 	ctx := context.Background()
 	q := compatQuery{Q: `vector(1)+vector(1)`, Instant: true, End: 60}
-	if got, err := ask(ctx, srv.Client(), srv.URL, q, 1_700_000_000); err != nil || got != "vector\n{} 60:2" {
+	if got, err := ask(ctx, http.DefaultClient, url, q, 1_700_000_000); err != nil || got != "vector\n{} 60:2" {
 		t.Fatalf("Grafana's test query: %q %v", got, err)
 	}
 	deep := compatQuery{Q: strings.Repeat("(", 500_000) + `count_over_time({a="b"}[1m])` + strings.Repeat(")", 500_000), Instant: true, End: 60}
 	// a megabyte of query goes in a form body, as Grafana sends long queries
 	path, params := queryParams(deep, 1_700_000_000)
-	resp, err := srv.Client().PostForm(srv.URL+path, params)
+	resp, err := http.DefaultClient.PostForm(url+path, params)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +108,7 @@ func TestDeepQueryOverHTTP(t *testing.T) {
 	if status != http.StatusBadRequest || !strings.Contains(string(body), "parse error at line 1, col ") || !strings.Contains(string(body), "nested too deeply") {
 		t.Fatalf("deep query: %d %.200s", status, body)
 	}
-	if got, err := ask(ctx, srv.Client(), srv.URL, q, 1_700_000_000); err != nil || got != "vector\n{} 60:2" {
+	if got, err := ask(ctx, http.DefaultClient, url, q, 1_700_000_000); err != nil || got != "vector\n{} 60:2" {
 		t.Fatalf("after the deep query: %q %v", got, err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/flowlog/generate"
 	"github.com/flowtap/flowtap/flowlog/generate/topology"
+	"github.com/flowtap/flowtap/internal/component"
 	lokisink "github.com/flowtap/flowtap/sinks/loki"
 )
 
@@ -90,7 +91,7 @@ func generateData(ctx context.Context, n int, from, to int64, batch int, seed ui
 	}
 	scfg := lokisink.DefaultConfig()
 	scfg.URL = "http://127.0.0.1:3100" // only Labels is used
-	sink, err := lokisink.New(scfg, nil)
+	sink, err := lokisink.New(scfg, component.Deps{})
 	if err != nil {
 		return nil, err
 	}

@@ -22,8 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/logstore"
 )
 
@@ -203,7 +202,7 @@ func serveLogstore(addr string, o *options) error {
 	cfg.RejectOldSamples = &no
 	cfg.IngestionRateMB, cfg.IngestionBurstSizeMB = 4096, 8192
 	cfg.QueryTimeout = 5 * time.Minute
-	s, err := logstore.New(cfg, prometheus.NewRegistry())
+	s, err := logstore.New(cfg, component.Deps{})
 	if err != nil {
 		return err
 	}

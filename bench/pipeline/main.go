@@ -45,10 +45,10 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/prometheus/client_golang/prometheus"
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/kafka"
 	"github.com/flowtap/flowtap/logstore"
 	"github.com/flowtap/flowtap/sinks/loki"
@@ -319,7 +319,7 @@ func rawBaseline(ctx context.Context, o options, dir, self, brokers string, tota
 // sink makes of the JSON records in path: the log store, as Loki, keeps one of identical
 // entries.
 func distinctEntries(path string) (int64, error) {
-	lk, err := loki.New(func() loki.Config { c := loki.DefaultConfig(); c.URL = "http://127.0.0.1:1"; return c }(), nil)
+	lk, err := loki.New(func() loki.Config { c := loki.DefaultConfig(); c.URL = "http://127.0.0.1:1"; return c }(), component.Deps{})
 	if err != nil {
 		return 0, err
 	}
@@ -704,7 +704,7 @@ func serveLogstore(addr, dir string) error {
 	cfg := logstore.DefaultConfig()
 	cfg.Listen, cfg.DataDir = addr, dir
 	cfg.IngestionRateMB, cfg.IngestionBurstSizeMB = 4096, 8192
-	s, err := logstore.New(cfg, prometheus.NewRegistry())
+	s, err := logstore.New(cfg, component.Deps{})
 	if err != nil {
 		return err
 	}

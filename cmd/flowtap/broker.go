@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 
 	"github.com/spf13/cobra"
 
 	"github.com/flowtap/flowtap/kafka"
 	"github.com/flowtap/flowtap/kafka/broker"
+	"github.com/flowtap/flowtap/pipeline"
 )
 
 func init() { register(newBrokerCmd) }
@@ -37,7 +37,7 @@ flowtap collect, generate and sink reach it with --kafka-brokers.`,
 				}
 				cfg.Users = append(cfg.Users, u)
 			}
-			b, err := broker.New(cfg, slog.Default())
+			b, err := broker.New(cfg, pipeline.Deps{})
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/kafka"
 	"github.com/flowtap/flowtap/kafka/broker"
 )
@@ -27,18 +28,9 @@ func runCLIErr(t *testing.T, args ...string) (stdout, stderr string, err error) 
 
 func startTestBroker(t *testing.T) *broker.Broker {
 	t.Helper()
-	cfg := broker.DefaultConfig()
-	cfg.Topics = kafka.AllTopics()
-	cfg.Listen, cfg.DataDir = "127.0.0.1:0", t.TempDir()
-	b, err := broker.New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	return b
+	cfg := testenv.BrokerConfig(kafka.AllTopics()...)
+	cfg.DataDir = t.TempDir()
+	return testenv.Broker(t, cfg)
 }
 
 func topicCount(b *broker.Broker, topic string) int64 {

@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/flowtap/flowtap/logstore"
+	"github.com/flowtap/flowtap/pipeline"
 )
 
 func init() { register(newLogstoreCmd) }
@@ -28,9 +27,7 @@ Promtail, Alloy, logcli or Grafana at it. It serves until SIGTERM and flushes on
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Fsync = logstore.FsyncPolicy(fsync)
 			cfg.Limits.RejectOldSamples = &rejectOld
-			reg := prometheus.NewRegistry()
-			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			s, err := logstore.New(cfg, reg)
+			s, err := logstore.New(cfg, pipeline.Deps{Registry: pipeline.NewRegistry()})
 			if err != nil {
 				return err
 			}

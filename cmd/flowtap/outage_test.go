@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/kafka"
 	"github.com/flowtap/flowtap/kafka/broker"
 	"github.com/flowtap/flowtap/pipeline"
@@ -22,25 +22,9 @@ import (
 // it (Close) and starts it again on the same address and directory to make an outage.
 func startOutageBroker(t *testing.T, addr, dir string) *broker.Broker {
 	t.Helper()
-	cfg := broker.DefaultConfig()
-	cfg.Listen, cfg.DataDir, cfg.Topics = addr, dir, kafka.AllTopics()
-	b, err := broker.New(cfg, quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := b.Start()
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("broker restart on %s: %v", addr, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Cleanup(b.Close)
-	return b
+	cfg := testenv.BrokerConfig(kafka.AllTopics()...)
+	cfg.Listen, cfg.DataDir = addr, dir
+	return testenv.Broker(t, cfg)
 }
 
 // getHealth reads /healthz: its status code and document.
@@ -203,8 +187,6 @@ func TestUpSurvivesBrokerOutage(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 }
-
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // TestSinkSurvivesBrokerOutage runs `flowtap sink` while the test stops its broker for 8 s:
 // the sink must not exit, /healthz must name the consumer ("sinks") as degraded, and after

@@ -6,9 +6,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,11 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/kafka"
-	"github.com/flowtap/flowtap/kafka/broker"
-	"github.com/flowtap/flowtap/logstore"
 )
 
 // maxGLIBC is the newest glibc symbol version a release binary may need: Amazon Linux 2023
@@ -289,33 +284,8 @@ func runUnit(t *testing.T, bin, path string) {
 	}
 
 	// The services the units talk to: Kafka and the log store.
-	bcfg := broker.DefaultConfig()
-	bcfg.Listen, bcfg.DataDir, bcfg.Topics, bcfg.SyncWrites = "127.0.0.1:0", "", kafka.AllTopics(), false
-	b, err := broker.New(bcfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	lcfg := logstore.DefaultConfig()
-	lcfg.DataDir, lcfg.Listen = t.TempDir(), ""
-	store, err := logstore.New(lcfg, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	storeCtx, stopStore := context.WithCancel(context.Background())
-	storeDone := make(chan error, 1)
-	go func() { storeDone <- store.Run(storeCtx) }()
-	t.Cleanup(func() { stopStore(); <-storeDone })
-	select {
-	case <-store.Ready():
-	case err := <-storeDone:
-		t.Fatalf("log store: %v", err)
-	}
-	loki := httptest.NewServer(store.Handler())
-	t.Cleanup(loki.Close)
+	b := testenv.Broker(t, testenv.BrokerConfig(kafka.AllTopics()...))
+	_, lokiURL := testenv.Logstore(t, testenv.LogstoreConfig(t))
 
 	// EnvironmentFile=-PATH: the leading '-' makes it optional; the test provides it with
 	// the broker's address, as an operator would.
@@ -344,7 +314,7 @@ func runUnit(t *testing.T, bin, path string) {
 		}
 		switch m := addrRe.FindStringSubmatch(a); {
 		case m != nil && prev == "--loki-url":
-			a = loki.URL
+			a = lokiURL
 		case m != nil && prev == "--listen":
 			a = freeUDP(t)
 		case m != nil:

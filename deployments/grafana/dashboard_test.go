@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,12 +15,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"gopkg.in/yaml.v3"
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/flowlog/generate"
 	"github.com/flowtap/flowtap/flowlog/generate/topology"
+	"github.com/flowtap/flowtap/internal/component"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/logstore"
 	"github.com/flowtap/flowtap/sinks"
 	lokisink "github.com/flowtap/flowtap/sinks/loki"
@@ -51,22 +51,10 @@ func (e eventSink) WriteVPNEvents(ctx context.Context, evs []generate.VPNEvent) 
 // generated VPC, TGW, Site-to-Site and Client VPN logs ending now through the Loki sink.
 func fillStore(t *testing.T) (*logstore.Store, string, time.Time, time.Time) {
 	t.Helper()
-	cfg := logstore.DefaultConfig()
-	cfg.DataDir, cfg.Listen = t.TempDir(), ""
-	st, err := logstore.New(cfg, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- st.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	<-st.Ready()
-	srv := httptest.NewServer(st.Handler())
-	t.Cleanup(srv.Close)
+	st, url := testenv.Logstore(t, testenv.LogstoreConfig(t))
 	scfg := lokisink.DefaultConfig()
-	scfg.URL = srv.URL
-	sink, err := lokisink.New(scfg, prometheus.NewRegistry())
+	scfg.URL = url
+	sink, err := lokisink.New(scfg, component.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +78,7 @@ func fillStore(t *testing.T) (*logstore.Store, string, time.Time, time.Time) {
 			t.Fatalf("generate %s: %v", k, err)
 		}
 	}
-	return st, srv.URL, start, end
+	return st, url, start, end
 }
 
 // dashboard is the part of a Grafana dashboard the test reads.

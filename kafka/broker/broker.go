@@ -17,6 +17,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/fsx"
 )
 
@@ -104,11 +105,9 @@ type Broker struct {
 	stopExpiry func()
 }
 
-// New validates cfg; it does no I/O.
-func New(cfg Config, log *slog.Logger) (*Broker, error) {
-	if log == nil {
-		log = slog.Default()
-	}
+// New validates cfg; it does no I/O. The broker logs to d.Log.
+func New(cfg Config, d component.Deps) (*Broker, error) {
+	log := d.WithDefaults().Log
 	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		return nil, fmt.Errorf("broker: listen %q: %w", cfg.Listen, err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/fsx"
 )
 
@@ -26,7 +27,7 @@ func TestPersistAcrossRestart(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Listen, cfg.DataDir, cfg.Partitions = "127.0.0.1:0", dir, 3
 	cfg.Topics = []string{"t.vpc", "t.tgw", testTopic}
-	b, err := New(cfg, log)
+	b, err := New(cfg, component.Deps{Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +53,7 @@ func TestPersistAcrossRestart(t *testing.T) {
 	}
 
 	cfg.Listen = b.Addr()
-	b2, err := New(cfg, log)
+	b2, err := New(cfg, component.Deps{Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func TestPersistAcrossRestart(t *testing.T) {
 
 func TestNewRejectsBadConfig(t *testing.T) {
 	for _, cfg := range []Config{{Listen: "nope", Partitions: 1}, {Listen: "127.0.0.1:0", Partitions: 0}} {
-		if _, err := New(cfg, nil); err == nil {
+		if _, err := New(cfg, component.Deps{}); err == nil {
 			t.Errorf("New(%+v) accepted a bad config", cfg)
 		}
 	}
@@ -83,7 +84,7 @@ func TestDataDirLocked(t *testing.T) {
 	dir := t.TempDir()
 	cfg := DefaultConfig()
 	cfg.Listen, cfg.DataDir = "127.0.0.1:0", dir
-	b1, err := New(cfg, nil)
+	b1, err := New(cfg, component.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestDataDirLocked(t *testing.T) {
 	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != fsx.DirMode {
 		t.Fatalf("data dir mode %v (%v), want %v: segments must not be readable by others", st.Mode().Perm(), err, fsx.DirMode)
 	}
-	b2, _ := New(cfg, nil)
+	b2, _ := New(cfg, component.Deps{})
 	start := time.Now()
 	err = b2.Start()
 	if !errors.Is(err, fsx.ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
@@ -103,7 +104,7 @@ func TestDataDirLocked(t *testing.T) {
 		t.Errorf("refusal took %v", el)
 	}
 	b1.Close()
-	b3, _ := New(cfg, nil)
+	b3, _ := New(cfg, component.Deps{})
 	if err := b3.Start(); err != nil {
 		t.Fatalf("after the first stopped: %v", err)
 	}

@@ -10,6 +10,8 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/flowtap/flowtap/internal/component"
 )
 
 // joinAndDie sends a JoinGroup for group as a new member and closes the connection without
@@ -45,7 +47,7 @@ func TestMemberKilledWhileJoiningExpires(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Listen, cfg.DataDir, cfg.Partitions = "127.0.0.1:0", "", 4
 	cfg.Topics = []string{testTopic}
-	b, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	b, err := New(cfg, component.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

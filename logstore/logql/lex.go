@@ -1,11 +1,12 @@
 package logql
 
 import (
-	"math"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/flowtap/flowtap/internal/timegrammar"
 )
 
 type tokKind uint8
@@ -235,48 +236,17 @@ func lexNumber(s string) (token, int, error) {
 	return token{kind: tNumber, num: v, val: s[:i]}, i, nil
 }
 
-var durationUnits = map[string]time.Duration{
-	"ns": 1, "us": time.Microsecond, "µs": time.Microsecond, "ms": time.Millisecond, "s": time.Second,
-	"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour, "y": 365 * 24 * time.Hour,
-}
-
-// parseDuration accepts Go durations plus Prometheus's d, w and y units.
+// parseDuration is LogQL's duration: Go's grammar (fractions and signs, "1.5h", "-5m"),
+// else flowtap's one grammar (internal/timegrammar: d, w and y units, "1d12h"), but never
+// a bare number, which LogQL reads as a number, not as seconds.
 func parseDuration(s string) (time.Duration, error) {
 	if d, err := time.ParseDuration(s); err == nil {
 		return d, nil
 	}
-	var total time.Duration
-	rest := s
-	if rest == "" {
-		return 0, errString("empty duration")
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return 0, errString("duration " + strconv.Quote(s) + " has no unit")
 	}
-	for rest != "" {
-		j := 0
-		for j < len(rest) && isDigit(rest[j]) {
-			j++
-		}
-		if j == 0 {
-			return 0, errString("bad duration")
-		}
-		n, err := strconv.ParseInt(rest[:j], 10, 64)
-		if err != nil {
-			return 0, err
-		}
-		k := j
-		for k < len(rest) && !isDigit(rest[k]) {
-			k++
-		}
-		u, ok := durationUnits[rest[j:k]]
-		if !ok {
-			return 0, errString("bad duration unit")
-		}
-		if n > int64(math.MaxInt64/u) || total > math.MaxInt64-time.Duration(n)*u {
-			return 0, errString("duration out of range")
-		}
-		total += time.Duration(n) * u
-		rest = rest[k:]
-	}
-	return total, nil
+	return timegrammar.ParseDuration(s)
 }
 
 var byteUnits = map[string]uint64{

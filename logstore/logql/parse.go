@@ -2,22 +2,17 @@ package logql
 
 // ParseExpr parses a LogQL query. Errors are *ParseError with Loki's wording.
 func ParseExpr(q string) (Expr, error) {
-	p, err := newParser(q)
+	var deferred error
+	e, err := parseAll(q, func(p *parser) (Expr, error) {
+		e, err := p.parseExpr(0)
+		deferred = p.deferred
+		return e, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	e, err := p.parseExpr(0)
-	if p.err != nil {
-		return nil, p.err
-	}
-	if err != nil {
-		return nil, err
-	}
-	if p.tok.kind != tEOF {
-		return nil, p.unexpected("")
-	}
-	if p.deferred != nil {
-		return nil, p.deferred
+	if deferred != nil {
+		return nil, deferred
 	}
 	if err := validate(e); err != nil {
 		return nil, err
@@ -27,21 +22,27 @@ func ParseExpr(q string) (Expr, error) {
 
 // ParseMatchers parses a bare stream selector such as {a="b", c=~"d.*"}.
 func ParseMatchers(selector string) ([]*Matcher, error) {
-	p, err := newParser(selector)
+	return parseAll(selector, (*parser).parseSelector)
+}
+
+// parseAll parses q with parse, which must read all of it.
+func parseAll[T any](q string, parse func(*parser) (T, error)) (T, error) {
+	var zero T
+	p, err := newParser(q)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	ms, err := p.parseSelector()
+	v, err := parse(p)
 	if p.err != nil {
-		return nil, p.err
+		return zero, p.err
 	}
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	if p.tok.kind != tEOF {
-		return nil, p.unexpected("")
+		return zero, p.unexpected("")
 	}
-	return ms, nil
+	return v, nil
 }
 
 type parser struct {

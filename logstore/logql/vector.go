@@ -263,6 +263,43 @@ type dense struct {
 	has []bool
 }
 
+// resultSet gathers the series of a binary operation's result in the order they first
+// appear, with at most one point per series and step.
+type resultSet struct {
+	nsteps int
+	byKey  map[string]*dense
+	order  []*dense
+}
+
+func newResultSet(nsteps int) *resultSet {
+	return &resultSet{nsteps: nsteps, byKey: map[string]*dense{}}
+}
+
+// add puts p at step i of the series with labels (key is their labelsKey); a second point
+// at the same step means the matching was not unique, which is an error.
+func (r *resultSet) add(key string, labels Labels, i int, p Point) error {
+	d, ok := r.byKey[key]
+	if !ok {
+		d = &dense{s: &series{labels: labels}, has: make([]bool, r.nsteps)}
+		r.byKey[key] = d
+		r.order = append(r.order, d)
+	}
+	if d.has[i] {
+		return &QueryError{Msg: fmt.Sprintf("multiple matches for labels: grouping labels must ensure unique matches (%s)", labels)}
+	}
+	d.has[i] = true
+	d.s.pts = append(d.s.pts, p)
+	return nil
+}
+
+func (r *resultSet) value() value {
+	res := make([]*series, 0, len(r.order))
+	for _, d := range r.order {
+		res = append(res, d.s)
+	}
+	return value{series: res}
+}
+
 func (ev *evaluator) toDense(s *series) *dense {
 	d := &dense{s: s, v: make([]float64, ev.nsteps), has: make([]bool, ev.nsteps)}
 	for _, p := range s.pts {
@@ -288,8 +325,7 @@ func (ev *evaluator) vectorBinop(e *BinaryExpr, lhs, rhs []*series) (value, erro
 		rIndex[string(key)] = append(rIndex[string(key)], ev.toDense(s))
 	}
 	setOp := e.Op == "and" || e.Op == "or" || e.Op == "unless"
-	out := map[string]*dense{}
-	var order []*dense
+	out := newResultSet(ev.nsteps)
 	lSigs := map[string][]bool{} // for or: steps where the lhs has the signature
 	for _, s := range lhs {
 		key = projectKey(key[:0], s.labels, g)
@@ -317,7 +353,7 @@ func (ev *evaluator) vectorBinop(e *BinaryExpr, lhs, rhs []*series) (value, erro
 				}
 			}
 			if len(o.pts) > 0 {
-				order = append(order, &dense{s: o})
+				out.order = append(out.order, &dense{s: o})
 			}
 			continue
 		}
@@ -349,17 +385,9 @@ func (ev *evaluator) vectorBinop(e *BinaryExpr, lhs, rhs []*series) (value, erro
 			if !keep {
 				continue
 			}
-			o, ok := out[rkey]
-			if !ok {
-				o = &dense{s: &series{labels: labels}, has: make([]bool, ev.nsteps)}
-				out[rkey] = o
-				order = append(order, o)
+			if err := out.add(rkey, labels, i, Point{T: p.T, V: v}); err != nil {
+				return value{}, err
 			}
-			if o.has[i] {
-				return value{}, &QueryError{Msg: fmt.Sprintf("multiple matches for labels: grouping labels must ensure unique matches (%s)", labels)}
-			}
-			o.has[i] = true
-			o.s.pts = append(o.s.pts, Point{T: p.T, V: v})
 		}
 	}
 	if e.Op == "or" {
@@ -373,15 +401,11 @@ func (ev *evaluator) vectorBinop(e *BinaryExpr, lhs, rhs []*series) (value, erro
 				}
 			}
 			if len(o.pts) > 0 {
-				order = append(order, &dense{s: o})
+				out.order = append(out.order, &dense{s: o})
 			}
 		}
 	}
-	res := make([]*series, 0, len(order))
-	for _, d := range order {
-		res = append(res, d.s)
-	}
-	return value{series: res}, nil
+	return out.value(), nil
 }
 
 // resultLabels are the labels of a one-to-one operation's result, as in Prometheus.
@@ -410,8 +434,7 @@ func (ev *evaluator) groupedBinop(e *BinaryExpr, g *Grouping, lhs, rhs []*series
 		key = projectKey(key[:0], s.labels, g)
 		index[string(key)] = append(index[string(key)], ev.toDense(s))
 	}
-	out := map[string]*dense{}
-	var order []*dense
+	out := newResultSet(ev.nsteps)
 	for _, s := range many {
 		key = projectKey(key[:0], s.labels, g)
 		matches := index[string(key)]
@@ -449,22 +472,10 @@ func (ev *evaluator) groupedBinop(e *BinaryExpr, g *Grouping, lhs, rhs []*series
 				labels = withLabel(labels, name, match.s.labels.Get(name))
 			}
 			rkey := string(labelsKey(nil, labels))
-			o, ok := out[rkey]
-			if !ok {
-				o = &dense{s: &series{labels: labels}, has: make([]bool, ev.nsteps)}
-				out[rkey] = o
-				order = append(order, o)
+			if err := out.add(rkey, labels, i, Point{T: p.T, V: v}); err != nil {
+				return value{}, err
 			}
-			if o.has[i] {
-				return value{}, &QueryError{Msg: fmt.Sprintf("multiple matches for labels: grouping labels must ensure unique matches (%s)", labels)}
-			}
-			o.has[i] = true
-			o.s.pts = append(o.s.pts, Point{T: p.T, V: v})
 		}
 	}
-	res := make([]*series, 0, len(order))
-	for _, d := range order {
-		res = append(res, d.s)
-	}
-	return value{series: res}, nil
+	return out.value(), nil
 }

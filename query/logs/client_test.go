@@ -6,15 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/grafana/loki/pkg/push"
-	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/logstore"
 )
 
@@ -129,32 +128,10 @@ func FuzzDecode(f *testing.F) {
 // startStore runs the embedded log store with auth on, behind a 127.0.0.1 server.
 func startStore(t *testing.T) (*logstore.Store, string) {
 	t.Helper()
-	cfg := logstore.DefaultConfig()
-	cfg.Listen = ""
-	cfg.DataDir = t.TempDir()
+	cfg := testenv.LogstoreConfig(t)
 	cfg.Retention = 0
 	cfg.AuthEnabled = true
-	s, err := logstore.New(cfg, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	select {
-	case <-s.Ready():
-	case err := <-done:
-		t.Fatalf("log store did not start: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("log store not ready after 20 s")
-	}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		<-done
-	})
-	return s, srv.URL
+	return testenv.Logstore(t, cfg)
 }
 
 func TestAgainstEmbeddedLogStore(t *testing.T) {

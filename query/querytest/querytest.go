@@ -8,9 +8,8 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/lake"
 	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks"
@@ -49,7 +48,7 @@ func WriteLakeCodec(dir string, style lake.Style, format *flowlog.Format, codec 
 			cfg.VPCFormat = format.String()
 		}
 	}
-	sink, err := parquet.New(cfg, store, prometheus.NewRegistry())
+	sink, err := parquet.New(cfg, store, component.Deps{})
 	if err != nil {
 		return fmt.Errorf("querytest: %w", err)
 	}

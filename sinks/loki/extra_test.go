@@ -4,9 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/logstore/logql"
 	"github.com/flowtap/flowtap/sinks"
 )
@@ -18,7 +17,7 @@ func TestUnknownColumnsReachTheLogStore(t *testing.T) {
 	st, url := startLogstore(t)
 	cfg := DefaultConfig()
 	cfg.URL, cfg.Tenant = url, "t"
-	s, err := New(cfg, prometheus.NewRegistry())
+	s, err := New(cfg, component.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/sinks"
 )
 
@@ -147,8 +148,9 @@ type metrics struct {
 	latency prometheus.Histogram
 }
 
-// New validates cfg; it does no I/O. reg may be nil.
-func New(cfg Config, reg prometheus.Registerer) (*Sink, error) {
+// New validates cfg; it does no I/O. Metrics go to d.Registry.
+func New(cfg Config, d component.Deps) (*Sink, error) {
+	reg := d.WithDefaults().Registry
 	def := DefaultConfig()
 	if cfg.URL == "" {
 		return nil, errors.New("loki: no URL")
@@ -213,12 +215,8 @@ func New(cfg Config, reg prometheus.Registerer) (*Sink, error) {
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "push_seconds",
 			Help: "Duration of push requests.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
 	}
-	if reg != nil {
-		for _, c := range []prometheus.Collector{s.m.pushes, s.m.lines, s.m.bytes, s.m.errors, s.m.latency} {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("loki: metrics: %w", err)
-			}
-		}
+	if err := component.Register(reg, "loki", s.m.pushes, s.m.lines, s.m.bytes, s.m.errors, s.m.latency); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/logstore"
 	"github.com/flowtap/flowtap/logstore/logql"
 	"github.com/flowtap/flowtap/sinks"
@@ -51,33 +53,11 @@ func batch(t testing.TB) *sinks.Batch {
 
 func startLogstore(t *testing.T) (*logstore.Store, string) {
 	t.Helper()
-	cfg := logstore.DefaultConfig()
-	cfg.DataDir = t.TempDir()
-	cfg.Listen = ""
+	cfg := testenv.LogstoreConfig(t)
 	no := false
 	cfg.RejectOldSamples = &no // the fixtures carry timestamps older than a week
 	cfg.AuthEnabled = true
-	st, err := logstore.New(cfg, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- st.Run(ctx) }()
-	select {
-	case <-st.Ready():
-	case err := <-done:
-		t.Fatalf("logstore did not start: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("logstore not ready after 20 s")
-	}
-	srv := httptest.NewServer(st.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		<-done
-	})
-	return st, srv.URL
+	return testenv.Logstore(t, cfg)
 }
 
 type stream struct {
@@ -108,7 +88,7 @@ func TestPushToLogstore(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.URL = url
 	cfg.Tenant = "team-a"
-	s, err := New(cfg, reg)
+	s, err := New(cfg, component.Deps{Registry: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +167,7 @@ func TestSplitsLargeBatches(t *testing.T) {
 	st, url := startLogstore(t)
 	cfg := DefaultConfig()
 	cfg.URL, cfg.Tenant, cfg.MaxPushBytes = url, "t", 300
-	s, _ := New(cfg, nil)
+	s, _ := New(cfg, component.Deps{})
 	b := batch(t)
 	if err := s.Write(context.Background(), b); err != nil {
 		t.Fatal(err)
@@ -230,7 +210,7 @@ func TestRetriesServerErrorsThenSucceeds(t *testing.T) {
 	defer proxy.Close()
 	cfg := DefaultConfig()
 	cfg.URL, cfg.Tenant, cfg.MinBackoff, cfg.MaxBackoff = proxy.URL, "t", time.Millisecond, 5*time.Millisecond
-	s, _ := New(cfg, nil)
+	s, _ := New(cfg, component.Deps{})
 	if err := s.Write(context.Background(), batch(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +231,7 @@ func TestRefusalIsNotRetried(t *testing.T) {
 	defer srv.Close()
 	cfg := DefaultConfig()
 	cfg.URL, cfg.MinBackoff = srv.URL, time.Millisecond
-	s, _ := New(cfg, nil)
+	s, _ := New(cfg, component.Deps{})
 	err := s.Write(context.Background(), batch(t))
 	var pe *PushError
 	if !errors.As(err, &pe) || pe.Status != 400 || !strings.Contains(pe.Body, "too far behind") || !pe.Permanent() {
@@ -268,7 +248,7 @@ func TestRefusalIsNotRetried(t *testing.T) {
 func TestUnreachableBacksOffAndReports(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.URL, cfg.MinBackoff, cfg.MaxBackoff, cfg.MaxRetries = "http://127.0.0.1:1", 20*time.Millisecond, 40*time.Millisecond, 3
-	s, _ := New(cfg, nil)
+	s, _ := New(cfg, component.Deps{})
 	t0 := time.Now()
 	err := s.Write(context.Background(), batch(t))
 	if err == nil || !strings.Contains(err.Error(), "giving up after 4 attempts") || !strings.Contains(err.Error(), "connection refused") {
@@ -283,7 +263,7 @@ func TestUnreachableBacksOffAndReports(t *testing.T) {
 	}
 	// With no retry limit, cancellation ends the wait.
 	cfg.MaxRetries = 0
-	s, _ = New(cfg, nil)
+	s, _ = New(cfg, component.Deps{})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if err := s.Write(ctx, batch(t)); !errors.Is(err, context.DeadlineExceeded) {
@@ -293,7 +273,7 @@ func TestUnreachableBacksOffAndReports(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	for _, c := range []Config{{}, {URL: "127.0.0.1:3100"}, {URL: "http://x", VPCFormat: "${tgw-id}"}, {URL: "http://x", TGWFormat: "${srcaddr}"}} {
-		if _, err := New(c, nil); err == nil {
+		if _, err := New(c, component.Deps{}); err == nil {
 			t.Errorf("%+v accepted", c)
 		}
 	}
@@ -304,7 +284,7 @@ func TestWriteEventsAndPushLines(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.URL, cfg.Tenant, cfg.MaxPushBytes = url, "t", 200 // several pushes
 	cfg.VPNBGPLogGroup = "/aws/vendedlogs/bgp-custom"
-	s, err := New(cfg, nil)
+	s, err := New(cfg, component.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +359,7 @@ func TestPermanentByStatus(t *testing.T) {
 		}))
 		cfg := DefaultConfig()
 		cfg.URL = srv.URL
-		s, _ := New(cfg, nil)
+		s, _ := New(cfg, component.Deps{})
 		err := s.WriteEvents(context.Background(), &sinks.EventBatch{Events: []sinks.Event{{Kind: sinks.EventVPNTunnel, Data: []byte("{}")}}})
 		srv.Close()
 		var pe *PushError

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks"
 )
@@ -37,7 +38,7 @@ func TestUnknownColumnsAsStringColumns(t *testing.T) {
 	}
 	dir := t.TempDir()
 	st, _ := objstore.NewDir(dir)
-	s, err := New(DefaultConfig(), st, nil)
+	s, err := New(DefaultConfig(), st, component.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}

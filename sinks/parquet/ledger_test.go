@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/lake/objstore"
 )
 
@@ -63,7 +64,7 @@ func TestRetriedBatchCountedOnce(t *testing.T) {
 	dir, _ := objstore.NewDir(t.TempDir())
 	st := &failingCommits{Dir: dir, failAt: 2}
 	reg := prometheus.NewRegistry()
-	s, err := New(DefaultConfig(), st, reg)
+	s, err := New(DefaultConfig(), st, component.Deps{Registry: reg})
 	if err != nil {
 		t.Fatal(err)
 	}

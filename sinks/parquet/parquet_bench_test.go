@@ -12,6 +12,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks"
 )
@@ -68,7 +69,7 @@ func benchEncode(b *testing.B, recs []flowlog.Record) {
 func BenchmarkSinkVPC(b *testing.B) {
 	recs := realistic(benchRows, 4)
 	st, _ := objstore.NewDir(b.TempDir())
-	s, _ := New(DefaultConfig(), st, nil)
+	s, _ := New(DefaultConfig(), st, component.Deps{})
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {

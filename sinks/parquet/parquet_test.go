@@ -15,6 +15,7 @@ import (
 	pq "github.com/parquet-go/parquet-go"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/lake/objstore/s3test"
 	"github.com/flowtap/flowtap/sinks"
@@ -273,7 +274,7 @@ func readAll(t *testing.T, st objstore.Store) (map[flowlog.Kind][]string, []objs
 func TestSinkRedelivery(t *testing.T) {
 	ctx := context.Background()
 	st, _ := objstore.NewDir(t.TempDir())
-	s, err := New(DefaultConfig(), st, nil)
+	s, err := New(DefaultConfig(), st, component.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,12 +336,12 @@ func TestSinkS3RoundTrip(t *testing.T) {
 	}
 	cfg := DefaultConfig()
 	cfg.Layout = "hive-hourly"
-	s, _ := New(cfg, st, nil)
+	s, _ := New(cfg, st, component.Deps{})
 	b := mixedBatch(t)
 	if err := s.Write(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	ts, _ := text.New(text.DefaultConfig(), st, nil)
+	ts, _ := text.New(text.DefaultConfig(), st, component.Deps{})
 	if err := ts.Write(ctx, b); err != nil {
 		t.Fatal(err)
 	}
@@ -401,18 +402,18 @@ func TestSinkBadDestinations(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "not-a-dir")
 	os.WriteFile(file, nil, 0o644)
 	st, _ := objstore.NewDir(file)
-	s, _ := New(DefaultConfig(), st, nil)
+	s, _ := New(DefaultConfig(), st, component.Deps{})
 	if err := s.Write(ctx, mixedBatch(t)); err == nil || !strings.Contains(err.Error(), file) {
 		t.Fatalf("unwritable directory: want an error naming %s, got %v", file, err)
 	}
 	st3, _ := objstore.Open("s3://lake/x", objstore.Options{Endpoint: "http://127.0.0.1:1", PathStyle: true, MaxRetries: 1})
-	s3, _ := New(DefaultConfig(), st3, nil)
+	s3, _ := New(DefaultConfig(), st3, component.Deps{})
 	err := s3.Write(ctx, mixedBatch(t))
 	if err == nil || !strings.Contains(err.Error(), "s3://lake/x/AWSLogs/") || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("unreachable S3: want an error naming the object and the cause, got %v", err)
 	}
 	for _, bad := range []Config{{Layout: "daily"}, {Compression: "lzma"}, {VPCFormat: "${tgw-id}"}, {TGWFormat: "${srcaddr}"}, {VPCFormat: "${srcadr}"}} {
-		if _, err := New(bad, st, nil); err == nil {
+		if _, err := New(bad, st, component.Deps{}); err == nil {
 			t.Errorf("config %+v accepted", bad)
 		}
 	}

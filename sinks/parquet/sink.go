@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/lake"
 	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks"
@@ -66,8 +67,10 @@ type Sink struct {
 	counted ledger // objects of failed attempts, not counted again when retried
 }
 
-// New validates cfg and wires the sink; it does no I/O. reg may be nil.
-func New(cfg Config, store objstore.Store, reg prometheus.Registerer) (*Sink, error) {
+// New validates cfg and wires the sink writing to store; it does no I/O. Metrics go to
+// d.Registry.
+func New(cfg Config, store objstore.Store, d component.Deps) (*Sink, error) {
+	reg := d.WithDefaults().Registry
 	def := DefaultConfig()
 	fill := func(p *string, v string) {
 		if *p == "" {
@@ -102,12 +105,8 @@ func New(cfg Config, store objstore.Store, reg prometheus.Registerer) (*Sink, er
 	s.errors = prometheus.NewCounter(opts("errors_total", "Batches that failed to become durable."))
 	s.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "flowtap", Subsystem: "sink_parquet",
 		Name: "write_seconds", Help: "Time to make one batch durable.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)})
-	if reg != nil {
-		for _, c := range []prometheus.Collector{s.objects, s.rows, s.bytes, s.errors, s.latency} {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("parquet: metrics: %w", err)
-			}
-		}
+	if err := component.Register(reg, "parquet", s.objects, s.rows, s.bytes, s.errors, s.latency); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

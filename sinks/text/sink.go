@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/lake"
 	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks"
@@ -45,8 +46,10 @@ type Sink struct {
 	bytes    prometheus.Counter
 }
 
-// New validates cfg; it does no I/O. reg may be nil.
-func New(cfg Config, store objstore.Store, reg prometheus.Registerer) (*Sink, error) {
+// New validates cfg and wires the sink writing to store; it does no I/O. Metrics go to
+// d.Registry.
+func New(cfg Config, store objstore.Store, d component.Deps) (*Sink, error) {
+	reg := d.WithDefaults().Registry
 	style, err := lake.ParseStyle(cfg.Layout)
 	if err != nil {
 		return nil, fmt.Errorf("text: %w", err)
@@ -75,12 +78,8 @@ func New(cfg Config, store objstore.Store, reg prometheus.Registerer) (*Sink, er
 		Name: "records_total", Help: "Records written to committed text files."})
 	s.bytes = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "flowtap", Subsystem: "sink_text",
 		Name: "bytes_total", Help: "Compressed bytes of committed text files."})
-	if reg != nil {
-		for _, c := range []prometheus.Collector{s.files, s.records, s.bytes} {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("text: metrics: %w", err)
-			}
-		}
+	if err := component.Register(reg, "text", s.files, s.records, s.bytes); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/lake"
 	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks"
@@ -201,7 +202,7 @@ func TestRotatorSizeLimit(t *testing.T) {
 func TestSinkRedeliveryRewritesSameFiles(t *testing.T) {
 	ctx := context.Background()
 	store, _ := objstore.NewDir(t.TempDir())
-	s, err := New(DefaultConfig(), store, nil)
+	s, err := New(DefaultConfig(), store, component.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +236,7 @@ func TestUnwritableDirectory(t *testing.T) {
 	blocker := filepath.Join(dir, "file")
 	os.WriteFile(blocker, nil, 0o644)
 	store, _ := objstore.NewDir(blocker) // a regular file where a directory should be
-	s, _ := New(DefaultConfig(), store, nil)
+	s, _ := New(DefaultConfig(), store, component.Deps{})
 	err := s.Write(context.Background(), &sinks.Batch{Topic: "t", Records: sampleRecords(t)})
 	if err == nil || !strings.Contains(err.Error(), blocker) {
 		t.Fatalf("want an error naming %s, got %v", blocker, err)
