@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks"
 )
@@ -69,7 +70,7 @@ func TestSinkKeepsUnknownColumns(t *testing.T) {
 	store, _ := objstore.NewDir(t.TempDir())
 	cfg := DefaultConfig()
 	cfg.VPCFormat = v5.String()
-	s, err := New(cfg, store, nil)
+	s, err := New(cfg, store, component.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
