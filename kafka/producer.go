@@ -41,9 +41,10 @@ type ProducerConfig struct {
 	Compression string   `yaml:"compression"` // zstd, gzip, snappy, lz4 or none
 
 	BatchSize int `yaml:"batch_size"` // messages per produce request per partition
-	// BatchBytes is the uncompressed bytes per produce request per partition. Keep the
-	// compressed batch well under the consumer's FetchMaxBytes: kafka-go's connection reader
-	// sees a compressed batch larger than a fetch as no messages, and the sink stalls on it.
+	// BatchBytes is the uncompressed bytes per produce request per partition. The broker
+	// limits the compressed batch (message.max.bytes, 1 MiB by default), so without
+	// compression it is capped at MaxMessageBytes. Larger batches mean fewer requests, and
+	// the embedded broker handles requests one at a time, with an fsync each.
 	BatchBytes  int64         `yaml:"batch_bytes"`
 	Linger      time.Duration `yaml:"linger"`     // how long a partial batch waits for more
 	SendChunk   int           `yaml:"send_chunk"` // messages handed to the client per call (per lane)
@@ -77,6 +78,10 @@ type ProducerConfig struct {
 	UndeliverableAfter time.Duration `yaml:"undeliverable_after"`
 }
 
+// MaxMessageBytes is the largest message, or uncompressed batch, the producer sends:
+// Kafka's default message.max.bytes (1 MiB and a batch header), which no record comes near.
+const MaxMessageBytes = 1 << 20
+
 // MaxLanes is the largest Lanes value.
 const MaxLanes = 64
 
@@ -89,8 +94,8 @@ func DefaultProducerConfig() ProducerConfig {
 		Brokers:         []string{"127.0.0.1:9092"},
 		Topics:          DefaultTopics(),
 		Compression:     "lz4",
-		BatchSize:       4096,
-		BatchBytes:      1 << 20,
+		BatchSize:       16384,
+		BatchBytes:      4 << 20, // generated VPC records: ~0.5 MiB with lz4
 		Linger:          time.Millisecond,
 		SendChunk:       16384,
 		Lanes:           4,
@@ -186,6 +191,9 @@ func NewProducer(cfg ProducerConfig, reg prometheus.Registerer, log *slog.Logger
 	def := DefaultProducerConfig()
 	orDefault(&cfg.BatchSize, def.BatchSize)
 	orDefault(&cfg.BatchBytes, def.BatchBytes)
+	if codec == 0 {
+		cfg.BatchBytes = min(cfg.BatchBytes, MaxMessageBytes)
+	}
 	orDefault(&cfg.SendChunk, def.SendChunk)
 	orDefault(&cfg.Lanes, def.Lanes)
 	if cfg.Lanes > MaxLanes {
@@ -526,12 +534,12 @@ func (w *blockWait) stop() {
 // dropOversized removes messages that no produce request could carry, counting them, and
 // returns the rest with their bytes.
 func (p *Producer) dropOversized(msgs []kafkago.Message, bytes int64) ([]kafkago.Message, int64) {
-	limit := int(p.cfg.BatchBytes) - 256
+	limit := int(min(p.cfg.BatchBytes, MaxMessageBytes)) - 256
 	out := msgs[:0]
 	for _, m := range msgs {
 		if len(m.Key)+len(m.Value) > limit {
 			p.m.dropped.WithLabelValues("too_large").Inc()
-			p.log.Error("message larger than batch_bytes dropped", "topic", m.Topic, "key", string(m.Key), "bytes", len(m.Value))
+			p.log.Error("message larger than a broker takes dropped", "topic", m.Topic, "key", string(m.Key), "bytes", len(m.Value))
 			bytes -= int64(len(m.Key) + len(m.Value))
 			continue
 		}
