@@ -86,8 +86,17 @@ func FuzzParseJSON(f *testing.F) {
 	f.Add([]byte(`{"srcport":"1","x":[{"}":"\u00e9"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var r Record
+		owned := append([]byte(nil), data...)
+		var inPlace Record
+		errOwned := ParseJSONOwned(owned, &inPlace)
 		if err := ParseJSON(data, &r); err != nil {
+			if errOwned == nil {
+				t.Fatalf("ParseJSONOwned took what ParseJSON refused: %v", err)
+			}
 			return
+		}
+		if errOwned != nil || inPlace != r {
+			t.Fatalf("ParseJSONOwned: %v, %+v; ParseJSON: %+v", errOwned, inPlace, r)
 		}
 		// One round normalises the input (invalid UTF-8 becomes U+FFFD); from there on
 		// encoding and parsing must be the identity.

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/flowtap/flowtap/internal/jsonstr"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
+
+	"github.com/flowtap/flowtap/internal/jsonstr"
 )
 
 // AppendJSON appends r as a JSON object with exactly the format's fields in order; absent
@@ -112,10 +114,21 @@ var ErrJSON = errors.New("flowlog: bad JSON record")
 // null. An unknown key whose name is a valid column name (ValidExtraName) and whose value is
 // a string or number is kept in r.Extra; other unknown keys are ignored. The kind is TGW when any Transit-Gateway-only key is set.
 func ParseJSON(data []byte, r *Record) error {
+	// One copy of the message; string values are slices of it.
+	return parseJSON(data, string(data), r)
+}
+
+// ParseJSONOwned is ParseJSON for a message the caller hands over, such as a Kafka
+// message's value: r's strings are slices of data itself, without a copy, so data must not
+// change while r or its strings are in use.
+func ParseJSONOwned(data []byte, r *Record) error {
+	return parseJSON(data, unsafe.String(unsafe.SliceData(data), len(data)), r)
+}
+
+func parseJSON(data []byte, src string, r *Record) error {
 	r.Reset()
 	r.Null = nullInts
-	// One copy of the message; string values are slices of it.
-	p := jsonScanner{data: data, src: string(data)}
+	p := jsonScanner{data: data, src: src}
 	p.skipSpace()
 	if !p.consume('{') {
 		return p.errorf("expected '{'")

@@ -141,9 +141,10 @@ func (b *batcher) handle(ctx context.Context, m *kafkago.Message) error {
 	}
 
 	if st := b.cur; st.n == 0 && !st.eventTopic {
-		// Size the batch once from what is known to be waiting: growing a slice of
-		// records by doubling would copy them over and over.
-		want := int(min(max(b.hwm-m.Offset, 1), int64(b.r.cfg.MaxRecords)))
+		// Size the batch once from what is known to be waiting and what the budget can
+		// give it: growing a slice of records by doubling would copy them over and over,
+		// and a slice sized beyond the budget would hold memory the budget does not count.
+		want := int(min(max(b.hwm-m.Offset, 1), int64(b.r.cfg.MaxRecords), b.credit+b.r.budget.available()))
 		if cap(st.batch.Records) < want {
 			st.batch.Records = make([]flowlog.Record, 0, want)
 		}
@@ -260,7 +261,9 @@ func (r *Runner) add(ctx context.Context, st *partState, m *kafkago.Message) err
 		recs = append(recs, flowlog.Record{})
 	}
 	rec := &recs[len(recs)-1]
-	if err := flowlog.ParseJSON(m.Value, rec); err != nil {
+	// kafka-go allocates every message's value afresh and nothing writes to it: the record's
+	// strings can be slices of it rather than a copy.
+	if err := flowlog.ParseJSONOwned(m.Value, rec); err != nil {
 		st.batch.Records = recs[:len(recs)-1]
 		return r.deadLetter(ctx, *m, err.Error())
 	}

@@ -56,6 +56,13 @@ func (b *budget) tryTake(n int64) bool {
 	return true
 }
 
+// available returns the records the budget holds now.
+func (b *budget) available() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.free
+}
+
 // give returns n records to the budget.
 func (b *budget) give(n int64) {
 	if n <= 0 {

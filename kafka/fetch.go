@@ -35,7 +35,10 @@ func (r *Runner) fetchLoop(ctx context.Context, b *batcher, offset int64) error 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make(chan fetched, fetchAhead)
-	go r.readPartition(ctx, b.key, offset, results)
+	// Message slices go back to the reader once handled: a fetch's slice holds thousands
+	// of kafka-go Messages (~200 bytes each), allocated anew per fetch otherwise.
+	spare := make(chan []kafkago.Message, fetchAhead+1)
+	go r.readPartition(ctx, b.key, offset, results, spare)
 	lag := r.m.lag.WithLabelValues(b.key.topic, strconv.Itoa(b.key.partition))
 	for {
 		var f fetched
@@ -67,6 +70,11 @@ func (r *Runner) fetchLoop(ctx context.Context, b *batcher, offset int64) error 
 		if f.hwm >= 0 {
 			lag.Set(float64(max(f.hwm-f.next, 0)))
 		}
+		clear(f.msgs) // the batch holds what it needs of the values
+		select {
+		case spare <- f.msgs[:0]:
+		default:
+		}
 		if err := b.fetchEnded(ctx, f.next, f.hwm, time.Now()); err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -81,7 +89,7 @@ func (r *Runner) fetchLoop(ctx context.Context, b *batcher, offset int64) error 
 // sends every response, empty ones too, to out. It starts DedupeWindow messages before
 // offset (or at the partition's first) so that the dedupe window is full when offset comes.
 // Connection and broker errors reconnect with capped backoff. It returns when ctx ends.
-func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out chan<- fetched) {
+func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out chan<- fetched, spare <-chan []kafkago.Message) {
 	var conn *kafkago.Conn
 	defer func() {
 		if conn != nil {
@@ -143,8 +151,14 @@ func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out ch
 		}
 		conn.SetReadDeadline(time.Now().Add(r.cfg.FetchMaxWait + fetchGrace))
 		batch := conn.ReadBatchWith(cfg)
-		// Sized from the previous response: growing a slice of messages copies them.
-		f := fetched{hwm: batch.HighWaterMark(), msgs: make([]kafkago.Message, 0, lastCount)}
+		// A handled slice, or one sized from the previous response: growing a slice of
+		// messages copies them.
+		f := fetched{hwm: batch.HighWaterMark()}
+		select {
+		case f.msgs = <-spare:
+		default:
+			f.msgs = make([]kafkago.Message, 0, lastCount)
+		}
 		for {
 			m, err := batch.ReadMessage()
 			if err != nil {

@@ -41,6 +41,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -138,6 +139,7 @@ type Sink struct {
 	client   *http.Client
 	vpc, tgw *flowlog.Format
 	m        metrics
+	pushers  sync.Pool // idle *pusher
 }
 
 type metrics struct {
@@ -276,16 +278,17 @@ func Timestamp(r *flowlog.Record) time.Time {
 // Write pushes b's records in pushes of at most MaxPushBytes of lines and returns nil once
 // every push was acknowledged with a 2xx.
 func (s *Sink) Write(ctx context.Context, b *sinks.Batch) error {
-	p := s.newPusher()
+	p := s.getPusher()
+	defer s.putPusher(p)
 	// A batch holds few streams and many records: render each stream's labels once.
 	type streamKey struct {
 		kind                                flowlog.Kind
 		account, region, iface, tgw, extras string
 	}
 	labels := map[streamKey]string{}
-	// Lines are rendered into one buffer and pushed as strings over it (no copy per line);
-	// a new buffer starts when one is full, so earlier lines are never overwritten.
-	var arena []byte
+	// Lines are rendered into the pusher's text chunks and pushed as strings over them (no
+	// copy per line); the next chunk starts when one is full, so earlier lines are never
+	// overwritten during the Write.
 	for i := range b.Records {
 		r := &b.Records[i]
 		format := s.vpc
@@ -306,12 +309,10 @@ func (s *Sink) Write(ctx context.Context, b *sinks.Batch) error {
 			l = s.Labels(r)
 			labels[k] = l
 		}
-		if cap(arena)-len(arena) < 4096 {
-			arena = make([]byte, 0, 256<<10)
-		}
-		start := len(arena)
-		arena = format.AppendText(arena, r)
-		line := arena[start:len(arena):len(arena)]
+		arena := p.textRoom(4096)
+		start := len(*arena)
+		*arena = format.AppendText(*arena, r)
+		line := (*arena)[start:len(*arena):len(*arena)]
 		if err := p.add(ctx, l, Timestamp(r), unsafe.String(unsafe.SliceData(line), len(line))); err != nil {
 			return err
 		}
@@ -329,7 +330,8 @@ type Line struct {
 // PushLines pushes lines as they are, in pushes of at most MaxPushBytes of text, with the
 // retries and metrics of Write; it returns nil once every push was acknowledged with a 2xx.
 func (s *Sink) PushLines(ctx context.Context, lines []Line) error {
-	p := s.newPusher()
+	p := s.getPusher()
+	defer s.putPusher(p)
 	for i := range lines {
 		if err := p.add(ctx, lines[i].Labels, lines[i].Time, lines[i].Text); err != nil {
 			return err
@@ -381,7 +383,8 @@ func (s *Sink) EventLabels(e *sinks.Event) string {
 // WriteEvents pushes b's events, each line its data unchanged at its time, and returns nil
 // once every push was acknowledged with a 2xx. It makes the Sink a sinks.EventSink.
 func (s *Sink) WriteEvents(ctx context.Context, b *sinks.EventBatch) error {
-	p := s.newPusher()
+	p := s.getPusher()
+	defer s.putPusher(p)
 	type streamKey struct{ kind, stream, account, region string }
 	labels := map[streamKey]string{}
 	for i := range b.Events {
@@ -401,18 +404,66 @@ func (s *Sink) WriteEvents(ctx context.Context, b *sinks.EventBatch) error {
 
 // pusher gathers entries by stream and pushes them whenever the next line would take the
 // push over MaxPushBytes. It encodes the push request itself (encode.go): no push.Stream
-// or time.Time per line, and its buffers serve every push of the Write.
+// or time.Time per line. Pushers are pooled: their streams, text chunks and encode buffers
+// serve Write after Write.
 type pusher struct {
 	s       *Sink
 	streams map[string]*pushStream
 	order   []*pushStream
+	spare   []*pushStream // emptied streams, their entries' room kept
 	size    int
-	raw     []byte // the encoded request
-	body    []byte // raw, snappy-compressed
+	text    [][]byte // chunks of rendered lines of the current Write
+	chunk   int      // the chunk being filled
+	raw     []byte   // the encoded request
+	body    []byte   // raw, snappy-compressed
 }
 
-func (s *Sink) newPusher() *pusher {
+// textChunk is the size of a chunk of rendered lines.
+const textChunk = 256 << 10
+
+func (s *Sink) getPusher() *pusher {
+	if p, ok := s.pushers.Get().(*pusher); ok {
+		return p
+	}
 	return &pusher{s: s, streams: map[string]*pushStream{}}
+}
+
+// putPusher empties p and keeps it for another Write. Buffers grown beyond the usual
+// (a huge line, a huge push) are let go rather than kept.
+func (s *Sink) putPusher(p *pusher) {
+	p.release()
+	for i := range p.text {
+		p.text[i] = p.text[i][:0]
+	}
+	p.chunk = 0
+	if cap(p.raw) > 4*s.cfg.MaxPushBytes {
+		p.raw, p.body = nil, nil
+	}
+	s.pushers.Put(p)
+}
+
+// textRoom returns the chunk to render the next line into, with at least n bytes free
+// (a line may still grow it: lines already rendered keep the old array).
+func (p *pusher) textRoom(n int) *[]byte {
+	for p.chunk < len(p.text) && cap(p.text[p.chunk])-len(p.text[p.chunk]) < n {
+		p.chunk++
+	}
+	if p.chunk == len(p.text) {
+		p.text = append(p.text, make([]byte, 0, textChunk))
+	}
+	return &p.text[p.chunk]
+}
+
+// release empties the streams after a push (or a failed Write) for reuse.
+func (p *pusher) release() {
+	for _, st := range p.order {
+		clear(st.entries) // drop the lines
+		st.entries = st.entries[:0]
+		p.spare = append(p.spare, st)
+	}
+	clear(p.streams)
+	clear(p.order)
+	p.order, p.size = p.order[:0], 0
 }
 
 func (p *pusher) add(ctx context.Context, labels string, ts time.Time, line string) error {
@@ -423,7 +474,12 @@ func (p *pusher) add(ctx context.Context, labels string, ts time.Time, line stri
 	}
 	st := p.streams[labels]
 	if st == nil {
-		st = &pushStream{labels: labels}
+		if n := len(p.spare); n > 0 {
+			st, p.spare = p.spare[n-1], p.spare[:n-1]
+			st.labels = labels
+		} else {
+			st = &pushStream{labels: labels}
+		}
 		p.streams[labels] = st
 		p.order = append(p.order, st)
 	}
@@ -443,9 +499,7 @@ func (p *pusher) flush(ctx context.Context) error {
 	}
 	p.raw = appendPushRequest(p.raw[:0], p.order)
 	p.body = snappy.Encode(p.body[:cap(p.body)], p.raw)
-	clear(p.streams)
-	clear(p.order)
-	p.order, p.size = p.order[:0], 0
+	p.release()
 	return p.s.push(ctx, p.body, lines)
 }
 

@@ -58,6 +58,7 @@ type Sink struct {
 	vpc, tgw *flowlog.Format
 	codec    compress.Codec
 	pools    [2]sync.Pool // idle *FileWriter per kind
+	bufs     sync.Pool    // idle *bufio.Writer of objects
 
 	objects prometheus.Counter
 	rows    prometheus.Counter
@@ -169,7 +170,12 @@ func (s *Sink) write(ctx context.Context, b *sinks.Batch) (err error) {
 		if err != nil {
 			return fmt.Errorf("parquet: %w", err)
 		}
-		bw := bufio.NewWriterSize(obj, 256<<10)
+		bw, _ := s.bufs.Get().(*bufio.Writer)
+		if bw == nil {
+			bw = bufio.NewWriterSize(obj, 256<<10)
+		} else {
+			bw.Reset(obj)
+		}
 		// Columns this build does not know (records read from newer AWS files) become
 		// string columns of their own, after the configured ones.
 		widened := format.WithExtras(g.ExtraNames(b.Records)...)
@@ -198,6 +204,8 @@ func (s *Sink) write(ctx context.Context, b *sinks.Batch) (err error) {
 		if err == nil {
 			err = bw.Flush()
 		}
+		bw.Reset(nil)
+		s.bufs.Put(bw)
 		if err != nil {
 			obj.Abort()
 			return fmt.Errorf("parquet: %s: %w", key, err)
