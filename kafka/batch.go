@@ -24,6 +24,7 @@ type partState struct {
 	n          int           // messages in the batch, decoded and dead-lettered ones
 	bytes      int64
 	started    time.Time // when its first message was fetched
+	holding    bool      // counted in Runner.holding
 	produced   time.Time // the Kafka timestamp of its first message
 
 	mu    sync.Mutex
@@ -37,6 +38,22 @@ func (st *partState) giveBack(b *budget) {
 	st.taken = 0
 	st.mu.Unlock()
 	b.give(n)
+}
+
+// claim counts st among the partitions holding a batch of records, once.
+func (r *Runner) claim(st *partState) {
+	if !st.holding {
+		st.holding = true
+		r.holding.Add(1)
+	}
+}
+
+// release stops counting st among the partitions holding a batch of records.
+func (r *Runner) release(st *partState) {
+	if st.holding {
+		st.holding = false
+		r.holding.Add(-1)
+	}
 }
 
 func (st *partState) reset() {
@@ -141,11 +158,14 @@ func (b *batcher) handle(ctx context.Context, m *kafkago.Message) error {
 	}
 
 	if st := b.cur; st.n == 0 && !st.eventTopic {
-		// Size the batch once from what is known to be waiting and what the budget can
-		// give it: growing a slice of records by doubling would copy them over and over,
-		// and a slice sized beyond the budget would hold memory the budget does not count.
-		want := int(min(max(b.hwm-m.Offset, 1), int64(b.r.cfg.MaxRecords), b.credit+b.r.budget.available()))
-		if cap(st.batch.Records) < want {
+		b.r.claim(st)
+		// Size the batch once from what is known to be waiting and this partition's share
+		// of the decoded-record budget: growing a slice of records by doubling would copy
+		// them over and over, and slices sized beyond their share would hold memory the
+		// budget does not count (a record slot takes about 1 KB filled or not).
+		share := int64(b.r.cfg.MaxDecodedRecords) / max(b.r.holding.Load(), 1)
+		want := int(min(max(b.hwm-m.Offset, 1), int64(b.r.cfg.MaxRecords), max(share, b.credit)))
+		if c := cap(st.batch.Records); c < want || c > 2*want {
 			st.batch.Records = make([]flowlog.Record, 0, want)
 		}
 	}

@@ -25,6 +25,7 @@ func (r *Runner) flushLoop(ctx context.Context, gen committer, batches <-chan *p
 		case st := <-batches:
 			err := r.flush(ctx, gen, st)
 			st.giveBack(r.budget)
+			r.release(st)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -98,7 +99,10 @@ type Runner struct {
 	m          *consumerMetrics
 
 	// budget bounds the decoded records in memory over all partitions (MaxDecodedRecords).
-	budget  *budget
+	budget *budget
+	// holding counts the partitions holding a batch of records: each sizes its record
+	// slice to its share of the budget.
+	holding atomic.Int64
 	dialer  *kafkago.Dialer
 	dlq     *kafkago.Writer
 	intents *intents
@@ -318,6 +322,7 @@ func (r *Runner) runPartition(ctx context.Context, gen committer, key tp, offset
 	cancel()
 	<-flushed
 	b.cur.giveBack(r.budget)
+	r.release(b.cur)
 	r.budget.give(max(b.credit, 0))
 	if flushErr != nil {
 		return flushErr
