@@ -14,10 +14,23 @@
 // records on the flow-log topics; events of Site-to-Site and Client VPN log groups become
 // VPN events on the VPN topic, in the same encoding kafka.Producer uses, so they reach the
 // lake and the log store like every other record. CONTROL_MESSAGEs are accepted and
-// counted. A request is acknowledged (200) only after Kafka acknowledged every message of
-// it (acks=all); if Kafka fails, the reply is a 503 in Firehose's error shape and Firehose
-// delivers the request again. A record that cannot be decoded is dropped, counted and
-// logged with the request id and its index: retrying it would not help.
+// counted. A request is acknowledged (200) only once its messages are stored: after Kafka
+// acknowledged every one (acks=all), or, when Kafka fails, after they are in the receiver's
+// disk spill, fsynced; a sender drains the spill into Kafka, oldest first, when Kafka is
+// back, and while the spill holds anything new requests queue behind it, so that the order
+// holds. Only when neither takes them (the spill full or unwritable) is the reply a 503 in
+// Firehose's error shape, and Firehose delivers the request again.
+//
+// Why the spill acknowledges: Firehose retries a failed delivery only for its retry
+// duration (300 s by default, at most 2 hours) and then writes the records to its S3 error
+// bucket, from where nothing brings them back by itself; a Kafka outage longer than that
+// would take them out of the pipeline. The spill keeps them on the receiver's disk instead,
+// as the collector's producer does (kafka.Producer). The price: until sent, acknowledged
+// records live on one host's disk. The spill is SpillDir/<cluster key>/firehose (see
+// kafka.ClusterKey), bounded by SpillMaxBytes and locked by one receiver at a time.
+//
+// A record that cannot be decoded is dropped, counted and logged with the request id and
+// its index: retrying it would not help.
 package firehose
 
 import (
@@ -34,6 +47,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -42,7 +56,9 @@ import (
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/internal/flowmsg"
+	"github.com/flowtap/flowtap/internal/fsx"
 	"github.com/flowtap/flowtap/kafka"
+	"github.com/flowtap/flowtap/kafka/spill"
 )
 
 // Config configures the receiver.
@@ -64,16 +80,22 @@ type Config struct {
 	Format string `yaml:"format"`
 	// MaxBodyBytes bounds a request body, decompressed (Firehose buffers at most 64 MiB).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+
+	// SpillDir holds the disk spill, under <cluster key>/firehose ("": spill.DefaultDir());
+	// SpillMaxBytes bounds it (a request that does not fit is answered 503).
+	SpillDir      string `yaml:"spill_dir"`
+	SpillMaxBytes int64  `yaml:"spill_max_bytes"`
 }
 
 // DefaultConfig listens on 127.0.0.1:8089 and produces to the embedded broker.
 func DefaultConfig() Config {
 	return Config{
-		Listen:       "127.0.0.1:8089",
-		Brokers:      []string{"127.0.0.1:9092"},
-		Topics:       kafka.DefaultTopics(),
-		Compression:  "zstd",
-		MaxBodyBytes: 64 << 20,
+		Listen:        "127.0.0.1:8089",
+		Brokers:       []string{"127.0.0.1:9092"},
+		Topics:        kafka.DefaultTopics(),
+		Compression:   "zstd",
+		MaxBodyBytes:  64 << 20,
+		SpillMaxBytes: 1 << 30,
 	}
 }
 
@@ -113,11 +135,19 @@ type Server struct {
 	addr   string
 	ready  chan struct{}
 	pool   sync.Pool // of *flowmsg.Batch
+
+	spillOnce sync.Once
+	queue     atomic.Pointer[spill.Queue] // the spill once open; nil if it cannot be (spillErr)
+	spillErr  error
+	spillLock *fsx.Lock
+	poke      chan struct{} // wakes the spill sender
 }
 
 type metrics struct {
 	requests *prometheus.CounterVec // by result
 	records  *prometheus.CounterVec // by kind: vpc, tgw, vpn event kinds, control, bad
+	spilled  prometheus.Counter
+	drained  prometheus.Counter
 }
 
 // New checks cfg; it does no I/O. reg may be nil.
@@ -138,18 +168,29 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Server, erro
 	if err != nil {
 		return nil, fmt.Errorf("firehose: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log.With("component", "firehose"), ready: make(chan struct{})}
+	if cfg.SpillMaxBytes <= 0 {
+		cfg.SpillMaxBytes = DefaultConfig().SpillMaxBytes
+	}
+	s := &Server{cfg: cfg, log: log.With("component", "firehose"), ready: make(chan struct{}), poke: make(chan struct{}, 1)}
 	if cfg.Format != "" {
 		if s.format, err = flowlog.ParseFormat(cfg.Format); err != nil {
 			return nil, fmt.Errorf("firehose: format: %w", err)
 		}
 	}
 	s.m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_firehose_requests_total",
-		Help: "Firehose delivery requests by result (ok, unauthorized, bad_request, kafka_error)."}, []string{"result"})
+		Help: "Firehose delivery requests by result (ok, spilled: acknowledged from the disk spill, unauthorized, bad_request, kafka_error)."}, []string{"result"})
+	s.m.spilled = prometheus.NewCounter(prometheus.CounterOpts{Name: "flowtap_firehose_spilled_messages_total",
+		Help: "Messages written to the Firehose receiver's disk spill (Kafka failed, or the spill held older ones)."})
+	s.m.drained = prometheus.NewCounter(prometheus.CounterOpts{Name: "flowtap_firehose_spill_sent_messages_total",
+		Help: "Messages sent from the Firehose receiver's disk spill to Kafka."})
+	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "flowtap_firehose_spill_messages",
+		Help: "Messages waiting in the Firehose receiver's disk spill."}, func() float64 {
+		return float64(s.SpillDepth())
+	})
 	s.m.records = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_firehose_records_total",
 		Help: "Decoded log events by kind (vpc, tgw, vpn-tunnel, vpn-bgp, client-vpn), control messages (control) and undecodable ones (bad)."}, []string{"kind"})
 	if reg != nil {
-		for _, c := range []prometheus.Collector{s.m.requests, s.m.records} {
+		for _, c := range []prometheus.Collector{s.m.requests, s.m.records, s.m.spilled, s.m.drained, depth} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("firehose: metrics: %w", err)
 			}
@@ -187,6 +228,14 @@ func (s *Server) Run(ctx context.Context) error {
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute}
 	close(s.ready)
 	s.log.Info("listening", "addr", s.addr, "tls", s.cfg.TLSCert != "", "access_keys", len(s.cfg.AccessKeys))
+	dctx, stopDrain := context.WithCancel(context.Background())
+	drained := make(chan struct{})
+	go func() { defer close(drained); s.drain(dctx) }()
+	defer func() {
+		stopDrain()
+		<-drained
+		s.closeSpill()
+	}()
 	errc := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCert != "" {
@@ -240,14 +289,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.m.records.WithLabelValues("bad").Inc()
 		s.log.Warn("undecodable record dropped", "request_id", id, "record", i, "err", err)
 	})
+	result := "ok"
 	if len(b.Msgs) > 0 {
-		if err := s.writer.WriteMessages(r.Context(), b.Msgs...); err != nil {
-			s.log.Warn("kafka write failed; Firehose will retry", "request_id", id, "err", err)
+		spilled, err := s.store(id, b.Msgs)
+		if err != nil {
+			s.log.Warn("storing records failed; Firehose will retry", "request_id", id, "err", err)
 			s.reply(w, http.StatusServiceUnavailable, id, "storing records failed: "+err.Error(), "kafka_error")
 			return
 		}
+		if spilled {
+			result = "spilled"
+		}
 	}
-	s.reply(w, http.StatusOK, id, "", "ok")
+	s.reply(w, http.StatusOK, id, "", result)
 }
 
 // Decode turns a request's records into messages on b: flow records, VPN events. account

@@ -143,6 +143,8 @@ func TestFirehoseDelivery(t *testing.T) {
 	br := startBroker(t)
 	cfg := DefaultConfig()
 	cfg.Brokers, cfg.AccessKeys = []string{br.Addr()}, []string{"my-access-key"}
+	// A spill too small for any request: with Kafka gone the receiver must refuse.
+	cfg.SpillDir, cfg.SpillMaxBytes = t.TempDir(), 1
 	s, err := New(cfg, nil, quiet())
 	if err != nil {
 		t.Fatal(err)
@@ -230,7 +232,8 @@ func TestFirehoseDelivery(t *testing.T) {
 		t.Fatalf("bad body: %d %+v", hresp.StatusCode, bad)
 	}
 
-	// Kafka gone: no acknowledgement, Firehose's error shape, so that Firehose retries.
+	// Kafka gone and the spill full: no acknowledgement, Firehose's error shape, so that
+	// Firehose retries.
 	br.Close()
 	code, resp, _ = post(t, srv.URL, "my-access-key", "third", Request{RequestID: "third", Records: []Record{
 		record(t, payload("vpc-flow-logs", "eni-1235b8ca123456789-all", vpcLine2))}}, false)

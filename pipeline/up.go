@@ -184,6 +184,7 @@ func RunUp(ctx context.Context, cfg UpConfig, sup SupervisorConfig, d Deps) erro
 	if cfg.FirehoseListen != "" {
 		fcfg := firehose.DefaultConfig()
 		fcfg.Listen, fcfg.Brokers, fcfg.AccessKeys = cfg.FirehoseListen, cfg.Sink.Brokers, cfg.FirehoseAccessKeys
+		fcfg.SpillDir = filepath.Join(cfg.Data, "spill") // beside the producer's, in its own subdirectory
 		fh, err := firehose.New(fcfg, d.Registry, log.With("part", "firehose"))
 		if err != nil {
 			return p.abort(err)

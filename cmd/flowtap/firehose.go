@@ -17,8 +17,9 @@ func newFirehoseCmd() *cobra.Command {
 a CloudWatch Logs subscription filter of VPC or Transit Gateway flow log groups, or of
 Site-to-Site or Client VPN log groups, at it: flow records and VPN events go to Kafka like
 generated ones and reach the lake and the log store. A request is acknowledged only after
-Kafka acknowledged its records; otherwise Firehose gets its documented error response and
-delivers again. Firehose only delivers to https on port 443: give --tls-cert/--tls-key or put
+Kafka acknowledged its records or, while Kafka is unreachable, after they are fsynced in the
+disk spill (--spill-dir), which is sent to Kafka when it is back; when neither takes them
+Firehose gets its documented error response and delivers again. Firehose only delivers to https on port 443: give --tls-cert/--tls-key or put
 a TLS-terminating proxy in front.
 
   flowtap firehose --listen 0.0.0.0:8089 --access-key "$FIREHOSE_KEY" --kafka-brokers 127.0.0.1:9092`,
@@ -39,5 +40,7 @@ a TLS-terminating proxy in front.
 	f.StringSliceVar(&cfg.Brokers, "kafka-brokers", cfg.Brokers, "Kafka brokers (host:port,…)")
 	f.StringVar(&cfg.Compression, "compression", cfg.Compression, "Kafka compression: zstd, gzip, snappy, lz4 or none")
 	f.StringVar(&cfg.Format, "format", "", "flow log format of log groups that use a custom format (default: AWS's default VPC/TGW formats)")
+	f.StringVar(&cfg.SpillDir, "spill-dir", defaultSpillDir("firehose"), "where acknowledged records wait while Kafka is unreachable (a directory per cluster under it)")
+	f.Int64Var(&cfg.SpillMaxBytes, "spill-max-bytes", cfg.SpillMaxBytes, "bound of the spill; a request that does not fit is answered 503 (Firehose retries it)")
 	return cmd
 }

@@ -377,6 +377,39 @@ func (q *Queue) writeSegment(seq uint64, msgs []Message) (int64, error) {
 	return int64(len(buf)), fsx.SyncDir(q.cfg.Dir)
 }
 
+// AppendSynced adds msgs at the tail as one new segment, fsynced (file and directory) before
+// it returns, for a caller that acknowledges the messages once they are on disk. Like
+// Append it takes all of them or, past MaxBytes, none (ErrFull).
+func (q *Queue) AppendSynced(msgs []Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	size := int64(0)
+	for i := range msgs {
+		size += int64(msgs[i].Size())
+	}
+	if q.bytes+size > q.cfg.MaxBytes {
+		return fmt.Errorf("%w: %d bytes queued, %d more would pass the %d-byte cap", ErrFull, q.bytes, size, q.cfg.MaxBytes)
+	}
+	if err := q.sealLocked(); err != nil {
+		return err
+	}
+	seq := firstSeq
+	if len(q.segs) > 0 {
+		seq = q.segs[len(q.segs)-1].seq + 1
+	}
+	n, err := q.writeSegment(seq, msgs)
+	if err != nil {
+		return err
+	}
+	q.segs = append(q.segs, segment{seq: seq, bytes: n, records: int64(len(msgs))})
+	q.bytes += n
+	q.records += int64(len(msgs))
+	return nil
+}
+
 // Prepend puts msgs in front of everything queued, as one new fsynced segment. It ignores
 // MaxBytes: the messages were already accepted into memory and must not be lost.
 func (q *Queue) Prepend(msgs []Message) error {

@@ -239,3 +239,39 @@ func TestSetLayoutChange(t *testing.T) {
 		t.Fatalf("append above the lane's share: %v", err)
 	}
 }
+
+// TestAppendSynced: messages appended with AppendSynced, after and before plain appends,
+// keep their order, are there for a queue reopened without Close (as after a crash), and
+// one that would pass MaxBytes is refused whole.
+func TestAppendSynced(t *testing.T) {
+	dir := t.TempDir()
+	q, err := Open(Config{Dir: dir, MaxBytes: 1 << 20, SegmentBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Append([]Message{msg(0)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.AppendSynced([]Message{msg(1), msg(2)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.AppendSynced([]Message{msg(3)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.AppendSynced([]Message{{Topic: "t", Value: make([]byte, 2<<20)}}); !errors.Is(err, ErrFull) {
+		t.Fatalf("oversized append: %v", err)
+	}
+	reopened, err := Open(Config{Dir: dir, MaxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := drain(t, reopened)
+	if len(got) != 4 {
+		t.Fatalf("reopened queue holds %d messages, want 4", len(got))
+	}
+	for i, m := range got {
+		if string(m.Value) != string(msg(i).Value) {
+			t.Fatalf("message %d is %s", i, m.Value)
+		}
+	}
+}
