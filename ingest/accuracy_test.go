@@ -15,7 +15,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,22 +26,10 @@ import (
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/ingest"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/replay"
 	"github.com/flowtap/flowtap/vxlan/vxlantest"
 )
-
-// recorder keeps copies of the records a collector writes.
-type recorder struct {
-	mu   sync.Mutex
-	recs []flowlog.Record
-}
-
-func (r *recorder) WriteRecords(_ context.Context, recs []flowlog.Record) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.recs = append(r.recs, recs...)
-	return nil
-}
 
 type key struct {
 	vni          uint32
@@ -395,7 +382,7 @@ func TestAccuracy(t *testing.T) {
 	cfg := ingest.DefaultConfig()
 	cfg.Listen, cfg.HealthAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Sockets, cfg.Shards = 2, 2
-	rec := &recorder{}
+	rec := &testenv.Recorder{}
 	reg := prometheus.NewRegistry()
 	col, err := ingest.New(cfg, rec, reg, ingest.WithSessions(sess))
 	if err != nil {
@@ -446,7 +433,7 @@ func TestAccuracy(t *testing.T) {
 		t.Errorf("%v datagrams dropped as malformed", d)
 	}
 
-	got := fromRecords(t, rec.recs, map[string]uint32{"eni-0aaa": vniMain, "eni-vni00000002": vniFrag, "eni-0ccc": vniTrunc})
+	got := fromRecords(t, rec.Records(), map[string]uint32{"eni-0aaa": vniMain, "eni-vni00000002": vniFrag, "eni-0ccc": vniTrunc})
 	compare(t, "gopacket truth", got, want)
 
 	// tshark, an independent dissector, on the main capture.
@@ -459,7 +446,7 @@ func TestAccuracy(t *testing.T) {
 	compare(t, "tshark", mainOnly, tsharkTruth(t, tshark, filepath.Join(dir, "main.pcap"), vniMain))
 
 	// Direction and ENI metadata on the main session.
-	for _, r := range rec.recs {
+	for _, r := range rec.Records() {
 		if r.InterfaceID != "eni-0aaa" {
 			continue
 		}
@@ -491,7 +478,7 @@ func httpStatus(t *testing.T, url string) int {
 type blockingWriter struct {
 	entered, release chan struct{}
 	once             atomic.Bool
-	recorder
+	testenv.Recorder
 }
 
 func (w *blockingWriter) WriteRecords(ctx context.Context, recs []flowlog.Record) error {
@@ -499,7 +486,7 @@ func (w *blockingWriter) WriteRecords(ctx context.Context, recs []flowlog.Record
 		w.entered <- struct{}{}
 		<-w.release
 	}
-	return w.recorder.WriteRecords(ctx, recs)
+	return w.Recorder.WriteRecords(ctx, recs)
 }
 
 func TestHealthWhileDraining(t *testing.T) {
@@ -541,7 +528,7 @@ func TestHealthWhileDraining(t *testing.T) {
 	if err := <-runErr; err != nil {
 		t.Fatal(err)
 	}
-	if len(w.recs) != 1 || w.recs[0].InterfaceID != "eni-vni00000009" || w.recs[0].Packets != 1 {
-		t.Fatalf("flushed records: %+v", w.recs)
+	if got := w.Records(); len(got) != 1 || got[0].InterfaceID != "eni-vni00000009" || got[0].Packets != 1 {
+		t.Fatalf("flushed records: %+v", got)
 	}
 }

@@ -5,37 +5,16 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/vxlan"
 	"github.com/flowtap/flowtap/vxlan/vxlantest"
 )
-
-// recorder is a flowlog.RecordWriter that keeps copies of what it receives.
-type recorder struct {
-	mu   sync.Mutex
-	recs []flowlog.Record
-}
-
-func (r *recorder) WriteRecords(_ context.Context, recs []flowlog.Record) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.recs = append(r.recs, recs...)
-	return nil
-}
-
-func (r *recorder) take() []flowlog.Record {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.recs
-	r.recs = nil
-	return out
-}
 
 var (
 	eniA  = netip.MustParseAddr("10.0.0.71") // primary
@@ -69,14 +48,14 @@ sessions:
 type harness struct {
 	c   *Collector
 	s   *shard
-	rec *recorder
+	rec *testenv.Recorder
 }
 
 func newHarness(t *testing.T, maxFlows int) *harness {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Shards, cfg.Sockets, cfg.MaxFlows = 1, 1, maxFlows
-	rec := &recorder{}
+	rec := &testenv.Recorder{}
 	c, err := New(cfg, rec, prometheus.NewRegistry(), WithSessions(testSessions(t)), WithClock(func() time.Time { return time.Unix(0, 0) }))
 	if err != nil {
 		t.Fatal(err)
@@ -122,12 +101,12 @@ func TestWindowRecords(t *testing.T) {
 	h.packet(t, testVNI, tcp(eniA, peer, 34210, 80, vxlan.TCPAck|vxlan.TCPPsh, 100), t0+2)
 	h.packet(t, testVNI, tcp(peer, eniA, 80, 34210, vxlan.TCPFin|vxlan.TCPAck, 0), t0+3)
 	h.packet(t, testVNI, tcp(eniA, peer, 34210, 80, vxlan.TCPFin|vxlan.TCPAck, 0), t0+3)
-	if got := h.rec.take(); len(got) != 0 {
+	if got := h.rec.Take(); len(got) != 0 {
 		t.Fatalf("records before the window closed: %d", len(got))
 	}
 	// A packet in the next window closes this one.
 	h.packet(t, testVNI, tcp(eniA2, peer, 1, 2, vxlan.TCPAck, 0), 1616729340)
-	recs := h.rec.take()
+	recs := h.rec.Take()
 	if len(recs) != 2 {
 		t.Fatalf("got %d records, want 2", len(recs))
 	}
@@ -145,7 +124,7 @@ func TestWindowRecords(t *testing.T) {
 	}
 	// The open window (secondary IP as source) closes at shutdown: srcaddr is the primary.
 	h.s.closeWindow(context.Background(), 0)
-	recs = h.rec.take()
+	recs = h.rec.Take()
 	if len(recs) != 1 || recs[0].SrcAddr != eniA || recs[0].PktSrcAddr != eniA2 || recs[0].TCPFlags != 0 ||
 		recs[0].Start != 1616729340 || recs[0].FlowDirection != flowlog.DirectionEgress {
 		t.Fatalf("secondary-IP record: %+v", recs)
@@ -159,7 +138,7 @@ func TestUnknownVNIAndICMP(t *testing.T) {
 		h.packet(t, 0xabc, icmp, 1432917027)
 	}
 	h.s.closeWindow(context.Background(), 0)
-	recs := h.rec.take()
+	recs := h.rec.Take()
 	if len(recs) != 1 {
 		t.Fatalf("%d records", len(recs))
 	}
@@ -178,12 +157,12 @@ func TestFlowCapCutsAndSkipData(t *testing.T) {
 	for port := range uint16(5) {
 		h.packet(t, testVNI, tcp(peer, eniA, 1000+port, 443, vxlan.TCPSyn, 0), sec)
 	}
-	cut := h.rec.take()
+	cut := h.rec.Take()
 	if len(cut) != 4 { // two cuts of two flows each; the fifth flow is still open
 		t.Fatalf("%d records cut early, want 4", len(cut))
 	}
 	h.s.closeWindow(context.Background(), 0)
-	recs := h.rec.take()
+	recs := h.rec.Take()
 	if len(recs) != 2 || recs[0].LogStatus != flowlog.StatusOK || recs[1].LogStatus != flowlog.StatusSkipData {
 		t.Fatalf("window close: %+v", recs)
 	}
@@ -213,7 +192,7 @@ func TestFragmentsJoinTheirFlow(t *testing.T) {
 	orphan := vxlantest.FragmentIPv4(vxlantest.Frame(vxlantest.Spec{Src: eniA, Dst: peer, Proto: 17, SrcPort: 7, DstPort: 8, Payload: 2000, FragID: 100}), 1500)[1]
 	h.packet(t, testVNI, orphan, 1_700_000_001)
 	h.s.closeWindow(context.Background(), 0)
-	recs := h.rec.take()
+	recs := h.rec.Take()
 	if len(recs) != 2 {
 		t.Fatalf("%d records: %+v", len(recs), recs)
 	}
@@ -229,11 +208,11 @@ func TestFragmentsJoinTheirFlow(t *testing.T) {
 func TestConfigAndSessionErrors(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Interval = 30 * time.Second
-	if _, err := New(cfg, &recorder{}, nil); err == nil || !strings.Contains(err.Error(), "60s or 600s") {
+	if _, err := New(cfg, &testenv.Recorder{}, nil); err == nil || !strings.Contains(err.Error(), "60s or 600s") {
 		t.Fatalf("interval 30s: %v", err)
 	}
 	cfg.Interval = 600 * time.Second
-	if _, err := New(cfg, &recorder{}, nil); err != nil {
+	if _, err := New(cfg, &testenv.Recorder{}, nil); err != nil {
 		t.Fatalf("interval 600s: %v", err)
 	}
 	for doc, want := range map[string]string{
@@ -257,7 +236,7 @@ func TestFragmentsOutOfOrder(t *testing.T) {
 		h.packet(t, testVNI, frags[i], 1_700_000_001)
 	}
 	h.s.closeWindow(context.Background(), 0)
-	recs := h.rec.take()
+	recs := h.rec.Take()
 	if len(recs) != 1 || recs[0].SrcPort != 5000 || recs[0].Packets != uint64(len(frags)) {
 		t.Fatalf("reordered fragments: %+v", recs)
 	}

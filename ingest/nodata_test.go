@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/vxlan"
 	"github.com/flowtap/flowtap/vxlan/vxlantest"
 )
@@ -54,7 +55,7 @@ func TestNoDataPerWindow(t *testing.T) {
 	now.Store(w0 + 30) // the collector starts mid-window: w0 is not whole
 	cfg := DefaultConfig()
 	cfg.Shards, cfg.Sockets = 2, 1
-	rec := &recorder{}
+	rec := &testenv.Recorder{}
 	reg := prometheus.NewRegistry()
 	c, err := New(cfg, rec, reg, WithSessions(noDataSessions(t)), WithClock(func() time.Time { return time.Unix(now.Load(), 0) }))
 	if err != nil {
@@ -83,7 +84,7 @@ func TestNoDataPerWindow(t *testing.T) {
 	}
 	expect := func(step string, want ...string) {
 		t.Helper()
-		if got := summary(rec.take()); !slices.Equal(got, want) {
+		if got := summary(rec.Take()); !slices.Equal(got, want) {
 			t.Fatalf("%s:\ngot  %q\nwant %q", step, got, want)
 		}
 	}
@@ -157,7 +158,7 @@ func TestNoDataCollector(t *testing.T) {
 	now.Store(w0 + 30)
 	cfg := DefaultConfig()
 	cfg.Listen, cfg.Sockets, cfg.Shards = "127.0.0.1:0", 2, 2
-	rec := &recorder{}
+	rec := &testenv.Recorder{}
 	c, err := New(cfg, rec, prometheus.NewRegistry(), WithSessions(noDataSessions(t)),
 		WithClock(func() time.Time { return time.Unix(now.Load(), 0) }))
 	if err != nil {
@@ -195,9 +196,7 @@ func TestNoDataCollector(t *testing.T) {
 	waitFor("w0 closed", func() bool { return c.shards[0].through.Load() == w0+60 && c.shards[1].through.Load() == w0+60 })
 	now.Store(w0 + 121)
 	count := func() (nodata, ok int) {
-		rec.mu.Lock()
-		defer rec.mu.Unlock()
-		for _, r := range rec.recs {
+		for _, r := range rec.Records() {
 			switch r.LogStatus {
 			case flowlog.StatusNoData:
 				nodata++
@@ -214,7 +213,7 @@ func TestNoDataCollector(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"eni-1235b8ca123456789 OK 1", "eni-0idle 1700000040 1700000100 NODATA", "eni-1235b8ca123456789 1700000040 1700000100 NODATA"}
-	if got := summary(rec.take()); !slices.Equal(got, want) {
+	if got := summary(rec.Take()); !slices.Equal(got, want) {
 		t.Fatalf("records:\ngot  %q\nwant %q", got, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/vxlan"
 	"github.com/flowtap/flowtap/vxlan/vxlantest"
 )
@@ -18,7 +19,7 @@ import (
 func TestSkipDataOncePerWindowAcrossShards(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Shards, cfg.Sockets, cfg.MaxFlows = 2, 1, 2
-	rec := &recorder{}
+	rec := &testenv.Recorder{}
 	c, err := New(cfg, rec, prometheus.NewRegistry(), WithSessions(testSessions(t)), WithClock(func() time.Time { return time.Unix(0, 0) }))
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +36,7 @@ func TestSkipDataOncePerWindowAcrossShards(t *testing.T) {
 		}
 	}
 	skips := func() (n int) {
-		for _, r := range rec.take() {
+		for _, r := range rec.Take() {
 			if r.LogStatus == flowlog.StatusSkipData {
 				n++
 			}

@@ -157,11 +157,16 @@ func (s *Store) engine(tenantID string) *logql.Engine {
 	return logql.NewEngine(s.Querier(tenantID), s.limits)
 }
 
-func (s *Store) handleQueryRange(w http.ResponseWriter, r *http.Request, tenantID string) error {
+// formParams parses the request's form and reads the query parameters from it with parse.
+func formParams(r *http.Request, parse func(*http.Request, time.Time) (logql.Params, error)) (logql.Params, error) {
 	if err := r.ParseForm(); err != nil {
-		return badRequest("%v", err)
+		return logql.Params{}, badRequest("%v", err)
 	}
-	p, err := parseRangeParams(r, time.Now())
+	return parse(r, time.Now())
+}
+
+func (s *Store) handleQueryRange(w http.ResponseWriter, r *http.Request, tenantID string) error {
+	p, err := formParams(r, parseRangeParams)
 	if err != nil {
 		return err
 	}
@@ -169,10 +174,7 @@ func (s *Store) handleQueryRange(w http.ResponseWriter, r *http.Request, tenantI
 }
 
 func (s *Store) handleQuery(w http.ResponseWriter, r *http.Request, tenantID string) error {
-	if err := r.ParseForm(); err != nil {
-		return badRequest("%v", err)
-	}
-	p, err := parseInstantParams(r, time.Now())
+	p, err := formParams(r, parseInstantParams)
 	if err != nil {
 		return err
 	}

@@ -89,15 +89,23 @@ func (it *entryIter) Next() bool {
 			it.i++
 			return true
 		}
-		if it.err != nil || len(it.srcs) == 0 {
-			return false
-		}
-		if err := it.ctx.Err(); err != nil {
-			it.err = err
+		if !it.more() {
 			return false
 		}
 		it.loadGroup()
 	}
+}
+
+// more reports whether sources are left to load and the query still runs.
+func (it *entryIter) more() bool {
+	if it.err != nil || len(it.srcs) == 0 {
+		return false
+	}
+	if err := it.ctx.Err(); err != nil {
+		it.err = err
+		return false
+	}
+	return true
 }
 
 func (it *entryIter) nextReverse() bool {
@@ -115,11 +123,7 @@ func (it *entryIter) nextReverse() bool {
 			it.at = e
 			return true
 		}
-		if it.err != nil || len(it.srcs) == 0 {
-			return false
-		}
-		if err := it.ctx.Err(); err != nil {
-			it.err = err
+		if !it.more() {
 			return false
 		}
 		it.loadReverse()

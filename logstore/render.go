@@ -65,6 +65,24 @@ func appendPoint(dst []byte, t int64, v float64) []byte {
 	return append(dst, ']')
 }
 
+// appendSeriesStart opens a stream or matrix series: {"<key>":{labels},"values":[.
+func appendSeriesStart(dst []byte, key string, ls logql.Labels) []byte {
+	dst = append(dst, `{"`...)
+	dst = append(dst, key...)
+	dst = append(dst, `":`...)
+	dst = appendLabelsObject(dst, ls)
+	return append(dst, `,"values":[`...)
+}
+
+// appendEntryJSON writes a log entry as Loki does: ["<unix ns>","<line>"].
+func appendEntryJSON(dst []byte, ts int64, line string) []byte {
+	dst = append(dst, `["`...)
+	dst = strconv.AppendInt(dst, ts, 10)
+	dst = append(dst, `",`...)
+	dst = jsonstr.Append(dst, line)
+	return append(dst, ']')
+}
+
 // renderResult writes Loki's query response envelope:
 // {"status":"success","data":{"resultType":...,"result":...,"stats":{...}}}.
 func renderResult(dst []byte, res *logql.Result) []byte {
@@ -78,18 +96,12 @@ func renderResult(dst []byte, res *logql.Result) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = append(dst, `{"stream":`...)
-			dst = appendLabelsObject(dst, s.Labels)
-			dst = append(dst, `,"values":[`...)
+			dst = appendSeriesStart(dst, "stream", s.Labels)
 			for j, e := range s.Entries {
 				if j > 0 {
 					dst = append(dst, ',')
 				}
-				dst = append(dst, `["`...)
-				dst = strconv.AppendInt(dst, e.Timestamp, 10)
-				dst = append(dst, `",`...)
-				dst = jsonstr.Append(dst, e.Line)
-				dst = append(dst, ']')
+				dst = appendEntryJSON(dst, e.Timestamp, e.Line)
 			}
 			dst = append(dst, "]}"...)
 		}
@@ -100,9 +112,7 @@ func renderResult(dst []byte, res *logql.Result) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = append(dst, `{"metric":`...)
-			dst = appendLabelsObject(dst, s.Labels)
-			dst = append(dst, `,"values":[`...)
+			dst = appendSeriesStart(dst, "metric", s.Labels)
 			for j, p := range s.Points {
 				if j > 0 {
 					dst = append(dst, ',')

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -355,11 +357,7 @@ func (s *Store) tenantIfExists(name string) *tenant {
 func (s *Store) allTenants() []*tenant {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]*tenant, 0, len(s.tenants))
-	for _, t := range s.tenants {
-		out = append(out, t)
-	}
-	return out
+	return slices.Collect(maps.Values(s.tenants))
 }
 
 // ValidateTenant applies Loki's tenant ID rules: at most 150 characters of

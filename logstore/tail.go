@@ -9,7 +9,6 @@ import (
 
 	"golang.org/x/net/websocket"
 
-	"github.com/flowtap/flowtap/internal/jsonstr"
 	"github.com/flowtap/flowtap/logstore/logql"
 )
 
@@ -181,17 +180,11 @@ func (t *tailer) frame(entries []tailEntry) []byte {
 			if i > 0 {
 				b = append(b, "]},"...)
 			}
-			b = append(b, `{"stream":`...)
-			b = appendLabelsObject(b, e.labels)
-			b = append(b, `,"values":[`...)
+			b = appendSeriesStart(b, "stream", e.labels)
 		} else {
 			b = append(b, ',')
 		}
-		b = append(b, `["`...)
-		b = strconv.AppendInt(b, e.ts, 10)
-		b = append(b, `",`...)
-		b = jsonstr.Append(b, e.line)
-		b = append(b, ']')
+		b = appendEntryJSON(b, e.ts, e.line)
 	}
 	if len(entries) > 0 {
 		b = append(b, "]}"...)

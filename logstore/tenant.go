@@ -1,6 +1,8 @@
 package logstore
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -260,9 +262,5 @@ func (t *tenant) match(ms []*logql.Matcher) []*stream {
 func (t *tenant) all() []*stream {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	out := make([]*stream, 0, len(t.streams))
-	for _, s := range t.streams {
-		out = append(out, s)
-	}
-	return out
+	return slices.Collect(maps.Values(t.streams))
 }

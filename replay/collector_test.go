@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/netip"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,20 +11,9 @@ import (
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/ingest"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/replay"
 )
-
-type recordSink struct {
-	mu   sync.Mutex
-	recs []flowlog.Record
-}
-
-func (s *recordSink) WriteRecords(_ context.Context, recs []flowlog.Record) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.recs = append(s.recs, recs...)
-	return nil
-}
 
 // TestReplayTargetCaptureIntoCollector replays a capture of VXLAN frames (as taken with
 // tcpdump on a mirror target) into the collector: it reports the inner flows, with their
@@ -44,7 +32,7 @@ func TestReplayTargetCaptureIntoCollector(t *testing.T) {
 	}
 	cfg := ingest.DefaultConfig()
 	cfg.Listen, cfg.Sockets, cfg.Shards = "127.0.0.1:0", 1, 1
-	rec := &recordSink{}
+	rec := &testenv.Recorder{}
 	reg := prometheus.NewRegistry()
 	col, err := ingest.New(cfg, rec, reg, ingest.WithSessions(sess))
 	if err != nil {
@@ -92,7 +80,7 @@ func TestReplayTargetCaptureIntoCollector(t *testing.T) {
 	}
 	type totals struct{ packets, bytes uint64 }
 	got := map[key]totals{}
-	for _, r := range rec.recs {
+	for _, r := range rec.Records() {
 		if r.SrcPort == 4789 || r.DstPort == 4789 {
 			t.Errorf("the collector reported the tunnel: %s", flowlog.DefaultVPC.AppendText(nil, &r))
 		}

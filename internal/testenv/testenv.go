@@ -4,13 +4,17 @@
 package testenv
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/kafka/broker"
 	"github.com/flowtap/flowtap/logstore"
@@ -87,4 +91,34 @@ func Logstore(tb testing.TB, cfg logstore.Config) (*logstore.Store, string) {
 		}
 	})
 	return st, srv.URL
+}
+
+// Recorder is a flowlog.RecordWriter that keeps copies of the records written to it.
+type Recorder struct {
+	mu   sync.Mutex
+	recs []flowlog.Record
+}
+
+// WriteRecords keeps the records.
+func (r *Recorder) WriteRecords(_ context.Context, recs []flowlog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.recs = append(r.recs, recs...)
+	return nil
+}
+
+// Records returns the records kept so far.
+func (r *Recorder) Records() []flowlog.Record {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.recs)
+}
+
+// Take returns the records kept so far and forgets them.
+func (r *Recorder) Take() []flowlog.Record {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.recs
+	r.recs = nil
+	return out
 }

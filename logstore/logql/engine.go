@@ -98,6 +98,14 @@ type evaluator struct {
 }
 
 // checkCtx is called every few thousand lines.
+// countLine counts a line of n bytes read from the store and says when (every 4096 lines)
+// to check that the query may go on. Small enough to be inlined in the scan loops.
+func (ev *evaluator) countLine(n int) (check bool) {
+	ev.stats.TotalLinesProcessed++
+	ev.stats.TotalBytesProcessed += int64(n)
+	return ev.stats.TotalLinesProcessed&4095 == 0
+}
+
 func (ev *evaluator) checkCtx() error { return ev.ctx.Err() }
 
 // stepIndex returns the grid index of t (ms) or -1.
@@ -221,9 +229,7 @@ func (ev *evaluator) logQuery(le *LogExpr) (*Result, error) {
 		lastKept := int64(math.MinInt64)
 		for it.Next() {
 			ent := it.At()
-			ev.stats.TotalLinesProcessed++
-			ev.stats.TotalBytesProcessed += int64(len(ent.Line))
-			if ev.stats.TotalLinesProcessed&4095 == 0 {
+			if ev.countLine(len(ent.Line)) {
 				if err := ev.checkCtx(); err != nil {
 					return err
 				}

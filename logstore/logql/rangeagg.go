@@ -174,9 +174,7 @@ func (ev *evaluator) rangeAgg(e *RangeAggExpr, g *Grouping) ([]*series, error) {
 		var streamAcc *rangeAcc
 		for it.Next() {
 			ent := it.At()
-			ev.stats.TotalLinesProcessed++
-			ev.stats.TotalBytesProcessed += int64(len(ent.Line))
-			if ev.stats.TotalLinesProcessed&4095 == 0 {
+			if ev.countLine(len(ent.Line)) {
 				if err := ev.checkCtx(); err != nil {
 					return err
 				}
