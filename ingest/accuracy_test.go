@@ -26,6 +26,7 @@ import (
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/ingest"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/replay"
 	"github.com/flowtap/flowtap/vxlan/vxlantest"
@@ -384,7 +385,7 @@ func TestAccuracy(t *testing.T) {
 	cfg.Sockets, cfg.Shards = 2, 2
 	rec := &testenv.Recorder{}
 	reg := prometheus.NewRegistry()
-	col, err := ingest.New(cfg, rec, reg, ingest.WithSessions(sess))
+	col, err := ingest.New(cfg, rec, component.Deps{Registry: reg}, ingest.WithSessions(sess))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -493,7 +494,7 @@ func TestHealthWhileDraining(t *testing.T) {
 	cfg := ingest.DefaultConfig()
 	cfg.Listen, cfg.HealthAddr, cfg.Sockets, cfg.Shards = "127.0.0.1:0", "127.0.0.1:0", 1, 1
 	w := &blockingWriter{entered: make(chan struct{}, 1), release: make(chan struct{})}
-	col, err := ingest.New(cfg, w, prometheus.NewRegistry())
+	col, err := ingest.New(cfg, w, component.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}

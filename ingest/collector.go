@@ -33,9 +33,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/vxlan"
 )
 
@@ -114,9 +113,6 @@ func WithSessions(s Sessions) Option { return func(c *Collector) { c.sessions = 
 // WithClock replaces time.Now as the packet clock (receive time) and window clock.
 func WithClock(now func() time.Time) Option { return func(c *Collector) { c.now = now } }
 
-// WithLogger sets the logger (default slog.Default()).
-func WithLogger(l *slog.Logger) Option { return func(c *Collector) { c.log = l } }
-
 // Collector receives mirror traffic and emits flow records. Create it with New, start it
 // with Run.
 type Collector struct {
@@ -147,9 +143,10 @@ const (
 	stateDraining
 )
 
-// New checks cfg and wires the collector to w, registering its metrics on reg. It does no
-// I/O. w receives records from several shards, one call at a time.
-func New(cfg Config, w flowlog.RecordWriter, reg prometheus.Registerer, opts ...Option) (*Collector, error) {
+// New checks cfg and wires the collector to w, registering its metrics on d.Registry and
+// logging to d.Log. It does no I/O. w receives records from several shards, one call at a
+// time.
+func New(cfg Config, w flowlog.RecordWriter, d component.Deps, opts ...Option) (*Collector, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -165,7 +162,8 @@ func New(cfg Config, w flowlog.RecordWriter, reg prometheus.Registerer, opts ...
 	if cfg.Shards == 0 {
 		cfg.Shards = runtime.NumCPU()
 	}
-	c := &Collector{cfg: cfg, w: w, now: time.Now, tick: time.Second, log: slog.Default(), ready: make(chan struct{})}
+	d = d.WithDefaults()
+	c := &Collector{cfg: cfg, w: w, now: time.Now, tick: time.Second, log: d.Log, ready: make(chan struct{})}
 	for _, o := range opts {
 		o(c)
 	}
@@ -174,10 +172,7 @@ func New(cfg Config, w flowlog.RecordWriter, reg prometheus.Registerer, opts ...
 	}
 	c.activity, c.noData = newActivity(c.sessions)
 	c.noDataNext = firstWholeWindow(c.now().Unix(), int64(cfg.Interval/time.Second))
-	if reg == nil {
-		reg = prometheus.NewRegistry()
-	}
-	m, err := newMetrics(reg, func() float64 {
+	m, err := newMetrics(d.Registry, func() float64 {
 		var n int64
 		for _, s := range c.shards {
 			n += s.active.Load()

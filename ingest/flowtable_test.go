@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/vxlan"
 	"github.com/flowtap/flowtap/vxlan/vxlantest"
@@ -56,7 +55,7 @@ func newHarness(t *testing.T, maxFlows int) *harness {
 	cfg := DefaultConfig()
 	cfg.Shards, cfg.Sockets, cfg.MaxFlows = 1, 1, maxFlows
 	rec := &testenv.Recorder{}
-	c, err := New(cfg, rec, prometheus.NewRegistry(), WithSessions(testSessions(t)), WithClock(func() time.Time { return time.Unix(0, 0) }))
+	c, err := New(cfg, rec, component.Deps{}, WithSessions(testSessions(t)), WithClock(func() time.Time { return time.Unix(0, 0) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,11 +207,11 @@ func TestFragmentsJoinTheirFlow(t *testing.T) {
 func TestConfigAndSessionErrors(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Interval = 30 * time.Second
-	if _, err := New(cfg, &testenv.Recorder{}, nil); err == nil || !strings.Contains(err.Error(), "60s or 600s") {
+	if _, err := New(cfg, &testenv.Recorder{}, component.Deps{}); err == nil || !strings.Contains(err.Error(), "60s or 600s") {
 		t.Fatalf("interval 30s: %v", err)
 	}
 	cfg.Interval = 600 * time.Second
-	if _, err := New(cfg, &testenv.Recorder{}, nil); err != nil {
+	if _, err := New(cfg, &testenv.Recorder{}, component.Deps{}); err != nil {
 		t.Fatalf("interval 600s: %v", err)
 	}
 	for doc, want := range map[string]string{

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/vxlan"
 	"github.com/flowtap/flowtap/vxlan/vxlantest"
@@ -57,7 +58,7 @@ func TestNoDataPerWindow(t *testing.T) {
 	cfg.Shards, cfg.Sockets = 2, 1
 	rec := &testenv.Recorder{}
 	reg := prometheus.NewRegistry()
-	c, err := New(cfg, rec, reg, WithSessions(noDataSessions(t)), WithClock(func() time.Time { return time.Unix(now.Load(), 0) }))
+	c, err := New(cfg, rec, component.Deps{Registry: reg}, WithSessions(noDataSessions(t)), WithClock(func() time.Time { return time.Unix(now.Load(), 0) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +160,7 @@ func TestNoDataCollector(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Listen, cfg.Sockets, cfg.Shards = "127.0.0.1:0", 2, 2
 	rec := &testenv.Recorder{}
-	c, err := New(cfg, rec, prometheus.NewRegistry(), WithSessions(noDataSessions(t)),
+	c, err := New(cfg, rec, component.Deps{}, WithSessions(noDataSessions(t)),
 		WithClock(func() time.Time { return time.Unix(now.Load(), 0) }))
 	if err != nil {
 		t.Fatal(err)

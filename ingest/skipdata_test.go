@@ -5,9 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/vxlan"
 	"github.com/flowtap/flowtap/vxlan/vxlantest"
@@ -20,7 +19,7 @@ func TestSkipDataOncePerWindowAcrossShards(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Shards, cfg.Sockets, cfg.MaxFlows = 2, 1, 2
 	rec := &testenv.Recorder{}
-	c, err := New(cfg, rec, prometheus.NewRegistry(), WithSessions(testSessions(t)), WithClock(func() time.Time { return time.Unix(0, 0) }))
+	c, err := New(cfg, rec, component.Deps{}, WithSessions(testSessions(t)), WithClock(func() time.Time { return time.Unix(0, 0) }))
 	if err != nil {
 		t.Fatal(err)
 	}

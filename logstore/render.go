@@ -65,13 +65,25 @@ func appendPoint(dst []byte, t int64, v float64) []byte {
 	return append(dst, ']')
 }
 
-// appendSeriesStart opens a stream or matrix series: {"<key>":{labels},"values":[.
+// appendSeriesStart opens a stream or matrix series: {"<key>":{labels},"values":
 func appendSeriesStart(dst []byte, key string, ls logql.Labels) []byte {
 	dst = append(dst, `{"`...)
 	dst = append(dst, key...)
 	dst = append(dst, `":`...)
 	dst = appendLabelsObject(dst, ls)
-	return append(dst, `,"values":[`...)
+	return append(dst, `,"values":`...)
+}
+
+// appendArray writes items as a JSON array, each with appendItem.
+func appendArray[T any](dst []byte, items []T, appendItem func([]byte, *T) []byte) []byte {
+	dst = append(dst, '[')
+	for i := range items {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendItem(dst, &items[i])
+	}
+	return append(dst, ']')
 }
 
 // appendEntryJSON writes a log entry as Loki does: ["<unix ns>","<line>"].
@@ -91,50 +103,27 @@ func renderResult(dst []byte, res *logql.Result) []byte {
 	dst = append(dst, `,"result":`...)
 	switch res.Type {
 	case logql.ResultStreams:
-		dst = append(dst, '[')
-		for i, s := range res.Streams {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
+		dst = appendArray(dst, res.Streams, func(dst []byte, s *logql.Stream) []byte {
 			dst = appendSeriesStart(dst, "stream", s.Labels)
-			for j, e := range s.Entries {
-				if j > 0 {
-					dst = append(dst, ',')
-				}
-				dst = appendEntryJSON(dst, e.Timestamp, e.Line)
-			}
-			dst = append(dst, "]}"...)
-		}
-		dst = append(dst, ']')
+			dst = appendArray(dst, s.Entries, func(dst []byte, e *logql.Entry) []byte {
+				return appendEntryJSON(dst, e.Timestamp, e.Line)
+			})
+			return append(dst, '}')
+		})
 	case logql.ResultMatrix:
-		dst = append(dst, '[')
-		for i, s := range res.Matrix {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
+		dst = appendArray(dst, res.Matrix, func(dst []byte, s *logql.Series) []byte {
 			dst = appendSeriesStart(dst, "metric", s.Labels)
-			for j, p := range s.Points {
-				if j > 0 {
-					dst = append(dst, ',')
-				}
-				dst = appendPoint(dst, p.T, p.V)
-			}
-			dst = append(dst, "]}"...)
-		}
-		dst = append(dst, ']')
+			dst = appendArray(dst, s.Points, func(dst []byte, p *logql.Point) []byte { return appendPoint(dst, p.T, p.V) })
+			return append(dst, '}')
+		})
 	case logql.ResultVector:
-		dst = append(dst, '[')
-		for i, s := range res.Vector {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
+		dst = appendArray(dst, res.Vector, func(dst []byte, s *logql.Sample) []byte {
 			dst = append(dst, `{"metric":`...)
 			dst = appendLabelsObject(dst, s.Labels)
 			dst = append(dst, `,"value":`...)
 			dst = appendPoint(dst, s.T, s.V)
-			dst = append(dst, '}')
-		}
-		dst = append(dst, ']')
+			return append(dst, '}')
+		})
 	case logql.ResultScalar:
 		if res.Scalar != nil {
 			dst = appendPoint(dst, res.Scalar.T, res.Scalar.V)

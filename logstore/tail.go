@@ -181,6 +181,7 @@ func (t *tailer) frame(entries []tailEntry) []byte {
 				b = append(b, "]},"...)
 			}
 			b = appendSeriesStart(b, "stream", e.labels)
+			b = append(b, '[')
 		} else {
 			b = append(b, ',')
 		}

@@ -36,7 +36,7 @@ func RunCollect(ctx context.Context, cfg CollectConfig, sup SupervisorConfig, d 
 	ccfg := cfg.Collector
 	ccfg.Interval = time.Duration(cfg.IntervalSeconds) * time.Second
 	ccfg.HealthAddr = "" // served by the process's one HTTP server
-	opts := []ingest.Option{ingest.WithLogger(d.Log)}
+	var opts []ingest.Option
 	if cfg.Sessions != "" {
 		s, err := ingest.LoadSessions(cfg.Sessions)
 		if err != nil {
@@ -44,7 +44,7 @@ func RunCollect(ctx context.Context, cfg CollectConfig, sup SupervisorConfig, d 
 		}
 		opts = append(opts, ingest.WithSessions(s))
 	}
-	col, err := ingest.New(ccfg, w, d.Registry, opts...)
+	col, err := ingest.New(ccfg, w, d, opts...)
 	if err != nil {
 		return err
 	}

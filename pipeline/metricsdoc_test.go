@@ -108,7 +108,7 @@ func TestMetricsReference(t *testing.T) {
 	_, err := NewSupervisor(DefaultSupervisorConfig(), reg("supervisor (every process)"), quiet())
 	must(err)
 	must(reg("HTTP server (every process)").Register(newPanicsCounter()))
-	_, err = ingest.New(ingest.DefaultConfig(), discard{}, reg("collector (collect, up)"))
+	_, err = ingest.New(ingest.DefaultConfig(), discard{}, Deps{Registry: reg("collector (collect, up)")})
 	must(err)
 	pcfg := kafka.DefaultProducerConfig()
 	pcfg.Spill.Dir = t.TempDir()

@@ -135,7 +135,7 @@ func RunUp(ctx context.Context, cfg UpConfig, sup SupervisorConfig, d Deps) erro
 	// 5. The collector: its receiving decides the HTTP status of /healthz.
 	ccfg := ingest.DefaultConfig()
 	ccfg.Listen, ccfg.Interval = cfg.Listen, time.Duration(cfg.Interval)*time.Second
-	copts := []ingest.Option{ingest.WithLogger(log)}
+	var copts []ingest.Option
 	sessions := cfg.Sessions
 	if sessions == "" {
 		if _, err := os.Stat(filepath.Join("testdata", "demo-sessions.yaml")); err == nil {
@@ -149,7 +149,7 @@ func RunUp(ctx context.Context, cfg UpConfig, sup SupervisorConfig, d Deps) erro
 		}
 		copts = append(copts, ingest.WithSessions(s))
 	}
-	collector, err := ingest.New(ccfg, producer, d.Registry, copts...)
+	collector, err := ingest.New(ccfg, producer, d, copts...)
 	if err != nil {
 		return p.abort(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/ingest"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/replay"
 )
@@ -34,7 +35,7 @@ func TestReplayTargetCaptureIntoCollector(t *testing.T) {
 	cfg.Listen, cfg.Sockets, cfg.Shards = "127.0.0.1:0", 1, 1
 	rec := &testenv.Recorder{}
 	reg := prometheus.NewRegistry()
-	col, err := ingest.New(cfg, rec, reg, ingest.WithSessions(sess))
+	col, err := ingest.New(cfg, rec, component.Deps{Registry: reg}, ingest.WithSessions(sess))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/ingest"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/replay"
 	"github.com/flowtap/flowtap/vxlan/vxlantest"
 )
@@ -213,14 +214,14 @@ func Feed(ctx context.Context, cfg Config, capt *replay.Capture, f FeedConfig) (
 	if w == nil {
 		w = discardRecords{}
 	}
-	opts := []ingest.Option{ingest.WithLogger(slog.New(slog.DiscardHandler))}
+	var opts []ingest.Option
 	if f.ClockSpeed > 1 {
 		base := time.Now()
 		opts = append(opts, ingest.WithClock(func() time.Time {
 			return base.Add(time.Duration(float64(time.Since(base)) * f.ClockSpeed))
 		}))
 	}
-	c, err := ingest.New(ccfg, w, reg, opts...)
+	c, err := ingest.New(ccfg, w, component.Deps{Log: slog.New(slog.DiscardHandler), Registry: reg}, opts...)
 	if err != nil {
 		return FeedResult{}, err
 	}
