@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/flowtap/flowtap/internal/jsonstr"
 	"github.com/flowtap/flowtap/logstore/logql"
 )
@@ -38,7 +40,12 @@ func (s *Store) handleFormatQuery(w http.ResponseWriter, r *http.Request, _ stri
 	}
 	expr, err := logql.ParseExpr(r.Form.Get("query"))
 	if err != nil {
-		return err
+		// Loki answers a query it cannot parse in JSON, not as its other endpoints do
+		b := jsonstr.Append([]byte(`{"status":"invalid-query","error":`), err.Error())
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write(append(b, "}\n"...))
+		return nil
 	}
 	writeJSON(w, jsonstr.Append([]byte(`{"status":"success","data":`), expr.String()))
 	w.Write([]byte("}"))
@@ -46,9 +53,9 @@ func (s *Store) handleFormatQuery(w http.ResponseWriter, r *http.Request, _ stri
 }
 
 // handleDrilldownLimits answers Logs Drilldown's configuration probe with the tenant's
-// limits in Loki's names.
-func (s *Store) handleDrilldownLimits(w http.ResponseWriter, _ *http.Request, tenantID string) error {
-	lim := s.limitsFor(tenantID)
+// limits in Loki's names: the fields Loki publishes there (its default allow-list, Loki
+// 3.7; 3.5 has no such endpoint), less otlp_config, as the store takes no OTLP.
+func (s *Store) handleDrilldownLimits(w http.ResponseWriter, _ *http.Request, _ string) error {
 	dur := func(d time.Duration) string { return modelDuration(d) }
 	b, _ := json.Marshal(map[string]any{
 		"limits": map[string]any{
@@ -68,7 +75,6 @@ func (s *Store) handleDrilldownLimits(w http.ResponseWriter, _ *http.Request, te
 			"retention_period":            dur(s.cfg.Retention),
 			"volume_enabled":              true,
 			"volume_max_series":           1000,
-			"max_global_streams_per_user": lim.MaxGlobalStreamsPerUser,
 		},
 		"pattern_ingester_enabled": true,
 		"version":                  LokiVersion,
@@ -164,10 +170,14 @@ func parseVolumeParams(r *http.Request, now time.Time) (volumeParams, error) {
 	}
 	q := r.Form.Get("query")
 	if strings.TrimSpace(q) == "" {
-		return p, badRequest("query parameter is required")
+		return p, badRequest("parse error : syntax error: unexpected $end") // Loki's wording
 	}
 	ms, err := selectorOrAll(q)
 	if err != nil {
+		// a valid query that is more than a selector gets Loki's own refusal
+		if expr, perr := logql.ParseExpr(q); perr == nil && expr != nil {
+			return p, badRequest("only label matchers are supported")
+		}
 		return p, err
 	}
 	p.ms = ms
@@ -190,7 +200,7 @@ func parseVolumeParams(r *http.Request, now time.Time) (volumeParams, error) {
 	case "labels":
 		p.byLabels = true
 	default:
-		return p, badRequest("invalid aggregation option %q, must be series or labels", a)
+		return p, badRequest("invalid aggregation option") // Loki's wording, without the value
 	}
 	seen := map[string]bool{}
 	for _, m := range ms {
@@ -211,12 +221,16 @@ func parseVolumeParams(r *http.Request, now time.Time) (volumeParams, error) {
 	return p, nil
 }
 
-// volumeKeys are the series a stream's bytes count toward: the target labels (or the
-// selector's labels) it has, or with aggregateBy=labels one series per label name.
+// volumeKeys are the series a stream's bytes count toward: its values of the target
+// labels (else the selector's labels; else, for `{}`, its whole label set) when it has
+// every one of them, or with aggregateBy=labels one series per label name.
 func (p *volumeParams) volumeKeys(ls logql.Labels) []logql.Labels {
 	names := p.target
 	if len(names) == 0 && !p.byLabels {
 		names = p.matchedKeys
+		if len(names) == 0 {
+			return []logql.Labels{ls}
+		}
 	}
 	if p.byLabels {
 		var out []logql.Labels
@@ -229,12 +243,11 @@ func (p *volumeParams) volumeKeys(ls logql.Labels) []logql.Labels {
 	}
 	var key logql.Labels
 	for _, n := range names {
-		if v := ls.Get(n); v != "" {
-			key = append(key, logql.Label{Name: n, Value: v})
+		v := ls.Get(n)
+		if v == "" {
+			return nil // as Loki: a series lacking a target label has no volume
 		}
-	}
-	if len(key) == 0 {
-		return nil
+		key = append(key, logql.Label{Name: n, Value: v})
 	}
 	key.Sort()
 	return []logql.Labels{key}
@@ -260,8 +273,8 @@ func (s *Store) volume(w http.ResponseWriter, r *http.Request, tenantID string, 
 	}
 	aggs := map[string]*agg{}
 	keysOf := map[*stream][]*agg{}
-	stepMs := p.step.Milliseconds()
-	startMs := p.start / 1e6
+	stepMs := max(p.step.Milliseconds(), 1)
+	endMs := p.end / 1e6
 	err = s.eachEntry(r.Context(), tenantID, p.ms, p.start, p.end, func(st *stream, e logql.Entry) {
 		as, ok := keysOf[st]
 		if !ok {
@@ -277,10 +290,13 @@ func (s *Store) volume(w http.ResponseWriter, r *http.Request, tenantID string, 
 			keysOf[st] = as
 		}
 		n := float64(len(e.Line))
-		// A point at t holds the bytes of (t-step, t], t on the start+k*step grid.
+		// As Loki: steps are aligned to multiples of step since the epoch, and a step's
+		// point is at its last millisecond (the last step's at the end of the range).
 		ms := e.Timestamp / 1e6
-		k := (ms - startMs + stepMs - 1) / stepMs
-		t := startMs + max(k, 0)*stepMs
+		t := (ms/stepMs+1)*stepMs - 1
+		if t >= endMs-1 {
+			t = endMs
+		}
 		for _, a := range as {
 			a.total += n
 			if ranged {
@@ -403,9 +419,10 @@ func (s *Store) handleDetectedLabels(w http.ResponseWriter, r *http.Request, ten
 
 // detectedField is one field parsed out of log lines for detected_fields.
 type detectedField struct {
-	typ     string
-	values  map[string]bool
-	parsers []string
+	typ      string
+	values   map[string]bool
+	parsers  []string
+	jsonPath []string
 }
 
 // fieldType is Loki's type detection for a detected field's value.
@@ -422,181 +439,176 @@ func fieldType(v string) string {
 	if _, err := time.ParseDuration(v); err == nil {
 		return "duration"
 	}
-	if isBytes(v) {
+	if _, err := humanize.ParseBytes(v); err == nil {
 		return "bytes"
 	}
 	return "string"
 }
 
-// isBytes reports whether v is a size such as "10KB", "1.5 MiB" or "42b".
-func isBytes(v string) bool {
-	v = strings.TrimSpace(v)
-	i := 0
-	for i < len(v) && (v[i] >= '0' && v[i] <= '9' || v[i] == '.') {
-		i++
-	}
-	if i == 0 {
-		return false
-	}
-	if _, err := strconv.ParseFloat(v[:i], 64); err != nil {
-		return false
-	}
-	switch strings.ToLower(strings.TrimSpace(v[i:])) {
-	case "b", "kb", "kib", "mb", "mib", "gb", "gib", "tb", "tib", "pb", "pib", "eb", "eib", "k", "m", "g", "t", "p", "e":
-		return true
-	}
-	return false
-}
+// byteUnitSuffixes are the size units after which Loki lists a bytes value normalised
+// (so that it can be pasted into a query): "1KB" as "1.0kB".
+var byteUnitSuffixes = []string{"b", "kib", "kb", "mib", "mb", "gib", "gb", "tib", "tb", "pib", "pb", "eib", "eb",
+	"ki", "k", "mi", "m", "gi", "g", "ti", "t", "pi", "p", "ei", "e"}
 
-// parseFields extracts a line's fields as Loki's detection does: JSON (flattened with
-// "_"), else logfmt; it returns the parser used, or "" when neither applies.
-func parseFields(line string) (map[string]string, string) {
-	t := strings.TrimSpace(line)
-	if strings.HasPrefix(t, "{") {
-		var m map[string]any
-		if json.Unmarshal([]byte(t), &m) == nil {
-			out := map[string]string{}
-			flattenJSON("", m, out)
-			return out, "json"
-		}
-	}
-	out := map[string]string{}
-	for _, tok := range logfmtTokens(line) {
-		k, v, ok := strings.Cut(tok, "=")
-		if !ok || k == "" || !validLabelName(sanitizeName(k)) {
-			continue
-		}
-		out[sanitizeName(k)] = strings.Trim(v, `"`)
-	}
-	if len(out) == 0 {
-		return nil, ""
-	}
-	return out, "logfmt"
-}
-
-func flattenJSON(prefix string, m map[string]any, out map[string]string) {
-	for k, v := range m {
-		name := sanitizeName(k)
-		if prefix != "" {
-			name = prefix + "_" + name
-		}
-		switch x := v.(type) {
-		case map[string]any:
-			flattenJSON(name, x, out)
-		case string:
-			out[name] = x
-		case float64:
-			out[name] = strconv.FormatFloat(x, 'f', -1, 64)
-		case bool:
-			out[name] = strconv.FormatBool(x)
-		case nil:
-		default:
-			b, _ := json.Marshal(x)
-			out[name] = string(b)
-		}
-	}
-}
-
-// sanitizeName turns a key into a label name the way Loki's parsers do.
-func sanitizeName(k string) string {
-	b := []byte(k)
-	for i, c := range b {
-		if !isNameChar(c, i == 0) && !(i == 0 && c >= '0' && c <= '9') {
-			b[i] = '_'
-		}
-	}
-	if len(b) > 0 && b[0] >= '0' && b[0] <= '9' {
-		return "_" + string(b)
-	}
-	return string(b)
-}
-
-// logfmtTokens splits a line into space-separated tokens, keeping quoted values whole.
-func logfmtTokens(line string) []string {
-	var out []string
-	i := 0
-	for i < len(line) {
-		for i < len(line) && line[i] == ' ' {
-			i++
-		}
-		j := i
-		inQ := false
-		for j < len(line) && (inQ || line[j] != ' ') {
-			if line[j] == '"' && (j == 0 || line[j-1] != '\\') {
-				inQ = !inQ
-			}
-			j++
-		}
-		if j > i {
-			out = append(out, line[i:j])
-		}
-		i = j
-	}
-	return out
-}
-
-// detectFields runs the query's log selection (backward, lineLimit lines) and parses
-// every line's fields.
-func (s *Store) detectFields(r *http.Request, tenantID string) (map[string]*detectedField, int, error) {
-	if err := r.ParseForm(); err != nil {
-		return nil, 0, badRequest("%v", err)
-	}
-	start, end, err := parseSpan(r, time.Now())
+// fieldValue is a detected field's value as detected_field/NAME/values lists it.
+func fieldValue(v string) string {
+	n, err := humanize.ParseBytes(v)
 	if err != nil {
-		return nil, 0, err
+		return v
 	}
-	limit, lineLimit := 1000, 1000
+	lv := strings.ToLower(v)
+	for _, u := range byteUnitSuffixes {
+		if strings.HasSuffix(lv, u) {
+			return strings.Replace(humanize.Bytes(n), " ", "", 1)
+		}
+	}
+	return v
+}
+
+// detectParams are the parameters of detected_fields and detected_field/NAME/values.
+type detectParams struct {
+	query            string
+	start, end       int64
+	limit, lineLimit int
+}
+
+func parseDetectParams(r *http.Request) (detectParams, error) {
+	var p detectParams
+	if err := r.ParseForm(); err != nil {
+		return p, badRequest("%v", err)
+	}
+	var err error
+	if p.start, p.end, err = parseSpan(r, time.Now()); err != nil {
+		return p, err
+	}
+	// Loki's defaults: 1000 fields (or values), from the newest 100 lines
+	p.limit, p.lineLimit = 1000, 100
 	if v := r.Form.Get("limit"); v != "" {
-		if limit, err = parseLimit(v); err != nil {
-			return nil, 0, err
+		if p.limit, err = parseLimit(v); err != nil {
+			return p, err
 		}
 	}
 	if v := r.Form.Get("line_limit"); v != "" {
-		if lineLimit, err = parseLimit(v); err != nil {
-			return nil, 0, err
+		if p.lineLimit, err = parseLimit(v); err != nil {
+			return p, err
 		}
 	}
-	q := r.Form.Get("query")
-	if strings.TrimSpace(q) == "" {
-		return nil, 0, badRequest("query parameter is required")
+	p.query = r.Form.Get("query")
+	if strings.TrimSpace(p.query) == "" {
+		return p, badRequest("parse error : syntax error: unexpected $end") // Loki's wording
 	}
-	expr, err := logql.ParseExpr(q)
+	expr, err := logql.ParseExpr(p.query)
 	if err != nil {
-		return nil, 0, err
+		return p, err
 	}
 	if logql.IsMetric(expr) {
-		return nil, 0, badRequest("only log queries are supported by detected fields")
+		return p, badRequest("only log selector is supported")
 	}
-	res, err := s.engine(tenantID).Exec(r.Context(), logql.Params{Query: q, Start: time.Unix(0, start), End: time.Unix(0, end),
-		Limit: min(lineLimit, max(s.cfg.MaxEntriesLimit, 1)), Direction: logql.Backward})
+	return p, nil
+}
+
+// detectedLine is one line of a detection: the stream it came from (its labels before
+// any parser of the query), the labels the query's stages added, and the line.
+type detectedLine struct {
+	stream, added logql.Labels
+	line          string
+}
+
+// detectionLines runs the query backward for the newest lineLimit lines and returns them
+// stream by stream (in label order), newest first, as Loki's detection reads them.
+func (s *Store) detectionLines(r *http.Request, tenantID string, p detectParams) ([]detectedLine, error) {
+	res, err := s.engine(tenantID).Exec(r.Context(), logql.Params{Query: p.query, Start: time.Unix(0, p.start), End: time.Unix(0, p.end),
+		Limit: min(p.lineLimit, max(s.cfg.MaxEntriesLimit, 1)), Direction: logql.Backward})
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	fields := map[string]*detectedField{}
+	// The result's labels include what the query's parsers extracted: split them from the
+	// stream's own labels (the stored stream they are a superset of), so that parsing the
+	// line again does not take every field for a clash with a stream label.
+	streams := map[string]logql.Labels{}
+	var all []logql.Labels
+	for _, st := range s.streamsIn(tenantID, nil, p.start, p.end) {
+		streams[st.labels.String()] = st.labels
+		all = append(all, st.labels)
+	}
+	sort.Slice(res.Streams, func(i, j int) bool { return res.Streams[i].Labels.String() < res.Streams[j].Labels.String() })
+	var out []detectedLine
 	for _, st := range res.Streams {
-		for _, e := range st.Entries {
-			kv, parser := parseFields(e.Line)
-			for k, v := range kv {
-				f := fields[k]
-				if f == nil {
-					if len(fields) >= limit {
-						continue
-					}
-					f = &detectedField{typ: fieldType(v), values: map[string]bool{}}
-					fields[k] = f
+		base, ok := streams[st.Labels.String()]
+		if !ok {
+			for _, c := range all {
+				if len(c) > len(base) && isSubset(c, st.Labels) {
+					base = c
 				}
-				if !slices.Contains(f.parsers, parser) {
-					f.parsers = append(f.parsers, parser)
-				}
-				f.values[v] = true
 			}
 		}
+		var added logql.Labels
+		for _, l := range st.Labels {
+			if base.Get(l.Name) == "" && l.Name != logql.ErrorLabel && l.Name != logql.ErrorDetailsLabel {
+				added = append(added, l)
+			}
+		}
+		for _, e := range st.Entries {
+			out = append(out, detectedLine{stream: base, added: added, line: e.Line})
+		}
 	}
-	return fields, limit, nil
+	return out, nil
+}
+
+// isSubset reports whether every label of a is in b with the same value.
+func isSubset(a, b logql.Labels) bool {
+	for _, l := range a {
+		if v := b.Get(l.Name); v != l.Value {
+			return false
+		}
+	}
+	return true
+}
+
+// detectFields parses the fields of the query's newest lines as Loki's Logs Drilldown
+// detection does: the labels the query's parsers added, and each line parsed as JSON, else
+// logfmt. A field's type is that of the last value seen (Loki re-detects it per line).
+func (s *Store) detectFields(r *http.Request, tenantID string, p detectParams) (map[string]*detectedField, error) {
+	lines, err := s.detectionLines(r, tenantID, p)
+	if err != nil {
+		return nil, err
+	}
+	fields := map[string]*detectedField{}
+	for _, dl := range lines {
+		found, parser := logql.DetectFields(dl.line, dl.stream)
+		for _, l := range dl.added {
+			if !slices.ContainsFunc(found, func(f logql.DetectedField) bool { return f.Name == l.Name }) {
+				found = append(found, logql.DetectedField{Name: l.Name, Value: l.Value})
+			}
+		}
+		for _, fd := range found {
+			f := fields[fd.Name]
+			if f == nil {
+				if len(fields) >= p.limit {
+					continue
+				}
+				f = &detectedField{values: map[string]bool{}}
+				fields[fd.Name] = f
+			}
+			if parser != "" && !slices.Contains(f.parsers, parser) {
+				f.parsers = append(f.parsers, parser)
+			}
+			if fd.JSONPath != nil {
+				f.jsonPath = fd.JSONPath
+			}
+			f.typ = fieldType(fd.Value)
+			f.values[fd.Value] = true
+		}
+	}
+	return fields, nil
 }
 
 func (s *Store) handleDetectedFields(w http.ResponseWriter, r *http.Request, tenantID string) error {
-	fields, limit, err := s.detectFields(r, tenantID)
+	p, err := parseDetectParams(r)
+	if err != nil {
+		return err
+	}
+	fields, err := s.detectFields(r, tenantID, p)
 	if err != nil {
 		return err
 	}
@@ -617,35 +629,58 @@ func (s *Store) handleDetectedFields(w http.ResponseWriter, r *http.Request, ten
 		b = jsonstr.Append(b, f.typ)
 		b = append(b, `,"cardinality":`...)
 		b = strconv.AppendInt(b, int64(len(f.values)), 10)
-		b = append(b, `,"parsers":`...)
-		b = appendStringArray(b, f.parsers)
+		if len(f.parsers) > 0 {
+			b = append(b, `,"parsers":`...)
+			b = appendStringArray(b, f.parsers)
+		}
+		if len(f.jsonPath) > 0 {
+			b = append(b, `,"jsonPath":`...)
+			b = appendStringArray(b, f.jsonPath)
+		}
 		b = append(b, '}')
 	}
 	b = append(b, `],"limit":`...)
-	b = strconv.AppendInt(b, int64(limit), 10)
+	b = strconv.AppendInt(b, int64(p.limit), 10)
 	writeJSON(w, append(b, '}'))
 	return nil
 }
 
+// handleDetectedFieldValues lists a field's values in the newest lines (at most limit,
+// the first ones met, newest lines first), sizes normalised as Loki does.
 func (s *Store) handleDetectedFieldValues(w http.ResponseWriter, r *http.Request, tenantID string) error {
 	name := r.PathValue("name")
-	fields, limit, err := s.detectFields(r, tenantID)
+	p, err := parseDetectParams(r)
 	if err != nil {
 		return err
 	}
+	lines, err := s.detectionLines(r, tenantID, p)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
 	var vals []string
-	if f := fields[name]; f != nil {
-		for v := range f.values {
-			vals = append(vals, v)
+	for _, dl := range lines {
+		if len(vals) >= p.limit {
+			break
+		}
+		found, _ := logql.DetectFields(dl.line, dl.stream)
+		for _, l := range dl.added {
+			found = append(found, logql.DetectedField{Name: l.Name, Value: l.Value})
+		}
+		for _, fd := range found {
+			if fd.Name != name {
+				continue
+			}
+			if v := fieldValue(fd.Value); !seen[v] {
+				seen[v] = true
+				vals = append(vals, v)
+			}
 		}
 	}
 	sort.Strings(vals)
-	if len(vals) > limit {
-		vals = vals[:limit]
-	}
 	b := appendStringArray([]byte(`{"values":`), vals)
 	b = append(b, `,"limit":`...)
-	b = strconv.AppendInt(b, int64(limit), 10)
+	b = strconv.AppendInt(b, int64(p.limit), 10)
 	writeJSON(w, append(b, '}'))
 	return nil
 }

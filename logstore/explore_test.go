@@ -14,6 +14,8 @@ import (
 
 	"github.com/grafana/loki/pkg/push"
 	"golang.org/x/net/websocket"
+
+	"github.com/flowtap/flowtap/logstore/logql"
 )
 
 func span(kv ...string) url.Values {
@@ -57,7 +59,7 @@ func TestBuildInfoFormatQueryAndDrilldownLimits(t *testing.T) {
 		t.Fatalf("version %q", bi["version"])
 	}
 	mustJSON(t, mustGet(t, ts, "/loki/api/v1/format_query", url.Values{"query": {`{foo=   "bar"}`}}), `{"status":"success","data":"{foo=\"bar\"}"}`)
-	if code, body := get(t, ts.url, "/loki/api/v1/format_query", "", url.Values{"query": {`{foo=`}}); code != http.StatusBadRequest || !strings.HasPrefix(body, "parse error") {
+	if code, body := get(t, ts.url, "/loki/api/v1/format_query", "", url.Values{"query": {`{foo=`}}); code != http.StatusBadRequest || !strings.HasPrefix(body, `{"status":"invalid-query","error":"parse error`) {
 		t.Fatalf("bad query: %d %s", code, body)
 	}
 	var dl struct {
@@ -84,10 +86,11 @@ func TestVolume(t *testing.T) {
 		fmt.Sprintf(`{"resultType":"vector","result":[{"metric":{"action":"ACCEPT"},"value":[%s,"%d"]},{"metric":{"action":"REJECT"},"value":[%s,"%d"]}]}`, end, acc, end, rej))
 	mustJSON(t, dataOf(t, mustGet(t, ts, "/loki/api/v1/index/volume", span("query", `{kind="vpc", action=~".+"}`, "aggregateBy", "labels", "limit", "1")), -1),
 		fmt.Sprintf(`{"resultType":"vector","result":[{"metric":{"action":""},"value":[%s,"%d"]}]}`, end, acc+rej))
-	// Lines every 10 s from t0; points every 30 s hold (t-30s, t].
+	// REJECT lines at t0, t0+20, t0+40 (t0 = 20 mod 30); as Loki, steps are aligned to
+	// multiples of 30 s and a step's point is at its last millisecond.
 	one := len(vpcLine("0", 2000, "REJECT"))
 	mustJSON(t, dataOf(t, mustGet(t, ts, "/loki/api/v1/index/volume_range", span("query", `{action="REJECT"}`, "step", "30s")), -1),
-		fmt.Sprintf(`{"resultType":"matrix","result":[{"metric":{"action":"REJECT"},"values":[[%d,"%d"],[%d,"%d"],[%d,"%d"]]}]}`, t0, one, t0+30, one, t0+60, one))
+		fmt.Sprintf(`{"resultType":"matrix","result":[{"metric":{"action":"REJECT"},"values":[[%d.999,"%d"],[%d.999,"%d"],[%d.999,"%d"]]}]}`, t0+9, one, t0+39, one, t0+69, one))
 	if code, body := get(t, ts.url, "/loki/api/v1/index/volume", "", span()); code != http.StatusBadRequest {
 		t.Fatalf("volume without query: %d %s", code, body)
 	}
@@ -120,8 +123,8 @@ func TestDetectedFields(t *testing.T) {
 		`{"fields":[{"label":"level","type":"string","cardinality":2,"parsers":["logfmt"]},{"label":"msg","type":"string","cardinality":2,"parsers":["logfmt"]},`+
 			`{"label":"status","type":"int","cardinality":2,"parsers":["logfmt"]},{"label":"took","type":"duration","cardinality":2,"parsers":["logfmt"]}],"limit":1000}`)
 	mustJSON(t, mustGet(t, ts, "/loki/api/v1/detected_fields", span("query", `{app="web"}`)),
-		`{"fields":[{"label":"ok","type":"boolean","cardinality":1,"parsers":["json"]},{"label":"size","type":"bytes","cardinality":1,"parsers":["json"]},`+
-			`{"label":"user_id","type":"string","cardinality":1,"parsers":["json"]}],"limit":1000}`)
+		`{"fields":[{"label":"ok","type":"boolean","cardinality":1,"parsers":["json"],"jsonPath":["ok"]},{"label":"size","type":"bytes","cardinality":1,"parsers":["json"],"jsonPath":["size"]},`+
+			`{"label":"user_id","type":"string","cardinality":1,"parsers":["json"],"jsonPath":["user","id"]}],"limit":1000}`)
 	mustJSON(t, mustGet(t, ts, "/loki/api/v1/detected_field/status/values", span("query", `{app=~".+"}`)), `{"values":["200","500"],"limit":1000}`)
 }
 
@@ -196,25 +199,30 @@ func TestTailWebsocket(t *testing.T) {
 }
 
 // FuzzDetectFields: field detection and pattern extraction take any line without
-// panicking; detected names are label names, types are Loki's, and a pattern keeps the
-// line's token count.
+// panicking; detected names are label names, types are Loki's, a JSON field has its key
+// path, and a pattern keeps the line's token count.
 func FuzzDetectFields(f *testing.F) {
 	for _, s := range []string{`level=info status=200 took=5ms msg="all good"`, `{"a":{"b":1},"c":[1,2],"d":null}`, `a==b "x=y`, `2 123 eni-1 10.0.0.1 - ACCEPT OK`, `{`, `=`, "k=\"v\\\" w\""} {
 		f.Add(s)
 	}
 	types := map[string]bool{"int": true, "float": true, "boolean": true, "duration": true, "bytes": true, "string": true}
+	stream := logql.Labels{{Name: "a", Value: "x"}}
 	f.Fuzz(func(t *testing.T, line string) {
-		kv, parser := parseFields(line)
-		if (len(kv) == 0) != (parser == "") && parser != "json" {
-			t.Fatalf("fields %v with parser %q", kv, parser)
+		fields, parser := logql.DetectFields(line, stream)
+		if len(fields) > 0 && parser == "" {
+			t.Fatalf("fields %v without a parser", fields)
 		}
-		for k, v := range kv {
-			if parser == "logfmt" && !validLabelName(k) {
-				t.Fatalf("logfmt field %q is not a label name", k)
+		for _, fd := range fields {
+			if !validLabelName(fd.Name) {
+				t.Fatalf("%s field %q is not a label name", parser, fd.Name)
 			}
-			if !types[fieldType(v)] {
-				t.Fatalf("type %q", fieldType(v))
+			if parser == "json" && len(fd.JSONPath) == 0 {
+				t.Fatalf("json field %q without a path", fd.Name)
 			}
+			if !types[fieldType(fd.Value)] {
+				t.Fatalf("type %q", fieldType(fd.Value))
+			}
+			_ = fieldValue(fd.Value)
 		}
 		if p := patternOf(line); len(strings.Fields(p)) != len(strings.Fields(line)) {
 			t.Fatalf("pattern %q of %q changes the token count", p, line)

@@ -138,8 +138,9 @@ func renderResult(dst []byte, res *logql.Result) []byte {
 	return append(dst, "}}"...)
 }
 
-// appendStats renders Loki's stats object: the summary Grafana reads, and the querier,
-// ingester and cache sections with the counters this single-process store has.
+// appendStats renders Loki's stats object with Loki 3.5's keys: the summary Grafana
+// reads with this store's counters, and the querier, ingester, cache and index sections,
+// whose counters a single-process store without caches or shards mostly does not have.
 func appendStats(dst []byte, st logql.Stats) []byte {
 	i := func(name string, v int64) {
 		dst = append(dst, '"')
@@ -161,15 +162,30 @@ func appendStats(dst []byte, st logql.Stats) []byte {
 	i("totalEntriesReturned", st.TotalEntriesReturned)
 	dst = append(dst, `,"splits":0,"shards":0,`...)
 	i("totalPostFilterLines", st.TotalPostFilterLines)
-	dst = append(dst, `,"totalStructuredMetadataBytesProcessed":0},"querier":{"store":{`...)
-	i("totalChunksRef", 0)
-	dst = append(dst, `,"totalChunksDownloaded":0,"chunksDownloadTime":0,"chunk":{"headChunkBytes":0,"headChunkLines":0,`...)
-	i("decompressedBytes", st.TotalBytesProcessed)
-	dst = append(dst, ',')
-	i("decompressedLines", st.TotalLinesProcessed)
-	dst = append(dst, `,"compressedBytes":0,"totalDuplicates":0,`...)
-	i("postFilterLines", st.TotalPostFilterLines)
-	dst = append(dst, `}}},"ingester":{"totalReached":0,"totalChunksMatched":0,"totalBatches":0,"totalLinesSent":0,"store":{"chunk":{"headChunkBytes":0,"headChunkLines":0,"decompressedBytes":0,"decompressedLines":0,"compressedBytes":0,"totalDuplicates":0}}},`...)
-	dst = append(dst, `"cache":{"chunk":{"entriesFound":0,"entriesRequested":0,"entriesStored":0,"bytesReceived":0,"bytesSent":0,"requests":0,"downloadTime":0},"index":{"entriesFound":0,"entriesRequested":0,"entriesStored":0,"bytesReceived":0,"bytesSent":0,"requests":0,"downloadTime":0},"result":{"entriesFound":0,"entriesRequested":0,"entriesStored":0,"bytesReceived":0,"bytesSent":0,"requests":0,"downloadTime":0}}}`...)
+	dst = append(dst, `,"totalStructuredMetadataBytesProcessed":0},"querier":{"store":`...)
+	dst = appendStoreStats(dst, st.TotalBytesProcessed, st.TotalLinesProcessed, st.TotalPostFilterLines)
+	dst = append(dst, `},"ingester":{"totalReached":0,"totalChunksMatched":0,"totalBatches":0,"totalLinesSent":0,"store":`...)
+	dst = appendStoreStats(dst, 0, 0, 0)
+	dst = append(dst, `},"cache":{`...)
+	for n, c := range []string{"chunk", "index", "result", "statsResult", "volumeResult", "seriesResult", "labelResult", "instantMetricResult"} {
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '"')
+		dst = append(dst, c...)
+		dst = append(dst, `":{"entriesFound":0,"entriesRequested":0,"entriesStored":0,"bytesReceived":0,"bytesSent":0,"requests":0,"downloadTime":0,"queryLengthServed":0}`...)
+	}
+	dst = append(dst, `},"index":{"totalChunks":0,"postFilterChunks":0,"shardsDuration":0,"usedBloomFilters":false}}`...)
 	return dst
+}
+
+// appendStoreStats renders the store section of the querier or ingester stats.
+func appendStoreStats(dst []byte, bytes, lines, postFilter int64) []byte {
+	dst = append(dst, `{"totalChunksRef":0,"totalChunksDownloaded":0,"chunksDownloadTime":0,"queryReferencedStructuredMetadata":false,"chunk":{"headChunkBytes":0,"headChunkLines":0,"decompressedBytes":`...)
+	dst = strconv.AppendInt(dst, bytes, 10)
+	dst = append(dst, `,"decompressedLines":`...)
+	dst = strconv.AppendInt(dst, lines, 10)
+	dst = append(dst, `,"compressedBytes":0,"totalDuplicates":0,"postFilterLines":`...)
+	dst = strconv.AppendInt(dst, postFilter, 10)
+	return append(dst, `,"headChunkStructuredMetadataBytes":0,"decompressedStructuredMetadataBytes":0},"chunkRefsFetchTime":0,"congestionControlLatency":0,"pipelineWrapperFilteredLines":0}`...)
 }

@@ -30,8 +30,8 @@ const (
 	tailMaxDropped   = 1000
 )
 
-// handleTail is /loki/api/v1/tail: a websocket that first sends the lines of the query
-// from start (default an hour ago, at most limit), then every new line as it arrives,
+// handleTail is /loki/api/v1/tail: a websocket that first sends the newest limit lines of
+// the query since start (default an hour ago), oldest first, then every new line as it arrives,
 // delay_for seconds (0..5) behind now, as JSON messages {"streams":[...]} in Loki's shape,
 // with "dropped_entries" when lines were dropped for a slow client.
 func (s *Store) handleTail(w http.ResponseWriter, r *http.Request, tenantID string) error {
@@ -121,6 +121,12 @@ func (t *tailer) run(ws *websocket.Conn) {
 			}
 		}
 	}()
+	if err := t.history(ctx, frames); err != nil {
+		if ctx.Err() == nil {
+			t.s.log.Warn("tail query", "query", t.query, "err", err)
+		}
+		return
+	}
 	tick := time.NewTicker(tailPoll)
 	defer tick.Stop()
 	for {
@@ -206,6 +212,52 @@ func (t *tailer) frame(entries []tailEntry) []byte {
 		b = append(b, ']')
 	}
 	return append(b, '}')
+}
+
+// history sends, as Loki does, the newest limit lines from the cursor (the start) to now,
+// oldest first; polling then goes on from the newest of them.
+func (t *tailer) history(ctx context.Context, frames chan<- []byte) error {
+	now := time.Now()
+	start := time.Unix(0, t.cursor)
+	var out []tailEntry
+	// newest first, one window of max_query_length at a time for an old start
+	for end := now; end.After(start) && len(out) < t.limit; {
+		from := start
+		if ml := t.s.cfg.MaxQueryLength; ml > 0 && end.Sub(from) > ml {
+			from = end.Add(-ml)
+		}
+		res, err := t.s.engine(t.tenant).Exec(ctx, logql.Params{Query: t.query, Start: from, End: end,
+			Limit: t.limit - len(out), Direction: logql.Backward})
+		if err != nil {
+			return err
+		}
+		for _, st := range res.Streams {
+			key := st.Labels.String()
+			for _, e := range st.Entries {
+				out = append(out, tailEntry{labels: st.Labels, key: key, ts: e.Timestamp, line: e.Line})
+			}
+		}
+		end = from
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ts < out[j].ts })
+	if len(out) == 0 {
+		// nothing up to now: later polls look back a little for lines that arrive late
+		t.cursor = max(start.UnixNano(), now.Add(-tailLateness).UnixNano())
+		return nil
+	}
+	newest := out[len(out)-1].ts
+	t.cursor, t.seen = newest, map[string]bool{}
+	for _, e := range out {
+		if e.ts == newest {
+			t.seen[e.key+"\x00"+e.line] = true
+		}
+	}
+	for len(out) > 0 {
+		n := min(len(out), tailFrameEntries)
+		t.send(frames, out[:n])
+		out = out[n:]
+	}
+	return nil
 }
 
 // poll returns the lines newer than the cursor and whether it looked up to now.

@@ -262,7 +262,10 @@ func runCompat(ctx context.Context, o *options) error {
 		}
 	}
 	client := &http.Client{Timeout: 2 * time.Minute}
-	base := time.Now().Add(-2 * time.Hour).Truncate(time.Hour).Unix()
+	// The data's hour starts 1h05m to 2h05m ago: Loki 3.5 (this configuration) stops
+	// returning ingester lines older than about 2h40m, which an hour starting 2-3 h ago
+	// crossed in part of every hour.
+	base := time.Now().Add(-65 * time.Minute).Truncate(time.Hour).Unix()
 	data := compatData()
 	total := 0
 	for _, s := range data {
@@ -273,6 +276,11 @@ func runCompat(ctx context.Context, o *options) error {
 		if err := pushBody(ctx, client, s.url, body); err != nil {
 			return fmt.Errorf("push to %s: %w", s.name, err)
 		}
+	}
+	if o.hold {
+		fmt.Printf("holding: loki %s, flowtap %s, base %d; interrupt to stop\n", loki.url, ft.url, base)
+		<-ctx.Done()
+		return nil
 	}
 	// wait until both count every line
 	count := compatQuery{Q: `sum(count_over_time({app=~".+"}[2h]))`, Instant: true, End: compatSpan + 60}
@@ -335,10 +343,22 @@ func runCompat(ctx context.Context, o *options) error {
 	for _, d := range diffs {
 		fmt.Println(d)
 	}
-	fmt.Printf("agreement: %d of %d queries (%.1f %%)\n", agree, len(qs), 100*float64(agree)/float64(len(qs)))
 	fmt.Printf("corpus time over %d round(s): loki %v, flowtap %v, ratio flowtap/loki %.3f\n", o.rounds,
 		elapsed["loki"].Round(time.Millisecond), elapsed["flowtap"].Round(time.Millisecond),
 		elapsed["flowtap"].Seconds()/elapsed["loki"].Seconds())
+	// the metadata endpoints and live tail, over the same data
+	fmt.Println("endpoints: status/buildinfo, drilldown-limits, index/volume(_range), detected_labels, detected_fields, detected_field values, patterns, format_query, tail")
+	epRuns := map[string]*endpointRun{}
+	for _, s := range []*server{loki, ft} {
+		r, err := runEndpoints(ctx, client, s.url, base)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		epRuns[s.name] = r
+	}
+	epAgree, epTotal := compareEndpoints(epRuns["loki"], epRuns["flowtap"])
+	fmt.Printf("agreement: %d of %d queries (%.1f %%)\n", agree, len(qs), 100*float64(agree)/float64(len(qs)))
+	fmt.Printf("endpoint agreement: %d of %d requests (%.1f %%)\n", epAgree, epTotal, 100*float64(epAgree)/float64(epTotal))
 	if o.answers != "" {
 		for _, name := range []string{"loki", "flowtap"} {
 			var b strings.Builder
@@ -348,6 +368,24 @@ func runCompat(ctx context.Context, o *options) error {
 			if err := os.WriteFile(filepath.Join(o.answers, name+".txt"), []byte(b.String()), 0o640); err != nil {
 				return err
 			}
+			var e strings.Builder
+			for i, c := range endpointCases() {
+				e.WriteString("=== " + c.Name + " " + c.url(0) + "\n" + epRuns[name].endpoints[i] + "\n")
+				if c.Kind == "patterns" {
+					e.WriteString("patterns:\n  " + strings.Join(epRuns[name].patterns[c.Name], "\n  ") + "\n")
+				}
+			}
+			for i, c := range tailCases() {
+				e.WriteString("=== tail " + c.Name + "\n" + epRuns[name].tails[i].canonical + "\n")
+			}
+			if err := os.WriteFile(filepath.Join(o.answers, name+"-endpoints.txt"), []byte(e.String()), 0o640); err != nil {
+				return err
+			}
+		}
+	}
+	if o.record || o.recordEndpoints {
+		if err := recordEndpoints(o, lokiVersion, base, epRuns["loki"]); err != nil {
+			return err
 		}
 	}
 	if o.record {
@@ -417,4 +455,25 @@ func readGolden(path string) (*golden, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &g, nil
+}
+
+// recordEndpoints writes Loki's endpoint and tail answers to endpointGoldenFile.
+func recordEndpoints(o *options, lokiVersion string, base int64, loki *endpointRun) error {
+	eg := endpointGolden{Loki: lokiVersion, Base: base}
+	for i, c := range endpointCases() {
+		eg.Endpoints = append(eg.Endpoints, endpointRecord{c, loki.endpoints[i]})
+	}
+	for i, c := range tailCases() {
+		eg.Tails = append(eg.Tails, tailRecord{c, loki.tails[i].canonical})
+	}
+	out, err := json.MarshalIndent(eg, "", " ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(o.goldenDir, endpointGoldenFile)
+	if err := os.WriteFile(path, append(out, '\n'), 0o640); err != nil {
+		return err
+	}
+	fmt.Println("recorded Loki's endpoint answers in", path)
+	return nil
 }

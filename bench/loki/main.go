@@ -29,6 +29,19 @@
 // flowtap against in `make test`, without Loki. Answers compare with times relative to the
 // data set's base, so goldens recorded once stay valid.
 //
+// The same run then sends the metadata endpoints Grafana's Explore, Logs Drilldown and
+// logcli call (endpoints.go: status/buildinfo, drilldown-limits, index/volume and
+// volume_range by series, target labels and aggregateBy=labels, detected_labels,
+// detected_fields, detected_field/NAME/values, patterns, format_query) to both servers, and
+// opens live tails on both (tailcompat.go: websocket frames, delay_for, limit, start, new
+// lines pushed after the socket opens). Answers compare as their JSON shape (keys and value
+// types) and, where Loki's are deterministic, their values; the program prints every
+// difference (with its reason from endpoint_differences.go), the agreement, and how long
+// each tail took to deliver a new line. -record-endpoints (or -record) writes Loki's
+// answers to testdata/endpoints_golden.json, which TestEndpointGolden checks flowtap
+// against without Loki. -hold pushes the data and keeps both servers running, printing
+// their URLs, to compare answers by hand.
+//
 // With -cpuprofile PATH the flowtap process writes PATH.ingest.pprof and PATH.query.pprof.
 //
 // Lines span two hours by default. With -hours 3, Loki's ingesters flush chunks whose data
@@ -86,10 +99,13 @@ type options struct {
 	keep          bool
 	settle        time.Duration
 	// compatibility mode
-	compat    bool
-	record    bool
-	goldenDir string
-	answers   string
+	compat bool
+	record bool
+	// recordEndpoints records only the endpoint goldens
+	recordEndpoints bool
+	hold            bool
+	goldenDir       string
+	answers         string
 	// child mode
 	serve string
 	data  string
@@ -112,6 +128,8 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory with both servers' data and logs")
 	flag.BoolVar(&o.compat, "compat", false, "run the LogQL compatibility corpus (corpus.go) on both servers instead of the load benchmark")
 	flag.BoolVar(&o.record, "record", false, "with -compat: write Loki's answers to <golden-dir>/"+goldenFile)
+	flag.BoolVar(&o.recordEndpoints, "record-endpoints", false, "with -compat: write only Loki's endpoint and tail answers to <golden-dir>/"+endpointGoldenFile)
+	flag.BoolVar(&o.hold, "hold", false, "with -compat: push the data, print both servers' URLs and keep them running until interrupted (to compare by hand)")
 	flag.StringVar(&o.goldenDir, "golden-dir", "bench/loki", "with -compat -record: the bench/loki directory")
 	flag.StringVar(&o.answers, "answers", "", "with -compat: write both servers' canonical answers to DIR/loki.txt and DIR/flowtap.txt")
 	flag.StringVar(&o.serve, "serve-logstore", "", "child mode: serve a flowtap logstore on this address (used by the benchmark itself)")

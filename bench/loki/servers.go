@@ -66,6 +66,7 @@ func startProcess(name, logFile, url string, bin string, args ...string) (*serve
 // are not cached (Loki's default), so every round does the work. Queries always ask the
 // ingesters: backfilled lines older than query_ingesters_within (3h by default) would
 // otherwise be invisible until the ingesters flush them (max_chunk_age after the push).
+// The pattern ingester is on, so that /patterns answers as in Grafana Cloud.
 const lokiConfig = `auth_enabled: false
 server:
   http_listen_address: 127.0.0.1
@@ -109,6 +110,8 @@ limits_config:
   query_timeout: 5m
 querier:
   query_ingesters_within: 0
+pattern_ingester:
+  enabled: true
 query_range:
   cache_results: false
 analytics:

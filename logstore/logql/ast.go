@@ -102,7 +102,7 @@ func (*VectorExpr) expr()       {}
 func (*LabelReplaceExpr) expr() {}
 
 func (e *VectorExpr) String() string {
-	return "vector(" + strconv.FormatFloat(e.Val, 'g', -1, 64) + ")"
+	return "vector(" + strconv.FormatFloat(e.Val, 'f', 6, 64) + ")" // as Loki prints it
 }
 
 func (e *LabelReplaceExpr) String() string {
@@ -152,9 +152,9 @@ func (e *RangeAggExpr) String() string {
 			b.WriteString(" " + p.String())
 		}
 	}
-	b.WriteString(" [" + formatDuration(e.Range) + "]")
+	b.WriteString("[" + formatDuration(e.Range) + "]")
 	if e.Offset != 0 {
-		b.WriteString(" offset " + formatDuration(e.Offset))
+		b.WriteString(" offset " + e.Offset.String()) // Loki prints Go's form: 1h0m0s
 	}
 	b.WriteByte(')')
 	if e.Grouping != nil {

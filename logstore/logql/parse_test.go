@@ -18,28 +18,28 @@ func TestParseValid(t *testing.T) {
 		{`{app="foo"} | logfmt --strict`, `{app="foo"} | logfmt --strict`},
 		{`{app="foo"} | pattern "<a> <_> <b>"`, `{app="foo"} | pattern "<a> <_> <b>"`},
 		{`{app="foo"} | regexp "(?P<a>\\w+)"`, `{app="foo"} | regexp "(?P<a>\\w+)"`},
-		{`{app="foo"} | logfmt | a > 1 and b <= 10s or c != "x"`, `{app="foo"} | logfmt | (a > 1 and b <= 10s or c!="x")`},
-		{`{app="foo"} | logfmt | a >= 5KB, b == -2`, `{app="foo"} | logfmt | a >= 5KB and b == -2`},
-		{`{app="foo"} | logfmt | (a = 1 or b = 2) and c =~ "x"`, `{app="foo"} | logfmt | (a == 1 or b == 2) and c=~"x"`},
+		{`{app="foo"} | logfmt | a > 1 and b <= 10s or c != "x"`, `{app="foo"} | logfmt | (a>1 and b<=10s or c!="x")`},
+		{`{app="foo"} | logfmt | a >= 5KB, b == -2`, `{app="foo"} | logfmt | a>=5KB and b==-2`},
+		{`{app="foo"} | logfmt | (a = 1 or b = 2) and c =~ "x"`, `{app="foo"} | logfmt | (a==1 or b==2) and c=~"x"`},
 		{`{app="foo"} | line_format "{{.a}}" | label_format x=y, z="{{.w}}"`, `{app="foo"} | line_format "{{.a}}" | label_format x=y, z="{{.w}}"`},
 		{`{app="foo"} | json | addr = ip("10.0.0.0/8") or addr != ip("192.168.0.1-192.168.0.9")`, `{app="foo"} | json | (addr=ip("10.0.0.0/8") or addr!=ip("192.168.0.1-192.168.0.9"))`},
-		{`{app="foo"} | keep a, b="c" | drop d`, `{app="foo"} | keep a, b="c" | drop d`},
-		{`count_over_time({app="foo"}[5m])`, `count_over_time({app="foo"} [5m])`},
-		{`count_over_time({app="foo"}[1h30m] offset 5m)`, `count_over_time({app="foo"} [1h30m] offset 5m)`},
-		{`rate({app="foo"} |= "x" [1m])`, `rate({app="foo"} |= "x" [1m])`},
-		{`count_over_time({app="foo"}[5m] | json)`, `count_over_time({app="foo"} | json [5m])`},
-		{`quantile_over_time(0.9, {app="foo"} | json | unwrap duration(latency) | __error__="" [1m]) by (x)`, `quantile_over_time(0.9,{app="foo"} | json | unwrap duration(latency) | __error__="" [1m]) by (x)`},
-		{`sum_over_time({app="foo"} | logfmt | unwrap bytes [1m])`, `sum_over_time({app="foo"} | logfmt | unwrap bytes [1m])`},
-		{`sum by (a, b) (rate({app="foo"}[1m]))`, `sum by (a,b)(rate({app="foo"} [1m]))`},
-		{`sum(rate({app="foo"}[1m])) without (a)`, `sum without (a)(rate({app="foo"} [1m]))`},
-		{`topk(5, sum by (a) (rate({app="foo"}[1m])))`, `topk(5,sum by (a)(rate({app="foo"} [1m])))`},
-		{`sum(rate({a="b"}[1m])) / sum(rate({a="c"}[1m])) * 100`, `((sum(rate({a="b"} [1m])) / sum(rate({a="c"} [1m]))) * 100)`},
+		{`{app="foo"} | keep a,b="c" | drop d`, `{app="foo"} | keep a,b="c" | drop d`},
+		{`count_over_time({app="foo"}[5m])`, `count_over_time({app="foo"}[5m])`},
+		{`count_over_time({app="foo"}[1h30m] offset 5m)`, `count_over_time({app="foo"}[1h30m] offset 5m0s)`},
+		{`rate({app="foo"} |= "x"[1m])`, `rate({app="foo"} |= "x"[1m])`},
+		{`count_over_time({app="foo"}[5m] | json)`, `count_over_time({app="foo"} | json[5m])`},
+		{`quantile_over_time(0.9, {app="foo"} | json | unwrap duration(latency) | __error__="" [1m]) by (x)`, `quantile_over_time(0.9,{app="foo"} | json | unwrap duration(latency) | __error__=""[1m]) by (x)`},
+		{`sum_over_time({app="foo"} | logfmt | unwrap bytes[1m])`, `sum_over_time({app="foo"} | logfmt | unwrap bytes[1m])`},
+		{`sum by (a, b) (rate({app="foo"}[1m]))`, `sum by (a,b)(rate({app="foo"}[1m]))`},
+		{`sum(rate({app="foo"}[1m])) without (a)`, `sum without (a)(rate({app="foo"}[1m]))`},
+		{`topk(5, sum by (a) (rate({app="foo"}[1m])))`, `topk(5,sum by (a)(rate({app="foo"}[1m])))`},
+		{`sum(rate({a="b"}[1m])) / sum(rate({a="c"}[1m])) * 100`, `((sum(rate({a="b"}[1m])) / sum(rate({a="c"}[1m]))) * 100)`},
 		{`1 + 2 * 3`, `7`},
 		{`2 ^ 3 ^ 2`, `512`},
 		{`1 > bool 2`, `0`},
-		{`-rate({a="b"}[1m])`, `(-1 * rate({a="b"} [1m]))`},
-		{`rate({a="b"}[1m]) > bool on (x) rate({a="c"}[1m])`, `(rate({a="b"} [1m]) > bool on (x) rate({a="c"} [1m]))`},
-		{`rate({a="b"}[1m]) + ignoring (x) rate({a="c"}[1m])`, `(rate({a="b"} [1m]) + ignoring (x) rate({a="c"} [1m]))`},
+		{`-rate({a="b"}[1m])`, `(-1 * rate({a="b"}[1m]))`},
+		{`rate({a="b"}[1m]) > bool on (x) rate({a="c"}[1m])`, `(rate({a="b"}[1m]) > bool on (x) rate({a="c"}[1m]))`},
+		{`rate({a="b"}[1m]) + ignoring (x) rate({a="c"}[1m])`, `(rate({a="b"}[1m]) + ignoring (x) rate({a="c"}[1m]))`},
 		{"{a=\"b\"} # a comment\n |= \"x\"", `{a="b"} |= "x"`},
 	} {
 		e, err := ParseExpr(c.in)
@@ -222,7 +222,7 @@ func TestParseDurationOverflow(t *testing.T) {
 	if _, err := ParseExpr(`count_over_time({a="b"}[999999999999y])`); err == nil {
 		t.Error("overflowing range accepted")
 	}
-	if e, err := ParseExpr(`count_over_time({a="b"}[1y2w3d] offset 1d12h)`); err != nil || e.String() != `count_over_time({a="b"} [1y2w3d] offset 1d12h)` {
+	if e, err := ParseExpr(`count_over_time({a="b"}[1y2w3d] offset 1d12h)`); err != nil || e.String() != `count_over_time({a="b"}[1y2w3d] offset 36h0m0s)` {
 		t.Errorf("got %v, %v", e, err)
 	}
 }

@@ -177,5 +177,5 @@ func (s *KeepDropStage) String() string {
 	if s.Keep {
 		w = "| keep "
 	}
-	return w + strings.Join(parts, ", ")
+	return w + strings.Join(parts, ",")
 }

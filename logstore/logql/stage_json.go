@@ -20,6 +20,9 @@ type ExtractParam struct {
 type JSONStage struct {
 	Params []ExtractParam
 	prefix []byte
+	// paths, when not nil, receives each extracted label's key path (field detection).
+	paths map[string][]string
+	keys  []string
 }
 
 func (s *JSONStage) init(params []ExtractParam) error {
@@ -112,6 +115,9 @@ func (s *JSONStage) flatten(obj map[string]any, b *labelsBuilder) {
 			s.prefix = append(s.prefix, '_')
 		}
 		s.prefix = appendSanitized(s.prefix, k)
+		if s.paths != nil {
+			s.keys = append(s.keys, k)
+		}
 		switch v := v.(type) {
 		case map[string]any:
 			s.flatten(v, b)
@@ -119,8 +125,18 @@ func (s *JSONStage) flatten(obj map[string]any, b *labelsBuilder) {
 			// arrays are not extracted, as in Loki
 		default:
 			if str, ok := jsonScalar(v); ok {
+				if s.paths != nil {
+					name := string(s.prefix)
+					if b.baseHas(name) {
+						name += "_extracted"
+					}
+					s.paths[name] = append([]string(nil), s.keys...)
+				}
 				b.setExtracted(string(s.prefix), str)
 			}
+		}
+		if s.paths != nil {
+			s.keys = s.keys[:len(s.keys)-1]
 		}
 		s.prefix = s.prefix[:n]
 	}

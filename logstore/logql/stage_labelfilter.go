@@ -89,7 +89,7 @@ func compare(op string, a, b float64) bool {
 	}
 }
 
-func (f *NumericFilter) String() string { return f.Name + " " + f.Op + " " + f.Text }
+func (f *NumericFilter) String() string { return f.Name + f.Op + f.Text }
 
 // IPFilter is name = ip("cidr|range|addr") or name != ip(...).
 type IPFilter struct {
