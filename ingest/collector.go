@@ -180,7 +180,7 @@ func New(cfg Config, w flowlog.RecordWriter, d component.Deps, opts ...Option) (
 		return float64(n)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("ingest: metrics: %w", err)
+		return nil, err
 	}
 	c.m = m
 	return c, nil

@@ -3,6 +3,7 @@ package ingest
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/vxlan"
 )
 
@@ -27,16 +28,14 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer, activeFlows func() float64) (*metrics, error) {
-	const ns, sub = "flowtap", "ingest"
-	c := func(name, help string) prometheus.Counter {
-		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help})
-	}
+	f := component.NewMetrics("ingest")
+	c := f.Counter
 	m := &metrics{
 		packets:        c("packets_total", "Datagrams received on the mirror sockets."),
 		bytes:          c("bytes_total", "UDP payload bytes received on the mirror sockets."),
 		readErrors:     c("read_errors_total", "Failed recvmmsg calls."),
-		kernelDrops:    prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "kernel_drops_total", Help: "Datagrams the kernel dropped because a socket's receive buffer was full (SO_RXQ_OVFL)."}, []string{"socket"}),
-		records:        prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "records_total", Help: "Flow records emitted, by log-status (OK, NODATA, SKIPDATA)."}, []string{"log_status"}),
+		kernelDrops:    f.CounterVec("kernel_drops_total", "Datagrams the kernel dropped because a socket's receive buffer was full (SO_RXQ_OVFL).", "socket"),
+		records:        f.CounterVec("records_total", "Flow records emitted, by log-status (OK, NODATA, SKIPDATA).", "log_status"),
 		recordsLost:    c("records_lost_total", "Records the writer refused (see write_errors_total)."),
 		writeErrors:    c("write_errors_total", "Failed calls to the record writer."),
 		cuts:           c("flow_table_cuts_total", "Times a shard's flow table reached max-flows and emitted its records before the window closed."),
@@ -45,10 +44,10 @@ func newMetrics(reg prometheus.Registerer, activeFlows func() float64) (*metrics
 		unknownPackets: c("unknown_vni_packets_total", "Packets counted in records of VNIs missing from the sessions file."),
 		fragsUnmatched: c("fragments_unmatched_total", "Later IP fragments whose first fragment was not seen; counted under ports 0."),
 		fragsNoRoom:    c("fragments_untracked_total", "First IP fragments not remembered because the fragment map was full."),
-		windowLag:      prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "window_lag_seconds", Help: "Seconds between the end of the last closed window and the emission of its records."}),
-		rcvbuf:         prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "receive_buffer_bytes", Help: "Receive buffer the kernel granted each socket."}),
+		windowLag:      f.Gauge("window_lag_seconds", "Seconds between the end of the last closed window and the emission of its records."),
+		rcvbuf:         f.Gauge("receive_buffer_bytes", "Receive buffer the kernel granted each socket."),
 	}
-	drops := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "drops_total", Help: "Datagrams that could not be decoded, by reason."}, []string{"reason"})
+	drops := f.CounterVec("drops_total", "Datagrams that could not be decoded, by reason.", "reason")
 	m.drops[0] = drops.WithLabelValues("other")
 	for _, r := range vxlan.Reasons() {
 		m.drops[r] = drops.WithLabelValues(r.Label())
@@ -56,13 +55,9 @@ func newMetrics(reg prometheus.Registerer, activeFlows func() float64) (*metrics
 	for _, s := range []string{"OK", "NODATA", "SKIPDATA"} {
 		m.records.WithLabelValues(s)
 	}
-	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "flows_active", Help: "Flows open in the current windows of all shards."}, activeFlows)
-	for _, col := range []prometheus.Collector{m.packets, m.bytes, drops, m.kernelDrops, m.readErrors, m.records, m.recordsLost,
-		m.writeErrors, m.cuts, m.unknownVNIs, m.unknownRecords, m.unknownPackets, m.fragsUnmatched, m.fragsNoRoom,
-		m.windowLag, m.rcvbuf, active} {
-		if err := reg.Register(col); err != nil {
-			return nil, err
-		}
+	f.GaugeFunc("flows_active", "Flows open in the current windows of all shards.", activeFlows)
+	if err := f.Register(reg); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

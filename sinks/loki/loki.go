@@ -204,20 +204,15 @@ func New(cfg Config, d component.Deps) (*Sink, error) {
 			return nil, errors.New("loki: tgw_format holds no Transit Gateway field")
 		}
 	}
-	ns, sub := "flowtap", "sink_loki"
+	f := component.NewMetrics("sink_loki")
 	s.m = metrics{
-		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "pushes_total",
-			Help: "Push requests by outcome (2xx, 4xx, 5xx, 429, network)."}, []string{"outcome"}),
-		lines: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "lines_total",
-			Help: "Lines acknowledged by the server."}),
-		bytes: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "bytes_total",
-			Help: "Compressed push bytes acknowledged by the server."}),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "errors_total",
-			Help: "Writes that failed, by reason (refused, retries, canceled)."}, []string{"reason"}),
-		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "push_seconds",
-			Help: "Duration of push requests.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
+		pushes:  f.CounterVec("pushes_total", "Push requests by outcome (2xx, 4xx, 5xx, 429, network).", "outcome"),
+		lines:   f.Counter("lines_total", "Lines acknowledged by the server."),
+		bytes:   f.Counter("bytes_total", "Compressed push bytes acknowledged by the server."),
+		errors:  f.CounterVec("errors_total", "Writes that failed, by reason (refused, retries, canceled).", "reason"),
+		latency: f.Histogram("push_seconds", "Duration of push requests.", prometheus.ExponentialBuckets(0.001, 2, 16)),
 	}
-	if err := component.Register(reg, "loki", s.m.pushes, s.m.lines, s.m.bytes, s.m.errors, s.m.latency); err != nil {
+	if err := f.Register(reg); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -97,16 +97,13 @@ func New(cfg Config, store objstore.Store, d component.Deps) (*Sink, error) {
 	if s.tgw, err = pickFormat(cfg.TGWFormat, flowlog.DefaultTGW, flowlog.AllTGW, flowlog.KindTGW); err != nil {
 		return nil, fmt.Errorf("parquet: tgw_format: %w", err)
 	}
-	opts := func(name, help string) prometheus.CounterOpts {
-		return prometheus.CounterOpts{Namespace: "flowtap", Subsystem: "sink_parquet", Name: name, Help: help}
-	}
-	s.objects = prometheus.NewCounter(opts("objects_total", "Parquet objects committed."))
-	s.rows = prometheus.NewCounter(opts("rows_total", "Rows in committed Parquet objects."))
-	s.bytes = prometheus.NewCounter(opts("bytes_total", "Bytes of committed Parquet objects."))
-	s.errors = prometheus.NewCounter(opts("errors_total", "Batches that failed to become durable."))
-	s.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "flowtap", Subsystem: "sink_parquet",
-		Name: "write_seconds", Help: "Time to make one batch durable.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)})
-	if err := component.Register(reg, "parquet", s.objects, s.rows, s.bytes, s.errors, s.latency); err != nil {
+	f := component.NewMetrics("sink_parquet")
+	s.objects = f.Counter("objects_total", "Parquet objects committed.")
+	s.rows = f.Counter("rows_total", "Rows in committed Parquet objects.")
+	s.bytes = f.Counter("bytes_total", "Bytes of committed Parquet objects.")
+	s.errors = f.Counter("errors_total", "Batches that failed to become durable.")
+	s.latency = f.Histogram("write_seconds", "Time to make one batch durable.", prometheus.ExponentialBuckets(0.001, 2, 16))
+	if err := f.Register(reg); err != nil {
 		return nil, err
 	}
 	return s, nil

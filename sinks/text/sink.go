@@ -72,13 +72,11 @@ func New(cfg Config, store objstore.Store, d component.Deps) (*Sink, error) {
 		}
 	}
 	s.cfg.Naming = s.cfg.Naming.WithDefaults()
-	s.files = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "flowtap", Subsystem: "sink_text",
-		Name: "files_total", Help: "Text files committed."})
-	s.records = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "flowtap", Subsystem: "sink_text",
-		Name: "records_total", Help: "Records written to committed text files."})
-	s.bytes = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "flowtap", Subsystem: "sink_text",
-		Name: "bytes_total", Help: "Compressed bytes of committed text files."})
-	if err := component.Register(reg, "text", s.files, s.records, s.bytes); err != nil {
+	f := component.NewMetrics("sink_text")
+	s.files = f.Counter("files_total", "Text files committed.")
+	s.records = f.Counter("records_total", "Records written to committed text files.")
+	s.bytes = f.Counter("bytes_total", "Compressed bytes of committed text files.")
+	if err := f.Register(reg); err != nil {
 		return nil, err
 	}
 	return s, nil
