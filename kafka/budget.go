@@ -11,11 +11,17 @@ import (
 // process would otherwise hold partitions × MaxRecords of them.
 type budget struct {
 	mu    sync.Mutex
-	free  int64
+	size  int64
+	free  int64         // below zero while one fetch larger than the whole budget is held
 	freed chan struct{} // closed and replaced whenever records are given back
 }
 
-func newBudget(n int64) *budget { return &budget{free: n, freed: make(chan struct{})} }
+func newBudget(n int64) *budget { return &budget{size: n, free: n, freed: make(chan struct{})} }
+
+// fits reports whether n records can be taken now: when the budget holds them, or, for
+// more records than the whole budget (one fetch of a huge producer batch), when it is
+// entirely free, so that such a fetch waits for room instead of forever.
+func (b *budget) fits(n int64) bool { return b.free >= min(n, b.size) }
 
 // take takes n records from the budget, waiting up to wait (forever when wait ≤ 0) for
 // them; it reports whether it got them.
@@ -28,7 +34,7 @@ func (b *budget) take(ctx context.Context, n int64, wait time.Duration) bool {
 	}
 	for {
 		b.mu.Lock()
-		if b.free >= n {
+		if b.fits(n) {
 			b.free -= n
 			b.mu.Unlock()
 			return true
@@ -49,7 +55,7 @@ func (b *budget) take(ctx context.Context, n int64, wait time.Duration) bool {
 func (b *budget) tryTake(n int64) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.free < n {
+	if !b.fits(n) {
 		return false
 	}
 	b.free -= n
@@ -60,7 +66,7 @@ func (b *budget) tryTake(n int64) bool {
 func (b *budget) available() int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.free
+	return max(b.free, 0)
 }
 
 // give returns n records to the budget.

@@ -32,3 +32,21 @@ func TestBudget(t *testing.T) {
 		t.Fatal("take on a canceled context succeeded")
 	}
 }
+
+// A fetch larger than the whole budget waits until the budget is entirely free and then
+// takes it all; the records come back as usual.
+func TestBudgetLargerThanItself(t *testing.T) {
+	ctx := context.Background()
+	b := newBudget(10)
+	if !b.take(ctx, 3, 0) || b.tryTake(25) {
+		t.Fatal("took 25 records while 3 of 10 were held")
+	}
+	b.give(3)
+	if !b.tryTake(25) || b.available() != 0 || b.tryTake(1) {
+		t.Fatalf("after taking 25 of a free budget of 10: available %d", b.available())
+	}
+	b.give(25)
+	if !b.tryTake(10) {
+		t.Fatal("the budget did not come back whole")
+	}
+}
