@@ -65,26 +65,26 @@ import (
 type Config struct {
 	// Listen is the HTTP address. Firehose only delivers to https on port 443: run it behind
 	// a TLS-terminating proxy, or give TLSCert and TLSKey.
-	Listen  string `yaml:"listen"`
-	TLSCert string `yaml:"tls_cert"`
-	TLSKey  string `yaml:"tls_key"`
+	Listen  string
+	TLSCert string
+	TLSKey  string
 	// AccessKeys are the accepted X-Amz-Firehose-Access-Key values; with none, every
 	// request is accepted (only sensible behind an authenticating proxy).
-	AccessKeys []string `yaml:"access_keys"`
+	AccessKeys []string
 
-	Brokers     []string     `yaml:"brokers"`
-	Topics      kafka.Topics `yaml:"topics"`
-	Compression string       `yaml:"compression"`
+	Brokers     []string
+	Topics      kafka.Topics
+	Compression string
 
 	// Format is the flow log format of lines that match no AWS default ("" for defaults).
-	Format string `yaml:"format"`
+	Format string
 	// MaxBodyBytes bounds a request body, decompressed (Firehose buffers at most 64 MiB).
-	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	MaxBodyBytes int64
 
 	// SpillDir holds the disk spill, under <cluster key>/firehose ("": spill.DefaultDir());
 	// SpillMaxBytes bounds it (a request that does not fit is answered 503).
-	SpillDir      string `yaml:"spill_dir"`
-	SpillMaxBytes int64  `yaml:"spill_max_bytes"`
+	SpillDir      string
+	SpillMaxBytes int64
 }
 
 // DefaultConfig listens on 127.0.0.1:8089 and produces to the embedded broker.

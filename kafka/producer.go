@@ -23,9 +23,9 @@ import (
 
 // Topics names the topic of each log kind.
 type Topics struct {
-	VPC string `yaml:"vpc"`
-	TGW string `yaml:"tgw"`
-	VPN string `yaml:"vpn"`
+	VPC string
+	TGW string
+	VPN string
 }
 
 // DefaultTopics are the topics the embedded broker creates.
@@ -35,47 +35,47 @@ func DefaultTopics() Topics {
 
 // ProducerConfig configures the producer.
 type ProducerConfig struct {
-	Brokers     []string `yaml:"brokers"`
-	SASL        SASL     `yaml:"sasl"` // authentication to the brokers, if they require it
-	Topics      Topics   `yaml:"topics"`
-	Compression string   `yaml:"compression"` // zstd, gzip, snappy, lz4 or none
+	Brokers     []string
+	SASL        SASL // authentication to the brokers, if they require it
+	Topics      Topics
+	Compression string // zstd, gzip, snappy, lz4 or none
 
-	BatchSize int `yaml:"batch_size"` // messages per produce request per partition
+	BatchSize int // messages per produce request per partition
 	// BatchBytes is the uncompressed bytes per produce request per partition. The broker
 	// limits the compressed batch (message.max.bytes, 1 MiB by default), so without
 	// compression it is capped at MaxMessageBytes. Larger batches mean fewer requests, and
 	// the embedded broker handles requests one at a time, with an fsync each.
-	BatchBytes  int64         `yaml:"batch_bytes"`
-	Linger      time.Duration `yaml:"linger"`     // how long a partial batch waits for more
-	SendChunk   int           `yaml:"send_chunk"` // messages handed to the client per call (per lane)
-	MaxAttempts int           `yaml:"max_attempts"`
+	BatchBytes  int64
+	Linger      time.Duration // how long a partial batch waits for more
+	SendChunk   int           // messages handed to the client per call (per lane)
+	MaxAttempts int
 	// WriteTimeout bounds one produce call; after it the messages go to the spill.
-	WriteTimeout time.Duration `yaml:"write_timeout"`
+	WriteTimeout time.Duration
 
 	// Lanes is the number of senders, each with one produce call in flight. A record goes to
 	// the lane of its key (FNV-1a, as kafka-go's Hash balancer, so with as many lanes as
 	// partitions a lane feeds one partition of each topic); a lane keeps its keys in order.
-	Lanes int `yaml:"lanes"`
+	Lanes int
 
 	// QueueBytes bounds the in-memory queues (encoded bytes), split evenly between the lanes.
 	// A writer that finds its lane's queue full waits up to BlockTimeout for room, then its
 	// records go to the lane's disk spill.
-	QueueBytes   int64         `yaml:"queue_bytes"`
-	BlockTimeout time.Duration `yaml:"block_timeout"`
+	QueueBytes   int64
+	BlockTimeout time.Duration
 
-	RetryBackoffMin time.Duration `yaml:"retry_backoff_min"`
-	RetryBackoffMax time.Duration `yaml:"retry_backoff_max"`
+	RetryBackoffMin time.Duration
+	RetryBackoffMax time.Duration
 	// DrainTimeout is how long Run keeps sending after ctx ends; what is left is spilled.
-	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	DrainTimeout time.Duration
 
 	// Spill is the disk spill; each lane gets Spill.MaxBytes/Lanes of it (see spill.Set). It
 	// lives in a subdirectory of Spill.Dir named after the brokers (see SpillDir), so records
 	// spilled for one cluster are never sent to another.
-	Spill spill.Config `yaml:"spill"`
+	Spill spill.Config
 	// UndeliverableAfter is how long the brokers may keep answering that a spilled record's
 	// topic does not exist before the record goes to the dead-letter file; records the
 	// brokers refuse with a non-retriable error go there at once.
-	UndeliverableAfter time.Duration `yaml:"undeliverable_after"`
+	UndeliverableAfter time.Duration
 }
 
 // MaxMessageBytes is the largest message, or uncompressed batch, the producer sends:

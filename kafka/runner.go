@@ -21,44 +21,44 @@ import (
 
 // RunnerConfig configures the consumer-group runner.
 type RunnerConfig struct {
-	Brokers []string `yaml:"brokers"`
-	SASL    SASL     `yaml:"sasl"` // authentication to the brokers, if they require it
-	Group   string   `yaml:"group"`
+	Brokers []string
+	SASL    SASL // authentication to the brokers, if they require it
+	Group   string
 	// Topics holds flow records (VPC, TGW) encoded by the Producer.
-	Topics []string `yaml:"topics"`
+	Topics []string
 	// EventTopics holds raw log events (the VPN topic: AWS's JSON, key = CloudWatch stream,
 	// header flowtap-kind). They are read only when some sink implements sinks.EventSink,
 	// and only those sinks get them.
-	EventTopics     []string `yaml:"event_topics"`
-	DeadLetterTopic string   `yaml:"dead_letter_topic"`
+	EventTopics     []string
+	DeadLetterTopic string
 
 	// A batch is cut when it reaches MaxRecords or MaxBytes (message values), or when its
 	// first message is MaxAge old.
-	MaxRecords int           `yaml:"max_records"`
-	MaxBytes   int64         `yaml:"max_bytes"`
-	MaxAge     time.Duration `yaml:"max_age"`
+	MaxRecords int
+	MaxBytes   int64
+	MaxAge     time.Duration
 
 	// StateDir keeps one intent file per partition (see the package doc).
-	StateDir string `yaml:"state_dir"`
+	StateDir string
 
 	// A failing sink is retried after SinkBackoffMin·2^n, capped at SinkBackoffMax.
-	SinkBackoffMin time.Duration `yaml:"sink_backoff_min"`
-	SinkBackoffMax time.Duration `yaml:"sink_backoff_max"`
+	SinkBackoffMin time.Duration
+	SinkBackoffMax time.Duration
 
-	SessionTimeout time.Duration `yaml:"session_timeout"`
+	SessionTimeout time.Duration
 	// A fetch waits up to FetchMaxWait for data and returns up to FetchMaxBytes per partition.
-	FetchMaxWait  time.Duration `yaml:"fetch_max_wait"`
-	FetchMaxBytes int           `yaml:"fetch_max_bytes"`
+	FetchMaxWait  time.Duration
+	FetchMaxBytes int
 	// MaxDecodedRecords bounds the decoded records held over all partitions (a record takes
 	// about 1 KB; a batch waiting out a sink's backoff does not count). A partition that
 	// finds no room cuts its batch short at once. Default: 2 × MaxRecords; never less
 	// than MaxRecords + one fetch.
-	MaxDecodedRecords int `yaml:"max_decoded_records"`
+	MaxDecodedRecords int
 	// DedupeWindow is how many offsets back in a partition a message is compared with to
 	// drop it as a producer's re-sent copy (same flowtap-id header; see dedupe.go). On start
 	// a partition re-reads that many messages before its committed offset to fill the
 	// window. Default 65 536 (about 3 MiB per partition); negative turns it off.
-	DedupeWindow int64 `yaml:"dedupe_window"`
+	DedupeWindow int64
 }
 
 // DefaultRunnerConfig reads the VPC and TGW topics (and the VPN topic, for event sinks) of
