@@ -66,11 +66,14 @@
 // BenchmarkProduceLanes), and `generate --kafka-brokers` ≥ 700 k records/s (bench/pipeline,
 // against the same generate writing text in the same run). On the shared 2-core dev host,
 // 4 lanes with zstd to the on-disk broker once measured 0.52–0.78 M records/s. Under a load
-// average of ~14, generated VPC records cost the generate process 3.3–3.5 µs of CPU each
-// with lz4 against 4.9–5.3 µs with zstd (the broker process 0.55–0.67 µs either way), of
-// which the generator ~0.5, AppendJSON ~0.6, lz4 ~0.9 and kafka-go's Writer and protocol
-// encoding most of the rest; on a busy host the rate follows the CPU share the process
-// gets, so CPU per record is the figure to compare between runs.
+// average of 14–19, generated VPC records cost the generate process 2.8–3.9 µs of CPU each
+// (lz4, AppendJSON unrolled, the metadata cache) against 5.0–6.2 µs for the zstd producer
+// before them, in alternating runs; the generator ~0.5, AppendJSON ~0.45, lz4 ~0.85 and
+// kafka-go's Writer and protocol encoding most of the rest. 4 MiB batches halved the
+// embedded broker's share (0.63–0.75 → 0.34–0.38 µs): it handles one request at a time with
+// an fsync each. On a busy host the rate follows the CPU share and the scheduling delay of
+// every hand-off (the process used 45% of one core in bench/pipeline), so CPU per record is
+// the figure to compare between runs.
 //
 // # Runner: batches, commits, exactly-once effect
 //
