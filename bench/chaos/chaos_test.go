@@ -415,6 +415,29 @@ func runFault(t *testing.T, fault string, seed int, lake string, inject func(p *
 	}
 }
 
+// waitGrowth waits until the record segments (*.dat) under dir grow (polling every few
+// milliseconds), or within passes; it reports whether they grew.
+func waitGrowth(dir string, within time.Duration) bool {
+	size := func() (n int64) {
+		filepath.WalkDir(dir, func(_ string, e os.DirEntry, err error) error {
+			if err == nil && !e.IsDir() && strings.HasSuffix(e.Name(), ".dat") {
+				if fi, err := e.Info(); err == nil {
+					n += fi.Size()
+				}
+			}
+			return nil
+		})
+		return n
+	}
+	base := size()
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		if size() > base {
+			return true
+		}
+	}
+	return false
+}
+
 // killAtRandom SIGKILLs pr n times at random moments within the first spread, restarting it
 // after a short pause (its data directory is kept).
 func killAtRandom(pr *proc, n int, spread, pause time.Duration, rng *rand.Rand) {
@@ -444,6 +467,18 @@ func TestChaos(t *testing.T) {
 		}},
 		{name: "sigkill-broker", inject: func(p *pipeline, gen *proc) {
 			killAtRandom(p.broker, m.kills, 800*time.Millisecond, 300*time.Millisecond, rand.New(rand.NewPCG(seed, 3)))
+		}},
+		{name: "sigkill-broker-producing", inject: func(p *pipeline, gen *proc) {
+			// The moment the broker's log grows, produce calls are in flight: a kill then
+			// leaves calls the broker stored but never answered, which the producer sends again.
+			for range m.kills {
+				if !waitGrowth(filepath.Join(p.dir, "kafka", "partitions"), 10*time.Second) {
+					return
+				}
+				p.broker.kill()
+				time.Sleep(300 * time.Millisecond)
+				p.broker.start()
+			}
 		}},
 		{name: "broker-outage", inject: func(p *pipeline, gen *proc) {
 			p.broker.kill()

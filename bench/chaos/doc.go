@@ -4,6 +4,8 @@
 //
 //   - sigkill-sink, sigkill-broker, sigkill-logstore: SIGKILL of that process at random
 //     moments while records flow, and a restart on the same data directory;
+//   - sigkill-broker-producing: SIGKILL of the broker the moment its record segments grow,
+//     so that produce calls it stored are never answered and are sent again;
 //   - broker-outage: the broker is stopped (SIGKILL) for seconds under a running generator,
 //     whose records wait in its spill and are sent when the broker is back;
 //   - loki-slow, loki-failing: an HTTP proxy in front of the log store delays every push
