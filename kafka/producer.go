@@ -161,10 +161,7 @@ type Producer struct {
 
 	undeliverable undeliverable // topics the brokers keep refusing, for the dead-letter file
 
-	// instance and seq make each message's HeaderID: this producer's random name and the
-	// next sequence number.
-	instance [8]byte
-	seq      atomic.Uint64
+	ids *MessageIDs // each message's HeaderID
 
 	avgSize      atomic.Int64 // bytes per encoded message, to size encode buffers
 	serialEncode bool         // benchmarks: encode every lane in the caller's goroutine
@@ -243,7 +240,7 @@ func NewProducer(cfg ProducerConfig, reg prometheus.Registerer, log *slog.Logger
 		cfg: cfg, log: log.With("component", "kafka-producer"), m: m, writer: w,
 		olderDone: make(chan struct{}), olderExit: make(chan struct{}), done: make(chan struct{}),
 	}
-	binary.BigEndian.PutUint64(p.instance[:], rand.Uint64())
+	p.ids = NewMessageIDs()
 	p.avgSize.Store(512)
 	laneBytes := max(cfg.QueueBytes/int64(cfg.Lanes), 1)
 	for i := range cfg.Lanes {
@@ -439,8 +436,8 @@ type idBlock struct {
 }
 
 func (p *Producer) newIDs(count int) *idBlock {
-	return &idBlock{instance: p.instance, ids: make([]byte, 0, count*idLen), hdrs: make([]kafkago.Header, 0, 2*count),
-		seq: p.seq.Add(uint64(count)) - uint64(count)}
+	return &idBlock{instance: p.ids.instance, ids: make([]byte, 0, count*idLen), hdrs: make([]kafkago.Header, 0, 2*count),
+		seq: p.ids.reserve(count)}
 }
 
 // next returns the headers of the next message: kind and a fresh HeaderID.

@@ -1,5 +1,11 @@
 package kafka
 
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"sync/atomic"
+)
+
 // Topic names: one per log kind, plus the dead-letter topic. The embedded broker creates
 // AllTopics on start; any Kafka cluster needs them created (or auto-creation on).
 const (
@@ -25,6 +31,29 @@ const HeaderID = "flowtap-id"
 
 // idLen is the length of a HeaderID value.
 const idLen = 16
+
+// MessageIDs hands out HeaderID values: a random 8-byte name chosen when it is made, and a
+// sequence number. The Producer has one; so do the parts that produce on their own (import,
+// the Firehose receiver), so that kafka-go's retries of their calls are dropped too.
+type MessageIDs struct {
+	instance [8]byte
+	seq      atomic.Uint64
+}
+
+// NewMessageIDs returns an id source with a random name.
+func NewMessageIDs() *MessageIDs {
+	g := &MessageIDs{}
+	binary.BigEndian.PutUint64(g.instance[:], rand.Uint64())
+	return g
+}
+
+// reserve takes n consecutive sequence numbers and returns the first.
+func (g *MessageIDs) reserve(n int) uint64 { return g.seq.Add(uint64(n)) - uint64(n) }
+
+// Append appends a new HeaderID value to dst.
+func (g *MessageIDs) Append(dst []byte) []byte {
+	return binary.BigEndian.AppendUint64(append(dst, g.instance[:]...), g.reserve(1))
+}
 
 // Dead-letter headers: why a message was set aside and where it came from.
 const (
