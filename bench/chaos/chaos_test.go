@@ -519,9 +519,9 @@ func TestChaos(t *testing.T) {
 	})
 	var b strings.Builder
 	fmt.Fprintf(&b, "chaos (%d records/s × %d min per fault, %d kills)\n", m.rate, m.minutes, m.kills)
-	fmt.Fprintf(&b, "%-17s %7s %7s %6s %5s %9s %6s %6s\n", "fault", "sent", "lake", "lost", "dup", "logstore", "lost", "dup")
+	fmt.Fprintf(&b, "%-24s %7s %7s %6s %5s %9s %6s %6s\n", "fault", "sent", "lake", "lost", "dup", "logstore", "lost", "dup")
 	for _, r := range table {
-		fmt.Fprintf(&b, "%-17s %7d %7d %6d %5d %9d %6d %6d\n", r.fault, r.sent, r.lake, r.lost, r.dup, r.logs, r.logLost, r.logDup)
+		fmt.Fprintf(&b, "%-24s %7d %7d %6d %5d %9d %6d %6d\n", r.fault, r.sent, r.lake, r.lost, r.dup, r.logs, r.logLost, r.logDup)
 	}
 	t.Log("\n" + b.String())
 	if f := os.Getenv("CHAOS_REPORT"); f != "" {
