@@ -45,7 +45,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/klauspost/compress/snappy"
+	"github.com/klauspost/compress/s2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/flowtap/flowtap/flowlog"
@@ -493,7 +493,9 @@ func (p *pusher) flush(ctx context.Context) error {
 		lines += len(st.entries)
 	}
 	p.raw = appendPushRequest(p.raw[:0], p.order)
-	p.body = snappy.Encode(p.body[:cap(p.body)], p.raw)
+	// Snappy's format at s2's fast level: "better" compression cost this sink a twentieth
+	// of its CPU for a somewhat smaller body on what is mostly a local hop.
+	p.body = s2.EncodeSnappy(p.body[:cap(p.body)], p.raw)
 	p.release()
 	return p.s.push(ctx, p.body, lines)
 }
