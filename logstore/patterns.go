@@ -1,0 +1,188 @@
+package logstore
+
+import (
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flowtap/flowtap/internal/jsonstr"
+	"github.com/flowtap/flowtap/logstore/logql"
+)
+
+// Patterns (/loki/api/v1/patterns) cluster each stream's lines the way the Drain log
+// parser does (He et al., "Drain: An Online Log Parsing Approach with Fixed Depth Tree",
+// ICWS 2017), which Loki's pattern ingester also follows: lines are split into tokens at
+// blanks; a line joins the cluster of the same token count and first token (tokens with a
+// digit share one route) whose template has the most tokens equal to the line's, if at
+// least drainSimilarity of them are; the template then turns the positions that differ
+// into <_>. Otherwise the line starts a cluster. Patterns of equal text from different
+// streams are added up.
+
+const (
+	// drainSimilarity is the share of a line's tokens that must equal a template's for
+	// the line to join its cluster (the paper's default).
+	drainSimilarity = 0.4
+	// drainMaxClusters bounds the clusters of one stream; lines that would start
+	// another are not counted, so memory stays bounded on any data.
+	drainMaxClusters = 300
+	// maxPatterns bounds the patterns of one answer.
+	maxPatterns = 300
+	// drainWildcard is the variable part of a pattern, as Loki prints it.
+	drainWildcard = "<_>"
+)
+
+// drainCluster is one pattern: its template tokens and its lines per step.
+type drainCluster struct {
+	tokens  []string
+	samples map[int64]int64 // step start (Unix s) -> lines
+}
+
+type drainRoute struct {
+	n     int
+	first string
+}
+
+// drain clusters the lines of one stream.
+type drain struct {
+	routes   map[drainRoute][]*drainCluster
+	clusters int
+}
+
+func hasDigit(s string) bool { return strings.ContainsAny(s, "0123456789") }
+
+// add files a line and returns its cluster, or nil when the stream has too many.
+func (d *drain) add(line string) *drainCluster {
+	toks := strings.Fields(line)
+	if len(toks) == 0 {
+		return nil
+	}
+	route := drainRoute{n: len(toks), first: toks[0]}
+	if hasDigit(route.first) {
+		route.first = drainWildcard
+	}
+	var best *drainCluster
+	bestEqual := -1
+	for _, c := range d.routes[route] {
+		equal := 0
+		for i, t := range c.tokens {
+			if t == toks[i] {
+				equal++
+			}
+		}
+		if equal > bestEqual {
+			best, bestEqual = c, equal
+		}
+	}
+	if best != nil && float64(bestEqual) >= drainSimilarity*float64(len(toks)) {
+		for i, t := range best.tokens {
+			if t != toks[i] {
+				best.tokens[i] = drainWildcard
+			}
+		}
+		return best
+	}
+	if d.clusters >= drainMaxClusters {
+		return nil
+	}
+	if d.routes == nil {
+		d.routes = map[drainRoute][]*drainCluster{}
+	}
+	c := &drainCluster{tokens: toks, samples: map[int64]int64{}}
+	d.routes[route] = append(d.routes[route], c)
+	d.clusters++
+	return c
+}
+
+func (s *Store) handlePatterns(w http.ResponseWriter, r *http.Request, tenantID string) error {
+	start, end, ms, err := spanAndSelector(r)
+	if err != nil {
+		return err
+	}
+	step := defaultStep(time.Unix(0, start), time.Unix(0, end))
+	if v := r.Form.Get("step"); v != "" {
+		if step, err = ParseDuration(v); err != nil || step <= 0 {
+			return badRequest("invalid step %q", v)
+		}
+	}
+	stepNs := step.Nanoseconds()
+	drains := map[*stream]*drain{}
+	err = s.eachEntry(r.Context(), tenantID, ms, start, end, func(st *stream, e logql.Entry) {
+		d := drains[st]
+		if d == nil {
+			d = &drain{}
+			drains[st] = d
+		}
+		if c := d.add(e.Line); c != nil {
+			c.samples[e.Timestamp/stepNs*stepNs/1e9]++
+		}
+	})
+	if err != nil {
+		return err
+	}
+	// patterns of equal text from different streams add up
+	type pattern struct {
+		text    string
+		total   int64
+		samples map[int64]int64
+	}
+	byText := map[string]*pattern{}
+	for _, d := range drains {
+		for _, cs := range d.routes {
+			for _, c := range cs {
+				text := strings.Join(c.tokens, " ")
+				p := byText[text]
+				if p == nil {
+					p = &pattern{text: text, samples: map[int64]int64{}}
+					byText[text] = p
+				}
+				for t, n := range c.samples {
+					p.samples[t] += n
+					p.total += n
+				}
+			}
+		}
+	}
+	list := make([]*pattern, 0, len(byText))
+	for _, p := range byText {
+		list = append(list, p)
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].total != list[j].total {
+			return list[i].total > list[j].total
+		}
+		return list[i].text < list[j].text
+	})
+	if len(list) > maxPatterns {
+		list = list[:maxPatterns]
+	}
+	b := []byte(`{"status":"success","data":[`)
+	for i, p := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"pattern":`...)
+		b = jsonstr.Append(b, p.text)
+		b = append(b, `,"samples":[`...)
+		ts := make([]int64, 0, len(p.samples))
+		for t := range p.samples {
+			ts = append(ts, t)
+		}
+		slices.Sort(ts)
+		for j, t := range ts {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '[')
+			b = strconv.AppendInt(b, t, 10)
+			b = append(b, ',')
+			b = strconv.AppendInt(b, p.samples[t], 10)
+			b = append(b, ']')
+		}
+		b = append(b, "]}"...)
+	}
+	writeJSON(w, append(b, "]}"...))
+	return nil
+}
