@@ -9,7 +9,6 @@ import (
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/flowlog/generate"
 	"github.com/flowtap/flowtap/flowlog/generate/topology"
-	"github.com/flowtap/flowtap/internal/testenv"
 )
 
 // BenchmarkGenerateToKafka is `generate --kafka-brokers` in one process: the generator's
@@ -37,16 +36,9 @@ func BenchmarkGenerateToKafka(b *testing.B) {
 		return g.Records()
 	}
 	br := startBroker(b, "", b.TempDir())
-	cfg := DefaultProducerConfig()
-	cfg.Brokers, cfg.Spill.Dir = []string{br.Addr()}, b.TempDir()
-	cfg.BlockTimeout = time.Minute // as generate: wait for Kafka rather than spill
-	p, err := NewProducer(cfg, nil, testenv.Quiet())
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go p.Run(ctx)
-	b.Cleanup(func() { cancel(); <-p.Done() })
+	def := DefaultProducerConfig()
+	// As generate: writers wait for Kafka rather than spill.
+	p := benchProducer(b, br.Addr(), def.Compression, def.Lanes, func(c *ProducerConfig) { c.BlockTimeout = time.Minute })
 	text := generate.NewTextWriter(io.Discard, flowlog.DefaultVPC, true)
 	var nText, nKafka int64
 	var tText, tKafka, cText, cKafka time.Duration

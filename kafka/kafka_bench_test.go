@@ -89,12 +89,15 @@ func BenchmarkProduceLanes(b *testing.B) {
 }
 
 // benchProducer starts a producer to addr and waits until it has sent a first message.
-func benchProducer(b *testing.B, addr, codec string, lanes int) *Producer {
+func benchProducer(b *testing.B, addr, codec string, lanes int, tune ...func(*ProducerConfig)) *Producer {
 	b.Helper()
 	cfg := DefaultProducerConfig()
 	cfg.Brokers = []string{addr}
 	cfg.Compression = codec
 	cfg.Lanes = lanes
+	for _, f := range tune {
+		f(&cfg)
+	}
 	benchTune(&cfg)
 	cfg.Spill.Dir = b.TempDir()
 	p, err := NewProducer(cfg, nil, testenv.Quiet())
