@@ -116,7 +116,7 @@ func (p *proc) stop() {
 	}
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -543,4 +543,85 @@ func tmpfsLake(t *testing.T) (string, bool) {
 	}
 	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
 	return dir, true
+}
+
+// BenchmarkStreamFlood pushes 100 000 new streams (issue 16's stream flood) to `flowtap
+// logstore` and to the log store of `flowtap up`, as one push and as 100 pushes of 1 000,
+// and reports the process's peak RSS (VmHWM) and how long it takes to exit after SIGTERM
+// (the issue's bounds: 1 GB, 10 s).
+//
+//	go test -run '^$' -bench StreamFlood -benchtime 1x ./bench/chaos/
+func BenchmarkStreamFlood(b *testing.B) {
+	for _, command := range []string{"logstore", "up"} {
+		for _, perPush := range []int{100_000, 1_000} {
+			b.Run(fmt.Sprintf("%s/streams-per-push=%d", command, perPush), func(b *testing.B) {
+				for range b.N {
+					rss, stop, codes := flood(b, command, 100_000, perPush)
+					b.ReportMetric(float64(rss)/(1<<20), "peakRSS-MiB")
+					b.ReportMetric(stop.Seconds(), "shutdown-s")
+					b.Logf("%s: push answers %v, peak RSS %d MiB, SIGTERM to exit %v", command, codes, rss>>20, stop.Round(10*time.Millisecond))
+				}
+			})
+		}
+	}
+}
+
+func flood(b *testing.B, command string, streams, perPush int) (rss int64, stop time.Duration, codes map[int]int) {
+	dir, loki := b.TempDir(), freeAddr(b)
+	args := []string{"logstore", "--listen", loki, "--data", filepath.Join(dir, "logs")}
+	if command == "up" {
+		args = []string{"up", "--data", dir, "--logstore-listen", loki, "--broker-listen", freeAddr(b),
+			"--listen", freeAddr(b), "--http", freeAddr(b)}
+	}
+	cmd := exec.Command(flowtapBin, args...)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if resp, err := http.Get("http://" + loki + "/ready"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%s: log store not ready", command)
+		}
+	}
+	type stream struct {
+		Stream map[string]string `json:"stream"`
+		Values [][2]string       `json:"values"`
+	}
+	codes = map[int]int{}
+	for start := 0; start < streams; start += perPush {
+		var body struct {
+			Streams []stream `json:"streams"`
+		}
+		now := strconv.FormatInt(time.Now().UnixNano(), 10)
+		for i := start; i < min(start+perPush, streams); i++ {
+			body.Streams = append(body.Streams, stream{Stream: map[string]string{"job": "flood", "id": strconv.Itoa(i)},
+				Values: [][2]string{{now, fmt.Sprintf("level=info msg=\"flood line\" n=%d", i)}}})
+		}
+		data, _ := json.Marshal(body)
+		resp, err := http.Post("http://"+loki+"/loki/api/v1/push", "application/json", strings.NewReader(string(data)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		codes[resp.StatusCode]++
+	}
+	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	for _, l := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			rss = kb << 10
+		}
+	}
+	t0 := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	return rss, time.Since(t0), codes
 }
