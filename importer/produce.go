@@ -252,7 +252,7 @@ func (p *producer) scan(ctx context.Context, from map[string][]int64, fn func([]
 					return fmt.Errorf("%s/%d at offset %d: %w", t, part, off, err)
 				}
 				next := off
-				for {
+				for res.Records != nil {
 					r, err := res.Records.ReadRecord()
 					if err != nil {
 						if !errors.Is(err, io.EOF) {

@@ -56,8 +56,8 @@ are reported by key and line and counted; they never stop the import.
 				return err
 			}
 			st, err := im.Run(cmd.Context())
-			fmt.Fprintf(cmd.OutOrStdout(), "imported %d objects (%d skipped): %d records, %d VPN events, %d bad lines, %d bad objects, %d records skipped on resume, %.1f MB read in %s (%.0f records/s)\n",
-				st.Objects, st.Skipped, st.Records, st.Events, st.BadLines, st.BadObjects, st.Resumed, float64(st.Bytes)/1e6,
+			fmt.Fprintf(cmd.OutOrStdout(), "imported %d objects (%d skipped): %d records, %d VPN events, %d bad lines, %d bad objects, %d records skipped on resume, %d found already in Kafka, %.1f MB read in %s (%.0f records/s)\n",
+				st.Objects, st.Skipped, st.Records, st.Events, st.BadLines, st.BadObjects, st.Resumed, st.Present, float64(st.Bytes)/1e6,
 				st.Elapsed.Round(time.Millisecond), float64(st.Records+st.Events)/max(st.Elapsed.Seconds(), 1e-3))
 			for _, b := range st.BadExamples {
 				fmt.Fprintln(cmd.ErrOrStderr(), "bad:", b)
