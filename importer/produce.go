@@ -110,7 +110,8 @@ func (p *producer) split(c *chunk) []request {
 }
 
 // request sends one produce request, retrying a temporary error with backoff. A retry after
-// a timeout may duplicate the request's records (see the package doc).
+// an answer that never came may store the records twice; the copies carry the same
+// flowtap-id (flowmsg), so the consumer drops them (see kafka.HeaderID).
 func (p *producer) request(tp topicPartition, msgs []kafkago.Message, idx []int32) error {
 	time.Sleep(p.pause)
 	var err error
