@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"testing"
@@ -77,6 +78,19 @@ func startRunner(t testing.TB, cfg RunnerConfig, dest ...sinks.Sink) (stop func(
 	return runRunner(t, r)
 }
 
+// waitLake waits up to timeout for n records in the lake and returns them, checked: no
+// two objects overlap (a duplicate), exactly n records, each key's records in order.
+func waitLake(t testing.TB, lake string, n int, seq map[string]uint64, timeout time.Duration) []flowlog.Record {
+	t.Helper()
+	waitFor(t, timeout, fmt.Sprintf("%d records in the lake", n), func() bool { return lakeLines(t, lake) >= n })
+	got := checkLake(t, readLake(t, lake))
+	if len(got) != n {
+		t.Fatalf("lake has %d records, want %d", len(got), n)
+	}
+	checkOrder(t, got, seq)
+	return got
+}
+
 func committed(b *broker.Broker, group, topic string, partition int) int64 {
 	gi := b.Cluster().GroupInfo(group)
 	if gi == nil {
@@ -143,12 +157,7 @@ func TestProduceConsume(t *testing.T) {
 	cfg.Group = group
 	startRunner(t, cfg, sink)
 
-	waitFor(t, 30*time.Second, "all records in the lake", func() bool { return lakeLines(t, lake) >= len(sent) })
-	got := checkLake(t, readLake(t, lake))
-	if len(got) != len(sent) {
-		t.Fatalf("lake has %d records, sent %d", len(got), len(sent))
-	}
-	checkOrder(t, got, seq)
+	got := waitLake(t, lake, len(sent), seq, 30*time.Second)
 	for i := range got {
 		k := got[i].Key() + "/" + strconv.FormatUint(got[i].Packets, 10)
 		if string(flowlog.AppendJSON(nil, &got[i])) != string(want[k]) {
@@ -229,12 +238,7 @@ func TestCrashBetweenIntentAndCommit(t *testing.T) {
 	// crashed batch unless the intent is honoured.
 	cfg.MaxRecords = 97
 	startRunner(t, cfg, sink)
-	waitFor(t, 30*time.Second, "every record in the lake", func() bool { return lakeLines(t, lake) >= total })
-	got := checkLake(t, readLake(t, lake)) // fails on overlapping objects (duplicates)
-	if len(got) != total {
-		t.Fatalf("lake has %d records, want %d", len(got), total)
-	}
-	checkOrder(t, got, seq)
+	waitLake(t, lake, total, seq, 30*time.Second)
 }
 
 func TestPoisonMessageDeadLettered(t *testing.T) {
@@ -258,12 +262,7 @@ func TestPoisonMessageDeadLettered(t *testing.T) {
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	cfg.Group = "g-poison"
 	startRunner(t, cfg, sink)
-	waitFor(t, 20*time.Second, "good records in the lake", func() bool { return lakeLines(t, lake) >= len(good) })
-	got := checkLake(t, readLake(t, lake))
-	if len(got) != len(good) {
-		t.Fatalf("lake has %d records, want %d", len(got), len(good))
-	}
-	checkOrder(t, got, seq)
+	waitLake(t, lake, len(good), seq, 20*time.Second)
 
 	rd := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{b.Addr()}, GroupID: "dlq-check", Topic: TopicDeadLetter,
 		MaxWait: 100 * time.Millisecond, StartOffset: kafkago.FirstOffset})

@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flowtap/flowtap/query/logs"
 )
 
 // goldenFile holds Loki's answers to the corpus, recorded by `-compat -record` from a real
@@ -111,23 +113,7 @@ func canonical(status int, body []byte, base int64, keepOrder bool) string {
 	if err := json.Unmarshal(body, &r); err != nil {
 		return "undecodable answer: " + err.Error()
 	}
-	lbl := func(m map[string]string) string {
-		names := make([]string, 0, len(m))
-		for k := range m {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		var b strings.Builder
-		b.WriteByte('{')
-		for i, k := range names {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(k + "=" + strconv.Quote(m[k]))
-		}
-		b.WriteByte('}')
-		return b.String()
-	}
+	lbl := func(m map[string]string) string { return logs.Labels(m).String() }
 	relSec := func(raw json.RawMessage) string {
 		var f float64
 		if err := json.Unmarshal(raw, &f); err != nil {
