@@ -249,23 +249,6 @@ func compare(t *testing.T, what string, got, want map[key]counts) {
 	}
 }
 
-func gather(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v float64
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			for _, m := range mf.GetMetric() {
-				v += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-			}
-		}
-	}
-	return v
-}
-
 // requireTshark finds tshark, failing (not skipping) with the fix when it is missing.
 func requireTshark(t *testing.T) string {
 	t.Helper()
@@ -420,17 +403,17 @@ func TestAccuracy(t *testing.T) {
 		}
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for gather(t, reg, "flowtap_ingest_packets_total") < float64(total) && time.Now().Before(deadline) {
+	for testenv.MetricSum(t, reg, "flowtap_ingest_packets_total") < float64(total) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if got := gather(t, reg, "flowtap_ingest_packets_total"); got != float64(total) {
-		t.Fatalf("collector received %v datagrams, sent %d (kernel drops %v)", got, total, gather(t, reg, "flowtap_ingest_kernel_drops_total"))
+	if got := testenv.MetricSum(t, reg, "flowtap_ingest_packets_total"); got != float64(total) {
+		t.Fatalf("collector received %v datagrams, sent %d (kernel drops %v)", got, total, testenv.MetricSum(t, reg, "flowtap_ingest_kernel_drops_total"))
 	}
 	cancel() // graceful shutdown flushes the open windows
 	if err := <-runErr; err != nil {
 		t.Fatal(err)
 	}
-	if d := gather(t, reg, "flowtap_ingest_drops_total"); d != 0 {
+	if d := testenv.MetricSum(t, reg, "flowtap_ingest_drops_total"); d != 0 {
 		t.Errorf("%v datagrams dropped as malformed", d)
 	}
 
@@ -459,7 +442,7 @@ func TestAccuracy(t *testing.T) {
 			t.Errorf("record %s: direction %v", flowlog.AllVPC.AppendText(nil, &r), r.FlowDirection)
 		}
 	}
-	if u := gather(t, reg, "flowtap_ingest_unknown_vni_packets_total"); u != float64(len(fragTraffic())) {
+	if u := testenv.MetricSum(t, reg, "flowtap_ingest_unknown_vni_packets_total"); u != float64(len(fragTraffic())) {
 		t.Errorf("unknown-VNI packets %v, want %d", u, len(fragTraffic()))
 	}
 }

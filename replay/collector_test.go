@@ -63,9 +63,9 @@ func TestReplayTargetCaptureIntoCollector(t *testing.T) {
 	if err != nil || rep.Packets != uint64(len(frames)) || rep.Errors != 0 {
 		t.Fatalf("replay: %v %s", err, rep)
 	}
-	for counter(t, reg, "flowtap_ingest_packets_total") < float64(len(frames)) {
+	for testenv.MetricSum(t, reg, "flowtap_ingest_packets_total") < float64(len(frames)) {
 		if ctx.Err() != nil {
-			t.Fatalf("collector received %v of %d datagrams", counter(t, reg, "flowtap_ingest_packets_total"), len(frames))
+			t.Fatalf("collector received %v of %d datagrams", testenv.MetricSum(t, reg, "flowtap_ingest_packets_total"), len(frames))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -103,21 +103,4 @@ func TestReplayTargetCaptureIntoCollector(t *testing.T) {
 			t.Errorf("flow %v: %d packets %d bytes, want %d and %d", k, c.packets, c.bytes, len(f.Frames), f.Bytes())
 		}
 	}
-}
-
-func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v float64
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			for _, m := range mf.GetMetric() {
-				v += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return v
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/kafka/broker"
@@ -121,4 +123,23 @@ func (r *Recorder) Take() []flowlog.Record {
 	out := r.recs
 	r.recs = nil
 	return out
+}
+
+// MetricSum gathers g and sums the counter and gauge values of every series of the metric
+// name (0 when there is none).
+func MetricSum(tb testing.TB, g prometheus.Gatherer, name string) float64 {
+	tb.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var v float64
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				v += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			}
+		}
+	}
+	return v
 }
