@@ -84,8 +84,12 @@
 // flush loop (fanout.go) writes the batch to the sinks, in parallel, and commits it. So the
 // network and decompression overlap with sink writes, partitions are written in parallel,
 // and a partition whose sink backs off holds up no other one. A partition holds one decoded
-// batch (a decoded record takes about 1 KB, its message about 0.3 KB): memory stays within
-// partitions × MaxRecords records, plus the responses read ahead.
+// batch (a decoded record takes about 1 KB; its strings are slices of its message's value,
+// about 0.5 KB, not a copy). The decoded records of all partitions stay within
+// MaxDecodedRecords: each partition sizes its record slice to its share of it, and one
+// that finds no room cuts its batch at once, so that its flush gives records back (waiting
+// instead stalled every partition still forming a batch). A fetch larger than the whole
+// budget waits for all of it. The responses read ahead come on top.
 //
 // A batch is cut at MaxRecords, MaxBytes or MaxAge (default 20 000, 16 MiB, 60 s), and as soon as the
 // partition has no more to read (its high watermark) when it was being drained from behind
