@@ -154,23 +154,35 @@ func TestPatterns(t *testing.T) {
 	}
 }
 
-// Drain clustering: lines of a cluster keep the tokens they share and vary where they
-// differ; a line sharing too few tokens, or of another length, starts its own cluster;
+// Drain clustering: lines routed alike (same length, same words among their first
+// tokens) share a cluster when enough tokens are equal, which keeps the tokens they share
+// and varies where they differ; lines differing in a leading word, or in length, do not;
 // a stream's clusters are bounded.
 func TestDrainClusters(t *testing.T) {
 	var d drain
-	a := d.add("user alice logged in from 10.0.0.1")
-	if b := d.add("user bob logged in from 10.0.0.2"); b != a {
-		t.Fatal("lines sharing 4 of 6 tokens are in different clusters")
+	a := d.add("request 17 for alice took 5ms")
+	if b := d.add("request 18 for alice took 7ms"); b != a {
+		t.Fatal("lines sharing 4 of 6 tokens, differing in numbers, are in different clusters")
 	}
-	if got := strings.Join(a.tokens, " "); got != "user <_> logged in from <_>" {
+	if got := strings.Join(a.tokens, " "); got != "request <_> for alice took <_>" {
 		t.Fatalf("template %q", got)
 	}
-	if c := d.add("disk sda full on node 7"); c == a {
-		t.Fatal("a line sharing no token joined the cluster")
+	if c := d.add("request 17 for bob took 5ms"); c == a {
+		t.Fatal("a line with another leading word joined the cluster")
 	}
-	if c := d.add("user carol logged in"); c == a {
+	if c := d.add("request 19 for carol"); c == a {
 		t.Fatal("a shorter line joined the cluster")
+	}
+	if c := d.add("request 20 for alice 9 10"); c == a {
+		t.Fatal("a line with a number where the cluster has a word joined it")
+	}
+	if d.add("id 1 2 3 4 5") == d.add("id 6 7 8 9 10") {
+		t.Fatal("lines routed alike but sharing 1 of 6 tokens share a cluster")
+	}
+	var kv drain
+	x := kv.add("level=info msg=started user=alice took=5ms")
+	if y := kv.add("level=error msg=failed user=bob took=1s"); y != x || strings.Join(x.tokens, " ") != "level=<_> msg=<_> user=<_> took=<_>" {
+		t.Fatalf("logfmt lines with the same keys: %q", x.tokens)
 	}
 	var many drain
 	for i := 0; i < 2*drainMaxClusters; i++ {
