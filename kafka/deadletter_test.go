@@ -11,17 +11,8 @@ import (
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/internal/testenv"
-	"github.com/flowtap/flowtap/kafka/broker"
 	"github.com/flowtap/flowtap/kafka/spill"
 )
-
-func topicMessages(b *broker.Broker, topic string) int64 {
-	var n int64
-	for _, pi := range b.Cluster().PartitionInfos(topic) {
-		n += b.Cluster().PartitionInfo(topic, pi.Partition).HighWatermark
-	}
-	return n
-}
 
 // TestUnknownTopicGoesToDeadLetter: records for a topic the broker does not have leave the
 // spill for the dead-letter file after UndeliverableAfter, counted, instead of holding the
@@ -67,7 +58,7 @@ func TestUnknownTopicGoesToDeadLetter(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "later records produced", func() bool { return p.Stats().Produced == vpc+200 })
-	if n := topicMessages(b, TopicVPC); n != vpc+200 {
+	if n := b.Messages(TopicVPC); n != vpc+200 {
 		t.Fatalf("VPC topic holds %d messages, want %d", n, vpc+200)
 	}
 	files, _ := filepath.Glob(filepath.Join(p.DeadLetterDir(), "*.seg"))
@@ -109,7 +100,7 @@ func TestSpillKeyedByCluster(t *testing.T) {
 	if st := runShort(t, other.Addr(), spillDir, 2); st.Produced != 2 {
 		t.Fatalf("run to another broker: %+v, want only its own 2 produced", st)
 	}
-	if n := topicMessages(other, TopicVPN); n != 2 {
+	if n := other.Messages(TopicVPN); n != 2 {
 		t.Fatalf("the other broker holds %d messages, want 2 (the spill of the stopped broker must not reach it)", n)
 	}
 	// The first broker, back on its address, gets its records from a run to it.
@@ -117,7 +108,7 @@ func TestSpillKeyedByCluster(t *testing.T) {
 	if st := runShort(t, deadAddr, spillDir, 1); st.Produced != 5 {
 		t.Fatalf("run to the first broker again: %+v, want its 4 spilled and 1 new produced", st)
 	}
-	if n := topicMessages(back, TopicVPN); n != 5 {
+	if n := back.Messages(TopicVPN); n != 5 {
 		t.Fatalf("first broker holds %d messages, want 5", n)
 	}
 }

@@ -38,10 +38,7 @@ func TestInDoubtProduceNotDuplicated(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "the faulted produce requests", func() bool { return fault.Hits() == 3 })
 	waitFor(t, 20*time.Second, "every record produced", func() bool { return p.Stats().Produced >= int64(total) })
-	stored := int64(0)
-	for _, pi := range b.Cluster().PartitionInfos(TopicVPC) {
-		stored += pi.HighWatermark
-	}
+	stored := b.Messages(TopicVPC)
 	if stored <= int64(total) {
 		t.Fatalf("the broker holds %d messages for %d records: the fault did not store any request twice", stored, total)
 	}

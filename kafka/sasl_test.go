@@ -59,7 +59,7 @@ func TestSASLUsers(t *testing.T) {
 			t.Fatalf("producer with %q/%q: %+v; want refused (spilled, none produced)", bad.Mechanism, bad.Password, st)
 		}
 	}
-	if n := topicMessages(b, TopicVPC); n != 310 {
+	if n := b.Messages(TopicVPC); n != 310 {
 		t.Fatalf("broker holds %d records, want 310", n)
 	}
 

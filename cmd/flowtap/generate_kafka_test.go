@@ -33,14 +33,6 @@ func startTestBroker(t *testing.T) *broker.Broker {
 	return testenv.Broker(t, cfg)
 }
 
-func topicCount(b *broker.Broker, topic string) int64 {
-	var n int64
-	for _, pi := range b.Cluster().PartitionInfos(topic) {
-		n += b.Cluster().PartitionInfo(topic, pi.Partition).HighWatermark
-	}
-	return n
-}
-
 // TestGenerateKafkaReportsAndFails: generate --kafka-brokers says how many records it sent
 // to which brokers and topics, and exits with an error (non-zero) when Kafka did not take
 // them all by --kafka-timeout, naming the spill that keeps them.
@@ -58,7 +50,7 @@ func TestGenerateKafkaReportsAndFails(t *testing.T) {
 	if err != nil {
 		t.Fatalf("generate to a running broker: %v\n%s", err, stderr)
 	}
-	if got := topicCount(b, kafka.TopicVPC); got != want {
+	if got := b.Messages(kafka.TopicVPC); got != want {
 		t.Fatalf("broker holds %d records, want %d", got, want)
 	}
 	report := fmt.Sprintf("kafka %s: %d records written (%d to %s); %d delivered", b.Addr(), want, want, kafka.TopicVPC, want)

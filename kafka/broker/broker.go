@@ -209,6 +209,16 @@ func (b *Broker) Ready() <-chan struct{} { return b.ready }
 // Cluster exposes the kfake cluster (for tests and admin: partition info, group info).
 func (b *Broker) Cluster() *kfake.Cluster { return b.cluster }
 
+// Messages is the number of messages topic holds: the sum of its partitions' high
+// watermarks (0 for a topic the broker does not have).
+func (b *Broker) Messages(topic string) int64 {
+	var n int64
+	for _, pi := range b.cluster.PartitionInfos(topic) {
+		n += pi.HighWatermark
+	}
+	return n
+}
+
 // Run starts the broker if needed and serves until ctx ends, then closes it, which persists
 // its state (and committed offsets) to DataDir.
 func (b *Broker) Run(ctx context.Context) error {
