@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
-	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/kafka/spill"
 )
 
@@ -26,13 +25,7 @@ func TestUnknownTopicGoesToDeadLetter(t *testing.T) {
 	cfg.WriteTimeout = 2 * time.Second
 	cfg.RetryBackoffMin, cfg.RetryBackoffMax = 20*time.Millisecond, 100*time.Millisecond
 	cfg.UndeliverableAfter = 300 * time.Millisecond
-	p, err := NewProducer(cfg, nil, testenv.Quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go p.Run(ctx)
-	defer func() { cancel(); <-p.Done() }()
+	p, _ := runProducer(t, cfg)
 
 	seq := map[string]uint64{}
 	recs := makeRecords(500, 17, 5, seq) // every 5th a TGW record, for the missing topic

@@ -24,6 +24,12 @@ func testProducer(t testing.TB, addr string) (*Producer, context.CancelFunc) {
 	cfg.Spill.Dir = t.TempDir()
 	cfg.RetryBackoffMin, cfg.RetryBackoffMax = 50*time.Millisecond, 300*time.Millisecond
 	cfg.WriteTimeout = 3 * time.Second
+	return runProducer(t, cfg)
+}
+
+// runProducer runs a producer of cfg until the test ends or cancel is called.
+func runProducer(t testing.TB, cfg ProducerConfig) (*Producer, context.CancelFunc) {
+	t.Helper()
 	p, err := NewProducer(cfg, nil, testenv.Quiet())
 	if err != nil {
 		t.Fatal(err)

@@ -96,13 +96,7 @@ func TestLaneCountChangeKeepsOrder(t *testing.T) {
 
 	b := startBroker(t, dead, t.TempDir()) // the spill is kept for its brokers: same address
 	cfg.Brokers, cfg.Lanes = []string{b.Addr()}, 3
-	p2, err := NewProducer(cfg, nil, testenv.Quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx2, stop2 := context.WithCancel(context.Background())
-	go p2.Run(ctx2)
-	defer func() { stop2(); <-p2.Done() }()
+	p2, _ := runProducer(t, cfg)
 	for range 4 {
 		write(p2, 250)
 	}

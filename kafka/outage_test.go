@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
-	"github.com/flowtap/flowtap/internal/testenv"
 )
 
 // TestBrokerOutage stops the broker under load: writes keep returning quickly (memory queue,
@@ -25,13 +24,7 @@ func TestBrokerOutage(t *testing.T) {
 	cfg.BlockTimeout = 50 * time.Millisecond
 	cfg.RetryBackoffMin, cfg.RetryBackoffMax = 50*time.Millisecond, 300*time.Millisecond
 	cfg.WriteTimeout = 2 * time.Second
-	p, err := NewProducer(cfg, nil, testenv.Quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pctx, pcancel := context.WithCancel(context.Background())
-	go p.Run(pctx)
-	defer func() { pcancel(); <-p.Done() }()
+	p, _ := runProducer(t, cfg)
 
 	seq := map[string]uint64{}
 	total := 0
