@@ -50,9 +50,6 @@ func BenchmarkImportLocalGzip(b *testing.B) {
 		readElapsed += time.Since(t0)
 		cfg := DefaultConfig()
 		cfg.Source, cfg.Brokers = dir, []string{addr}
-		if c := os.Getenv("BENCH_CODEC"); c != "" {
-			cfg.Compression = c
-		}
 		im, err := New(cfg, quiet())
 		if err != nil {
 			b.Fatal(err)
