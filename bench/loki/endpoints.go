@@ -352,7 +352,7 @@ func runEndpoints(ctx context.Context, client *http.Client, baseURL string, base
 		}
 	}
 	for _, c := range tailCases() {
-		t, err := runTail(ctx, client, baseURL, c, base, time.Second, 10*time.Second)
+		t, err := runTail(ctx, client, baseURL, c, base, time.Second, time.Second, 10*time.Second)
 		if err != nil {
 			return nil, fmt.Errorf("tail %s: %w", c.Name, err)
 		}
