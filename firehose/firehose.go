@@ -231,11 +231,13 @@ func (s *Server) Run(ctx context.Context) error {
 	dctx, stopDrain := context.WithCancel(context.Background())
 	drained := make(chan struct{})
 	go func() { defer close(drained); s.drain(dctx) }()
-	defer func() {
+	// The spill sender stops before the writer closes, after the requests in flight.
+	closeAll := func() {
 		stopDrain()
 		<-drained
+		s.writer.Close()
 		s.closeSpill()
-	}()
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCert != "" {
@@ -246,7 +248,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	select {
 	case err := <-errc:
-		s.writer.Close()
+		closeAll()
 		return fmt.Errorf("firehose: %w", err)
 	case <-ctx.Done():
 	}
@@ -254,7 +256,7 @@ func (s *Server) Run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err = srv.Shutdown(sctx)
-	s.writer.Close()
+	closeAll()
 	return err
 }
 
