@@ -134,6 +134,16 @@ func (b *batcher) flushExact(ctx context.Context, in *Intent) error {
 	return b.flush(ctx)
 }
 
+// passedIntent ends the intent's batch when the partition went past its range without
+// reaching its last offset (the range ended in a gap).
+func (b *batcher) passedIntent(ctx context.Context, in *Intent) error {
+	b.boundary = nil
+	if st := b.cur; st.n > 0 && st.batch.FirstOffset >= in.First {
+		return b.flushExact(ctx, in)
+	}
+	return nil
+}
+
 // handle adds one message to the batch, cutting batches where the limits or an intent from
 // an earlier run say.
 func (b *batcher) handle(ctx context.Context, m *kafkago.Message) error {
@@ -143,12 +153,9 @@ func (b *batcher) handle(ctx context.Context, m *kafkago.Message) error {
 	}
 	if in := b.boundary; in != nil {
 		switch {
-		case m.Offset > in.Last: // the intent's range ended in a gap
-			b.boundary = nil
-			if st.n > 0 && st.batch.FirstOffset >= in.First {
-				if err := b.flushExact(ctx, in); err != nil {
-					return err
-				}
+		case m.Offset > in.Last:
+			if err := b.passedIntent(ctx, in); err != nil {
+				return err
 			}
 		case m.Offset >= in.First && st.n > 0 && st.batch.FirstOffset < in.First:
 			if err := b.flush(ctx); err != nil { // cut before the intent's first offset
@@ -165,6 +172,9 @@ func (b *batcher) handle(ctx context.Context, m *kafkago.Message) error {
 		// budget does not count (a record slot takes about 1 KB filled or not).
 		share := int64(b.r.cfg.MaxDecodedRecords) / max(b.r.holding.Load(), 1)
 		want := int(min(max(b.hwm-m.Offset, 1), int64(b.r.cfg.MaxRecords), max(share, b.credit)))
+		if in := b.boundary; in != nil && m.Offset >= in.First {
+			want = int(max(int64(want), min(in.Last-m.Offset+1, b.credit))) // a re-formed batch, reserved whole
+		}
 		if c := cap(st.batch.Records); c < want || c > 2*want {
 			st.batch.Records = make([]flowlog.Record, 0, want)
 		}
@@ -221,17 +231,30 @@ func (b *batcher) fetchEnded(ctx context.Context, next, hwm int64, now time.Time
 	return b.flush(ctx)
 }
 
-// reserve makes sure the partition holds n records of the runner's budget before it decodes
-// n more messages. When the budget is short (other partitions hold it), a partition with a
-// batch in hand cuts it at once: waiting would stall every partition whose batch is still
-// being formed, none of which gives records back until it is flushed. Its flush then
-// returns records to the budget while the next batch waits for room.
-func (b *batcher) reserve(ctx context.Context, n int64) error {
-	need := n - b.credit
-	if need <= 0 {
-		return nil
+// reserve makes sure the partition holds enough of the runner's budget before it decodes
+// msgs, the messages of one fetch. When the budget is short (other partitions hold it), a
+// partition with a batch in hand cuts it at once: waiting would stall every partition whose
+// batch is still being formed, none of which gives records back until it is flushed. Its
+// flush then returns records to the budget while the next batch waits for room.
+//
+// A batch re-formed from an intent cannot be cut short, so a partition whose fetch reaches
+// one reserves the whole rest of it at once (budget.takeWhole): partitions that each decoded
+// part of theirs and then waited for more would otherwise wait on each other for ever.
+// The fetch loop hands it the messages of the intent's range apart from those after it.
+func (b *batcher) reserve(ctx context.Context, msgs []kafkago.Message) error {
+	n := int64(len(msgs))
+	if in := b.boundary; in != nil && n > 0 && msgs[0].Offset > in.Last {
+		if err := b.passedIntent(ctx, in); err != nil {
+			return err
+		}
 	}
-	if !b.r.budget.tryTake(need) {
+	in := b.boundary
+	if in == nil || n == 0 || msgs[n-1].Offset < in.First {
+		need := n - b.credit
+		if need <= 0 || b.r.budget.tryTake(need) {
+			b.credit += max(need, 0)
+			return nil
+		}
 		if b.cur.n > 0 && b.boundary == nil {
 			b.r.log.Debug("decoded-record budget short; cutting the batch", "topic", b.key.topic, "partition", b.key.partition,
 				"records", b.cur.n)
@@ -239,7 +262,34 @@ func (b *batcher) reserve(ctx context.Context, n int64) error {
 				return err
 			}
 		}
-		if !b.r.budget.take(ctx, need, 0) {
+		// Wait holding nothing more than the batch in hand (none, outside an intent).
+		b.r.budget.give(b.credit)
+		b.credit = 0
+		if !b.r.budget.take(ctx, n, 0) {
+			return ctx.Err()
+		}
+		b.credit = n
+		return nil
+	}
+	// Upper bound of what the partition decodes before the intent's batch is cut: this
+	// fetch and every offset of the intent after it.
+	n += max(in.Last-msgs[n-1].Offset, 0)
+	need := n - b.credit
+	if need <= 0 {
+		return nil
+	}
+	if st := b.cur; st.n > 0 && st.batch.FirstOffset < in.First {
+		if err := b.flush(ctx); err != nil { // the messages before the intent: cut them now
+			return err
+		}
+	}
+	if !b.r.budget.tryTake(need) {
+		b.r.log.Info("reserving the decoded-record budget for a re-formed batch", "topic", b.key.topic, "partition", b.key.partition,
+			"first", in.First, "last", in.Last, "records", need)
+		b.cur.mu.Lock()
+		held := b.cur.taken + b.credit
+		b.cur.mu.Unlock()
+		if !b.r.budget.takeWhole(ctx, need, held) {
 			return ctx.Err()
 		}
 	}

@@ -13,15 +13,66 @@ type budget struct {
 	mu    sync.Mutex
 	size  int64
 	free  int64         // below zero while one fetch larger than the whole budget is held
-	freed chan struct{} // closed and replaced whenever records are given back
+	freed chan struct{} // closed and replaced whenever records are given back or a wait ends
+	// wholeTurn lets one takeWhole at a time wait; while one waits (waitingWhole), take and
+	// tryTake give nothing, so the budget fills up for it instead of being nibbled away.
+	wholeTurn    chan struct{}
+	waitingWhole bool
 }
 
-func newBudget(n int64) *budget { return &budget{size: n, free: n, freed: make(chan struct{})} }
+func newBudget(n int64) *budget {
+	return &budget{size: n, free: n, freed: make(chan struct{}), wholeTurn: make(chan struct{}, 1)}
+}
 
 // fits reports whether n records can be taken now: when the budget holds them, or, for
 // more records than the whole budget (one fetch of a huge producer batch), when it is
-// entirely free, so that such a fetch waits for room instead of forever.
-func (b *budget) fits(n int64) bool { return b.free >= min(n, b.size) }
+// entirely free, so that such a fetch waits for room instead of forever. Nothing fits
+// while a takeWhole waits.
+func (b *budget) fits(n int64) bool { return !b.waitingWhole && b.free >= min(n, b.size) }
+
+// takeWhole takes n records for a batch that cannot be cut short (one re-formed from an
+// intent), of a partition that already holds held records, waiting for them until ctx
+// ends; it reports whether it got them. Callers wait one at a time and ahead of every
+// take, and the wait ends once the budget holds n or all the rest of it (size - held):
+// every other partition gives its records back after cutting its batch or flushing it, so
+// this never waits for ever, and memory stays within the budget or one such batch.
+func (b *budget) takeWhole(ctx context.Context, n, held int64) bool {
+	select {
+	case b.wholeTurn <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	defer func() { <-b.wholeTurn }()
+	b.mu.Lock()
+	b.waitingWhole = true
+	defer func() {
+		b.mu.Lock()
+		b.waitingWhole = false
+		b.wake()
+		b.mu.Unlock()
+	}()
+	for {
+		if b.free >= min(n, b.size-held) {
+			b.free -= n
+			b.mu.Unlock()
+			return true
+		}
+		freed := b.freed
+		b.mu.Unlock()
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			return false
+		}
+		b.mu.Lock()
+	}
+}
+
+// wake tells every waiter to look again; b.mu is held.
+func (b *budget) wake() {
+	close(b.freed)
+	b.freed = make(chan struct{})
+}
 
 // take takes n records from the budget, waiting up to wait (forever when wait ≤ 0) for
 // them; it reports whether it got them.
@@ -76,7 +127,6 @@ func (b *budget) give(n int64) {
 	}
 	b.mu.Lock()
 	b.free += n
-	close(b.freed)
-	b.freed = make(chan struct{})
+	b.wake()
 	b.mu.Unlock()
 }

@@ -50,3 +50,47 @@ func TestBudgetLargerThanItself(t *testing.T) {
 		t.Fatal("the budget did not come back whole")
 	}
 }
+
+// A takeWhole waiting for room goes before every take, so that the partitions cutting
+// their batches fill the budget up for it, and it ends once the budget holds all that its
+// caller does not (a batch larger than the budget waits for nothing more).
+func TestBudgetTakeWhole(t *testing.T) {
+	ctx := context.Background()
+	b := newBudget(10)
+	if !b.take(ctx, 6, 0) {
+		t.Fatal("take from a free budget failed")
+	}
+	got := make(chan bool)
+	go func() { got <- b.takeWhole(ctx, 12, 2) }() // its caller holds 2 of the 6
+	waitFor(t, 5*time.Second, "takeWhole to wait", func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.waitingWhole
+	})
+	if b.tryTake(1) {
+		t.Fatal("tryTake got records while a takeWhole waits")
+	}
+	b.give(3) // 7 free, 8 wanted (all the budget but the caller's 2)
+	select {
+	case <-got:
+		t.Fatal("takeWhole ended before the budget held all but its caller's records")
+	case <-time.After(20 * time.Millisecond):
+	}
+	b.give(1)
+	if !<-got {
+		t.Fatal("takeWhole did not get the budget")
+	}
+	if b.available() != 0 || b.tryTake(1) {
+		t.Fatalf("after takeWhole: %d available", b.available())
+	}
+	b.give(12)
+	if !b.tryTake(8) {
+		t.Fatal("records did not come back after takeWhole")
+	}
+	b.give(2)
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if b.takeWhole(cctx, 5, 0) || !b.tryTake(2) || b.tryTake(1) {
+		t.Fatal("a canceled takeWhole took records or left the budget blocked")
+	}
+}

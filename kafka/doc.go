@@ -89,7 +89,11 @@
 // MaxDecodedRecords: each partition sizes its record slice to its share of it, and one
 // that finds no room cuts its batch at once, so that its flush gives records back (waiting
 // instead stalled every partition still forming a batch). A fetch larger than the whole
-// budget waits for all of it. The responses read ahead come on top.
+// budget waits for all of it. A batch re-formed from an intent (below) cannot be cut short,
+// so a partition reaching one reserves all of it at once, one such partition at a time and
+// ahead of every other reservation, waiting at most for the whole budget less what it holds:
+// partitions that each decoded part of theirs would otherwise wait on each other for ever.
+// The responses read ahead come on top.
 //
 // A batch is cut at MaxRecords, MaxBytes or MaxAge (default 20 000, 16 MiB, 60 s), and as soon as the
 // partition has no more to read (its high watermark) when it was being drained from behind

@@ -1,8 +1,10 @@
 package kafka
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -53,18 +55,28 @@ func (r *Runner) fetchLoop(ctx context.Context, b *batcher, offset int64) error 
 			b.dedupe.observe(msgs[0].Offset, msgs[0].Headers)
 			msgs = msgs[1:]
 		}
-		if err := b.reserve(ctx, int64(len(msgs))); err != nil {
-			if ctx.Err() != nil {
-				return nil
+		for len(msgs) > 0 {
+			// The messages of a batch to re-form are reserved apart from those after it.
+			part := msgs
+			if in := b.boundary; in != nil {
+				if i, _ := slices.BinarySearchFunc(msgs, in.Last+1, func(m kafkago.Message, o int64) int { return cmp.Compare(m.Offset, o) }); i > 0 {
+					part = msgs[:i]
+				}
 			}
-			return err
-		}
-		for i := range msgs {
-			if err := b.handle(ctx, &msgs[i]); err != nil {
+			msgs = msgs[len(part):]
+			if err := b.reserve(ctx, part); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
 				return err
+			}
+			for i := range part {
+				if err := b.handle(ctx, &part[i]); err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
+					return err
+				}
 			}
 		}
 		if f.hwm >= 0 {
