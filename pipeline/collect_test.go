@@ -3,27 +3,18 @@ package pipeline
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/testenv"
 )
 
 type discard struct{}
 
 func (discard) WriteRecords(context.Context, []flowlog.Record) error { return nil }
-
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // collect serves /healthz (200 while receiving) and /metrics from one server on both the
 // health and the metrics address, with the Go collectors registered once.
@@ -31,7 +22,7 @@ func TestRunCollectOneServerTwoAddresses(t *testing.T) {
 	cfg := DefaultCollectConfig()
 	cfg.Collector.Listen = "127.0.0.1:0"
 	cfg.Collector.Sockets, cfg.Collector.Shards = 1, 1
-	cfg.Health, cfg.Metrics = freeAddr(t), freeAddr(t)
+	cfg.Health, cfg.Metrics = testenv.FreeTCP(t), testenv.FreeTCP(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- RunCollect(ctx, cfg, DefaultSupervisorConfig(), Deps{Log: quiet()}, discard{}) }()

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/sinks/parquet"
 )
 
@@ -116,15 +117,6 @@ func (p *proc) stop() {
 	}
 }
 
-func freeAddr(t testing.TB) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func waitTCP(t *testing.T, addr string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -188,7 +180,7 @@ type pipeline struct {
 
 func startPipeline(t *testing.T, lake string) *pipeline {
 	dir := t.TempDir()
-	p := &pipeline{t: t, dir: dir, kafkaAddr: freeAddr(t), lokiAddr: freeAddr(t), lake: lake}
+	p := &pipeline{t: t, dir: dir, kafkaAddr: testenv.FreeTCP(t), lokiAddr: testenv.FreeTCP(t), lake: lake}
 	if p.lake == "" {
 		p.lake = filepath.Join(dir, "lake")
 	}
@@ -567,11 +559,11 @@ func BenchmarkStreamFlood(b *testing.B) {
 }
 
 func flood(b *testing.B, command string, streams, perPush int) (rss int64, stop time.Duration, codes map[int]int) {
-	dir, loki := b.TempDir(), freeAddr(b)
+	dir, loki := b.TempDir(), testenv.FreeTCP(b)
 	args := []string{"logstore", "--listen", loki, "--data", filepath.Join(dir, "logs")}
 	if command == "up" {
-		args = []string{"up", "--data", dir, "--logstore-listen", loki, "--broker-listen", freeAddr(b),
-			"--listen", freeAddr(b), "--http", freeAddr(b)}
+		args = []string{"up", "--data", dir, "--logstore-listen", loki, "--broker-listen", testenv.FreeTCP(b),
+			"--listen", testenv.FreeTCP(b), "--http", testenv.FreeTCP(b)}
 	}
 	cmd := exec.Command(flowtapBin, args...)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard

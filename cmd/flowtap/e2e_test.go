@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/replay"
 	"github.com/flowtap/flowtap/vxlan"
 )
@@ -37,8 +37,8 @@ func TestUpEndToEnd(t *testing.T) {
 	sessions := filepath.Join(repo, "testdata", "demo-sessions.yaml")
 	const demoENI = "eni-0d3e0000000000001"
 
-	brokerAddr, logsAddr, httpAddr := freeTCP(t), freeTCP(t), freeTCP(t)
-	udpAddr := freeUDP(t)
+	brokerAddr, logsAddr, httpAddr := testenv.FreeTCP(t), testenv.FreeTCP(t), testenv.FreeTCP(t)
+	udpAddr := testenv.FreeUDP(t)
 	upArgs := []string{"up", "--data", filepath.Join(dir, "data"), "--listen", udpAddr,
 		"--broker-listen", brokerAddr, "--logstore-listen", logsAddr, "--http", httpAddr,
 		"--sessions", sessions, "--generate=false", "--batch-age", "1s"}
@@ -317,22 +317,4 @@ func buildBinary(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-func freeTCP(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func freeUDP(t *testing.T) string {
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().String()
 }

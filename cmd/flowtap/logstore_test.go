@@ -10,13 +10,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flowtap/flowtap/internal/testenv"
 )
 
 // TestLogstoreLimitFlags starts `flowtap logstore` with every per-tenant limit set by flag
 // and pushes past each: the store must refuse with Loki's status and wording, so a flag
 // that is parsed but not applied fails here.
 func TestLogstoreLimitFlags(t *testing.T) {
-	addr := freeTCP(t)
+	addr := testenv.FreeTCP(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	root := newRootCmd()
 	root.SetOut(io.Discard)

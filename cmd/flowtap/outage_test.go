@@ -101,15 +101,15 @@ func TestUpSurvivesBrokerOutage(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	kafkaDir := filepath.Join(dir, "kafka")
-	brokerAddr := freeTCP(t)
+	brokerAddr := testenv.FreeTCP(t)
 	startOutageBroker(t, brokerAddr, kafkaDir).Close() // bound once, to know the port is usable
 	b := startOutageBroker(t, brokerAddr, kafkaDir)
 
-	httpAddr := freeTCP(t)
+	httpAddr := testenv.FreeTCP(t)
 	healthURL, metricsURL := "http://"+httpAddr+"/healthz", "http://"+httpAddr+"/metrics"
 	lake := filepath.Join(dir, "data", "lake")
 	up := startUp(t, bin, dir, []string{"up", "--kafka-brokers", brokerAddr, "--data", filepath.Join(dir, "data"),
-		"--listen", freeUDP(t), "--logstore-listen", freeTCP(t), "--http", httpAddr,
+		"--listen", testenv.FreeUDP(t), "--logstore-listen", testenv.FreeTCP(t), "--http", httpAddr,
 		"--rate", "40", "--seed", "5", "--batch-age", "1s", "--restart-backoff-max", "2s"})
 	defer stopUp(t, up)
 	waitHealthy(t, healthURL, up)
@@ -197,9 +197,9 @@ func TestSinkSurvivesBrokerOutage(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	kafkaDir := filepath.Join(dir, "kafka")
-	brokerAddr := freeTCP(t)
+	brokerAddr := testenv.FreeTCP(t)
 	b := startOutageBroker(t, brokerAddr, kafkaDir)
-	httpAddr := freeTCP(t)
+	httpAddr := testenv.FreeTCP(t)
 	healthURL := "http://" + httpAddr + "/healthz"
 	lake := filepath.Join(dir, "lake")
 	sink := startUp(t, bin, dir, []string{"sink", "--kafka-brokers", brokerAddr, "--parquet", lake,

@@ -316,9 +316,9 @@ func runUnit(t *testing.T, bin, path string) {
 		case m != nil && prev == "--loki-url":
 			a = lokiURL
 		case m != nil && prev == "--listen":
-			a = freeUDP(t)
+			a = testenv.FreeUDP(t)
 		case m != nil:
-			a = m[1] + freeTCP(t)
+			a = m[1] + testenv.FreeTCP(t)
 			if prev == "--health" || prev == "--metrics" {
 				probes = append(probes, a)
 			}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"os"
 	"slices"
@@ -142,4 +143,27 @@ func MetricSum(tb testing.TB, g prometheus.Gatherer, name string) float64 {
 		}
 	}
 	return v
+}
+
+// FreeTCP is a 127.0.0.1 address with a TCP port free a moment ago (for a process the test
+// starts, which must bind it itself).
+func FreeTCP(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// FreeUDP is FreeTCP for a UDP port.
+func FreeUDP(tb testing.TB) string {
+	tb.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().String()
 }
