@@ -27,7 +27,12 @@
 // would take them out of the pipeline. The spill keeps them on the receiver's disk instead,
 // as the collector's producer does (kafka.Producer). The price: until sent, acknowledged
 // records live on one host's disk. The spill is SpillDir/<cluster key>/firehose (see
-// kafka.ClusterKey), bounded by SpillMaxBytes and locked by one receiver at a time.
+// kafka.ClusterKey), bounded by SpillMaxBytes and locked by one receiver at a time. A
+// spilled message the brokers refuse for good (a non-retriable error, or a topic they keep
+// answering does not exist for UndeliverableAfter) goes to a file in SpillDir/deadletter
+// instead of holding the head of the spill, counted in
+// flowtap_firehose_deadlettered_messages_total{reason} and logged: kafka.DeadLetter, the
+// producer's own mechanism.
 //
 // A record that cannot be decoded is dropped, counted and logged with the request id and
 // its index: retrying it would not help.
@@ -85,6 +90,10 @@ type Config struct {
 	// SpillMaxBytes bounds it (a request that does not fit is answered 503).
 	SpillDir      string
 	SpillMaxBytes int64
+	// UndeliverableAfter is how long the brokers may keep answering that a spilled
+	// message's topic does not exist before it goes to the dead-letter file (DeadLetterDir);
+	// a message refused with a non-retriable error goes there at once.
+	UndeliverableAfter time.Duration
 }
 
 // DefaultConfig listens on 127.0.0.1:8089 and produces to the embedded broker.
@@ -96,6 +105,8 @@ func DefaultConfig() Config {
 		Compression:   "zstd",
 		MaxBodyBytes:  64 << 20,
 		SpillMaxBytes: 1 << 30,
+
+		UndeliverableAfter: 30 * time.Second,
 	}
 }
 
@@ -148,6 +159,8 @@ type metrics struct {
 	records  *prometheus.CounterVec // by kind: vpc, tgw, vpn event kinds, control, bad
 	spilled  prometheus.Counter
 	drained  prometheus.Counter
+
+	deadLettered *prometheus.CounterVec // by reason, as the producer's
 }
 
 // New checks cfg; it does no I/O. reg may be nil.
@@ -171,6 +184,9 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Server, erro
 	if cfg.SpillMaxBytes <= 0 {
 		cfg.SpillMaxBytes = DefaultConfig().SpillMaxBytes
 	}
+	if cfg.UndeliverableAfter <= 0 {
+		cfg.UndeliverableAfter = DefaultConfig().UndeliverableAfter
+	}
 	s := &Server{cfg: cfg, log: log.With("component", "firehose"), ready: make(chan struct{}), poke: make(chan struct{}, 1)}
 	if cfg.Format != "" {
 		if s.format, err = flowlog.ParseFormat(cfg.Format); err != nil {
@@ -183,6 +199,8 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Server, erro
 		Help: "Messages written to the Firehose receiver's disk spill (Kafka failed, or the spill held older ones)."})
 	s.m.drained = prometheus.NewCounter(prometheus.CounterOpts{Name: "flowtap_firehose_spill_sent_messages_total",
 		Help: "Messages sent from the Firehose receiver's disk spill to Kafka."})
+	s.m.deadLettered = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_firehose_deadlettered_messages_total",
+		Help: "Spilled messages that can never be produced (unknown_topic: the brokers kept answering that the topic does not exist; refused: a non-retriable error), written to the spill's dead-letter directory."}, []string{"reason"})
 	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "flowtap_firehose_spill_messages",
 		Help: "Messages waiting in the Firehose receiver's disk spill."}, func() float64 {
 		return float64(s.SpillDepth())
@@ -190,7 +208,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Server, erro
 	s.m.records = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_firehose_records_total",
 		Help: "Decoded log events by kind (vpc, tgw, vpn-tunnel, vpn-bgp, client-vpn), control messages (control) and undecodable ones (bad)."}, []string{"kind"})
 	if reg != nil {
-		for _, c := range []prometheus.Collector{s.m.requests, s.m.records, s.m.spilled, s.m.drained, depth} {
+		for _, c := range []prometheus.Collector{s.m.requests, s.m.records, s.m.spilled, s.m.drained, s.m.deadLettered, depth} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("firehose: metrics: %w", err)
 			}

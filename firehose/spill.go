@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -68,7 +69,7 @@ func (s *Server) store(id string, msgs []kafkago.Message) (spilled bool, err err
 		s.log.Warn("spill refused a request behind its backlog; trying Kafka", "request_id", id, "err", err)
 	}
 	// Not the request's context: a write abandoned midway might land after a 503.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	werr := s.writer.WriteMessages(ctx, msgs...)
 	cancel()
 	if werr == nil {
@@ -106,12 +107,49 @@ func (s *Server) spillDurably(q *spill.Queue, msgs []kafkago.Message) error {
 	return nil
 }
 
+// The spill sender's backoff cap and produce timeout.
+const (
+	maxBackoff   = 10 * time.Second
+	writeTimeout = 30 * time.Second
+)
+
+// DeadLetterDir holds the spilled messages Kafka refuses for good (see kafka.DeadLetter).
+func (s *Server) DeadLetterDir() string { return filepath.Join(s.SpillDir(), "deadletter") }
+
 // drain sends the spill to Kafka, oldest segment first, until ctx ends, backing off while
 // Kafka fails.
 func (s *Server) drain(ctx context.Context) {
 	q := s.openSpill()
 	if q == nil {
 		return
+	}
+	// send produces msgs and returns those that failed, with the client's error.
+	send := func(msgs []kafkago.Message) ([]kafkago.Message, error) {
+		wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+		err := s.writer.WriteMessages(wctx, msgs...)
+		cancel()
+		if err == nil {
+			s.m.drained.Add(float64(len(msgs)))
+			return nil, nil
+		}
+		var werrs kafkago.WriteErrors
+		if !errors.As(err, &werrs) || len(werrs) != len(msgs) {
+			return slices.Clone(msgs), err
+		}
+		var failed []kafkago.Message
+		for i, e := range werrs {
+			if e != nil {
+				failed = append(failed, msgs[i])
+			}
+		}
+		s.m.drained.Add(float64(len(msgs) - len(failed)))
+		return failed, err
+	}
+	// A message the brokers refuse for good goes to the dead-letter file, as the
+	// producer's spill does, instead of holding the head of the spill forever.
+	dead := &kafka.DeadLetter{
+		Dir: s.DeadLetterDir(), After: s.cfg.UndeliverableAfter, Gap: 2 * (maxBackoff + writeTimeout),
+		Send: send, Counter: s.m.deadLettered, Log: s.log,
 	}
 	failures := 0
 	for ctx.Err() == nil {
@@ -131,27 +169,17 @@ func (s *Server) drain(ctx context.Context) {
 			s.log.Error("spill segment ends in a torn or corrupt record (a crash while writing it); the messages before it are sent", "segment", id)
 		}
 		msgs := kafka.FromSpill(spilled)
-		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err = s.writer.WriteMessages(wctx, msgs...)
-		cancel()
-		if err == nil {
+		failed, err := send(msgs)
+		left := dead.Settle(msgs, failed, err)
+		if len(left) == 0 {
 			if err := q.Remove(id); err != nil {
 				s.log.Error("spill remove failed", "err", err)
 			}
-			s.m.drained.Add(float64(len(msgs)))
 			failures = 0
 			continue
 		}
-		var werrs kafkago.WriteErrors
-		if errors.As(err, &werrs) && len(werrs) == len(msgs) {
-			var left []spill.Message
-			for i, e := range werrs {
-				if e != nil {
-					left = append(left, spilled[i])
-				}
-			}
-			s.m.drained.Add(float64(len(msgs) - len(left)))
-			if rerr := q.Replace(id, left); rerr != nil {
+		if len(left) < len(msgs) {
+			if rerr := q.Replace(id, kafka.ToSpill(left)); rerr != nil {
 				s.log.Error("spill rewrite failed", "err", rerr)
 			}
 		}
@@ -159,7 +187,7 @@ func (s *Server) drain(ctx context.Context) {
 		s.log.Warn("sending the spill failed; retrying", "messages", len(msgs), "err", err)
 		select {
 		case <-ctx.Done():
-		case <-time.After(kafka.Backoff(200*time.Millisecond, 10*time.Second, failures)):
+		case <-time.After(kafka.Backoff(200*time.Millisecond, maxBackoff, failures)):
 		}
 	}
 }

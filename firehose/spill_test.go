@@ -3,11 +3,16 @@ package firehose
 import (
 	"context"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/kafka"
+	"github.com/flowtap/flowtap/kafka/spill"
 )
 
 // TestSpillWhileKafkaIsAway: with Kafka gone, requests are acknowledged once their records
@@ -18,16 +23,7 @@ func TestSpillWhileKafkaIsAway(t *testing.T) {
 	addr := br.Addr()
 	cfg := DefaultConfig()
 	cfg.Listen, cfg.Brokers, cfg.SpillDir = "127.0.0.1:0", []string{addr}, t.TempDir()
-	s, err := New(cfg, nil, quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	<-s.Ready()
-	url := "http://" + s.Addr()
+	s, url := runServer(t, cfg, nil)
 
 	send := func(id string, lines ...string) {
 		t.Helper()
@@ -68,4 +64,77 @@ func TestSpillWhileKafkaIsAway(t *testing.T) {
 	if n := len(consume(t, addr)); n != 4 || s.SpillDepth() != 0 {
 		t.Fatalf("after: %d messages in Kafka, %d in the spill", n, s.SpillDepth())
 	}
+}
+
+// TestSpilledUnknownTopicGoesToDeadLetter: a spilled message for a topic the brokers do not
+// have goes to the dead-letter file after UndeliverableAfter, counted and kept readable,
+// instead of holding the head of the spill forever; the messages behind it reach Kafka.
+func TestSpilledUnknownTopicGoesToDeadLetter(t *testing.T) {
+	br := startBroker(t)
+	cfg := DefaultConfig()
+	cfg.Listen, cfg.Brokers, cfg.SpillDir = "127.0.0.1:0", []string{br.Addr()}, t.TempDir()
+	cfg.Topics.TGW = "flowtap.no-such-topic"
+	cfg.UndeliverableAfter = 300 * time.Millisecond
+	reg := prometheus.NewRegistry()
+	s, url := runServer(t, cfg, reg)
+
+	// The TGW record's topic is missing: Kafka refuses the request, the spill takes it.
+	code, resp, _ := post(t, url, "", "tgw", Request{RequestID: "tgw", Records: []Record{
+		record(t, payload("tgw-flow-logs", "tgw-attach-0a1b2c3d4e5f60708", tgwLine)),
+		record(t, payload("vpc-flow-logs", "eni-1235b8ca123456789-all", vpcLine1))}}, false)
+	if code != http.StatusOK {
+		t.Fatalf("tgw: %d %+v", code, resp)
+	}
+	// Queued behind the spilled request.
+	code, resp, _ = post(t, url, "", "vpc", Request{RequestID: "vpc", Records: []Record{
+		record(t, payload("vpc-flow-logs", "eni-1235b8ca123456789-all", vpcLine2))}}, false)
+	if code != http.StatusOK {
+		t.Fatalf("vpc: %d %+v", code, resp)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for s.SpillDepth() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("spill still holds %d messages: the one for the missing topic blocks its head", s.SpillDepth())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if v := testenv.MetricSum(t, reg, "flowtap_firehose_deadlettered_messages_total"); v != 1 {
+		t.Fatalf("dead-lettered counter %v, want 1", v)
+	}
+	files, _ := filepath.Glob(filepath.Join(s.DeadLetterDir(), "*unknown_topic*.seg"))
+	var kept []spill.Message
+	for _, f := range files {
+		msgs, err := spill.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, msgs...)
+	}
+	if len(kept) != 1 || kept[0].Topic != cfg.Topics.TGW || !strings.Contains(string(kept[0].Value), "tgw-attach-0a1b2c3d4e5f60708") {
+		t.Fatalf("dead-letter files %v hold %d messages, want the TGW record", files, len(kept))
+	}
+	var vpc int
+	for _, m := range consume(t, br.Addr()) {
+		if m.topic == kafka.TopicVPC {
+			vpc++
+		}
+	}
+	if vpc != 2 {
+		t.Fatalf("Kafka holds %d VPC records, want the 2 of both requests", vpc)
+	}
+}
+
+// runServer runs a receiver until the test ends and returns it with its base URL.
+func runServer(t *testing.T, cfg Config, reg prometheus.Registerer) (*Server, string) {
+	t.Helper()
+	s, err := New(cfg, reg, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	<-s.Ready()
+	return s, "http://" + s.Addr()
 }

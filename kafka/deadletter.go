@@ -3,6 +3,7 @@ package kafka
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/kafka/spill"
@@ -127,17 +129,36 @@ func (u *undeliverable) delivered(topic string) {
 	u.mu.Unlock()
 }
 
-// settle takes the messages of a failed spill send (failed, with the client's err) and moves
-// those that can never be produced to the dead-letter file, counted and logged; it returns
-// the ones to retry. A whole-call error from the brokers (kafka-go checks every message's
-// topic before sending any) is narrowed down by sending each topic's messages on their own.
-func (p *Producer) settle(sent, failed []kafkago.Message, err error) []kafkago.Message {
+// DeadLetter settles the failed sends of a spill: it moves the messages that can never be
+// produced to files in Dir (see spill.WriteDeadLetter), counted in Counter by reason and
+// logged, so that they stop holding the head of the spill. The Producer has one per spill
+// set; the Firehose receiver one for its spill.
+type DeadLetter struct {
+	Dir string
+	// After is how long the brokers may keep answering that a topic does not exist (or may
+	// not be written) before its messages are given up; Gap is the longest pause between
+	// two such answers that still counts as one streak (about one retry cycle).
+	After, Gap time.Duration
+	// Send produces msgs on their own and returns those that failed with the client's
+	// error; Settle uses it to narrow a whole-call error down to one topic.
+	Send    func(msgs []kafkago.Message) ([]kafkago.Message, error)
+	Counter *prometheus.CounterVec // by reason: unknown_topic, refused
+	Log     *slog.Logger
+
+	undeliverable undeliverable
+}
+
+// Settle takes the messages of a spill send (sent, and failed with the client's err) and
+// moves those that can never be produced to the dead-letter file, counted and logged; it
+// returns the ones to retry. A whole-call error from the brokers (kafka-go checks every
+// message's topic before sending any) is narrowed down by sending each topic's messages on
+// their own.
+func (d *DeadLetter) Settle(sent, failed []kafkago.Message, err error) []kafkago.Message {
 	if len(failed) == 0 {
-		p.forgetTopics(sent)
+		d.forgetTopics(sent)
 		return nil
 	}
 	now := time.Now()
-	after, gap := p.cfg.UndeliverableAfter, 2*(p.cfg.RetryBackoffMax+p.cfg.WriteTimeout)
 	var werrs kafkago.WriteErrors
 	if errors.As(err, &werrs) {
 		errs := make([]error, 0, len(failed))
@@ -152,14 +173,14 @@ func (p *Producer) settle(sent, failed []kafkago.Message, err error) []kafkago.M
 		var retry []kafkago.Message
 		dead := map[string][]kafkago.Message{}
 		for i, m := range failed {
-			if reason := p.undeliverable.judge(m.Topic, errs[i], now, after, gap); reason != "" {
+			if reason := d.undeliverable.judge(m.Topic, errs[i], now, d.After, d.Gap); reason != "" {
 				dead[reason] = append(dead[reason], m)
 			} else {
 				retry = append(retry, m)
 			}
 		}
 		for reason, msgs := range dead {
-			if !p.deadLetter(msgs, reason, errs[0]) {
+			if !d.deadLetter(msgs, reason, errs[0]) {
 				return failed // keep everything, in order, rather than lose any
 			}
 		}
@@ -184,41 +205,41 @@ func (p *Producer) settle(sent, failed []kafkago.Message, err error) []kafkago.M
 					group = append(group, m)
 				}
 			}
-			f, e := p.sendErr(group)
-			retry = append(retry, p.settle(group, f, e)...)
+			f, e := d.Send(group)
+			retry = append(retry, d.Settle(group, f, e)...)
 		}
 		return retry
 	}
-	reason := p.undeliverable.judge(topics[0], kerr, now, after, gap)
-	if reason == "" || !p.deadLetter(failed, reason, kerr) {
+	reason := d.undeliverable.judge(topics[0], kerr, now, d.After, d.Gap)
+	if reason == "" || !d.deadLetter(failed, reason, kerr) {
 		return failed
 	}
 	return nil
 }
 
-func (p *Producer) forgetTopics(sent []kafkago.Message) {
-	p.undeliverable.mu.Lock()
-	n := len(p.undeliverable.topics)
-	p.undeliverable.mu.Unlock()
+func (d *DeadLetter) forgetTopics(sent []kafkago.Message) {
+	d.undeliverable.mu.Lock()
+	n := len(d.undeliverable.topics)
+	d.undeliverable.mu.Unlock()
 	if n == 0 {
 		return
 	}
 	for _, m := range sent {
-		p.undeliverable.delivered(m.Topic)
+		d.undeliverable.delivered(m.Topic)
 	}
 }
 
-// deadLetter writes msgs to a new file in DeadLetterDir; it reports false (and the messages
-// stay in the spill) when the file cannot be written.
-func (p *Producer) deadLetter(msgs []kafkago.Message, reason string, cause error) bool {
-	path, err := spill.WriteDeadLetter(p.DeadLetterDir(), reason, toSpill(msgs))
+// deadLetter writes msgs to a new file in Dir; it reports false (and the messages stay in
+// the spill) when the file cannot be written.
+func (d *DeadLetter) deadLetter(msgs []kafkago.Message, reason string, cause error) bool {
+	path, err := spill.WriteDeadLetter(d.Dir, reason, toSpill(msgs))
 	if err != nil {
-		p.log.Error("records cannot be produced and cannot be dead-lettered; they stay in the spill", "records", len(msgs),
+		d.Log.Error("records cannot be produced and cannot be dead-lettered; they stay in the spill", "records", len(msgs),
 			"topic", msgs[0].Topic, "reason", reason, "cause", cause, "err", err)
 		return false
 	}
-	p.m.deadLettered.WithLabelValues(reason).Add(float64(len(msgs)))
-	p.log.Error("records can never be produced; moved to the dead-letter file", "records", len(msgs), "topic", msgs[0].Topic,
+	d.Counter.WithLabelValues(reason).Add(float64(len(msgs)))
+	d.Log.Error("records can never be produced; moved to the dead-letter file", "records", len(msgs), "topic", msgs[0].Topic,
 		"reason", reason, "cause", cause, "file", path)
 	return true
 }

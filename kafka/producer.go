@@ -159,7 +159,7 @@ type Producer struct {
 	olderDone chan struct{} // closed once the spills of earlier layouts are sent
 	olderExit chan struct{} // closed when sendOlder returns, done or not
 
-	undeliverable undeliverable // topics the brokers keep refusing, for the dead-letter file
+	dead *DeadLetter // the spilled messages the brokers refuse for good
 
 	ids *MessageIDs // each message's HeaderID
 
@@ -239,6 +239,10 @@ func NewProducer(cfg ProducerConfig, reg prometheus.Registerer, log *slog.Logger
 	p := &Producer{
 		cfg: cfg, log: log.With("component", "kafka-producer"), m: m, writer: w,
 		olderDone: make(chan struct{}), olderExit: make(chan struct{}), done: make(chan struct{}),
+	}
+	p.dead = &DeadLetter{
+		Dir: p.DeadLetterDir(), After: cfg.UndeliverableAfter, Gap: 2 * (cfg.RetryBackoffMax + cfg.WriteTimeout),
+		Send: p.sendErr, Counter: m.deadLettered, Log: p.log,
 	}
 	p.ids = NewMessageIDs()
 	p.avgSize.Store(512)
@@ -655,7 +659,7 @@ func (p *Producer) sendHead(q *spill.Queue) bool {
 	for i := 0; i < len(msgs); i += p.cfg.SendChunk {
 		chunk := msgs[i:min(i+p.cfg.SendChunk, len(msgs))]
 		f, err := p.sendErr(chunk)
-		if f = p.settle(chunk, f, err); len(f) > 0 {
+		if f = p.dead.Settle(chunk, f, err); len(f) > 0 {
 			failed = append(append(make([]kafkago.Message, 0, len(f)+len(msgs)-i-len(chunk)), f...), msgs[i+len(chunk):]...)
 			break
 		}
@@ -681,7 +685,7 @@ func (p *Producer) send(msgs []kafkago.Message) []kafkago.Message {
 	return failed
 }
 
-// sendErr is send that also returns the client's error, for settle to judge.
+// sendErr is send that also returns the client's error, for DeadLetter.Settle to judge.
 func (p *Producer) sendErr(msgs []kafkago.Message) ([]kafkago.Message, error) {
 	if len(msgs) == 0 {
 		return nil, nil
