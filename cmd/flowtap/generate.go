@@ -212,7 +212,7 @@ func runGenerate(ctx context.Context, cmd *cobra.Command, o *generateOptions) er
 		} else {
 			rc.VPCFormat = format
 		}
-		rot, err := text.NewRotator(store, rc)
+		rot, err := text.NewRotator(rc, store)
 		if err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}

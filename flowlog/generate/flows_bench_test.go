@@ -71,7 +71,7 @@ func BenchmarkGzipFiles(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rot, err := text.NewRotator(store, text.DefaultRotatorConfig())
+	rot, err := text.NewRotator(text.DefaultRotatorConfig(), store)
 	if err != nil {
 		b.Fatal(err)
 	}

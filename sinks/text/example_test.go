@@ -20,7 +20,7 @@ func ExampleRotator() {
 	cfg := text.DefaultRotatorConfig()
 	cfg.Layout = lake.Hive
 	cfg.FlowLogID = "fl-0123456789abcdef0"
-	rot, _ := text.NewRotator(store, cfg)
+	rot, _ := text.NewRotator(cfg, store)
 
 	var r flowlog.Record
 	flowlog.DefaultVPC.Parse(&r, "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK")

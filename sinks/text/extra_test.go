@@ -88,7 +88,7 @@ func TestRotatorKeepsUnknownColumns(t *testing.T) {
 	store, _ := objstore.NewDir(t.TempDir())
 	cfg := DefaultRotatorConfig()
 	cfg.VPCFormat = v5
-	rot, err := NewRotator(store, cfg)
+	rot, err := NewRotator(cfg, store)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,8 +72,9 @@ type Rotator struct {
 	records   int64
 }
 
-// NewRotator returns a rotator writing to store. It does no I/O.
-func NewRotator(store objstore.Store, cfg RotatorConfig) (*Rotator, error) {
+// NewRotator returns a rotator of cfg writing to store (as New: config first). It does no
+// I/O.
+func NewRotator(cfg RotatorConfig, store objstore.Store) (*Rotator, error) {
 	def := DefaultRotatorConfig()
 	if cfg.VPCFormat == nil {
 		cfg.VPCFormat = flowlog.DefaultVPC

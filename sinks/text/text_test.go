@@ -124,7 +124,7 @@ func TestRotatorBucketsAndNames(t *testing.T) {
 	cfg := DefaultRotatorConfig()
 	cfg.Layout = lake.Hive
 	cfg.Lateness = 0
-	rot, err := NewRotator(store, cfg)
+	rot, err := NewRotator(cfg, store)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestRotatorBucketsAndNames(t *testing.T) {
 	}
 	// Same input, same names.
 	store2, _ := objstore.NewDir(t.TempDir())
-	rot2, _ := NewRotator(store2, cfg)
+	rot2, _ := NewRotator(cfg, store2)
 	rot2.WriteRecords(ctx, recs)
 	rot2.Close(ctx)
 	a, b := slices.Sorted(slices.Values(rot2.Files())), slices.Sorted(slices.Values(files))
@@ -188,7 +188,7 @@ func TestRotatorSizeLimit(t *testing.T) {
 	store, _ := objstore.NewDir(t.TempDir())
 	cfg := DefaultRotatorConfig()
 	cfg.MaxFileBytes = 1 // every record starts a new file
-	rot, _ := NewRotator(store, cfg)
+	rot, _ := NewRotator(cfg, store)
 	recs := sampleRecords(t)[:2]
 	if err := rot.WriteRecords(ctx, recs); err != nil {
 		t.Fatal(err)
