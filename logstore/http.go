@@ -25,30 +25,26 @@ func (s *Store) routes() http.Handler {
 	h := func(pattern, route string, fn func(http.ResponseWriter, *http.Request, string) error) {
 		mux.HandleFunc(pattern, s.wrap(route, fn))
 	}
+	// Loki answers its read endpoints to GET and to POST (form-encoded) alike.
+	getPost := func(path, route string, fn func(http.ResponseWriter, *http.Request, string) error) {
+		h("GET "+path, route, fn)
+		h("POST "+path, route, fn)
+	}
 	h("POST /loki/api/v1/push", "push", s.handlePush)
-	h("GET /loki/api/v1/query_range", "query_range", s.handleQueryRange)
-	h("POST /loki/api/v1/query_range", "query_range", s.handleQueryRange)
-	h("GET /loki/api/v1/query", "query", s.handleQuery)
-	h("POST /loki/api/v1/query", "query", s.handleQuery)
-	for _, p := range []string{"/loki/api/v1/labels", "/loki/api/v1/label"} {
-		h("GET "+p, "labels", s.handleLabels)
-		h("POST "+p, "labels", s.handleLabels)
-	}
-	h("GET /loki/api/v1/label/{name}/values", "label_values", s.handleLabelValues)
-	h("POST /loki/api/v1/label/{name}/values", "label_values", s.handleLabelValues)
-	h("GET /loki/api/v1/series", "series", s.handleSeries)
-	h("POST /loki/api/v1/series", "series", s.handleSeries)
-	h("GET /loki/api/v1/index/stats", "index_stats", s.handleIndexStats)
-	h("POST /loki/api/v1/index/stats", "index_stats", s.handleIndexStats)
-	for _, m := range []string{"GET ", "POST "} {
-		h(m+"/loki/api/v1/index/volume", "volume", s.handleVolume)
-		h(m+"/loki/api/v1/index/volume_range", "volume_range", s.handleVolumeRange)
-		h(m+"/loki/api/v1/detected_labels", "detected_labels", s.handleDetectedLabels)
-		h(m+"/loki/api/v1/detected_fields", "detected_fields", s.handleDetectedFields)
-		h(m+"/loki/api/v1/detected_field/{name}/values", "detected_field_values", s.handleDetectedFieldValues)
-		h(m+"/loki/api/v1/patterns", "patterns", s.handlePatterns)
-		h(m+"/loki/api/v1/format_query", "format_query", s.handleFormatQuery)
-	}
+	getPost("/loki/api/v1/query_range", "query_range", s.handleQueryRange)
+	getPost("/loki/api/v1/query", "query", s.handleQuery)
+	getPost("/loki/api/v1/labels", "labels", s.handleLabels)
+	getPost("/loki/api/v1/label", "labels", s.handleLabels)
+	getPost("/loki/api/v1/label/{name}/values", "label_values", s.handleLabelValues)
+	getPost("/loki/api/v1/series", "series", s.handleSeries)
+	getPost("/loki/api/v1/index/stats", "index_stats", s.handleIndexStats)
+	getPost("/loki/api/v1/index/volume", "volume", s.handleVolume)
+	getPost("/loki/api/v1/index/volume_range", "volume_range", s.handleVolumeRange)
+	getPost("/loki/api/v1/detected_labels", "detected_labels", s.handleDetectedLabels)
+	getPost("/loki/api/v1/detected_fields", "detected_fields", s.handleDetectedFields)
+	getPost("/loki/api/v1/detected_field/{name}/values", "detected_field_values", s.handleDetectedFieldValues)
+	getPost("/loki/api/v1/patterns", "patterns", s.handlePatterns)
+	getPost("/loki/api/v1/format_query", "format_query", s.handleFormatQuery)
 	h("GET /loki/api/v1/status/buildinfo", "buildinfo", s.handleBuildInfo)
 	h("GET /loki/api/v1/drilldown-limits", "drilldown_limits", s.handleDrilldownLimits)
 	h("GET /loki/api/v1/tail", "tail", s.handleTail)
