@@ -34,6 +34,21 @@
 // flowtap_firehose_deadlettered_messages_total{reason} and logged: kafka.DeadLetter, the
 // producer's own mechanism.
 //
+// # Retried requests
+//
+// Firehose sends a request again when it timed out or got any answer but 200, so a request
+// stored in Kafka whose 200 was lost (a timeout, a connection reset, the receiver killed
+// between the acknowledgement by Kafka and the reply) arrives twice. AWS documents that
+// "the request ID is kept the same between multiple attempts of the same request" (HTTP
+// endpoint delivery request and response specifications, X-Amz-Firehose-Request-Id), and an
+// attempt carries the same records. So a message's flowtap-id (kafka.HeaderID) is derived
+// from the delivery stream's ARN, the request id and the message's index in the request
+// (kafka.SourceMessageIDs), not drawn afresh: both attempts' messages have the same ids and
+// keys, land in the same partitions, and the runner drops the second copy of each within
+// its dedupe window (kafka.RunnerConfig.DedupeWindow offsets, 65 536 by default; a retry
+// that comes after more messages than that in its partition is kept, a duplicate). The
+// header's id is used, else the body's; a request with neither gets fresh ids.
+//
 // A record that cannot be decoded is dropped, counted and logged with the request id and
 // its index: retrying it would not help.
 package firehose
@@ -304,7 +319,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		b = &flowmsg.Batch{}
 	}
 	defer func() { b.Reset(); s.pool.Put(b) }()
-	account, region := sourceAccountRegion(r.Header.Get(HeaderSourceARN))
+	arn := r.Header.Get(HeaderSourceARN)
+	account, region := sourceAccountRegion(arn)
+	if id != "" {
+		// Firehose keeps the request id across the attempts of a request: each attempt's
+		// messages get the same ids, and the runner keeps the first copy only.
+		b.IDs = kafka.SourceMessageIDs("firehose\n" + arn + "\n" + id)
+	}
 	s.Decode(req, account, region, b, func(i int, err error) {
 		s.m.records.WithLabelValues("bad").Inc()
 		s.log.Warn("undecodable record dropped", "request_id", id, "record", i, "err", err)

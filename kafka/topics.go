@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"math/rand/v2"
 	"sync/atomic"
@@ -44,6 +45,19 @@ type MessageIDs struct {
 func NewMessageIDs() *MessageIDs {
 	g := &MessageIDs{}
 	binary.BigEndian.PutUint64(g.instance[:], rand.Uint64())
+	return g
+}
+
+// SourceMessageIDs returns an id source named after source, numbering from 0: for messages
+// whose identity is their source's, e.g. the records of a Firehose request, which Firehose
+// delivers again with the same request id. Every delivery of the source then gives its
+// messages the same ids, so the runner drops the copies of a re-delivered one as it drops a
+// producer's re-sends. The name is the first 8 bytes of source's SHA-256, as unlikely to
+// meet another source's, or a random name, as two random names are.
+func SourceMessageIDs(source string) *MessageIDs {
+	sum := sha256.Sum256([]byte(source))
+	g := &MessageIDs{}
+	copy(g.instance[:], sum[:8])
 	return g
 }
 

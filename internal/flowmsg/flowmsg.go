@@ -24,6 +24,9 @@ type Batch struct {
 	Msgs []kafkago.Message
 	Buf  []byte
 	hdrs []kafkago.Header
+	// IDs names the messages added after it is set (kafka.HeaderID); nil: this process's
+	// own source, each message a fresh id. Reset clears it.
+	IDs *kafka.MessageIDs
 }
 
 // Reset empties b, keeping its memory; the messages must no longer be in use.
@@ -31,6 +34,7 @@ func (b *Batch) Reset() {
 	clear(b.Msgs)
 	clear(b.hdrs)
 	b.Msgs, b.Buf, b.hdrs = b.Msgs[:0], b.Buf[:0], b.hdrs[:0]
+	b.IDs = nil
 }
 
 // headers appends the kind header, the others (key and value pairs) and a new kafka.HeaderID
@@ -41,7 +45,11 @@ func (b *Batch) headers(kind []byte, more ...kafkago.Header) []kafkago.Header {
 	b.hdrs = append(b.hdrs, kafkago.Header{Key: kafka.HeaderKind, Value: kind})
 	b.hdrs = append(b.hdrs, more...)
 	idStart := len(b.Buf)
-	b.Buf = ids.Append(b.Buf)
+	src := b.IDs
+	if src == nil {
+		src = ids
+	}
+	b.Buf = src.Append(b.Buf)
 	b.hdrs = append(b.hdrs, kafkago.Header{Key: kafka.HeaderID, Value: b.Buf[idStart:len(b.Buf):len(b.Buf)]})
 	return b.hdrs[start:len(b.hdrs):len(b.hdrs)]
 }
