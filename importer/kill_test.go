@@ -59,46 +59,7 @@ func TestImportSIGKILL(t *testing.T) {
 	cfg.StateFile = filepath.Join(dir, "import.state")
 	cfg.ChunkRecords = 500
 	cfg.From = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	spec, _ := json.Marshal(cfg)
-	marker := filepath.Join(dir, "checkpoints-stopped")
-
-	child := exec.Command(os.Args[0], "-test.run=^TestImportHelperProcess$")
-	child.Env = append(os.Environ(), "FLOWTAP_IMPORT_CHILD="+string(spec), "FLOWTAP_IMPORT_MARKER="+marker)
-	var out bytes.Buffer
-	child.Stdout, child.Stderr = &out, &out
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, err := os.Stat(marker); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			child.Process.Kill()
-			t.Fatalf("no checkpoints in 60 s:\n%s", out.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	// Two more chunks produced, not checkpointed (the last one most likely in part).
-	for n0 := len(consume(t, addr)); len(consume(t, addr)) < n0+2*cfg.ChunkRecords; {
-		if time.Now().After(deadline) {
-			child.Process.Kill()
-			t.Fatalf("no progress after the checkpoints stopped:\n%s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	child.Process.Signal(syscall.SIGKILL)
-	child.Wait()
-	before := len(consume(t, addr))
-	var ckpt state
-	data, _ := os.ReadFile(cfg.StateFile)
-	if err := json.Unmarshal(data, &ckpt); err != nil {
-		t.Fatal(err)
-	}
-	if before == 0 || before >= len(fx.want) {
-		t.Fatalf("killed after %d of %d records: want the middle\n%s", before, len(fx.want), out.String())
-	}
+	before, ckpt, out := killImportMidway(t, cfg, addr, len(fx.want))
 
 	im, err := New(cfg, quiet())
 	if err != nil {
@@ -109,9 +70,57 @@ func TestImportSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	if second.Present == 0 {
-		t.Fatalf("the resumed run found nothing produced after the checkpoint %+v (Kafka held %d records): %+v", ckpt, before, second)
+		t.Fatalf("the resumed run found nothing produced after the checkpoint %+v (Kafka held %d records): %+v\n%s", ckpt, before, second, out)
 	}
 	sameMultiset(t, consume(t, addr), fx.want)
 	t.Logf("killed with %d records in Kafka, checkpoint at %s record %d; the resumed run found %d of them past the checkpoint and produced %d",
 		before, filepath.Base(ckpt.Current), ckpt.Records, second.Present, second.Records)
+}
+
+// killImportMidway runs the import of cfg in a child process (TestImportHelperProcess),
+// kills it with SIGKILL once Kafka (at addr) holds two chunks past its last checkpoint, and
+// returns how many records Kafka held then, the checkpoint on disk and the child's output.
+// total is the number of records the whole import produces: the kill must come before.
+func killImportMidway(t *testing.T, cfg Config, addr string, total int) (before int, ckpt state, out string) {
+	t.Helper()
+	spec, _ := json.Marshal(cfg)
+	marker := filepath.Join(t.TempDir(), "checkpoints-stopped")
+
+	child := exec.Command(os.Args[0], "-test.run=^TestImportHelperProcess$")
+	child.Env = append(os.Environ(), "FLOWTAP_IMPORT_CHILD="+string(spec), "FLOWTAP_IMPORT_MARKER="+marker)
+	var output bytes.Buffer
+	child.Stdout, child.Stderr = &output, &output
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			child.Process.Kill()
+			t.Fatalf("no checkpoints in 60 s:\n%s", output.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Two more chunks produced, not checkpointed (the last one most likely in part).
+	for n0 := len(consume(t, addr)); len(consume(t, addr)) < n0+2*cfg.ChunkRecords; {
+		if time.Now().After(deadline) {
+			child.Process.Kill()
+			t.Fatalf("no progress after the checkpoints stopped:\n%s", output.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	child.Process.Signal(syscall.SIGKILL)
+	child.Wait()
+	before = len(consume(t, addr))
+	data, _ := os.ReadFile(cfg.StateFile)
+	if err := json.Unmarshal(data, &ckpt); err != nil {
+		t.Fatal(err)
+	}
+	if before == 0 || before >= total {
+		t.Fatalf("killed after %d of %d records: want the middle\n%s", before, total, output.String())
+	}
+	return before, ckpt, output.String()
 }
