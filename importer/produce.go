@@ -1,15 +1,18 @@
 package importer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
+	"github.com/segmentio/kafka-go/protocol"
 
 	"github.com/flowtap/flowtap/kafka"
 )
@@ -39,6 +42,7 @@ type producer struct {
 	// requestBytes is requestBytes(codec); pause delays every request (tests change both).
 	requestBytes int
 	pause        time.Duration
+	batches      *batchPool
 }
 
 func newProducer(brokers []string, codec compress.Compression, topics []string) *producer {
@@ -46,6 +50,7 @@ func newProducer(brokers []string, codec compress.Compression, topics []string) 
 		client: &kafkago.Client{Addr: kafkago.TCP(brokers...), Timeout: 30 * time.Second,
 			Transport: &kafkago.Transport{DialTimeout: 5 * time.Second, ClientID: "flowtap-import"}},
 		codec: codec, topics: topics, requestBytes: requestBytes(codec),
+		batches: newBatchPool(runtime.GOMAXPROCS(0)+2, requestBytes(codec)+64<<10),
 	}
 }
 
@@ -111,18 +116,24 @@ func (p *producer) split(c *chunk) []request {
 
 // request sends one produce request, retrying a temporary error with backoff. A retry after
 // an answer that never came may store the records twice; the copies carry the same
-// flowtap-id (flowmsg), so the consumer drops them (see kafka.HeaderID).
+// flowtap-id (flowmsg), so the consumer drops them (see kafka.HeaderID). The record batch is
+// encoded once (recordBatch) and sent as is by every attempt.
 func (p *producer) request(tp topicPartition, msgs []kafkago.Message, idx []int32) error {
 	time.Sleep(p.pause)
-	var err error
+	rb := p.batches.get()
+	defer p.batches.put(rb)
+	batch, err := rb.encode(msgs, idx, p.codec, time.Now())
+	if err != nil {
+		return fmt.Errorf("%s/%d: %w", tp.topic, tp.partition, err)
+	}
 	for attempt := 0; attempt < 5; attempt++ {
 		if attempt > 0 {
 			time.Sleep(kafka.Backoff(100*time.Millisecond, 2*time.Second, attempt))
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		var res *kafkago.ProduceResponse
-		res, err = p.client.Produce(ctx, &kafkago.ProduceRequest{Topic: tp.topic, Partition: tp.partition,
-			RequiredAcks: kafkago.RequireAll, Compression: p.codec, Records: &records{msgs: msgs, idx: idx}})
+		res, err = p.client.RawProduce(ctx, &kafkago.RawProduceRequest{Topic: tp.topic, Partition: tp.partition,
+			RequiredAcks: kafkago.RequireAll, RawRecords: protocol.RawRecordSet{Reader: bytes.NewReader(batch)}})
 		cancel()
 		if err == nil && res.Error != nil {
 			err = res.Error
@@ -144,56 +155,6 @@ func retriable(err error) bool {
 	}
 	var nerr net.Error
 	return errors.As(err, &nerr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded)
-}
-
-// records reads msgs[idx...] as a produce request's records, reusing one record.
-type records struct {
-	msgs       []kafkago.Message
-	idx        []int32
-	i          int
-	rec        kafkago.Record
-	key, value bytesReader
-}
-
-func (r *records) ReadRecord() (*kafkago.Record, error) {
-	if r.i >= len(r.idx) {
-		return nil, io.EOF
-	}
-	m := &r.msgs[r.idx[r.i]]
-	r.i++
-	r.rec = kafkago.Record{Headers: m.Headers}
-	if m.Key != nil {
-		r.key.reset(m.Key)
-		r.rec.Key = &r.key
-	}
-	r.value.reset(m.Value)
-	r.rec.Value = &r.value
-	return &r.rec, nil
-}
-
-// bytesReader is a record's key or value. It has WriteTo, as bytes.Reader, because kafka-go
-// copies it with io.Copy: without it the copy would call the compressor's ReadFrom, which
-// lz4's writer supports only as its first call.
-type bytesReader struct {
-	b []byte
-}
-
-func (b *bytesReader) WriteTo(w io.Writer) (int64, error) {
-	n, err := w.Write(b.b)
-	b.b = b.b[n:]
-	return int64(n), err
-}
-
-func (b *bytesReader) reset(p []byte) { b.b = p }
-func (b *bytesReader) Len() int       { return len(b.b) }
-func (b *bytesReader) Close() error   { return nil }
-func (b *bytesReader) Read(p []byte) (int, error) {
-	if len(b.b) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, b.b)
-	b.b = b.b[n:]
-	return n, nil
 }
 
 // endOffsets returns the end offset of every partition of the topics that exist.
