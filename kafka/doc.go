@@ -39,6 +39,7 @@
 // error such as an invalid topic or a record too large, or an unknown topic for
 // UndeliverableAfter) goes to a file in SpillDir/deadletter/ instead of holding the head of
 // its spill: counted in flowtap_producer_deadlettered_records_total{reason} and logged.
+// DeadLetter is that mechanism; the Firehose receiver's spill uses it too.
 //
 // Within it the spill is a spill.Set: one queue per lane under set-<seq>-lanes-<n>/. After a
 // restart with another lane count (or from the single-queue layout of earlier versions) keys
@@ -58,7 +59,10 @@
 // most SendChunk messages (a larger write or spill segment is sent in several calls). The
 // runner drops a message whose flowtap-id is among the DedupeWindow (65 536) offsets before
 // it in its partition, counting it in flowtap_consumer_duplicates_total; the first copy is
-// always kept. The rule depends only on the partition's content: a runner starting at an
+// always kept. Messages whose source is delivered again as a whole (a Firehose request
+// retried under the same request id) take ids from SourceMessageIDs, so that the copies of
+// the second delivery carry the first one's ids and are dropped the same way. The rule
+// depends only on the partition's content: a runner starting at an
 // offset first reads the window before it, so a batch re-formed after a crash or a rebalance
 // holds exactly the same records (dedupe.go).
 //
