@@ -28,7 +28,7 @@ func newDeadLetterWriter(cfg RunnerConfig) *kafkago.Writer {
 		BatchTimeout: time.Millisecond,
 		BatchSize:    1000, // a refused batch is dead-lettered whole
 		MaxAttempts:  3,
-		Transport:    &kafkago.Transport{DialTimeout: 2 * time.Second, ClientID: "flowtap-deadletter", SASL: mech},
+		Transport:    newTransport(clientIDDeadLetter, mech),
 	}
 }
 

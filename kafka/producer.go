@@ -229,13 +229,10 @@ func NewProducer(cfg ProducerConfig, reg prometheus.Registerer, log *slog.Logger
 		WriteTimeout:    cfg.WriteTimeout,
 		RequiredAcks:    kafkago.RequireAll,
 		Compression:     codec,
-		Transport: &metadataCache{ttl: metadataCacheTTL, next: &kafkago.Transport{
-			DialTimeout: 2 * time.Second,
-			MetadataTTL: 30 * time.Second,
-			ClientID:    "flowtap-producer",
-			SASL:        mech,
-		}},
 	}
+	transport := newTransport(clientIDProducer, mech)
+	transport.MetadataTTL = 30 * time.Second
+	w.Transport = &metadataCache{ttl: metadataCacheTTL, next: transport}
 	p := &Producer{
 		cfg: cfg, log: log.With("component", "kafka-producer"), m: m, writer: w,
 		olderDone: make(chan struct{}), olderExit: make(chan struct{}), done: make(chan struct{}),
@@ -547,34 +544,6 @@ func (p *Producer) dropOversized(msgs []kafkago.Message, bytes int64) ([]kafkago
 		out = append(out, m)
 	}
 	return out, max(bytes, 0)
-}
-
-func toSpill(msgs []kafkago.Message) []spill.Message {
-	out := make([]spill.Message, len(msgs))
-	for i, m := range msgs {
-		out[i] = spill.Message{Topic: m.Topic, Key: m.Key, Value: m.Value}
-		if len(m.Headers) > 0 {
-			out[i].Headers = make([]spill.Header, len(m.Headers))
-			for j, h := range m.Headers {
-				out[i].Headers[j] = spill.Header{Key: h.Key, Value: h.Value}
-			}
-		}
-	}
-	return out
-}
-
-func fromSpill(msgs []spill.Message) []kafkago.Message {
-	out := make([]kafkago.Message, len(msgs))
-	for i, m := range msgs {
-		out[i] = kafkago.Message{Topic: m.Topic, Key: m.Key, Value: m.Value}
-		if len(m.Headers) > 0 {
-			out[i].Headers = make([]kafkago.Header, len(m.Headers))
-			for j, h := range m.Headers {
-				out[i].Headers[j] = kafkago.Header{Key: h.Key, Value: h.Value}
-			}
-		}
-	}
-	return out
 }
 
 // Run sends until ctx ends, then keeps sending (the memory queues, and the spills, oldest

@@ -177,7 +177,7 @@ func NewRunner(cfg RunnerConfig, out []sinks.Sink, reg prometheus.Registerer, lo
 	}
 	return &Runner{cfg: cfg, sinks: out, events: events, eventTopic: eventTopic, topics: topics,
 		log: log.With("component", "kafka-runner", "group", cfg.Group), m: m,
-		dialer: &kafkago.Dialer{ClientID: "flowtap-sink", Timeout: 5 * time.Second, SASLMechanism: mech},
+		dialer: newDialer(clientIDSink, mech),
 		budget: newBudget(int64(cfg.MaxDecodedRecords))}, nil
 }
 
