@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/flowtap/flowtap/bench/internal/child"
 	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/logstore"
 )
@@ -30,35 +30,15 @@ import (
 type server struct {
 	name string
 	url  string
-	cmd  *exec.Cmd
-	log  string // file with its output
-	done chan error
-}
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	*child.Process
 }
 
 func startProcess(name, logFile, url string, bin string, args ...string) (*server, error) {
-	out, err := os.Create(logFile)
+	p, err := child.Start(logFile, bin, args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		out.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	s := &server{name: name, url: url, cmd: cmd, log: logFile, done: make(chan error, 1)}
-	go func() { s.done <- cmd.Wait(); out.Close() }()
-	return s, nil
+	return &server{name: name, url: url, Process: p}, nil
 }
 
 // lokiConfig is a single-binary Grafana Loki on 127.0.0.1 with filesystem storage. Limits
@@ -152,11 +132,11 @@ func startBoth(bin, prefix string, o *options) (loki, ft *server, stop func(), e
 }
 
 func startLoki(bin, dir string) (*server, error) {
-	httpPort, err := freePort()
+	httpPort, err := child.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	grpcPort, err := freePort()
+	grpcPort, err := child.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +158,7 @@ func startLogstore(dir string, o *options) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := child.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +229,7 @@ func (s *server) signalProfile(start bool) {
 	if start {
 		sig = syscall.SIGUSR1
 	}
-	_ = s.cmd.Process.Signal(sig)
+	_ = s.Cmd.Process.Signal(sig)
 	time.Sleep(100 * time.Millisecond) // let the child act before the phase starts/ends
 }
 
@@ -258,8 +238,8 @@ func (s *server) waitReady(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		select {
-		case err := <-s.done:
-			return fmt.Errorf("%s exited before ready: %v; last output:\n%s", s.name, err, tail(s.log))
+		case <-s.Done:
+			return fmt.Errorf("%s exited before ready: %v; last output:\n%s", s.name, s.Err, tail(s.LogPath))
 		default:
 		}
 		resp, err := http.Get(s.url + "/ready")
@@ -270,7 +250,7 @@ func (s *server) waitReady(ctx context.Context, timeout time.Duration) error {
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after %v; last output:\n%s", s.name, timeout, tail(s.log))
+			return fmt.Errorf("%s not ready after %v; last output:\n%s", s.name, timeout, tail(s.LogPath))
 		}
 		select {
 		case <-ctx.Done():
@@ -282,21 +262,14 @@ func (s *server) waitReady(ctx context.Context, timeout time.Duration) error {
 
 // stop sends SIGTERM and waits, then kills.
 func (s *server) stop(timeout time.Duration) {
-	if s == nil || s.cmd.Process == nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(timeout):
-		_ = s.cmd.Process.Kill()
-		<-s.done
+	if s != nil {
+		s.Stop(timeout)
 	}
 }
 
 // cpuSeconds is the user+system CPU time the process has used so far.
 func (s *server) cpuSeconds() float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.Cmd.Process.Pid))
 	if err != nil {
 		return math.NaN()
 	}

@@ -47,6 +47,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/flowtap/flowtap/bench/internal/child"
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/kafka"
@@ -151,12 +152,12 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	defer broker.stop()
+	defer broker.Stop(stopGrace)
 	ls, err := startChild(ctx, dir, "logstore", self, "-serve-logstore", lsAddr, "-dir", filepath.Join(dir, "logs"))
 	if err != nil {
 		return err
 	}
-	defer ls.stop()
+	defer ls.Stop(stopGrace)
 	if err := waitHTTP(ctx, "http://"+lsAddr+"/ready", 30*time.Second); err != nil {
 		return fmt.Errorf("log store: %w", err)
 	}
@@ -192,13 +193,13 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	genText.records = textLines - 1 // the header line
-	brokerCPU0, _ := procUsage(broker.cmd.Process.Pid)
+	brokerCPU0, _ := procUsage(broker.Cmd.Process.Pid)
 	gen, err := runToEnd(ctx, dir, "generate --kafka-brokers", nil, ft,
 		append(args, "--kafka-brokers", brokerAddr, "--spill-dir", filepath.Join(dir, "spill"))...)
 	if err != nil {
 		return err
 	}
-	brokerCPU1, brokerRSS := procUsage(broker.cmd.Process.Pid)
+	brokerCPU1, brokerRSS := procUsage(broker.Cmd.Process.Pid)
 	offsets, err := highWatermarks(ctx, brokerAddr, kafka.TopicVPC)
 	if err != nil {
 		return err
@@ -365,8 +366,8 @@ func runSink(ctx context.Context, o options, dir, ft, brokers, lsAddr, metricsAd
 		}
 		time.Sleep(o.kill)
 		n, _ := scrape(ctx, "http://"+metricsAddr+"/metrics", "flowtap_consumer_records_total")
-		c.cmd.Process.Kill()
-		<-c.done
+		c.Cmd.Process.Kill()
+		<-c.Done
 		fmt.Printf("sink killed (SIGKILL) after %v with %.0f of %d records committed; starting it again\n", o.kill, n, total)
 		f.name = "flowtap sink (after SIGKILL)"
 	}
@@ -374,20 +375,20 @@ func runSink(ctx context.Context, o options, dir, ft, brokers, lsAddr, metricsAd
 	if err != nil {
 		return f, err
 	}
-	defer c.stop()
+	defer c.Stop(stopGrace)
 	deadline := time.Now().Add(o.timeout)
 	for {
 		n, _ := scrape(ctx, "http://"+metricsAddr+"/metrics", "flowtap_consumer_records_total")
 		if int64(n) >= total || (o.kill > 0 && committedAll(ctx, brokers, total)) {
 			break
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil || c.exited() {
-			return f, fmt.Errorf("sink committed %.0f of %d records (see %s)", n, total, c.logPath)
+		if time.Now().After(deadline) || ctx.Err() != nil || c.Exited() {
+			return f, fmt.Errorf("sink committed %.0f of %d records (see %s)", n, total, c.LogPath)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	f.wall = time.Since(c.started)
-	f.cpu, f.rssKB = procUsage(c.cmd.Process.Pid)
+	f.wall = time.Since(c.Started)
+	f.cpu, f.rssKB = procUsage(c.Cmd.Process.Pid)
 	return f, nil
 }
 
@@ -418,51 +419,16 @@ func committedAll(ctx context.Context, brokers string, total int64) bool {
 	return sum == total
 }
 
-// child is a started process whose output goes to a log file in the working directory.
-type child struct {
-	cmd     *exec.Cmd
-	logPath string
-	started time.Time
-	done    chan struct{}
-}
+// stopGrace is how long a stopped child has, after SIGTERM, to drain before it is killed.
+const stopGrace = 20 * time.Second
 
-func startChild(ctx context.Context, dir, name, bin string, args ...string) (*child, error) {
-	logPath := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".log")
-	lf, err := os.Create(logPath)
+// startChild starts bin with its output in a log file, named after name, in dir.
+func startChild(ctx context.Context, dir, name, bin string, args ...string) (*child.Process, error) {
+	c, err := child.Start(filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".log"), bin, args...)
 	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	if err := cmd.Start(); err != nil {
-		lf.Close()
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	c := &child{cmd: cmd, logPath: logPath, started: time.Now(), done: make(chan struct{})}
-	go func() { cmd.Wait(); lf.Close(); close(c.done) }()
 	return c, nil
-}
-
-func (c *child) exited() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (c *child) stop() {
-	if c.exited() {
-		return
-	}
-	c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.done:
-	case <-time.After(20 * time.Second):
-		c.cmd.Process.Kill()
-		<-c.done
-	}
 }
 
 // runToEnd runs a process to its end; stdout goes to consume when given.
@@ -715,12 +681,11 @@ func serveLogstore(addr, dir string) error {
 
 // freeAddr returns a 127.0.0.1 port free at the time of asking ("" if none).
 func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := child.FreePort()
 	if err != nil {
 		return ""
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return fmt.Sprintf("127.0.0.1:%d", port)
 }
 
 func waitTCP(ctx context.Context, addr string, d time.Duration) error {

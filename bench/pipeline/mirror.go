@@ -55,7 +55,7 @@ func runMirror(ctx context.Context, dir, ft string, o mirrorOptions) error {
 	if err != nil {
 		return err
 	}
-	defer broker.stop()
+	defer broker.Stop(stopGrace)
 	if err := waitTCP(ctx, brokerAddr, 30*time.Second); err != nil {
 		return fmt.Errorf("broker: %w", err)
 	}
@@ -68,7 +68,7 @@ func runMirror(ctx context.Context, dir, ft string, o mirrorOptions) error {
 	if err != nil {
 		return err
 	}
-	defer collect.stop()
+	defer collect.Stop(stopGrace)
 	if err := waitHTTP(ctx, "http://"+collectMetrics+"/metrics", 30*time.Second); err != nil {
 		return fmt.Errorf("collect: %w", err)
 	}
@@ -96,13 +96,13 @@ func runMirror(ctx context.Context, dir, ft string, o mirrorOptions) error {
 	kernelDrops, undecodable := metric("flowtap_ingest_kernel_drops_total"), metric("flowtap_ingest_drops_total")
 	// SIGTERM: the collector flushes its open windows into the producer, which sends them
 	// before the process exits.
-	collect.stop()
-	col := figure{name: "flowtap collect --output kafka", records: int64(received), wall: time.Since(collect.started)}
-	if ru, ok := collect.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+	collect.Stop(stopGrace)
+	col := figure{name: "flowtap collect --output kafka", records: int64(received), wall: time.Since(collect.Started)}
+	if ru, ok := collect.Cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		col.cpu, col.rssKB = time.Duration(ru.Utime.Nano()+ru.Stime.Nano()), ru.Maxrss
 	}
-	if !collect.cmd.ProcessState.Success() {
-		return fmt.Errorf("collect exited with %v (see %s)", collect.cmd.ProcessState, collect.logPath)
+	if !collect.Cmd.ProcessState.Success() {
+		return fmt.Errorf("collect exited with %v (see %s)", collect.Cmd.ProcessState, collect.LogPath)
 	}
 
 	ends, err := highWatermarks(ctx, brokerAddr, kafka.TopicVPC)
@@ -228,19 +228,19 @@ func runToCount(ctx context.Context, dir, ft, metricsAddr string, want int64, na
 	if err != nil {
 		return f, err
 	}
-	defer c.stop()
+	defer c.Stop(stopGrace)
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		n, _ := scrape(ctx, "http://"+metricsAddr+"/metrics", "flowtap_consumer_records_total")
 		if int64(n) >= want {
 			break
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil || c.exited() {
-			return f, fmt.Errorf("%s committed %.0f of %d records (see %s)", name, n, want, c.logPath)
+		if time.Now().After(deadline) || ctx.Err() != nil || c.Exited() {
+			return f, fmt.Errorf("%s committed %.0f of %d records (see %s)", name, n, want, c.LogPath)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	f.wall = time.Since(c.started)
-	f.cpu, f.rssKB = procUsage(c.cmd.Process.Pid)
+	f.wall = time.Since(c.Started)
+	f.cpu, f.rssKB = procUsage(c.Cmd.Process.Pid)
 	return f, nil
 }

@@ -1,0 +1,56 @@
+package child
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestStartLogsOutputAndExitStatus(t *testing.T) {
+	logPath := filepath.Join(t.TempDir(), "out.log")
+	p, err := Start(logPath, "sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-p.Done
+	if !p.Exited() || p.Err == nil || !strings.Contains(p.Err.Error(), "exit status 3") {
+		t.Fatalf("exited %v, err %v; want exit status 3", p.Exited(), p.Err)
+	}
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(b); !strings.Contains(got, "to-stdout") || !strings.Contains(got, "to-stderr") {
+		t.Fatalf("log %q lacks the process's stdout or stderr", got)
+	}
+}
+
+func TestStopKillsAProcessThatIgnoresSIGTERM(t *testing.T) {
+	p, err := Start(filepath.Join(t.TempDir(), "out.log"), "sh", "-c", "trap '' TERM; exec sleep 30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Stop(200 * time.Millisecond)
+	if !p.Exited() {
+		t.Fatal("still running after Stop")
+	}
+	p.Stop(time.Second) // a second Stop of an ended process returns at once
+}
+
+func TestStartMissingBinary(t *testing.T) {
+	if _, err := Start(filepath.Join(t.TempDir(), "out.log"), filepath.Join(t.TempDir(), "no-such-binary")); err == nil {
+		t.Fatal("started a binary that does not exist")
+	}
+}
+
+func TestFreePort(t *testing.T) {
+	port, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if port <= 0 || port > 65535 {
+		t.Fatalf("port %d", port)
+	}
+}
