@@ -47,13 +47,7 @@ func TestSchemaAsParquetGoWrites(t *testing.T) {
 func TestChunkStatistics(t *testing.T) {
 	recs := append(realistic(5000, 11), emptyRecord(flowlog.KindVPC), fullRecord(flowlog.KindVPC))
 	var buf bytes.Buffer
-	fw := NewFileWriter(&buf, DefaultVPCFormat, WriterOptions{RowGroupRows: 1024})
-	if err := fw.Write(recs...); err != nil {
-		t.Fatal(err)
-	}
-	if err := fw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, &buf, DefaultVPCFormat, WriterOptions{RowGroupRows: 1024}, recs)
 	f, err := pq.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
 	if err != nil {
 		t.Fatal(err)
@@ -124,13 +118,7 @@ func TestChunkStatistics(t *testing.T) {
 func TestManyPagesDuckDB(t *testing.T) {
 	recs := realistic(3*pageRows+123, 5)
 	var buf bytes.Buffer
-	fw := NewFileWriter(&buf, DefaultVPCFormat, WriterOptions{RowGroupRows: 2*pageRows + 7})
-	if err := fw.Write(recs...); err != nil {
-		t.Fatal(err)
-	}
-	if err := fw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, &buf, DefaultVPCFormat, WriterOptions{RowGroupRows: 2*pageRows + 7}, recs)
 	got, _, err := ReadRecords(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
 	if err != nil {
 		t.Fatal(err)
@@ -256,13 +244,7 @@ func TestCodecNames(t *testing.T) {
 			t.Fatalf("%q: %v", name, err)
 		}
 		var buf bytes.Buffer
-		fw := NewFileWriter(&buf, DefaultVPCFormat, WriterOptions{Codec: codec})
-		if err := fw.Write(recs...); err != nil {
-			t.Fatal(err)
-		}
-		if err := fw.Close(); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, &buf, DefaultVPCFormat, WriterOptions{Codec: codec}, recs)
 		got, _, err := ReadRecords(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
 		if err != nil {
 			t.Fatalf("%q: %v", name, err)

@@ -48,14 +48,7 @@ func benchEncode(b *testing.B, recs []flowlog.Record) {
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
-		buf.Reset()
-		fw := NewFileWriter(&buf, DefaultVPCFormat, WriterOptions{})
-		if err := fw.Write(recs...); err != nil {
-			b.Fatal(err)
-		}
-		if err := fw.Close(); err != nil {
-			b.Fatal(err)
-		}
+		writeFile(b, &buf, DefaultVPCFormat, WriterOptions{}, recs)
 	}
 	b.StopTimer()
 	reportRates(b, b.N*len(recs), cpu0)
@@ -130,14 +123,7 @@ func BenchmarkEncodeVPCGzipLevels(b *testing.B) {
 			b.ResetTimer()
 			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
-				buf.Reset()
-				fw := NewFileWriter(&buf, DefaultVPCFormat, WriterOptions{Codec: codec})
-				if err := fw.Write(recs...); err != nil {
-					b.Fatal(err)
-				}
-				if err := fw.Close(); err != nil {
-					b.Fatal(err)
-				}
+				writeFile(b, &buf, DefaultVPCFormat, WriterOptions{Codec: codec}, recs)
 			}
 			b.StopTimer()
 			reportRates(b, b.N*len(recs), cpu0)

@@ -25,14 +25,21 @@ import (
 func encode(t testing.TB, format *flowlog.Format, recs []flowlog.Record) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	fw := NewFileWriter(&buf, format, WriterOptions{RowGroupRows: 3}) // several row groups
+	writeFile(t, &buf, format, WriterOptions{RowGroupRows: 3}, recs) // several row groups
+	return buf.Bytes()
+}
+
+// writeFile encodes recs as one Parquet file into buf, emptied first.
+func writeFile(tb testing.TB, buf *bytes.Buffer, format *flowlog.Format, opts WriterOptions, recs []flowlog.Record) {
+	tb.Helper()
+	buf.Reset()
+	fw := NewFileWriter(buf, format, opts)
 	if err := fw.Write(recs...); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := fw.Close(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	return buf.Bytes()
 }
 
 // lines renders records in format, the reference for comparisons.

@@ -112,59 +112,57 @@ func realistic(n int, seed uint64) []flowlog.Record {
 
 // fullRecord returns a record of kind with every field of that kind present.
 func fullRecord(kind flowlog.Kind) flowlog.Record {
-	all := flowlog.AllVPC
-	if kind == flowlog.KindTGW {
-		all = flowlog.AllTGW
-	}
-	var r flowlog.Record
-	r.Kind = kind
-	for i, f := range all.Fields() {
-		var v string
+	return recordWith(kind, func(i int, f flowlog.Field) string {
 		switch f {
 		case flowlog.FieldSrcAddr, flowlog.FieldPktSrcAddr:
-			v = "2001:db8:1234:a100:8d6e:3477:df66:f105"
+			return "2001:db8:1234:a100:8d6e:3477:df66:f105"
 		case flowlog.FieldDstAddr, flowlog.FieldPktDstAddr:
-			v = "203.0.113.12"
+			return "203.0.113.12"
 		case flowlog.FieldAction:
-			v = "REJECT"
+			return "REJECT"
 		case flowlog.FieldLogStatus:
-			v = "SKIPDATA"
+			return "SKIPDATA"
 		case flowlog.FieldFlowDirection:
-			v = "egress"
+			return "egress"
 		case flowlog.FieldType:
-			v = "IPv6"
+			return "IPv6"
 		case flowlog.FieldStart:
-			v = "1616729292"
+			return "1616729292"
 		case flowlog.FieldEnd:
-			v = "1616729349"
+			return "1616729349"
 		case flowlog.FieldBytes:
-			v = "9007199254740993" // beyond float64 precision: catches lossy conversions
-		default:
-			if f.Info().Type != flowlog.ColumnString {
-				v = fmt.Sprint(2 + i)
-			} else {
-				v = f.Column() + "-value"
-			}
+			return "9007199254740993" // beyond float64 precision: catches lossy conversions
 		}
-		if err := r.SetValue(f, v); err != nil {
-			panic(fmt.Sprintf("%s=%s: %v", f, v, err))
+		if f.Info().Type != flowlog.ColumnString {
+			return fmt.Sprint(2 + i)
 		}
-	}
-	return r
+		return f.Column() + "-value"
+	})
 }
 
-// emptyRecord returns a record of kind with every field absent but the window.
+// emptyRecord returns a record of kind with every field absent but the window's end.
 func emptyRecord(kind flowlog.Kind) flowlog.Record {
+	return recordWith(kind, func(_ int, f flowlog.Field) string {
+		if f == flowlog.FieldEnd {
+			return "1616729349"
+		}
+		return "-"
+	})
+}
+
+// recordWith returns a record of kind with each field of that kind (the i-th) set to
+// value(i, f).
+func recordWith(kind flowlog.Kind, value func(i int, f flowlog.Field) string) flowlog.Record {
 	all := flowlog.AllVPC
 	if kind == flowlog.KindTGW {
 		all = flowlog.AllTGW
 	}
-	var r flowlog.Record
-	r.Kind = kind
-	for _, f := range all.Fields() {
-		r.SetValue(f, "-")
+	r := flowlog.Record{Kind: kind}
+	for i, f := range all.Fields() {
+		if err := r.SetValue(f, value(i, f)); err != nil {
+			panic(fmt.Sprintf("%s=%s: %v", f, value(i, f), err))
+		}
 	}
-	r.SetValue(flowlog.FieldEnd, "1616729349")
 	return r
 }
 
