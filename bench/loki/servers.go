@@ -14,7 +14,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -269,19 +268,11 @@ func (s *server) stop(timeout time.Duration) {
 
 // cpuSeconds is the user+system CPU time the process has used so far.
 func (s *server) cpuSeconds() float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.Cmd.Process.Pid))
+	cpu, err := s.CPUTime()
 	if err != nil {
 		return math.NaN()
 	}
-	// Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-	rest := string(b[bytes.LastIndexByte(b, ')')+2:])
-	f := strings.Fields(rest)
-	if len(f) < 13 {
-		return math.NaN()
-	}
-	u, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (u + st) / 100 // USER_HZ is 100 on Linux
+	return cpu.Seconds()
 }
 
 func tail(path string) string {

@@ -193,13 +193,13 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	genText.records = textLines - 1 // the header line
-	brokerCPU0, _ := procUsage(broker.Cmd.Process.Pid)
+	brokerCPU0, _ := procUsage(broker)
 	gen, err := runToEnd(ctx, dir, "generate --kafka-brokers", nil, ft,
 		append(args, "--kafka-brokers", brokerAddr, "--spill-dir", filepath.Join(dir, "spill"))...)
 	if err != nil {
 		return err
 	}
-	brokerCPU1, brokerRSS := procUsage(broker.Cmd.Process.Pid)
+	brokerCPU1, brokerRSS := procUsage(broker)
 	offsets, err := highWatermarks(ctx, brokerAddr, kafka.TopicVPC)
 	if err != nil {
 		return err
@@ -388,7 +388,7 @@ func runSink(ctx context.Context, o options, dir, ft, brokers, lsAddr, metricsAd
 		time.Sleep(20 * time.Millisecond)
 	}
 	f.wall = time.Since(c.Started)
-	f.cpu, f.rssKB = procUsage(c.Cmd.Process.Pid)
+	f.cpu, f.rssKB = procUsage(c)
 	return f, nil
 }
 
@@ -471,27 +471,9 @@ func runToEnd(ctx context.Context, dir, name string, consume func(io.Reader) err
 }
 
 // procUsage reads a live process's CPU time and peak RSS from /proc.
-func procUsage(pid int) (time.Duration, int64) {
-	var cpu time.Duration
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-		s := string(b)
-		if i := strings.LastIndexByte(s, ')'); i > 0 {
-			fs := strings.Fields(s[i+1:])
-			if len(fs) > 13 {
-				ut, _ := strconv.ParseInt(fs[11], 10, 64)
-				st, _ := strconv.ParseInt(fs[12], 10, 64)
-				cpu = time.Duration(ut+st) * time.Second / 100 // USER_HZ
-			}
-		}
-	}
-	var rss int64
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(line, "VmHWM:") {
-				rss, _ = strconv.ParseInt(strings.Fields(line)[1], 10, 64)
-			}
-		}
-	}
+func procUsage(p *child.Process) (time.Duration, int64) {
+	cpu, _ := p.CPUTime()
+	rss, _ := p.PeakRSSKiB()
 	return cpu, rss
 }
 

@@ -241,6 +241,6 @@ func runToCount(ctx context.Context, dir, ft, metricsAddr string, want int64, na
 		time.Sleep(20 * time.Millisecond)
 	}
 	f.wall = time.Since(c.Started)
-	f.cpu, f.rssKB = procUsage(c.Cmd.Process.Pid)
+	f.cpu, f.rssKB = procUsage(c)
 	return f, nil
 }

@@ -3,10 +3,14 @@
 package child
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -64,6 +68,41 @@ func (p *Process) Stop(grace time.Duration) {
 		_ = p.Cmd.Process.Kill()
 		<-p.Done
 	}
+}
+
+// CPUTime is the user and system CPU time the process has used so far, from /proc (Linux).
+func (p *Process) CPUTime() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the parenthesised command name; utime and stime are the stat file's
+	// 14th and 15th, in clock ticks (USER_HZ, 100 on Linux).
+	i := bytes.LastIndexByte(b, ')')
+	f := strings.Fields(string(b[i+1:]))
+	if i < 0 || len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the command", p.Cmd.Process.Pid, len(f))
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", p.Cmd.Process.Pid, err)
+	}
+	return time.Duration(ut+st) * time.Second / 100, nil
+}
+
+// PeakRSSKiB is the largest resident set the process has had so far, in KiB (VmHWM in /proc).
+func (p *Process) PeakRSSKiB() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[0] == "VmHWM:" {
+			return strconv.ParseInt(f[1], 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status: no VmHWM", p.Cmd.Process.Pid)
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.

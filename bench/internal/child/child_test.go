@@ -45,6 +45,20 @@ func TestStartMissingBinary(t *testing.T) {
 	}
 }
 
+func TestUsageOfARunningProcess(t *testing.T) {
+	p, err := Start(filepath.Join(t.TempDir(), "out.log"), "sleep", "30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(time.Second)
+	if cpu, err := p.CPUTime(); err != nil || cpu < 0 {
+		t.Fatalf("CPU time %v, %v", cpu, err)
+	}
+	if rss, err := p.PeakRSSKiB(); err != nil || rss <= 0 {
+		t.Fatalf("peak RSS %d KiB, %v", rss, err)
+	}
+}
+
 func TestFreePort(t *testing.T) {
 	port, err := FreePort()
 	if err != nil {
