@@ -139,10 +139,13 @@ func (rd *Reader) Next(rec *Record) (Item, error) {
 			continue
 		}
 		var it Item
-		if t, msg, ok := CutExportTimestamp(string(line)); ok {
+		// One copy of the line as a string, for every check and the parse: the record keeps
+		// substrings of it, and a copy per check was most of the reader's allocation.
+		text := string(line)
+		if t, msg, ok := CutExportTimestamp(text); ok {
 			it.Time = t
 			cut := len(line) - len(msg)
-			raw, line = raw[cut:], line[cut:]
+			raw, line, text = raw[cut:], line[cut:], msg
 			if len(bytes.TrimSpace(line)) == 0 {
 				continue
 			}
@@ -151,11 +154,11 @@ func (rd *Reader) Next(rec *Record) (Item, error) {
 		if line[0] == '{' {
 			return rd.vpnEvent(it, line, rd.line)
 		}
-		if IsHeader(string(line)) {
+		if IsHeader(text) {
 			if rd.fixed {
 				continue
 			}
-			f, err := FormatFromHeader(string(line))
+			f, err := FormatFromHeader(text)
 			if err != nil {
 				return Item{}, fmt.Errorf("%s:%d: %w", rd.name, rd.line, err)
 			}
@@ -164,12 +167,12 @@ func (rd *Reader) Next(rec *Record) (Item, error) {
 		}
 		format := rd.format
 		if format == nil {
-			if format = GuessFormat(string(line)); format == nil {
+			if format = GuessFormat(text); format == nil {
 				return Item{}, fmt.Errorf("%s:%d: no header line and no --format given", rd.name, rd.line)
 			}
 		}
 		it.Format = format
-		if err := format.ParseBytes(rec, line); err != nil {
+		if err := format.Parse(rec, text); err != nil {
 			return Item{}, fmt.Errorf("%s:%d: %w", rd.name, rd.line, err)
 		}
 		return it, nil
