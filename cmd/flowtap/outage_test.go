@@ -18,6 +18,23 @@ import (
 	"github.com/flowtap/flowtap/pipeline"
 )
 
+// outage is what each outage test starts from: the flowtap binary, a work directory, and
+// the address and data directory of the broker the test stops and restarts.
+type outage struct {
+	bin, dir             string
+	brokerAddr, kafkaDir string
+}
+
+func newOutage(t *testing.T) outage {
+	dir := t.TempDir()
+	return outage{bin: buildBinary(t), dir: dir, brokerAddr: testenv.FreeTCP(t), kafkaDir: filepath.Join(dir, "kafka")}
+}
+
+// startBroker starts the broker on the outage's address and data directory.
+func (o outage) startBroker(t *testing.T) *broker.Broker {
+	return startOutageBroker(t, o.brokerAddr, o.kafkaDir)
+}
+
 // startOutageBroker starts the embedded broker on addr with its data in dir; the test stops
 // it (Close) and starts it again on the same address and directory to make an outage.
 func startOutageBroker(t *testing.T, addr, dir string) *broker.Broker {
@@ -98,12 +115,10 @@ func lakeCount(t *testing.T, bin, dir, lake string) int {
 // including the window written during the outage — must reach the lake exactly once.
 func TestUpSurvivesBrokerOutage(t *testing.T) {
 	t.Parallel()
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	kafkaDir := filepath.Join(dir, "kafka")
-	brokerAddr := testenv.FreeTCP(t)
-	startOutageBroker(t, brokerAddr, kafkaDir).Close() // bound once, to know the port is usable
-	b := startOutageBroker(t, brokerAddr, kafkaDir)
+	o := newOutage(t)
+	bin, dir, brokerAddr := o.bin, o.dir, o.brokerAddr
+	o.startBroker(t).Close() // bound once, to know the port is usable
+	b := o.startBroker(t)
 
 	httpAddr := testenv.FreeTCP(t)
 	healthURL, metricsURL := "http://"+httpAddr+"/healthz", "http://"+httpAddr+"/metrics"
@@ -168,7 +183,7 @@ func TestUpSurvivesBrokerOutage(t *testing.T) {
 	}
 	t.Logf("outage: /healthz named %v degraded; %d records generated during it, %d before", named, genInOutage, before)
 
-	startOutageBroker(t, brokerAddr, kafkaDir)
+	o.startBroker(t)
 	total := waitLake("after the outage", 90*time.Second)
 	if total < genAtStop+genInOutage {
 		t.Fatalf("lake %d < %d records generated up to the end of the outage", total, genAtStop+genInOutage)
@@ -194,11 +209,9 @@ func TestUpSurvivesBrokerOutage(t *testing.T) {
 // exactly once.
 func TestSinkSurvivesBrokerOutage(t *testing.T) {
 	t.Parallel()
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	kafkaDir := filepath.Join(dir, "kafka")
-	brokerAddr := testenv.FreeTCP(t)
-	b := startOutageBroker(t, brokerAddr, kafkaDir)
+	o := newOutage(t)
+	bin, dir, brokerAddr := o.bin, o.dir, o.brokerAddr
+	b := o.startBroker(t)
 	httpAddr := testenv.FreeTCP(t)
 	healthURL := "http://" + httpAddr + "/healthz"
 	lake := filepath.Join(dir, "lake")
@@ -246,7 +259,7 @@ func TestSinkSurvivesBrokerOutage(t *testing.T) {
 	if !sawSinks {
 		t.Fatalf("/healthz never named the consumer degraded during the outage\n%s", sink.log.String())
 	}
-	startOutageBroker(t, brokerAddr, kafkaDir)
+	o.startBroker(t)
 	second := backfill(end.Add(-10*time.Minute), end)
 	waitLake(first + second)
 	t.Logf("lake holds %d + %d records; sink restarts %v", first, second,
