@@ -131,14 +131,11 @@ func startBoth(bin, prefix string, o *options) (loki, ft *server, stop func(), e
 }
 
 func startLoki(bin, dir string) (*server, error) {
-	httpPort, err := child.FreePort()
+	ports, err := child.FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
-	grpcPort, err := child.FreePort()
-	if err != nil {
-		return nil, err
-	}
+	httpPort, grpcPort := ports[0], ports[1]
 	data := filepath.Join(dir, "loki")
 	cfgFile := filepath.Join(dir, "loki.yaml")
 	if err := os.WriteFile(cfgFile, fmt.Appendf(nil, lokiConfig, httpPort, grpcPort, data), 0o644); err != nil {

@@ -204,10 +204,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	var total int64
-	for _, hwm := range offsets {
-		total += hwm
-	}
+	total := messages(offsets)
 	gen.records = total
 	if total == 0 {
 		return errors.New("generate produced nothing")
@@ -497,6 +494,15 @@ func scrape(ctx context.Context, u, name string) (float64, error) {
 		sum += v
 	}
 	return sum, sc.Err()
+}
+
+// messages is how many messages partitions ending at ends hold (each starts at offset 0).
+func messages(ends map[int]int64) int64 {
+	var n int64
+	for _, end := range ends {
+		n += end
+	}
+	return n
 }
 
 // highWatermarks returns the end offset of every partition of topic.

@@ -109,10 +109,7 @@ func runMirror(ctx context.Context, dir, ft string, o mirrorOptions) error {
 	if err != nil {
 		return err
 	}
-	var records int64
-	for _, e := range ends {
-		records += e
-	}
+	records := messages(ends)
 	inKafka, err := sumPackets(brokerAddr)
 	if err != nil {
 		return err

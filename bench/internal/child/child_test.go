@@ -59,12 +59,19 @@ func TestUsageOfARunningProcess(t *testing.T) {
 	}
 }
 
-func TestFreePort(t *testing.T) {
-	port, err := FreePort()
+func TestFreePorts(t *testing.T) {
+	ports, err := FreePorts(3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if port <= 0 || port > 65535 {
-		t.Fatalf("port %d", port)
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if p <= 0 || p > 65535 || seen[p] {
+			t.Fatalf("ports %v: want 3 distinct valid ports", ports)
+		}
+		seen[p] = true
+	}
+	if len(seen) != 3 {
+		t.Fatalf("ports %v: want 3", ports)
 	}
 }
