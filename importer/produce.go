@@ -50,7 +50,9 @@ func newProducer(brokers []string, codec compress.Compression, topics []string) 
 		client: &kafkago.Client{Addr: kafkago.TCP(brokers...), Timeout: 30 * time.Second,
 			Transport: &kafkago.Transport{DialTimeout: 5 * time.Second, ClientID: "flowtap-import"}},
 		codec: codec, topics: topics, requestBytes: requestBytes(codec),
-		batches: newBatchPool(runtime.GOMAXPROCS(0)+2, requestBytes(codec)+64<<10),
+		// As many kept batches as requests are being encoded at once, up to 8 (~5 MB each
+		// with lz4); a request beyond them allocates its own.
+		batches: newBatchPool(min(runtime.GOMAXPROCS(0)+2, 8), requestBytes(codec)+64<<10),
 	}
 }
 
