@@ -9,11 +9,12 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/grafana/loki/pkg/push"
+
+	"github.com/flowtap/flowtap/internal/procstat"
 )
 
 // BenchmarkStreamFlood pushes pushes of many new streams (issue 16: two pushes of 700 000
@@ -77,15 +78,9 @@ func floodChild(b *testing.B, limit, n int) (rss int64, stop time.Duration, code
 		resp.Body.Close()
 		codes = append(codes, resp.StatusCode)
 	}
-	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
-	for _, l := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			rss = kb << 10
-		}
+	rss, err := procstat.PeakRSS(cmd.Process.Pid)
+	if err != nil {
+		b.Fatal(err)
 	}
-	t0 := time.Now()
-	cmd.Process.Signal(syscall.SIGTERM)
-	cmd.Wait()
-	return rss, time.Since(t0), codes
+	return rss, procstat.Terminate(cmd), codes
 }

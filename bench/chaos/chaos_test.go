@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/procstat"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/sinks/parquet"
 )
@@ -605,15 +606,9 @@ func flood(b *testing.B, command string, streams, perPush int) (rss int64, stop 
 		resp.Body.Close()
 		codes[resp.StatusCode]++
 	}
-	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
-	for _, l := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			rss = kb << 10
-		}
+	rss, err := procstat.PeakRSS(cmd.Process.Pid)
+	if err != nil {
+		b.Fatal(err)
 	}
-	t0 := time.Now()
-	cmd.Process.Signal(syscall.SIGTERM)
-	cmd.Wait()
-	return rss, time.Since(t0), codes
+	return rss, procstat.Terminate(cmd), codes
 }

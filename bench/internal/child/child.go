@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/flowtap/flowtap/internal/procstat"
 )
 
 // Process is a started process whose stdout and stderr go to LogPath.
@@ -93,16 +95,8 @@ func (p *Process) CPUTime() (time.Duration, error) {
 
 // PeakRSSKiB is the largest resident set the process has had so far, in KiB (VmHWM in /proc).
 func (p *Process) PeakRSSKiB() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) > 1 && f[0] == "VmHWM:" {
-			return strconv.ParseInt(f[1], 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("/proc/%d/status: no VmHWM", p.Cmd.Process.Pid)
+	b, err := procstat.PeakRSS(p.Cmd.Process.Pid)
+	return b >> 10, err
 }
 
 // FreePorts returns n distinct TCP ports on 127.0.0.1 that were free a moment ago.
