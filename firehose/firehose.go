@@ -75,6 +75,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/flowmsg"
 	"github.com/flowtap/flowtap/internal/fsx"
 	"github.com/flowtap/flowtap/kafka"
@@ -178,11 +179,10 @@ type metrics struct {
 	deadLettered *prometheus.CounterVec // by reason, as the producer's
 }
 
-// New checks cfg; it does no I/O. reg may be nil.
-func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Server, error) {
-	if log == nil {
-		log = slog.Default()
-	}
+// New checks cfg; it does no I/O. Metrics go to d.Registry, logs to d.Log (defaults when nil).
+func New(cfg Config, d component.Deps) (*Server, error) {
+	d = d.WithDefaults()
+	reg, log := d.Registry, d.Log
 	if len(cfg.Brokers) == 0 {
 		return nil, errors.New("firehose: no Kafka brokers")
 	}
@@ -222,11 +222,9 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Server, erro
 	})
 	s.m.records = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowtap_firehose_records_total",
 		Help: "Decoded log events by kind (vpc, tgw, vpn-tunnel, vpn-bgp, client-vpn), control messages (control) and undecodable ones (bad)."}, []string{"kind"})
-	if reg != nil {
-		for _, c := range []prometheus.Collector{s.m.requests, s.m.records, s.m.spilled, s.m.drained, s.m.deadLettered, depth} {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("firehose: metrics: %w", err)
-			}
+	for _, c := range []prometheus.Collector{s.m.requests, s.m.records, s.m.spilled, s.m.drained, s.m.deadLettered, depth} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("firehose: metrics: %w", err)
 		}
 	}
 	s.writer = &kafkago.Writer{

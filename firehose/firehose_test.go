@@ -18,6 +18,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/flowmsg"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/kafka"
@@ -145,7 +146,7 @@ func TestFirehoseDelivery(t *testing.T) {
 	cfg.Brokers, cfg.AccessKeys = []string{br.Addr()}, []string{"my-access-key"}
 	// A spill too small for any request: with Kafka gone the receiver must refuse.
 	cfg.SpillDir, cfg.SpillMaxBytes = t.TempDir(), 1
-	s, err := New(cfg, nil, quiet())
+	s, err := New(cfg, component.Deps{Log: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +249,7 @@ func FuzzDecode(f *testing.F) {
 	body, _ := json.Marshal(Request{RequestID: "x", Records: []Record{record(f, control), record(f, payload("g", "s", vpcLine1, tunnel))}})
 	f.Add(body)
 	f.Add([]byte(`{"requestId":"x","records":[{"data":"e30="}]}`))
-	s, err := New(DefaultConfig(), nil, quiet())
+	s, err := New(DefaultConfig(), component.Deps{Log: quiet()})
 	if err != nil {
 		f.Fatal(err)
 	}

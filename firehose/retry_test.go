@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/kafka"
 	"github.com/flowtap/flowtap/sinks"
@@ -24,7 +25,7 @@ func TestRetriedRequestDeliveredOnce(t *testing.T) {
 	br := startBroker(t)
 	cfg := DefaultConfig()
 	cfg.Brokers, cfg.SpillDir = []string{br.Addr()}, t.TempDir()
-	s, err := New(cfg, nil, quiet())
+	s, err := New(cfg, component.Deps{Log: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestRetriedRequestDeliveredOnce(t *testing.T) {
 	rcfg.SessionTimeout = 6 * time.Second
 	sink := &collectSink{}
 	reg := prometheus.NewRegistry()
-	r, err := kafka.NewRunner(rcfg, []sinks.Sink{sink}, reg, quiet())
+	r, err := kafka.NewRunner(rcfg, []sinks.Sink{sink}, component.Deps{Registry: reg, Log: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/kafka"
 	"github.com/flowtap/flowtap/kafka/spill"
@@ -127,7 +128,7 @@ func TestSpilledUnknownTopicGoesToDeadLetter(t *testing.T) {
 // runServer runs a receiver until the test ends and returns it with its base URL.
 func runServer(t *testing.T, cfg Config, reg prometheus.Registerer) (*Server, string) {
 	t.Helper()
-	s, err := New(cfg, reg, quiet())
+	s, err := New(cfg, component.Deps{Registry: reg, Log: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/flowmsg"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/kafka"
@@ -74,7 +75,7 @@ func TestImportedRecordsReachSinks(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Source, cfg.Brokers, cfg.ChunkRecords = dir, []string{addr}, 700
 	cfg.From = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	im, err := New(cfg, quiet())
+	im, err := New(cfg, component.Deps{Log: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestImportedRecordsReachSinks(t *testing.T) {
 	rcfg := kafka.DefaultRunnerConfig()
 	rcfg.Brokers, rcfg.StateDir, rcfg.MaxAge = []string{addr}, t.TempDir(), 200*time.Millisecond
 	sink := &collectSink{want: len(fx.want), full: make(chan struct{})}
-	r, err := kafka.NewRunner(rcfg, []sinks.Sink{sink}, nil, testenv.Quiet())
+	r, err := kafka.NewRunner(rcfg, []sinks.Sink{sink}, component.Deps{Log: testenv.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

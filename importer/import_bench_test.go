@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 )
 
 // benchDir writes objects × per records of AWS's default VPC format as gzip text objects in
@@ -50,7 +51,7 @@ func BenchmarkImportLocalGzip(b *testing.B) {
 		readElapsed += time.Since(t0)
 		cfg := DefaultConfig()
 		cfg.Source, cfg.Brokers = dir, []string{addr}
-		im, err := New(cfg, quiet())
+		im, err := New(cfg, component.Deps{Log: quiet()})
 		if err != nil {
 			b.Fatal(err)
 		}

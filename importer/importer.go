@@ -45,6 +45,7 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/kafka"
 	"github.com/flowtap/flowtap/lake"
 	"github.com/flowtap/flowtap/lake/objstore"
@@ -124,11 +125,10 @@ type Importer struct {
 	handed func(key string, done int64)
 }
 
-// New checks cfg and opens the source; it does no network I/O.
-func New(cfg Config, log *slog.Logger) (*Importer, error) {
-	if log == nil {
-		log = slog.Default()
-	}
+// New checks cfg and opens the source; it does no network I/O. It logs to d.Log (the default
+// logger when nil).
+func New(cfg Config, d component.Deps) (*Importer, error) {
+	log := d.WithDefaults().Log
 	if cfg.Source == "" {
 		return nil, errors.New("import: no source")
 	}

@@ -19,6 +19,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/kafka"
 	"github.com/flowtap/flowtap/kafka/broker"
@@ -220,7 +221,7 @@ func TestImportS3ResumeExactlyOnce(t *testing.T) {
 	cfg.ChunkRecords = 300
 	cfg.From = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
-	im, err := New(cfg, quiet())
+	im, err := New(cfg, component.Deps{Log: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +246,7 @@ func TestImportS3ResumeExactlyOnce(t *testing.T) {
 		t.Fatalf("after the stop Kafka holds %d records, the first run produced %d (of %d)", n, first.Records, len(fx.want))
 	}
 
-	im2, err := New(cfg, quiet())
+	im2, err := New(cfg, component.Deps{Log: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +269,7 @@ func TestImportS3ResumeExactlyOnce(t *testing.T) {
 		t.Fatalf("bad input not reported by key and line:\n%s", reported)
 	}
 	// A third run finds nothing left to do.
-	im3, _ := New(cfg, quiet())
+	im3, _ := New(cfg, component.Deps{Log: quiet()})
 	third, err := im3.Run(ctx)
 	if err != nil || third.Records != 0 || third.Objects != 0 {
 		t.Fatalf("third run: %+v %v", third, err)

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/flowtap/flowtap/internal/component"
 )
 
 // TestImportHelperProcess is the child of TestImportSIGKILL: it runs an import configured
@@ -26,7 +28,7 @@ func TestImportHelperProcess(t *testing.T) {
 	if err := json.Unmarshal([]byte(spec), &cfg); err != nil {
 		t.Fatal(err)
 	}
-	im, err := New(cfg, quiet())
+	im, err := New(cfg, component.Deps{Log: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +63,7 @@ func TestImportSIGKILL(t *testing.T) {
 	cfg.From = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	before, ckpt, out := killImportMidway(t, cfg, addr, len(fx.want))
 
-	im, err := New(cfg, quiet())
+	im, err := New(cfg, component.Deps{Log: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,7 @@ func TestImportIntoLakeExactlyOnce(t *testing.T) {
 	cfg.ChunkRecords = 500
 
 	before, _, out := killImportMidway(t, cfg, addr, want)
-	im, err := New(cfg, quiet())
+	im, err := New(cfg, component.Deps{Log: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestImportIntoLakeExactlyOnce(t *testing.T) {
 	rcfg := kafka.DefaultRunnerConfig()
 	rcfg.Brokers, rcfg.StateDir, rcfg.MaxAge = []string{addr}, t.TempDir(), time.Second
 	rcfg.SessionTimeout = 6 * time.Second
-	r, err := kafka.NewRunner(rcfg, []sinks.Sink{sink}, reg, quiet())
+	r, err := kafka.NewRunner(rcfg, []sinks.Sink{sink}, component.Deps{Registry: reg, Log: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/sinks"
 )
@@ -30,7 +31,7 @@ func testBatcher(t *testing.T, maxRecords int, start int64, in *Intent) (*batche
 	cfg := DefaultRunnerConfig()
 	cfg.StateDir = t.TempDir()
 	cfg.MaxRecords, cfg.MaxAge = maxRecords, time.Minute
-	r, err := NewRunner(cfg, []sinks.Sink{&countSink{}}, nil, testenv.Quiet())
+	r, err := NewRunner(cfg, []sinks.Sink{&countSink{}}, component.Deps{Log: testenv.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

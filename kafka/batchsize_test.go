@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/sinks"
 )
@@ -20,7 +21,7 @@ func TestProducerBatchBytesByCodec(t *testing.T) {
 	for codec, want := range map[string]int64{"none": MaxMessageBytes, "lz4": DefaultProducerConfig().BatchBytes} {
 		cfg := DefaultProducerConfig()
 		cfg.Compression, cfg.Spill.Dir = codec, t.TempDir()
-		p, err := NewProducer(cfg, nil, testenv.Quiet())
+		p, err := NewProducer(cfg, component.Deps{Log: testenv.Quiet()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +51,7 @@ func TestBatchLargerThanFetchConsumed(t *testing.T) {
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	cfg.Group = fmt.Sprintf("bigbatch-%d", time.Now().UnixNano())
 	cfg.MaxRecords, cfg.FetchMaxBytes = DefaultRunnerConfig().MaxRecords, 32<<10
-	r, err := NewRunner(cfg, []sinks.Sink{sink}, nil, testenv.Quiet())
+	r, err := NewRunner(cfg, []sinks.Sink{sink}, component.Deps{Log: testenv.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

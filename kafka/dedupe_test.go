@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/sinks"
 )
@@ -46,7 +47,7 @@ func TestInDoubtProduceNotDuplicated(t *testing.T) {
 	lake := t.TempDir()
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	cfg.Group = "g-in-doubt"
-	r, err := NewRunner(cfg, []sinks.Sink{&fileSink{dir: lake}}, nil, testenv.Quiet())
+	r, err := NewRunner(cfg, []sinks.Sink{&fileSink{dir: lake}}, component.Deps{Log: testenv.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +180,7 @@ func TestDedupeAcrossRestart(t *testing.T) {
 	cfg.Group = "g-dedupe-restart"
 	part := int32(laneOf(recs[0].Key(), 4))
 	consume := func(upTo int64) {
-		r, err := NewRunner(cfg, []sinks.Sink{&fileSink{dir: lake}}, nil, testenv.Quiet())
+		r, err := NewRunner(cfg, []sinks.Sink{&fileSink{dir: lake}}, component.Deps{Log: testenv.Quiet()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,7 +210,7 @@ func TestMessageIDsUnique(t *testing.T) {
 		cfg.Brokers = []string{"127.0.0.1:1"} // never run: the messages stay queued
 		cfg.Spill.Dir = t.TempDir()
 		cfg.Lanes = 3
-		p, err := NewProducer(cfg, nil, testenv.Quiet())
+		p, err := NewProducer(cfg, component.Deps{Log: testenv.Quiet()})
 		if err != nil {
 			t.Fatal(err)
 		}

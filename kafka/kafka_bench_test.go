@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/sinks"
 )
@@ -100,7 +101,7 @@ func benchProducer(b *testing.B, addr, codec string, lanes int, tune ...func(*Pr
 	}
 	benchTune(&cfg)
 	cfg.Spill.Dir = b.TempDir()
-	p, err := NewProducer(cfg, nil, testenv.Quiet())
+	p, err := NewProducer(cfg, component.Deps{Log: testenv.Quiet()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -189,7 +190,7 @@ func BenchmarkConsume(b *testing.B) {
 	cfg := testRunnerConfig(b, br.Addr(), b.TempDir())
 	cfg.Group = fmt.Sprintf("bench-%d", time.Now().UnixNano())
 	cfg.MaxRecords = 20000
-	r, err := NewRunner(cfg, []sinks.Sink{sink}, nil, testenv.Quiet())
+	r, err := NewRunner(cfg, []sinks.Sink{sink}, component.Deps{Log: testenv.Quiet()})
 	if err != nil {
 		b.Fatal(err)
 	}

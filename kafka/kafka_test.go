@@ -12,6 +12,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/kafka/broker"
 	"github.com/flowtap/flowtap/sinks"
@@ -30,7 +31,7 @@ func testProducer(t testing.TB, addr string) (*Producer, context.CancelFunc) {
 // runProducer runs a producer of cfg until the test ends or cancel is called.
 func runProducer(t testing.TB, cfg ProducerConfig) (*Producer, context.CancelFunc) {
 	t.Helper()
-	p, err := NewProducer(cfg, nil, testenv.Quiet())
+	p, err := NewProducer(cfg, component.Deps{Log: testenv.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func runRunner(t testing.TB, r *Runner) (stop func() error) {
 // startRunner makes a runner of cfg writing to dest and runs it (see runRunner).
 func startRunner(t testing.TB, cfg RunnerConfig, dest ...sinks.Sink) (stop func() error) {
 	t.Helper()
-	r, err := NewRunner(cfg, dest, nil, testenv.Quiet())
+	r, err := NewRunner(cfg, dest, component.Deps{Log: testenv.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +210,7 @@ func TestCrashBetweenIntentAndCommit(t *testing.T) {
 	cfg.MaxRecords = 250
 	cfg.MaxAge = 200 * time.Millisecond
 
-	r1, err := NewRunner(cfg, []sinks.Sink{sink}, nil, testenv.Quiet())
+	r1, err := NewRunner(cfg, []sinks.Sink{sink}, component.Deps{Log: testenv.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +311,7 @@ func TestSinkBackoff(t *testing.T) {
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	cfg.Group = "g-backoff"
 	cfg.SinkBackoffMin, cfg.SinkBackoffMax = 100*time.Millisecond, time.Second
-	r, err := NewRunner(cfg, []sinks.Sink{sink}, nil, testenv.Quiet())
+	r, err := NewRunner(cfg, []sinks.Sink{sink}, component.Deps{Log: testenv.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

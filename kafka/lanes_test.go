@@ -11,6 +11,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/testenv"
 )
 
@@ -78,7 +79,7 @@ func TestLaneCountChangeKeepsOrder(t *testing.T) {
 	}
 
 	cfg.Brokers, cfg.Lanes = []string{dead}, 2
-	p1, err := NewProducer(cfg, nil, testenv.Quiet())
+	p1, err := NewProducer(cfg, component.Deps{Log: testenv.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/flowlog/generate"
+	"github.com/flowtap/flowtap/internal/component"
 )
 
 // OutputConfig is how a command (generate, collect) sends its records to Kafka.
@@ -56,7 +57,7 @@ func StartOutput(cfg OutputConfig, log *slog.Logger) (*Output, error) {
 	if cfg.Block {
 		pc.BlockTimeout = time.Minute
 	}
-	p, err := NewProducer(pc, nil, log)
+	p, err := NewProducer(pc, component.Deps{Log: log})
 	if err != nil {
 		return nil, err
 	}

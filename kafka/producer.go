@@ -12,11 +12,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/kafka/spill"
 	"github.com/flowtap/flowtap/sinks"
 )
@@ -168,9 +168,11 @@ type Producer struct {
 	done         chan struct{}
 }
 
-// NewProducer validates cfg and wires the producer; it does no I/O. Metrics are registered on
-// reg when it is not nil.
-func NewProducer(cfg ProducerConfig, reg prometheus.Registerer, log *slog.Logger) (*Producer, error) {
+// NewProducer validates cfg and wires the producer; it does no I/O. Metrics go to d.Registry,
+// logs to d.Log (defaults when nil).
+func NewProducer(cfg ProducerConfig, d component.Deps) (*Producer, error) {
+	d = d.WithDefaults()
+	reg, log := d.Registry, d.Log
 	if len(cfg.Brokers) == 0 {
 		return nil, errors.New("kafka: no brokers")
 	}
@@ -207,14 +209,9 @@ func NewProducer(cfg ProducerConfig, reg prometheus.Registerer, log *slog.Logger
 		return nil, errors.New("kafka: spill dir is empty")
 	}
 	orDefault(&cfg.UndeliverableAfter, def.UndeliverableAfter)
-	if log == nil {
-		log = slog.Default()
-	}
 	m := newProducerMetrics()
-	if reg != nil {
-		if err := m.register(reg); err != nil {
-			return nil, fmt.Errorf("kafka: producer metrics: %w", err)
-		}
+	if err := m.register(reg); err != nil {
+		return nil, fmt.Errorf("kafka: producer metrics: %w", err)
 	}
 	w := &kafkago.Writer{
 		Addr:            kafkago.TCP(cfg.Brokers...),

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/sinks"
 )
@@ -52,7 +53,7 @@ func TestReformedBatchesLargerThanTheBudget(t *testing.T) {
 	}
 
 	lake := t.TempDir()
-	r, err := NewRunner(cfg, []sinks.Sink{&fileSink{dir: lake}}, nil, testenv.Quiet())
+	r, err := NewRunner(cfg, []sinks.Sink{&fileSink{dir: lake}}, component.Deps{Log: testenv.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

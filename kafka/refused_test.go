@@ -15,6 +15,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/flowlog"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/sinks"
 )
@@ -104,7 +105,7 @@ func TestPermanentSinkErrorDeadLettersTheBatch(t *testing.T) {
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	cfg.Group = group
 	cfg.MaxRecords = 250
-	r, err := NewRunner(cfg, []sinks.Sink{refusing, flaky}, nil, testenv.Quiet())
+	r, err := NewRunner(cfg, []sinks.Sink{refusing, flaky}, component.Deps{Log: testenv.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +201,7 @@ func TestNotPermanentIsRetried(t *testing.T) {
 	sink.check = func(*sinks.Batch) error { return fmt.Errorf("push: %w", notForGood{}) }
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	cfg.Group = "g-not-permanent"
-	r, err := NewRunner(cfg, []sinks.Sink{sink}, nil, testenv.Quiet())
+	r, err := NewRunner(cfg, []sinks.Sink{sink}, component.Deps{Log: testenv.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,9 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/fsx"
 	"github.com/flowtap/flowtap/sinks"
 )
@@ -115,7 +115,10 @@ type Runner struct {
 // NewRunner validates cfg and wires the runner; it does no I/O. The sinks of out that also
 // implement sinks.EventSink get the batches of cfg.EventTopics; without such a sink the
 // event topics are not read (their offsets stay for a consumer that has one).
-func NewRunner(cfg RunnerConfig, out []sinks.Sink, reg prometheus.Registerer, log *slog.Logger) (*Runner, error) {
+// Metrics go to d.Registry, logs to d.Log (defaults when nil).
+func NewRunner(cfg RunnerConfig, out []sinks.Sink, d component.Deps) (*Runner, error) {
+	d = d.WithDefaults()
+	reg, log := d.Registry, d.Log
 	if len(cfg.Brokers) == 0 {
 		return nil, errors.New("kafka: runner: no brokers")
 	}
@@ -166,14 +169,9 @@ func NewRunner(cfg RunnerConfig, out []sinks.Sink, reg prometheus.Registerer, lo
 	}
 	// One fetch of small messages must always fit beside a full batch.
 	cfg.MaxDecodedRecords = max(cfg.MaxDecodedRecords, cfg.MaxRecords+cfg.FetchMaxBytes/16)
-	if log == nil {
-		log = slog.Default()
-	}
 	m := newConsumerMetrics()
-	if reg != nil {
-		if err := m.register(reg); err != nil {
-			return nil, fmt.Errorf("kafka: runner metrics: %w", err)
-		}
+	if err := m.register(reg); err != nil {
+		return nil, fmt.Errorf("kafka: runner metrics: %w", err)
 	}
 	return &Runner{cfg: cfg, sinks: out, events: events, eventTopic: eventTopic, topics: topics,
 		log: log.With("component", "kafka-runner", "group", cfg.Group), m: m,

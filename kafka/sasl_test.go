@@ -31,7 +31,7 @@ func TestSASLUsers(t *testing.T) {
 		pcfg.WriteTimeout = 2 * time.Second
 		pcfg.DrainTimeout = time.Second
 		pcfg.RetryBackoffMin, pcfg.RetryBackoffMax = 20*time.Millisecond, 100*time.Millisecond
-		p, err := NewProducer(pcfg, nil, testenv.Quiet())
+		p, err := NewProducer(pcfg, component.Deps{Log: testenv.Quiet()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/testenv"
 )
 
@@ -17,7 +18,7 @@ func runShort(t *testing.T, addr, dir string, events int) Stats {
 	cfg.Spill.Dir = dir
 	cfg.WriteTimeout = 2 * time.Second
 	cfg.RetryBackoffMin, cfg.RetryBackoffMax = 20*time.Millisecond, 100*time.Millisecond
-	p, err := NewProducer(cfg, nil, testenv.Quiet())
+	p, err := NewProducer(cfg, component.Deps{Log: testenv.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,7 +94,7 @@ func BenchmarkSinkPath(b *testing.B) {
 		def := DefaultRunnerConfig()
 		cfg.MaxRecords, cfg.MaxAge = def.MaxRecords, 2*time.Second
 		cfg.Group = fmt.Sprintf("bench-%d", time.Now().UnixNano())
-		r, err := NewRunner(cfg, []sinks.Sink{pq, lk}, nil, benchLog())
+		r, err := NewRunner(cfg, []sinks.Sink{pq, lk}, component.Deps{Log: benchLog()})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/fsx"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/sinks"
@@ -22,7 +23,7 @@ func TestRunnerStateDirLocked(t *testing.T) {
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	cfg.Group = "g-lock"
 	stop := startRunner(t, cfg, &fileSink{dir: t.TempDir()})
-	r2, err := NewRunner(cfg, []sinks.Sink{&fileSink{dir: t.TempDir()}}, nil, testenv.Quiet())
+	r2, err := NewRunner(cfg, []sinks.Sink{&fileSink{dir: t.TempDir()}}, component.Deps{Log: testenv.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

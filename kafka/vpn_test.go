@@ -174,7 +174,7 @@ func TestVPNEventsToLoki(t *testing.T) {
 	lake := t.TempDir()
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	cfg.Group = "g-vpn"
-	r, err := NewRunner(cfg, []sinks.Sink{&fileSink{dir: lake}, ls}, nil, testenv.Quiet())
+	r, err := NewRunner(cfg, []sinks.Sink{&fileSink{dir: lake}, ls}, component.Deps{Log: testenv.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func TestLokiRefusalDeadLettersVPNBatch(t *testing.T) {
 	}
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	cfg.Group = "g-vpn-refused"
-	r, err := NewRunner(cfg, []sinks.Sink{&fileSink{dir: t.TempDir()}, ls}, nil, testenv.Quiet())
+	r, err := NewRunner(cfg, []sinks.Sink{&fileSink{dir: t.TempDir()}, ls}, component.Deps{Log: testenv.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

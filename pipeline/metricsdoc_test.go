@@ -112,7 +112,7 @@ func TestMetricsReference(t *testing.T) {
 	must(err)
 	pcfg := kafka.DefaultProducerConfig()
 	pcfg.Spill.Dir = t.TempDir()
-	_, err = kafka.NewProducer(pcfg, reg("Kafka producer (collect --output kafka, generate, up)"), quiet())
+	_, err = kafka.NewProducer(pcfg, Deps{Registry: reg("Kafka producer (collect --output kafka, generate, up)"), Log: quiet()})
 	must(err)
 	_, err = newCountingWriter(discard{}, reg("demo generator (up)"), "flowtap_generator_records_total", "Records the demo generator handed to the producer.")
 	must(err)
@@ -127,7 +127,7 @@ func TestMetricsReference(t *testing.T) {
 	_, err = logstore.New(lcfg, Deps{Registry: reg("log store (logstore, up)")})
 	must(err)
 	fcfg := firehose.DefaultConfig()
-	_, err = firehose.New(fcfg, reg("Firehose endpoint (firehose, up --firehose-listen)"), quiet())
+	_, err = firehose.New(fcfg, Deps{Registry: reg("Firehose endpoint (firehose, up --firehose-listen)"), Log: quiet()})
 	must(err)
 
 	names := make([]string, 0, len(docs))

@@ -139,7 +139,7 @@ func NewSinks(cfg SinkConfig, d Deps) (*Sinks, error) {
 	rc := kafka.DefaultRunnerConfig()
 	rc.Brokers, rc.Group, rc.StateDir, rc.MaxAge = cfg.Brokers, cfg.Group, cfg.StateDir, cfg.BatchAge
 	rc.SASL = cfg.SASL()
-	r, err := kafka.NewRunner(rc, out, d.Registry, d.Log)
+	r, err := kafka.NewRunner(rc, out, d)
 	if err != nil {
 		return fail(err)
 	}

@@ -126,7 +126,7 @@ func RunUp(ctx context.Context, cfg UpConfig, sup SupervisorConfig, d Deps) erro
 	pcfg := kafka.DefaultProducerConfig()
 	pcfg.Brokers, pcfg.SASL = cfg.Sink.Brokers, cfg.Sink.SASL()
 	pcfg.Spill.Dir = filepath.Join(cfg.Data, "spill")
-	producer, err := kafka.NewProducer(pcfg, d.Registry, log.With("part", "producer"))
+	producer, err := kafka.NewProducer(pcfg, Deps{Registry: d.Registry, Log: log.With("part", "producer")})
 	if err != nil {
 		return p.abort(err)
 	}
@@ -185,7 +185,7 @@ func RunUp(ctx context.Context, cfg UpConfig, sup SupervisorConfig, d Deps) erro
 		fcfg := firehose.DefaultConfig()
 		fcfg.Listen, fcfg.Brokers, fcfg.AccessKeys = cfg.FirehoseListen, cfg.Sink.Brokers, cfg.FirehoseAccessKeys
 		fcfg.SpillDir = filepath.Join(cfg.Data, "spill") // beside the producer's, in its own subdirectory
-		fh, err := firehose.New(fcfg, d.Registry, log.With("part", "firehose"))
+		fh, err := firehose.New(fcfg, Deps{Registry: d.Registry, Log: log.With("part", "firehose")})
 		if err != nil {
 			return p.abort(err)
 		}

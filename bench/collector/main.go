@@ -101,7 +101,7 @@ func intoKafka(ctx context.Context, cfg loopback.Config, pps float64, flows int,
 	defer b.Close()
 	pcfg := kafka.DefaultProducerConfig()
 	pcfg.Brokers, pcfg.Spill.Dir = []string{b.Addr()}, filepath.Join(dir, "spill")
-	p, err := kafka.NewProducer(pcfg, nil, quiet)
+	p, err := kafka.NewProducer(pcfg, component.Deps{Log: quiet})
 	if err != nil {
 		return err
 	}

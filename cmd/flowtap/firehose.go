@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flowtap/flowtap/firehose"
+	"github.com/flowtap/flowtap/internal/component"
 )
 
 func init() { register(newFirehoseCmd) }
@@ -25,7 +26,7 @@ a TLS-terminating proxy in front.
   flowtap firehose --listen 0.0.0.0:8089 --access-key "$FIREHOSE_KEY" --kafka-brokers 127.0.0.1:9092`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := firehose.New(cfg, nil, nil)
+			s, err := firehose.New(cfg, component.Deps{})
 			if err != nil {
 				return err
 			}

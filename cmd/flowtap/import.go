@@ -9,6 +9,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/flowtap/flowtap/importer"
+	"github.com/flowtap/flowtap/internal/component"
 )
 
 func init() { register(newImportCmd) }
@@ -51,7 +52,7 @@ are reported by key and line and counted; they never stop the import.
 			if !noProgress && term.IsTerminal(int(os.Stderr.Fd())) {
 				cfg.Progress = os.Stderr
 			}
-			im, err := importer.New(cfg, nil)
+			im, err := importer.New(cfg, component.Deps{})
 			if err != nil {
 				return err
 			}
