@@ -45,14 +45,22 @@ func (b *budget) takeWhole(ctx context.Context, n, held int64) bool {
 	defer func() { <-b.wholeTurn }()
 	b.mu.Lock()
 	b.waitingWhole = true
+	b.mu.Unlock()
 	defer func() {
 		b.mu.Lock()
 		b.waitingWhole = false
 		b.wake()
 		b.mu.Unlock()
 	}()
+	return b.acquire(ctx, n, nil, func() bool { return b.free >= min(n, b.size-held) })
+}
+
+// acquire waits until ready (called with b.mu held) reports true, then takes n records; it
+// reports false when timeout fires or ctx ends first.
+func (b *budget) acquire(ctx context.Context, n int64, timeout <-chan time.Time, ready func() bool) bool {
 	for {
-		if b.free >= min(n, b.size-held) {
+		b.mu.Lock()
+		if ready() {
 			b.free -= n
 			b.mu.Unlock()
 			return true
@@ -61,10 +69,11 @@ func (b *budget) takeWhole(ctx context.Context, n, held int64) bool {
 		b.mu.Unlock()
 		select {
 		case <-freed:
+		case <-timeout:
+			return false
 		case <-ctx.Done():
 			return false
 		}
-		b.mu.Lock()
 	}
 }
 
@@ -83,23 +92,7 @@ func (b *budget) take(ctx context.Context, n int64, wait time.Duration) bool {
 		defer t.Stop()
 		timeout = t.C
 	}
-	for {
-		b.mu.Lock()
-		if b.fits(n) {
-			b.free -= n
-			b.mu.Unlock()
-			return true
-		}
-		freed := b.freed
-		b.mu.Unlock()
-		select {
-		case <-freed:
-		case <-timeout:
-			return false
-		case <-ctx.Done():
-			return false
-		}
-	}
+	return b.acquire(ctx, n, timeout, func() bool { return b.fits(n) })
 }
 
 // tryTake takes n records from the budget if it holds them, without waiting.
