@@ -15,6 +15,7 @@ import (
 	"github.com/segmentio/kafka-go/protocol"
 
 	"github.com/flowtap/flowtap/kafka"
+	"github.com/flowtap/flowtap/kafka/rawbatch"
 )
 
 // requestBytes bounds the records of one produce request before compression: a batch sent
@@ -42,7 +43,7 @@ type producer struct {
 	// requestBytes is requestBytes(codec); pause delays every request (tests change both).
 	requestBytes int
 	pause        time.Duration
-	batches      *batchPool
+	batches      *rawbatch.Pool
 }
 
 func newProducer(brokers []string, codec compress.Compression, topics []string) *producer {
@@ -52,7 +53,7 @@ func newProducer(brokers []string, codec compress.Compression, topics []string) 
 		codec: codec, topics: topics, requestBytes: requestBytes(codec),
 		// As many kept batches as requests are being encoded at once, up to 8 (~5 MB each
 		// with lz4); a request beyond them allocates its own.
-		batches: newBatchPool(min(runtime.GOMAXPROCS(0)+2, 8), requestBytes(codec)+64<<10),
+		batches: rawbatch.NewPool(min(runtime.GOMAXPROCS(0)+2, 8), requestBytes(codec)+64<<10),
 	}
 }
 
@@ -119,12 +120,12 @@ func (p *producer) split(c *chunk) []request {
 // request sends one produce request, retrying a temporary error with backoff. A retry after
 // an answer that never came may store the records twice; the copies carry the same
 // flowtap-id (flowmsg), so the consumer drops them (see kafka.HeaderID). The record batch is
-// encoded once (recordBatch) and sent as is by every attempt.
+// encoded once (rawbatch.Batch) and sent as is by every attempt.
 func (p *producer) request(tp topicPartition, msgs []kafkago.Message, idx []int32) error {
 	time.Sleep(p.pause)
-	rb := p.batches.get()
-	defer p.batches.put(rb)
-	batch, err := rb.encode(msgs, idx, p.codec, time.Now())
+	rb := p.batches.Get()
+	defer p.batches.Put(rb)
+	batch, err := rb.Encode(msgs, idx, p.codec, time.Now())
 	if err != nil {
 		return fmt.Errorf("%s/%d: %w", tp.topic, tp.partition, err)
 	}

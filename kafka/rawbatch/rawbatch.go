@@ -1,8 +1,14 @@
-package importer
+// Package rawbatch encodes Kafka record batches (message format v2) from kafka-go messages in
+// reused buffers, for kafka-go's raw produce API (kafkago.RawProduceRequest): the records are
+// laid out in one pass and compressed with a single write, where kafka-go's own Produce and
+// Writer copy every key, value and header through io.Reader interfaces into the compressor
+// piece by piece. The import and the producer send what it builds.
+package rawbatch
 
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"time"
@@ -11,68 +17,79 @@ import (
 	"github.com/segmentio/kafka-go/compress"
 )
 
-// recordBatch encodes a produce request's messages as one Kafka record batch (message
-// format v2) in reused buffers: the records are laid out in one pass and compressed with a
-// single write, where kafka-go's Produce copies every key, value and header through its
-// io.Reader interfaces into the compressor piece by piece (the larger part of the import's
-// CPU per record before).
-type recordBatch struct {
+// Batch holds the buffers of one record batch; the zero value is ready to use.
+type Batch struct {
 	body []byte       // the records, uncompressed
-	out  bytes.Buffer // the batch: header, then the (compressed) records
+	out  bytes.Buffer // the record set: size, batch header, then the (compressed) records
 }
 
-// batchPool keeps a few record batches' buffers (MBs each) for the next requests: unlike a
-// sync.Pool it is not emptied by every garbage collection, which an import triggers often.
-type batchPool struct {
-	free chan *recordBatch
+// Pool keeps a few batches' buffers (MBs each) for the next requests: unlike a sync.Pool it
+// is not emptied by every garbage collection, which a busy producer triggers often.
+type Pool struct {
+	free chan *Batch
 	size int // the initial capacity of a batch's records buffer
 }
 
-func newBatchPool(n, size int) *batchPool {
-	return &batchPool{free: make(chan *recordBatch, n), size: size}
+// NewPool keeps up to n batches whose records buffers start at size bytes.
+func NewPool(n, size int) *Pool {
+	return &Pool{free: make(chan *Batch, n), size: size}
 }
 
-func (p *batchPool) get() *recordBatch {
+// Get returns a kept batch or a new one.
+func (p *Pool) Get() *Batch {
 	select {
 	case b := <-p.free:
 		return b
 	default:
-		return &recordBatch{body: make([]byte, 0, p.size)}
+		return &Batch{body: make([]byte, 0, p.size)}
 	}
 }
 
-// put keeps b unless enough are kept already.
-func (p *batchPool) put(b *recordBatch) {
+// Put keeps b unless enough are kept already; b must no longer be in use.
+func (p *Pool) Put(b *Batch) {
 	select {
 	case p.free <- b:
 	default:
 	}
 }
 
-// batchHeaderSize is the size of a v2 record batch's fields before its records; the CRC
-// covers everything from attributes (offset 21) to the end.
+// headerSize is the size of a v2 record batch's fields before its records; the CRC covers
+// everything from attributes (offset crcStart) to the end.
 const (
-	batchHeaderSize = 61
-	batchCRCStart   = 21
+	headerSize = 61
+	crcStart   = 21
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// encode returns the batch of msgs[idx...] compressed with codec, preceded by its size as
-// a produce request's record set is (kafkago.RawProduceRequest), valid until the next
-// encode. Messages without a time get now's.
-func (b *recordBatch) encode(msgs []kafkago.Message, idx []int32, codec compress.Compression, now time.Time) ([]byte, error) {
-	if len(idx) == 0 {
-		return nil, fmt.Errorf("empty record batch")
+// ErrEmpty is returned for a batch without records, which Kafka does not take.
+var ErrEmpty = errors.New("rawbatch: empty record batch")
+
+// Encode returns the record batch of msgs[idx...] (of every message when idx is nil),
+// compressed with codec and preceded by its size as a produce request's record set is
+// (protocol.RawRecordSet), valid until the next Encode. Messages without a time get now's.
+func (b *Batch) Encode(msgs []kafkago.Message, idx []int32, codec compress.Compression, now time.Time) ([]byte, error) {
+	count := len(idx)
+	if idx == nil {
+		count = len(msgs)
+	}
+	if count == 0 {
+		return nil, ErrEmpty
+	}
+	at := func(i int) *kafkago.Message {
+		if idx == nil {
+			return &msgs[i]
+		}
+		return &msgs[idx[i]]
 	}
 	nowMs := now.UnixMilli()
 	first, maxTs := nowMs, nowMs
-	if t := msgs[idx[0]].Time; !t.IsZero() {
+	if t := at(0).Time; !t.IsZero() {
 		first, maxTs = t.UnixMilli(), t.UnixMilli()
 	}
 	body := b.body[:0]
-	for i, j := range idx {
-		m := &msgs[j]
+	for i := range count {
+		m := at(i)
 		ts := nowMs
 		if !m.Time.IsZero() {
 			ts = m.Time.UnixMilli()
@@ -100,19 +117,19 @@ func (b *recordBatch) encode(msgs []kafkago.Message, idx []int32, codec compress
 
 	out := &b.out
 	out.Reset()
-	var hdr [batchHeaderSize]byte
+	var hdr [headerSize]byte
 	be := binary.BigEndian
 	// base offset 0 (the broker assigns it); length and CRC are filled in below.
 	be.PutUint32(hdr[12:], 0xffffffff) // partition leader epoch -1
 	hdr[16] = 2                        // magic: format v2
 	be.PutUint16(hdr[21:], uint16(codec))
-	be.PutUint32(hdr[23:], uint32(len(idx)-1)) // last offset delta
+	be.PutUint32(hdr[23:], uint32(count-1)) // last offset delta
 	be.PutUint64(hdr[27:], uint64(first))
 	be.PutUint64(hdr[35:], uint64(maxTs))
 	be.PutUint64(hdr[43:], ^uint64(0)) // producer id -1: no idempotence
 	be.PutUint16(hdr[51:], 0xffff)     // producer epoch -1
 	be.PutUint32(hdr[53:], 0xffffffff) // base sequence -1
-	be.PutUint32(hdr[57:], uint32(len(idx)))
+	be.PutUint32(hdr[57:], uint32(count))
 	out.Write([]byte{0, 0, 0, 0}) // the record set's size
 	out.Write(hdr[:])
 	if codec == compress.None {
@@ -120,22 +137,22 @@ func (b *recordBatch) encode(msgs []kafkago.Message, idx []int32, codec compress
 	} else {
 		c := codec.Codec()
 		if c == nil {
-			return nil, fmt.Errorf("unknown compression %d", codec)
+			return nil, fmt.Errorf("rawbatch: unknown compression %d", codec)
 		}
 		w := c.NewWriter(out)
 		if _, err := w.Write(body); err != nil {
 			w.Close()
-			return nil, fmt.Errorf("%s compression: %w", c.Name(), err)
+			return nil, fmt.Errorf("rawbatch: %s compression: %w", c.Name(), err)
 		}
 		if err := w.Close(); err != nil {
-			return nil, fmt.Errorf("%s compression: %w", c.Name(), err)
+			return nil, fmt.Errorf("rawbatch: %s compression: %w", c.Name(), err)
 		}
 	}
 	set := out.Bytes()
 	batch := set[4:]
 	be.PutUint32(set, uint32(len(batch)))
 	be.PutUint32(batch[8:], uint32(len(batch)-12)) // batch length: the bytes after this field
-	be.PutUint32(batch[17:], crc32.Checksum(batch[batchCRCStart:], castagnoli))
+	be.PutUint32(batch[17:], crc32.Checksum(batch[crcStart:], castagnoli))
 	return set, nil
 }
 
