@@ -140,18 +140,26 @@ func consume(t testing.TB, addr string) []kmsg {
 	return out
 }
 
+// serveHandler serves the handler of a new receiver of cfg (not Run) on an httptest server
+// until the test ends.
+func serveHandler(t *testing.T, cfg Config) *httptest.Server {
+	t.Helper()
+	s, err := New(cfg, component.Deps{Log: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 func TestFirehoseDelivery(t *testing.T) {
 	br := startBroker(t)
 	cfg := DefaultConfig()
 	cfg.Brokers, cfg.AccessKeys = []string{br.Addr()}, []string{"my-access-key"}
 	// A spill too small for any request: with Kafka gone the receiver must refuse.
 	cfg.SpillDir, cfg.SpillMaxBytes = t.TempDir(), 1
-	s, err := New(cfg, component.Deps{Log: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
+	srv := serveHandler(t, cfg)
 
 	req := Request{RequestID: "ed4acda5-034f-9f42-bba1-f29aea6d7d8f", Timestamp: 1578090901599, Records: []Record{
 		record(t, control),

@@ -3,7 +3,6 @@ package firehose
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -25,12 +24,7 @@ func TestRetriedRequestDeliveredOnce(t *testing.T) {
 	br := startBroker(t)
 	cfg := DefaultConfig()
 	cfg.Brokers, cfg.SpillDir = []string{br.Addr()}, t.TempDir()
-	s, err := New(cfg, component.Deps{Log: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
+	srv := serveHandler(t, cfg)
 
 	retried := Request{RequestID: "ed4acda5-034f-9f42-bba1-f29aea6d7d8f", Timestamp: 1578090901599, Records: []Record{
 		record(t, payload("vpc-flow-logs", "eni-1235b8ca123456789-all", vpcLine1, vpcLine2)),

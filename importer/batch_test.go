@@ -75,10 +75,7 @@ func TestImportedRecordsReachSinks(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Source, cfg.Brokers, cfg.ChunkRecords = dir, []string{addr}, 700
 	cfg.From = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	im, err := New(cfg, component.Deps{Log: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	im := newImporter(t, cfg)
 	im.out.requestBytes = 64 << 10 // several batches per partition and chunk
 	st, err := im.Run(context.Background())
 	if err != nil || st.Records != int64(len(fx.want)) {
@@ -106,7 +103,7 @@ func TestImportedRecordsReachSinks(t *testing.T) {
 	<-done
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
-	sameMultiset(t, sink.got, fx.want)
+	testenv.SameMultiset(t, "records the sink got", sink.got, fx.want)
 }
 
 // collectSink keeps the JSON of every record written and closes full once it holds want.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
-	"github.com/flowtap/flowtap/internal/component"
 )
 
 // benchDir writes objects × per records of AWS's default VPC format as gzip text objects in
@@ -51,10 +50,7 @@ func BenchmarkImportLocalGzip(b *testing.B) {
 		readElapsed += time.Since(t0)
 		cfg := DefaultConfig()
 		cfg.Source, cfg.Brokers = dir, []string{addr}
-		im, err := New(cfg, component.Deps{Log: quiet()})
-		if err != nil {
-			b.Fatal(err)
-		}
+		im := newImporter(b, cfg)
 		cpu0 := processCPU()
 		st, err := im.Run(context.Background())
 		cpu += processCPU() - cpu0

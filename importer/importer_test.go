@@ -30,6 +30,26 @@ import (
 
 func quiet() *slog.Logger { return testenv.Quiet() }
 
+// newImporter is New for tests: an error fails t.
+func newImporter(t testing.TB, cfg Config) *Importer {
+	t.Helper()
+	im, err := New(cfg, component.Deps{Log: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return im
+}
+
+// runImport runs a new importer of cfg to its end; an error fails t.
+func runImport(t testing.TB, cfg Config) Stats {
+	t.Helper()
+	st, err := newImporter(t, cfg).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 func startBroker(t testing.TB) string {
 	t.Helper()
 	return testenv.Broker(t, testenv.BrokerConfig(kafka.AllTopics()...)).Addr()
@@ -173,20 +193,6 @@ func consume(t testing.TB, addr string) []string {
 	return out
 }
 
-func sameMultiset(t *testing.T, got, want []string) {
-	t.Helper()
-	sort.Strings(got)
-	sort.Strings(want)
-	if len(got) != len(want) {
-		t.Fatalf("Kafka holds %d records, want exactly %d", len(got), len(want))
-	}
-	for i := range got {
-		if got[i] != want[i] {
-			t.Fatalf("record %d differs:\n got %s\nwant %s", i, got[i], want[i])
-		}
-	}
-}
-
 // s3Bucket starts an S3 server (versitygw) holding fx's objects under s3://flowlogs/org.
 func s3Bucket(t *testing.T, fx *fixture) objstore.Options {
 	srv := s3test.Start(t)
@@ -221,10 +227,7 @@ func TestImportS3ResumeExactlyOnce(t *testing.T) {
 	cfg.ChunkRecords = 300
 	cfg.From = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
-	im, err := New(cfg, component.Deps{Log: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	im := newImporter(t, cfg)
 	stopCtx, stop := context.WithCancel(ctx)
 	objects := map[string]bool{}
 	im.handed = func(key string, done int64) {
@@ -246,18 +249,11 @@ func TestImportS3ResumeExactlyOnce(t *testing.T) {
 		t.Fatalf("after the stop Kafka holds %d records, the first run produced %d (of %d)", n, first.Records, len(fx.want))
 	}
 
-	im2, err := New(cfg, component.Deps{Log: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := im2.Run(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	second := runImport(t, cfg)
 	if second.Resumed == 0 || first.Records+second.Records != int64(len(fx.want)) {
 		t.Fatalf("first %+v\nsecond %+v\nwant %d records in all", first, second, len(fx.want))
 	}
-	sameMultiset(t, consume(t, addr), fx.want)
+	testenv.SameMultiset(t, "records in Kafka", consume(t, addr), fx.want)
 	if first.BadLines+second.BadLines != int64(fx.bad) || first.BadObjects+second.BadObjects != fx.badObjs {
 		t.Fatalf("bad lines %d+%d, bad objects %d+%d; want %d and %d", first.BadLines, second.BadLines, first.BadObjects, second.BadObjects, fx.bad, fx.badObjs)
 	}
@@ -269,12 +265,10 @@ func TestImportS3ResumeExactlyOnce(t *testing.T) {
 		t.Fatalf("bad input not reported by key and line:\n%s", reported)
 	}
 	// A third run finds nothing left to do.
-	im3, _ := New(cfg, component.Deps{Log: quiet()})
-	third, err := im3.Run(ctx)
-	if err != nil || third.Records != 0 || third.Objects != 0 {
-		t.Fatalf("third run: %+v %v", third, err)
+	if third := runImport(t, cfg); third.Records != 0 || third.Objects != 0 {
+		t.Fatalf("third run: %+v", third)
 	}
-	sameMultiset(t, consume(t, addr), fx.want)
+	testenv.SameMultiset(t, "records in Kafka", consume(t, addr), fx.want)
 }
 
 // TestImportFilters: account, region and time filters apply to keys of every layout.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flowtap/flowtap/internal/component"
+	"github.com/flowtap/flowtap/internal/testenv"
 )
 
 // TestImportHelperProcess is the child of TestImportSIGKILL: it runs an import configured
@@ -28,10 +28,7 @@ func TestImportHelperProcess(t *testing.T) {
 	if err := json.Unmarshal([]byte(spec), &cfg); err != nil {
 		t.Fatal(err)
 	}
-	im, err := New(cfg, component.Deps{Log: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	im := newImporter(t, cfg)
 	im.out.requestBytes, im.out.pause = 4<<10, 2*time.Millisecond
 	checkpoints := 0
 	im.checkpointed = func(state) {
@@ -51,7 +48,6 @@ func TestImportSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a child process")
 	}
-	ctx := context.Background()
 	fx := awsObjects(t, 4000)
 	opts := s3Bucket(t, fx)
 	dir := t.TempDir()
@@ -63,18 +59,11 @@ func TestImportSIGKILL(t *testing.T) {
 	cfg.From = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	before, ckpt, out := killImportMidway(t, cfg, addr, len(fx.want))
 
-	im, err := New(cfg, component.Deps{Log: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := im.Run(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	second := runImport(t, cfg)
 	if second.Present == 0 {
 		t.Fatalf("the resumed run found nothing produced after the checkpoint %+v (Kafka held %d records): %+v\n%s", ckpt, before, second, out)
 	}
-	sameMultiset(t, consume(t, addr), fx.want)
+	testenv.SameMultiset(t, "records in Kafka", consume(t, addr), fx.want)
 	t.Logf("killed with %d records in Kafka, checkpoint at %s record %d; the resumed run found %d of them past the checkpoint and produced %d",
 		before, filepath.Base(ckpt.Current), ckpt.Records, second.Present, second.Records)
 }

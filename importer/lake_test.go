@@ -55,14 +55,7 @@ func TestImportIntoLakeExactlyOnce(t *testing.T) {
 	cfg.ChunkRecords = 500
 
 	before, _, out := killImportMidway(t, cfg, addr, want)
-	im, err := New(cfg, component.Deps{Log: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resumed, err := im.Run(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resumed := runImport(t, cfg)
 	inKafka := len(consume(t, addr))
 	if resumed.Present == 0 || inKafka != want {
 		t.Fatalf("killed with %d records in Kafka, the resumed run found %d of them past the checkpoint; Kafka holds %d, want %d\n%s",

@@ -14,15 +14,7 @@ func TestBudget(t *testing.T) {
 	}
 	got := make(chan bool)
 	go func() { got <- b.take(ctx, 4, 0) }()
-	select {
-	case <-got:
-		t.Fatal("take did not wait for room")
-	case <-time.After(20 * time.Millisecond):
-	}
-	b.give(1)
-	if !<-got {
-		t.Fatal("take did not get the records given back")
-	}
+	needsOneMore(t, b, got, "take")
 	if b.take(ctx, 1, time.Millisecond) {
 		t.Fatal("budget should be empty")
 	}
@@ -71,15 +63,7 @@ func TestBudgetTakeWhole(t *testing.T) {
 		t.Fatal("tryTake got records while a takeWhole waits")
 	}
 	b.give(3) // 7 free, 8 wanted (all the budget but the caller's 2)
-	select {
-	case <-got:
-		t.Fatal("takeWhole ended before the budget held all but its caller's records")
-	case <-time.After(20 * time.Millisecond):
-	}
-	b.give(1)
-	if !<-got {
-		t.Fatal("takeWhole did not get the budget")
-	}
+	needsOneMore(t, b, got, "takeWhole")
 	if b.available() != 0 || b.tryTake(1) {
 		t.Fatalf("after takeWhole: %d available", b.available())
 	}
@@ -92,5 +76,20 @@ func TestBudgetTakeWhole(t *testing.T) {
 	cancel()
 	if b.takeWhole(cctx, 5, 0) || !b.tryTake(2) || b.tryTake(1) {
 		t.Fatal("a canceled takeWhole took records or left the budget blocked")
+	}
+}
+
+// needsOneMore checks that the call reporting on got still waits 20 ms on, and that it
+// succeeds once one more record is given back to b.
+func needsOneMore(t *testing.T, b *budget, got <-chan bool, call string) {
+	t.Helper()
+	select {
+	case <-got:
+		t.Fatalf("%s ended before the budget had room for it", call)
+	case <-time.After(20 * time.Millisecond):
+	}
+	b.give(1)
+	if !<-got {
+		t.Fatalf("%s did not get the records given back", call)
 	}
 }

@@ -29,14 +29,7 @@ func TestInDoubtProduceNotDuplicated(t *testing.T) {
 		Err: kerr.NotEnoughReplicasAfterAppend, Count: 3})
 	p, _ := testProducer(t, b.Addr())
 	seq := map[string]uint64{}
-	total := 0
-	for range 4 {
-		recs := makeRecords(600, 29, 0, seq)
-		total += len(recs)
-		if err := p.WriteRecords(context.Background(), recs); err != nil {
-			t.Fatal(err)
-		}
-	}
+	total := len(writeRounds(t, p, seq, 4, 600, 29, 0))
 	waitFor(t, 20*time.Second, "the faulted produce requests", func() bool { return fault.Hits() == 3 })
 	waitFor(t, 20*time.Second, "every record produced", func() bool { return p.Stats().Produced >= int64(total) })
 	stored := b.Messages(TopicVPC)
@@ -215,14 +208,7 @@ func TestMessageIDsUnique(t *testing.T) {
 			t.Fatal(err)
 		}
 		seq := map[string]uint64{}
-		want := 0
-		for range 4 {
-			recs := makeRecords(300, 29, 4, seq) // every 4th a TGW record; ≥ 256: encoded in parallel
-			want += len(recs)
-			if err := p.WriteRecords(context.Background(), recs); err != nil {
-				t.Fatal(err)
-			}
-		}
+		want := len(writeRounds(t, p, seq, 4, 300, 29, 4)) // every 4th a TGW record; ≥ 256: encoded in parallel
 		if err := p.WriteVPN(context.Background(), KindVPNTunnel, "vpn-1_1.2.3.4", [][]byte{[]byte("{}"), []byte("{}")}); err != nil {
 			t.Fatal(err)
 		}

@@ -236,3 +236,26 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// brokerAndProducer starts the embedded broker with its data in a temp dir and a producer to it.
+func brokerAndProducer(t testing.TB) (*broker.Broker, *Producer) {
+	t.Helper()
+	b := startBroker(t, "", t.TempDir())
+	p, _ := testProducer(t, b.Addr())
+	return b, p
+}
+
+// writeRounds writes rounds batches of makeRecords(n, enis, tgwEvery, seq) through p, one
+// sequence over all, and returns every record written, in order.
+func writeRounds(t testing.TB, p *Producer, seq map[string]uint64, rounds, n, enis, tgwEvery int) []flowlog.Record {
+	t.Helper()
+	var sent []flowlog.Record
+	for range rounds {
+		recs := makeRecords(n, enis, tgwEvery, seq)
+		sent = append(sent, recs...)
+		if err := p.WriteRecords(context.Background(), recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return sent
+}

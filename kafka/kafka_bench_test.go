@@ -101,19 +101,9 @@ func benchProducer(b *testing.B, addr, codec string, lanes int, tune ...func(*Pr
 	}
 	benchTune(&cfg)
 	cfg.Spill.Dir = b.TempDir()
-	p, err := NewProducer(cfg, component.Deps{Log: testenv.Quiet()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go p.Run(ctx)
-	b.Cleanup(func() { cancel(); <-p.Done() })
+	p, _ := runProducer(b, cfg)
 	// Warm up: metadata, connections (every lane, so every partition).
-	seq := map[string]uint64{}
-	warm := makeRecords(64, 64, 0, seq)
-	if err := p.WriteRecords(ctx, warm); err != nil {
-		b.Fatal(err)
-	}
+	warm := writeRounds(b, p, map[string]uint64{}, 1, 64, 64, 0)
 	waitFor(b, 10*time.Second, "warm-up", func() bool { return p.Stats().Produced == int64(len(warm)) })
 	return p
 }

@@ -129,17 +129,9 @@ func checkOrder(t testing.TB, recs []flowlog.Record, want map[string]uint64) {
 }
 
 func TestProduceConsume(t *testing.T) {
-	b := startBroker(t, "", t.TempDir())
-	p, _ := testProducer(t, b.Addr())
+	b, p := brokerAndProducer(t)
 	seq := map[string]uint64{}
-	var sent []flowlog.Record
-	for range 10 {
-		recs := makeRecords(500, 37, 5, seq)
-		sent = append(sent, recs...)
-		if err := p.WriteRecords(context.Background(), recs); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sent := writeRounds(t, p, seq, 10, 500, 37, 5)
 	want := map[string][]byte{}
 	for i := range sent {
 		want[sent[i].Key()+"/"+strconv.FormatUint(sent[i].Packets, 10)] = flowlog.AppendJSON(nil, &sent[i])
@@ -192,17 +184,9 @@ func TestProduceConsume(t *testing.T) {
 // the commit; the restarted runner must re-form exactly that batch (the lake must have no
 // overlapping objects) and lose nothing.
 func TestCrashBetweenIntentAndCommit(t *testing.T) {
-	b := startBroker(t, "", t.TempDir())
-	p, _ := testProducer(t, b.Addr())
+	b, p := brokerAndProducer(t)
 	seq := map[string]uint64{}
-	total := 0
-	for range 6 {
-		recs := makeRecords(400, 11, 0, seq)
-		total += len(recs)
-		if err := p.WriteRecords(context.Background(), recs); err != nil {
-			t.Fatal(err)
-		}
-	}
+	total := len(writeRounds(t, p, seq, 6, 400, 11, 0))
 	lake, state := t.TempDir(), t.TempDir()
 	sink := &fileSink{dir: lake}
 	cfg := testRunnerConfig(t, b.Addr(), state)
@@ -300,8 +284,7 @@ func TestPoisonMessageDeadLettered(t *testing.T) {
 // TestSinkBackoff: a sink that always fails is retried with exponential backoff, not in a
 // tight loop, and the batch is never committed.
 func TestSinkBackoff(t *testing.T) {
-	b := startBroker(t, "", t.TempDir())
-	p, _ := testProducer(t, b.Addr())
+	b, p := brokerAndProducer(t)
 	seq := map[string]uint64{}
 	if err := p.WriteRecords(context.Background(), makeRecords(50, 1, 0, seq)); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -11,8 +10,6 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/flowlog"
-	"github.com/flowtap/flowtap/internal/component"
-	"github.com/flowtap/flowtap/internal/testenv"
 )
 
 // TestKeyHashMatchesKafkaGo: the balancer picks kafka-go's Hash partition for every key, and
@@ -70,21 +67,10 @@ func TestLaneCountChangeKeepsOrder(t *testing.T) {
 
 	seq := map[string]uint64{}
 	total := 0
-	write := func(p *Producer, n int) {
-		recs := makeRecords(n, 29, 4, seq)
-		total += len(recs)
-		if err := p.WriteRecords(context.Background(), recs); err != nil {
-			t.Fatalf("WriteRecords: %v", err)
-		}
-	}
+	write := func(p *Producer, n int) { total += len(writeRounds(t, p, seq, 1, n, 29, 4)) }
 
 	cfg.Brokers, cfg.Lanes = []string{dead}, 2
-	p1, err := NewProducer(cfg, component.Deps{Log: testenv.Quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx1, stop1 := context.WithCancel(context.Background())
-	go p1.Run(ctx1)
+	p1, stop1 := runProducer(t, cfg)
 	for range 4 {
 		write(p1, 250)
 		time.Sleep(30 * time.Millisecond)

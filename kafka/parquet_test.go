@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/flowtap/flowtap/internal/component"
+	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks/parquet"
 )
@@ -20,8 +20,7 @@ import (
 // TestProduceToParquet: producer → embedded broker → runner → Parquet sink in a local
 // directory, read back with parquet-go and with DuckDB: the same records, once each.
 func TestProduceToParquet(t *testing.T) {
-	b := startBroker(t, "", t.TempDir())
-	p, _ := testProducer(t, b.Addr())
+	b, p := brokerAndProducer(t)
 	seq := map[string]uint64{}
 	sent := makeRecords(3000, 41, 0, seq)
 	if err := p.WriteRecords(context.Background(), sent); err != nil {
@@ -76,16 +75,7 @@ func TestProduceToParquet(t *testing.T) {
 		got = readAll()
 		return len(got) >= len(sent)
 	})
-	sort.Strings(got)
-	sort.Strings(want)
-	if len(got) != len(want) {
-		t.Fatalf("parquet-go read %d records, want %d", len(got), len(want))
-	}
-	for i := range got {
-		if got[i] != want[i] {
-			t.Fatalf("record differs:\n got %s\nwant %s", got[i], want[i])
-		}
-	}
+	testenv.SameMultiset(t, "records parquet-go read", got, want)
 
 	db, err := sql.Open("duckdb", "")
 	if err != nil {

@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"context"
 	"path/filepath"
 	"testing"
 	"time"
@@ -17,17 +16,9 @@ import (
 // partitions that each decoded part of theirs and then waited for room would wait on each
 // other for ever; the runner must instead re-form them all, exactly, and go on.
 func TestReformedBatchesLargerThanTheBudget(t *testing.T) {
-	b := startBroker(t, "", t.TempDir())
-	p, _ := testProducer(t, b.Addr())
+	b, p := brokerAndProducer(t)
 	seq := map[string]uint64{}
-	total := 0
-	for range 8 {
-		recs := makeRecords(1000, 64, 0, seq)
-		total += len(recs)
-		if err := p.WriteRecords(context.Background(), recs); err != nil {
-			t.Fatal(err)
-		}
-	}
+	total := len(writeRounds(t, p, seq, 8, 1000, 64, 0))
 	waitFor(t, 20*time.Second, "records in the broker", func() bool { return b.Messages(TopicVPC) == int64(total) })
 
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())

@@ -57,17 +57,9 @@ func TestIsPermanent(t *testing.T) {
 // until it has it; the partition keeps flowing to its high watermark, and every commit waits
 // for both sinks. Transient errors of "refusing" are still retried.
 func TestPermanentSinkErrorDeadLettersTheBatch(t *testing.T) {
-	b := startBroker(t, "", t.TempDir())
-	p, _ := testProducer(t, b.Addr())
+	b, p := brokerAndProducer(t)
 	seq := map[string]uint64{}
-	var sent []flowlog.Record
-	for range 3 {
-		recs := makeRecords(300, 1, 0, seq) // one ENI: one partition, offsets = sequence-1
-		sent = append(sent, recs...)
-		if err := p.WriteRecords(context.Background(), recs); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sent := writeRounds(t, p, seq, 3, 300, 1, 0) // one ENI: one partition, offsets = sequence-1
 	key := sent[0].Key()
 	const group = "g-refused"
 	const refusedFirst = 250
@@ -192,8 +184,7 @@ func TestPermanentSinkErrorDeadLettersTheBatch(t *testing.T) {
 // TestNotPermanentIsRetried: an error whose Permanent() is false blocks the batch as any
 // transient error does; nothing is dead-lettered or committed.
 func TestNotPermanentIsRetried(t *testing.T) {
-	b := startBroker(t, "", t.TempDir())
-	p, _ := testProducer(t, b.Addr())
+	b, p := brokerAndProducer(t)
 	if err := p.WriteRecords(context.Background(), makeRecords(20, 1, 0, map[string]uint64{})); err != nil {
 		t.Fatal(err)
 	}

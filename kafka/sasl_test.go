@@ -31,12 +31,7 @@ func TestSASLUsers(t *testing.T) {
 		pcfg.WriteTimeout = 2 * time.Second
 		pcfg.DrainTimeout = time.Second
 		pcfg.RetryBackoffMin, pcfg.RetryBackoffMax = 20*time.Millisecond, 100*time.Millisecond
-		p, err := NewProducer(pcfg, component.Deps{Log: testenv.Quiet()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		go p.Run(ctx)
+		p, cancel := runProducer(t, pcfg)
 		if err := p.WriteRecords(context.Background(), makeRecords(n, 5, 0, map[string]uint64{})); err != nil {
 			t.Fatal(err)
 		}

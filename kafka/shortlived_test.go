@@ -4,9 +4,6 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	"github.com/flowtap/flowtap/internal/component"
-	"github.com/flowtap/flowtap/internal/testenv"
 )
 
 // runShort runs a producer to addr with its spill in dir, writes events to the VPN topic and
@@ -18,12 +15,7 @@ func runShort(t *testing.T, addr, dir string, events int) Stats {
 	cfg.Spill.Dir = dir
 	cfg.WriteTimeout = 2 * time.Second
 	cfg.RetryBackoffMin, cfg.RetryBackoffMax = 20*time.Millisecond, 100*time.Millisecond
-	p, err := NewProducer(cfg, component.Deps{Log: testenv.Quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go p.Run(ctx)
+	p, cancel := runProducer(t, cfg)
 	data := make([][]byte, events)
 	for i := range data {
 		data[i] = []byte(`{"type":"BGPStatus"}`)

@@ -118,8 +118,7 @@ func entries(streams []lokiStream, labels ...string) []string {
 // them to the embedded log store, where LogQL finds them with CloudWatch-like labels, the
 // JSON unchanged and the events' own times. Undecodable events are dead-lettered.
 func TestVPNEventsToLoki(t *testing.T) {
-	b := startBroker(t, "", t.TempDir())
-	p, _ := testProducer(t, b.Addr())
+	b, p := brokerAndProducer(t)
 	lokiURL := startLogstore(t, 0)
 
 	start := time.Date(2025, 11, 8, 5, 0, 0, 0, time.UTC)
@@ -256,8 +255,7 @@ func TestVPNEventsToLoki(t *testing.T) {
 // size limit (HTTP 400, a permanent error); the runner dead-letters that batch with the
 // server's reason and the partition goes on to later events.
 func TestLokiRefusalDeadLettersVPNBatch(t *testing.T) {
-	b := startBroker(t, "", t.TempDir())
-	p, _ := testProducer(t, b.Addr())
+	b, p := brokerAndProducer(t)
 	lokiURL := startLogstore(t, 1024)
 	const stream = "vpn-0123abcd_203.0.113.9"
 	tunnel := func(ms int64, details string) []byte {
