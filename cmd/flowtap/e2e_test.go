@@ -47,19 +47,7 @@ func TestUpEndToEnd(t *testing.T) {
 	waitHealthy(t, "http://"+httpAddr+"/healthz", up)
 
 	// What the collector must report for the demo capture: every packet, bytes from IP lengths.
-	capture, err := replay.ReadFile(pcap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wantPkts, wantBytes int64
-	for _, p := range capture.Packets {
-		var pk vxlan.Packet
-		if err := vxlan.DecodeFrame(p.Frame, &pk); err != nil {
-			t.Fatalf("demo frame: %v", err)
-		}
-		wantPkts++
-		wantBytes += int64(pk.IPLength)
-	}
+	wantPkts, wantBytes := demoTotals(t, pcap)
 	run(t, bin, dir, "replay", "--target", udpAddr, "--pps", "5000", pcap)
 
 	// A generated backfill through the same broker; the same seed to stdout gives the truth.
@@ -143,6 +131,25 @@ func TestUpEndToEnd(t *testing.T) {
 	}
 	t.Logf("demo pcap: %d packets, %d bytes in %s records; generated: %d records (%d OK), %d bytes, %d VPN events; log store lines %v",
 		wantPkts, wantBytes, demo[0], genCount, genOK, genBytes, vpnEvents, wantLines)
+}
+
+// demoTotals is what the collector must report for a capture of plain frames: its packets,
+// and its bytes from the IP lengths.
+func demoTotals(t *testing.T, pcap string) (packets, bytes int64) {
+	t.Helper()
+	capture, err := replay.ReadFile(pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range capture.Packets {
+		var pk vxlan.Packet
+		if err := vxlan.DecodeFrame(p.Frame, &pk); err != nil {
+			t.Fatalf("%s: %v", pcap, err)
+		}
+		packets++
+		bytes += int64(pk.IPLength)
+	}
+	return packets, bytes
 }
 
 // upProcess is a running `flowtap up`.

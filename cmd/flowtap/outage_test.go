@@ -95,9 +95,10 @@ func alive(t *testing.T, p *upProcess, what string) {
 	}
 }
 
-// lakeCount is the number of VPC records in the lake (-1 while it is empty).
-func lakeCount(t *testing.T, bin, dir, lake string) int {
-	row := sqlRow(t, bin, dir, lake, "SELECT count(*) FROM vpc_flow_logs")
+// lakeCount is the number of VPC records in the lake that match where (-1 while the lake
+// is empty).
+func lakeCount(t *testing.T, bin, dir, lake, where string) int {
+	row := sqlRow(t, bin, dir, lake, "SELECT count(*) FROM vpc_flow_logs WHERE "+where)
 	if row == nil {
 		return -1
 	}
@@ -110,9 +111,11 @@ func lakeCount(t *testing.T, bin, dir, lake string) int {
 
 // TestUpSurvivesBrokerOutage runs `flowtap up --kafka-brokers X` against a broker the test
 // stops for 15 s across a window boundary of the live generator and then restarts on the
-// same address and data directory. up must keep running, /healthz must stay 200 (the
-// collector receives) while naming the degraded part, and every generated record —
-// including the window written during the outage — must reach the lake exactly once.
+// same address and data directory. The demo capture is mirrored to the collector as the
+// broker stops, so its window closes during the outage. up must keep running, /healthz
+// must stay 200 (the collector receives) while naming the degraded part, and every
+// generated record — including the window written during the outage — must reach the lake
+// exactly once, as must every mirrored packet.
 func TestUpSurvivesBrokerOutage(t *testing.T) {
 	t.Parallel()
 	o := newOutage(t)
@@ -120,11 +123,18 @@ func TestUpSurvivesBrokerOutage(t *testing.T) {
 	o.startBroker(t).Close() // bound once, to know the port is usable
 	b := o.startBroker(t)
 
-	httpAddr := testenv.FreeTCP(t)
+	repo, _ := filepath.Abs("../..")
+	pcap := filepath.Join(repo, "testdata", "demo.pcap")
+	const demoENI = "eni-0d3e0000000000001" // testdata/demo-sessions.yaml's VNI 1
+	generated, mirrored := "interface_id <> '"+demoENI+"'", "interface_id = '"+demoENI+"'"
+	wantPkts, _ := demoTotals(t, pcap)
+
+	httpAddr, udpAddr := testenv.FreeTCP(t), testenv.FreeUDP(t)
 	healthURL, metricsURL := "http://"+httpAddr+"/healthz", "http://"+httpAddr+"/metrics"
 	lake := filepath.Join(dir, "data", "lake")
 	up := startUp(t, bin, dir, []string{"up", "--kafka-brokers", brokerAddr, "--data", filepath.Join(dir, "data"),
-		"--listen", testenv.FreeUDP(t), "--logstore-listen", testenv.FreeTCP(t), "--http", httpAddr,
+		"--listen", udpAddr, "--sessions", filepath.Join(repo, "testdata", "demo-sessions.yaml"),
+		"--logstore-listen", testenv.FreeTCP(t), "--http", httpAddr,
 		"--rate", "40", "--seed", "5", "--batch-age", "1s", "--restart-backoff-max", "2s"})
 	defer stopUp(t, up)
 	waitHealthy(t, healthURL, up)
@@ -134,7 +144,7 @@ func TestUpSurvivesBrokerOutage(t *testing.T) {
 		deadline := time.Now().Add(limit)
 		for {
 			gen := int(metricValue(t, metricsURL, "flowtap_generator_records_total"))
-			n := lakeCount(t, bin, dir, lake)
+			n := lakeCount(t, bin, dir, lake, generated)
 			if gen > 0 && n == gen && int(metricValue(t, metricsURL, "flowtap_generator_records_total")) == gen {
 				return n
 			}
@@ -160,6 +170,8 @@ func TestUpSurvivesBrokerOutage(t *testing.T) {
 	genAtStop := int(metricValue(t, metricsURL, "flowtap_generator_records_total"))
 	b.Close()
 	outage := time.Now()
+	// Mirrored traffic in the window that closes during the outage.
+	run(t, bin, dir, "replay", "--target", udpAddr, "--pps", "5000", pcap)
 	var named []string
 	for time.Since(outage) < 15*time.Second {
 		alive(t, up, "flowtap up")
@@ -190,6 +202,19 @@ func TestUpSurvivesBrokerOutage(t *testing.T) {
 	}
 	t.Logf("lake holds all %d generated records (restarts of sinks: %v)", total,
 		metricValue(t, metricsURL, `flowtap_component_restarts_total{component="sinks"}`))
+	// Every packet mirrored as the broker stopped: its records went through the spill.
+	mirrorDeadline := time.Now().Add(60 * time.Second)
+	for {
+		row := sqlRow(t, bin, dir, lake, "SELECT coalesce(sum(packets),0) FROM vpc_flow_logs WHERE "+mirrored)
+		if row != nil && row[0] == strconv.FormatInt(wantPkts, 10) {
+			break
+		}
+		if time.Now().After(mirrorDeadline) {
+			t.Fatalf("lake: %v mirrored packets, want the %d replayed during the outage\n%s", row, wantPkts, up.log.String())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Logf("lake holds all %d packets mirrored during the outage", wantPkts)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		code, h := getHealth(t, healthURL)
@@ -230,7 +255,7 @@ func TestSinkSurvivesBrokerOutage(t *testing.T) {
 	waitLake := func(want int) {
 		deadline := time.Now().Add(90 * time.Second)
 		for {
-			n := lakeCount(t, bin, dir, lake)
+			n := lakeCount(t, bin, dir, lake, "true")
 			if n == want {
 				return
 			}
