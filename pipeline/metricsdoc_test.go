@@ -15,6 +15,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/flowtap/flowtap/firehose"
+	"github.com/flowtap/flowtap/flowlog/generate"
+	"github.com/flowtap/flowtap/flowlog/generate/topology"
 	"github.com/flowtap/flowtap/ingest"
 	"github.com/flowtap/flowtap/kafka"
 	"github.com/flowtap/flowtap/logstore"
@@ -114,7 +116,11 @@ func TestMetricsReference(t *testing.T) {
 	pcfg.Spill.Dir = t.TempDir()
 	_, err = kafka.NewProducer(pcfg, Deps{Registry: reg("Kafka producer (collect --output kafka, generate, up)"), Log: quiet()})
 	must(err)
-	_, err = newCountingWriter(discard{}, reg("demo generator (up)"), "flowtap_generator_records_total", "Records the demo generator handed to the producer.")
+	topo, err := topology.Build(topology.DefaultSpec(), 1)
+	must(err)
+	gcfg := generate.DefaultConfig()
+	gcfg.Live = true
+	_, err = generate.New(gcfg, topo, discard{}, nil, Deps{Registry: reg("demo generator (up)"), Log: quiet()})
 	must(err)
 	sc := DefaultSinkConfig()
 	dir := t.TempDir()

@@ -7,10 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/flowtap/flowtap/firehose"
-	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/flowlog/generate"
 	"github.com/flowtap/flowtap/flowlog/generate/topology"
 	"github.com/flowtap/flowtap/ingest"
@@ -167,12 +164,7 @@ func RunUp(ctx context.Context, cfg UpConfig, sup SupervisorConfig, d Deps) erro
 		gcfg := generate.DefaultConfig()
 		gcfg.Live, gcfg.Rate, gcfg.Seed, gcfg.Interval = true, cfg.Rate, cfg.Seed, int64(cfg.Interval)
 		gcfg.StateFile = filepath.Join(cfg.Data, "generator.state") // a restart goes on after the last window written
-		w, err := newCountingWriter(producer, d.Registry, "flowtap_generator_records_total",
-			"Records the demo generator handed to the producer.")
-		if err != nil {
-			return p.abort(err)
-		}
-		g, err := generate.New(gcfg, topo, w, nil)
+		g, err := generate.New(gcfg, topo, producer, nil, Deps{Registry: d.Registry, Log: log.With("part", "generator")})
 		if err != nil {
 			return p.abort(err)
 		}
@@ -206,23 +198,4 @@ func spillCheck(p *kafka.Producer) func() error {
 		}
 		return nil
 	}
-}
-
-// countingWriter counts the records handed to w.
-type countingWriter struct {
-	w flowlog.RecordWriter
-	n prometheus.Counter
-}
-
-func newCountingWriter(w flowlog.RecordWriter, reg prometheus.Registerer, name, help string) (*countingWriter, error) {
-	c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
-	if err := reg.Register(c); err != nil {
-		return nil, fmt.Errorf("pipeline: %s: %w", name, err)
-	}
-	return &countingWriter{w: w, n: c}, nil
-}
-
-func (c *countingWriter) WriteRecords(ctx context.Context, recs []flowlog.Record) error {
-	c.n.Add(float64(len(recs)))
-	return c.w.WriteRecords(ctx, recs)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/flowlog/generate"
 	"github.com/flowtap/flowtap/flowlog/generate/topology"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/kafka"
 	"github.com/flowtap/flowtap/lake"
 	"github.com/flowtap/flowtap/lake/objstore"
@@ -219,7 +220,7 @@ func runGenerate(ctx context.Context, cmd *cobra.Command, o *generateOptions) er
 		rw, finish = rot, func() error { return rot.Close(context.WithoutCancel(ctx)) }
 	}
 
-	g, err := generate.New(cfg, topo, rw, vw)
+	g, err := generate.New(cfg, topo, rw, vw, component.Deps{})
 	if err != nil {
 		return err
 	}

@@ -70,7 +70,7 @@ func fillStore(t *testing.T) (*logstore.Store, string, time.Time, time.Time) {
 		if k == generate.KindTGW {
 			gcfg.TrafficType = "ALL"
 		}
-		g, err := generate.New(gcfg, topo, recordSink{sink}, eventSink{sink})
+		g, err := generate.New(gcfg, topo, recordSink{sink}, eventSink{sink}, component.Deps{})
 		if err != nil {
 			t.Fatalf("%s: %v", k, err)
 		}

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -25,7 +26,9 @@ import (
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/flowlog/generate/topology"
+	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/fsx"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Kind is the log a run produces.
@@ -112,6 +115,10 @@ type Generator struct {
 	vpn   *VPNGen
 	rw    flowlog.RecordWriter
 	vw    VPNWriter
+	log   *slog.Logger
+	// written counts what the writers took, window by window; counted is its last value.
+	written prometheus.Counter
+	counted int64
 	// Now is the clock used in live mode (tests replace it).
 	Now func() time.Time
 	// Sleep waits in live mode; it returns early when ctx ends.
@@ -121,8 +128,12 @@ type Generator struct {
 }
 
 // New checks cfg and prepares a run over t. Flow kinds write to rw, VPN kinds to vw. It
-// does no I/O.
-func New(cfg Config, t *topology.Topology, rw flowlog.RecordWriter, vw VPNWriter) (*Generator, error) {
+// does no I/O. The records counter goes to d.Registry, logs to d.Log (defaults when nil).
+func New(cfg Config, t *topology.Topology, rw flowlog.RecordWriter, vw VPNWriter, d component.Deps) (*Generator, error) {
+	d = d.WithDefaults()
+	if t == nil {
+		return nil, errors.New("generate: no topology")
+	}
 	if _, err := ParseKind(string(cfg.Kind)); err != nil {
 		return nil, err
 	}
@@ -138,7 +149,12 @@ func New(cfg Config, t *topology.Topology, rw flowlog.RecordWriter, vw VPNWriter
 			return nil, fmt.Errorf("generate: --end %s is not after --start %s", cfg.End.Format(time.RFC3339), cfg.Start.Format(time.RFC3339))
 		}
 	}
-	g := &Generator{cfg: cfg, rw: rw, vw: vw, Now: time.Now, Sleep: sleepCtx}
+	g := &Generator{cfg: cfg, rw: rw, vw: vw, log: d.Log, Now: time.Now, Sleep: sleepCtx,
+		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowtap_generator_records_total",
+			Help: "Records and VPN events the generator handed to its writer."})}
+	if err := component.Register(d.Registry, "generate", g.written); err != nil {
+		return nil, err
+	}
 	start := g.firstWindow()
 	switch cfg.Kind {
 	case KindVPC, KindTGW:
@@ -190,10 +206,16 @@ func (g *Generator) Records() int64 {
 }
 
 func (g *Generator) window(ctx context.Context, w int64) error {
+	var err error
 	if g.vpn != nil {
-		return g.vpn.Window(ctx, w, g.vw)
+		err = g.vpn.Window(ctx, w, g.vw)
+	} else {
+		err = g.flows.Window(ctx, w, g.rw)
 	}
-	return g.flows.Window(ctx, w, g.rw)
+	n := g.Records()
+	g.written.Add(float64(n - g.counted))
+	g.counted = n
+	return err
 }
 
 // Run generates until the backfill range is done or, in live mode, until ctx ends. A
@@ -225,6 +247,7 @@ func (g *Generator) Run(ctx context.Context) error {
 		}
 		if next := last + I; ok && next >= w-maxCatchUp*I {
 			w = next
+			g.log.Info("generate: resuming after the last window written", "window", time.Unix(last, 0).UTC())
 		}
 	}
 	for {

@@ -9,6 +9,9 @@ import (
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/flowlog/generate/topology"
+	"github.com/flowtap/flowtap/internal/component"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // liveRun runs a live generator on a fake clock starting at now until it has written
@@ -34,7 +37,7 @@ func liveRun(t *testing.T, state string, now time.Time, windows int) (starts []i
 			cancel()
 		}
 	}}
-	g, err := New(cfg, topo, &w, nil)
+	g, err := New(cfg, topo, &w, nil, component.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +87,38 @@ func TestLiveResumesAfterLastWindow(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Live, cfg.StateFile = true, state
 	topo, _ := topology.Build(topology.DefaultSpec(), 7)
-	g, _ := New(cfg, topo, &collect{}, nil)
+	g, _ := New(cfg, topo, &collect{}, nil, component.Deps{})
 	if err := g.Run(context.Background()); err == nil {
 		t.Fatal("a corrupt resume point was accepted")
+	}
+}
+
+// TestRecordsCounter: the generator's records counter, in the registry of its Deps, says
+// how many records its writer took.
+func TestRecordsCounter(t *testing.T) {
+	topo, err := topology.Build(topology.DefaultSpec(), 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Start, cfg.End, cfg.Rate = time.Unix(t0, 0), time.Unix(t0+5*60, 0), 50
+	reg := prometheus.NewRegistry()
+	var c collect
+	g, err := New(cfg, topo, &c, nil, component.Deps{Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := testutil.GatherAndCount(reg, "flowtap_generator_records_total")
+	if err != nil || got != 1 {
+		t.Fatalf("counter families %d, %v", got, err)
+	}
+	if v := testutil.ToFloat64(g.written); len(c.recs) == 0 || v != float64(len(c.recs)) {
+		t.Fatalf("counter says %v records, the writer took %d", v, len(c.recs))
+	}
+	if _, err := New(cfg, topo, &c, nil, component.Deps{Registry: reg}); err == nil {
+		t.Fatal("a second generator registered the same counter in one registry")
 	}
 }

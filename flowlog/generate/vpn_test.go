@@ -9,6 +9,7 @@ import (
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/flowlog/generate/topology"
+	"github.com/flowtap/flowtap/internal/component"
 )
 
 type vpnCollect struct{ evs []VPNEvent }
@@ -25,7 +26,7 @@ func runVPN(t *testing.T, client bool, hours int) []VPNEvent {
 		t.Fatal(err)
 	}
 	g, err := New(Config{Kind: map[bool]Kind{false: KindVPNS2S, true: KindVPNClient}[client], Interval: 60, TrafficType: "ALL",
-		Start: time.Unix(t0, 0), End: time.Unix(t0+int64(hours)*3600, 0), Seed: 5}, topo, nil, &vpnCollect{})
+		Start: time.Unix(t0, 0), End: time.Unix(t0+int64(hours)*3600, 0), Seed: 5}, topo, nil, &vpnCollect{}, component.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
