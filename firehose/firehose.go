@@ -429,12 +429,9 @@ func (s *Server) readRequest(r *http.Request) (*Request, error) {
 // ParseRequest reads a Firehose request body.
 func ParseRequest(data []byte) (*Request, error) {
 	var req Request
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&req); err != nil {
+	// Unmarshal refuses data after the object too.
+	if err := json.Unmarshal(data, &req); err != nil {
 		return nil, fmt.Errorf("body is not a Firehose request: %w", err)
-	}
-	if dec.More() {
-		return nil, errors.New("body is not a Firehose request: data after the object")
 	}
 	if req.Records == nil {
 		return nil, errors.New("body is not a Firehose request: no records array")

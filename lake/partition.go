@@ -69,61 +69,50 @@ func ParsePartition(key string) (Partition, bool) {
 	if len(dirs) == 0 || segs[len(segs)-1] == "" {
 		return Partition{}, false
 	}
+	if len(dirs) != 6 && len(dirs) != 7 {
+		return Partition{}, false
+	}
 	if strings.Contains(dirs[0], "=") {
 		return parseHive(dirs)
 	}
-	return parsePlain(dirs)
-}
-
-// parsePlain reads {account}/vpcflowlogs/{region}/{yyyy}/{MM}/{dd}[/{HH}].
-func parsePlain(d []string) (Partition, bool) {
-	if (len(d) != 6 && len(d) != 7) || d[1] != "vpcflowlogs" || d[0] == "" || d[2] == "" {
-		return Partition{}, false
-	}
-	hour := ""
-	if len(d) == 7 {
-		hour = d[6]
-	}
-	start, span, ok := partitionTime(d[3], d[4], d[5], hour)
-	if !ok {
-		return Partition{}, false
-	}
-	return Partition{Account: d[0], Region: d[2], Start: start, Span: span}, true
+	return partitionOf(dirs)
 }
 
 // parseHive reads aws-account-id=…/aws-service=vpcflowlogs/aws-region=…/year=…/month=…/day=…[/hour=…].
 // One AWS document writes "service=" for "aws-service=", so both are accepted.
 func parseHive(d []string) (Partition, bool) {
-	if len(d) != 6 && len(d) != 7 {
-		return Partition{}, false
-	}
 	keys := make([]string, len(d))
 	vals := make([]string, len(d))
+	want := []string{"aws-account-id", "aws-service", "aws-region", "year", "month", "day", "hour"}
 	for i, s := range d {
 		k, v, ok := strings.Cut(s, "=")
-		if !ok || v == "" {
+		if !ok || v == "" || (k != want[i] && !(i == 1 && k == "service")) {
 			return Partition{}, false
 		}
 		keys[i], vals[i] = k, v
 	}
-	want := []string{"aws-account-id", "aws-service", "aws-region", "year", "month", "day", "hour"}
-	for i, k := range keys {
-		if k != want[i] && !(i == 1 && k == "service") {
-			return Partition{}, false
-		}
+	p, ok := partitionOf(vals)
+	if ok {
+		p.HiveKeys = keys
 	}
-	if vals[1] != "vpcflowlogs" {
+	return p, ok
+}
+
+// partitionOf reads the folder values of a plain or Hive key, in the order both write
+// them: {account}/vpcflowlogs/{region}/{yyyy}/{MM}/{dd}[/{HH}].
+func partitionOf(v []string) (Partition, bool) {
+	if v[1] != "vpcflowlogs" || v[0] == "" || v[2] == "" {
 		return Partition{}, false
 	}
 	hour := ""
-	if len(d) == 7 {
-		hour = vals[6]
+	if len(v) == 7 {
+		hour = v[6]
 	}
-	start, span, ok := partitionTime(vals[3], vals[4], vals[5], hour)
+	start, span, ok := partitionTime(v[3], v[4], v[5], hour)
 	if !ok {
 		return Partition{}, false
 	}
-	return Partition{Account: vals[0], Region: vals[2], Start: start, Span: span, HiveKeys: keys}, true
+	return Partition{Account: v[0], Region: v[2], Start: start, Span: span}, true
 }
 
 func partitionTime(y, m, d, h string) (time.Time, time.Duration, bool) {

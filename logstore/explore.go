@@ -1,6 +1,7 @@
 package logstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -307,19 +308,7 @@ func (s *Store) volume(w http.ResponseWriter, r *http.Request, tenantID string, 
 	if err != nil {
 		return err
 	}
-	list := make([]*agg, 0, len(aggs))
-	for _, a := range aggs {
-		list = append(list, a)
-	}
-	sort.Slice(list, func(i, j int) bool {
-		if list[i].total != list[j].total {
-			return list[i].total > list[j].total
-		}
-		return list[i].labels.String() < list[j].labels.String()
-	})
-	if len(list) > p.limit {
-		list = list[:p.limit]
-	}
+	list := largestFirst(aggs, func(a *agg) float64 { return a.total }, p.limit)
 	res := &logql.Result{Type: logql.ResultVector, Vector: []logql.Sample{}}
 	if ranged {
 		res = &logql.Result{Type: logql.ResultMatrix, Matrix: []logql.Series{}}
@@ -683,4 +672,24 @@ func (s *Store) handleDetectedFieldValues(w http.ResponseWriter, r *http.Request
 	b = strconv.AppendInt(b, int64(p.limit), 10)
 	writeJSON(w, append(b, '}'))
 	return nil
+}
+
+// largestFirst returns at most limit values of m, the largest total first and equal totals
+// in the order of their keys, as Loki ranks volumes and patterns.
+func largestFirst[V any, N int64 | float64](m map[string]V, total func(V) N, limit int) []V {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := cmp.Compare(total(m[b]), total(m[a])); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	list := make([]V, 0, min(limit, len(keys)))
+	for _, k := range keys[:min(limit, len(keys))] {
+		list = append(list, m[k])
+	}
+	return list
 }

@@ -3,7 +3,6 @@ package logstore
 import (
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -216,19 +215,7 @@ func (s *Store) handlePatterns(w http.ResponseWriter, r *http.Request, tenantID 
 			}
 		})
 	}
-	list := make([]*pattern, 0, len(byText))
-	for _, p := range byText {
-		list = append(list, p)
-	}
-	sort.Slice(list, func(i, j int) bool {
-		if list[i].total != list[j].total {
-			return list[i].total > list[j].total
-		}
-		return list[i].text < list[j].text
-	})
-	if len(list) > maxPatterns {
-		list = list[:maxPatterns]
-	}
+	list := largestFirst(byText, func(p *pattern) int64 { return p.total }, maxPatterns)
 	b := []byte(`{"status":"success","data":[`)
 	for i, p := range list {
 		if i > 0 {

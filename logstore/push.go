@@ -100,12 +100,9 @@ type jsonPush struct {
 
 func decodeJSONPush(body []byte, _ int64) ([]push.Stream, error) {
 	var req jsonPush
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&req); err != nil {
+	// Unmarshal refuses trailing data too.
+	if err := json.Unmarshal(body, &req); err != nil {
 		return nil, fmt.Errorf("decode JSON push request: %w", err)
-	}
-	if dec.More() {
-		return nil, errors.New("decode JSON push request: trailing data")
 	}
 	out := make([]push.Stream, 0, len(req.Streams))
 	for i, s := range req.Streams {

@@ -95,33 +95,34 @@ func NewSinks(cfg SinkConfig, d Deps) (*Sinks, error) {
 		return nil, err
 	}
 	opts := objstore.Options{Endpoint: cfg.S3Endpoint, PathStyle: cfg.S3PathStyle, TempDir: filepath.Join(cfg.StateDir, "tmp")}
-	if cfg.Parquet != "" {
-		store, err := objstore.Open(cfg.Parquet, opts)
-		if err != nil {
-			return fail(fmt.Errorf("--parquet: %w", err))
+	// addStored opens the store at url and adds the sink newSink makes on it; an error
+	// names the flag that configured the destination.
+	addStored := func(flag, url string, newSink func(objstore.Store) (sinks.Sink, error)) error {
+		store, err := objstore.Open(url, opts)
+		if err == nil {
+			var s sinks.Sink
+			if s, err = newSink(store); err == nil {
+				out = append(out, s)
+				return nil
+			}
 		}
+		return fmt.Errorf("%s: %w", flag, err)
+	}
+	if cfg.Parquet != "" {
 		pc := parquet.DefaultConfig()
 		pc.Layout, pc.Prefix, pc.VPCFormat, pc.Compression = cfg.Layout, cfg.Prefix, cfg.ParquetFormat, cfg.ParquetCompression
 		pc.FlowLogID, pc.TGWFlowLogID = cfg.FlowLogID, cfg.TGWFlowLogID
-		s, err := parquet.New(pc, store, d)
-		if err != nil {
-			return fail(fmt.Errorf("--parquet: %w", err))
+		if err := addStored("--parquet", cfg.Parquet, func(st objstore.Store) (sinks.Sink, error) { return parquet.New(pc, st, d) }); err != nil {
+			return fail(err)
 		}
-		out = append(out, s)
 	}
 	if cfg.Text != "" {
-		store, err := objstore.Open(cfg.Text, opts)
-		if err != nil {
-			return fail(fmt.Errorf("--text: %w", err))
-		}
 		tc := text.DefaultConfig()
 		tc.Layout, tc.Prefix = cfg.Layout, cfg.Prefix
 		tc.FlowLogID, tc.TGWFlowLogID = cfg.FlowLogID, cfg.TGWFlowLogID
-		s, err := text.New(tc, store, d)
-		if err != nil {
-			return fail(fmt.Errorf("--text: %w", err))
+		if err := addStored("--text", cfg.Text, func(st objstore.Store) (sinks.Sink, error) { return text.New(tc, st, d) }); err != nil {
+			return fail(err)
 		}
-		out = append(out, s)
 	}
 	if cfg.LokiURL != "" {
 		lc := loki.DefaultConfig()

@@ -1,7 +1,6 @@
 package query
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -93,16 +92,8 @@ func writeFixtureLake(t testing.TB, style lake.Style) string {
 // csvOf runs query and returns the result as CSV.
 func csvOf(t testing.TB, e *Engine, query string) string {
 	t.Helper()
-	rows, err := e.Query(context.Background(), query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var buf bytes.Buffer
-	if _, err := Write(&buf, rows, FormatCSV); err != nil {
-		t.Fatal(err)
-	}
-	return buf.String()
+	out, _ := runTo(t, e, query, FormatCSV)
+	return string(out)
 }
 
 func openLake(t testing.TB, dir string, r TimeRange) *Engine {

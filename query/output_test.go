@@ -28,7 +28,8 @@ const typesQuery = `SELECT srcaddr, dstport, bytes, protocol,
 	make_date(2024, 5, 1) AS d, to_timestamp("end") AS ts
 FROM vpc_flow_logs ORDER BY "end", srcport NULLS FIRST`
 
-func runTo(t *testing.T, e *Engine, q string, f OutputFormat) ([]byte, int64) {
+// runTo runs q and returns the result written in format f, and the number of rows.
+func runTo(t testing.TB, e *Engine, q string, f OutputFormat) ([]byte, int64) {
 	t.Helper()
 	rows, err := e.Query(context.Background(), q)
 	if err != nil {

@@ -66,32 +66,20 @@ func (d *Dir) Create(ctx context.Context, key string) (Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("objstore: create %s: %w", final, err)
 	}
-	return &dirWriter{f: f, final: final}, nil
+	return &dirWriter{final: final, staged: staged{f: f, writeErr: func(err error) error {
+		return fmt.Errorf("objstore: write %s: %w", final, err)
+	}}}, nil
 }
 
 type dirWriter struct {
-	f     *os.File
+	staged
 	final string
-	n     int64
-	done  bool
 }
-
-func (w *dirWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.n += int64(n)
-	if err != nil {
-		err = fmt.Errorf("objstore: write %s: %w", w.final, err)
-	}
-	return n, err
-}
-
-func (w *dirWriter) Size() int64 { return w.n }
 
 func (w *dirWriter) Commit(ctx context.Context) error {
-	if w.done {
-		return errors.New("objstore: commit after commit or abort")
+	if err := w.commitOnce(); err != nil {
+		return err
 	}
-	w.done = true
 	tmp := w.f.Name()
 	fail := func(op string, err error) error {
 		w.f.Close()
@@ -115,15 +103,6 @@ func (w *dirWriter) Commit(ctx context.Context) error {
 		return fmt.Errorf("objstore: fsync directory of %s: %w", w.final, err)
 	}
 	return nil
-}
-
-func (w *dirWriter) Abort() error {
-	if w.done {
-		return nil
-	}
-	w.done = true
-	w.f.Close()
-	return os.Remove(w.f.Name())
 }
 
 // Put copies r into key durably.

@@ -131,6 +131,45 @@ func stagingFile(dir, base string) (*os.File, error) {
 	return f, nil
 }
 
+// staged is the temp file a Writer stages its object in. Write, Size and Abort are the
+// same for every store; each store's Writer adds its own Commit, which calls commitOnce.
+type staged struct {
+	f    *os.File
+	n    int64
+	done bool
+	// writeErr names the object in an error of Write.
+	writeErr func(error) error
+}
+
+func (w *staged) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.n += int64(n)
+	if err != nil {
+		err = w.writeErr(err)
+	}
+	return n, err
+}
+
+func (w *staged) Size() int64 { return w.n }
+
+func (w *staged) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	w.f.Close()
+	return os.Remove(w.f.Name())
+}
+
+// commitOnce marks the writer done at the start of Commit, or fails if it already is.
+func (w *staged) commitOnce() error {
+	if w.done {
+		return errors.New("objstore: commit after commit or abort")
+	}
+	w.done = true
+	return nil
+}
+
 // legacyStagedAge is how old a staged file without a writer pid (from an older version)
 // must be before it counts as abandoned.
 const legacyStagedAge = time.Hour

@@ -2,7 +2,6 @@ package objstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -108,33 +107,21 @@ func (s *S3) Create(ctx context.Context, key string) (Writer, error) {
 	if err != nil {
 		return nil, s.errf("stage", key, err)
 	}
-	return &s3Writer{s: s, f: f, key: key}, nil
+	return &s3Writer{s: s, key: key, staged: staged{f: f, writeErr: func(err error) error {
+		return s.errf("stage", key, err)
+	}}}, nil
 }
 
 type s3Writer struct {
-	s    *S3
-	f    *os.File
-	key  string
-	n    int64
-	done bool
+	staged
+	s   *S3
+	key string
 }
-
-func (w *s3Writer) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.n += int64(n)
-	if err != nil {
-		err = w.s.errf("stage", w.key, err)
-	}
-	return n, err
-}
-
-func (w *s3Writer) Size() int64 { return w.n }
 
 func (w *s3Writer) Commit(ctx context.Context) error {
-	if w.done {
-		return errors.New("objstore: commit after commit or abort")
+	if err := w.commitOnce(); err != nil {
+		return err
 	}
-	w.done = true
 	defer func() {
 		w.f.Close()
 		os.Remove(w.f.Name())
@@ -143,15 +130,6 @@ func (w *s3Writer) Commit(ctx context.Context) error {
 		return w.s.errf("stage", w.key, err)
 	}
 	return w.s.Put(ctx, w.key, w.f, w.n)
-}
-
-func (w *s3Writer) Abort() error {
-	if w.done {
-		return nil
-	}
-	w.done = true
-	w.f.Close()
-	return os.Remove(w.f.Name())
 }
 
 // Put uploads size bytes of r as one object.

@@ -378,12 +378,9 @@ func (p *parser) parseVectorAgg() (Expr, error) {
 			return nil, err
 		}
 	}
-	inner, err := p.parseExpr(0)
+	inner, err := p.parseMetricArg("")
 	if err != nil {
 		return nil, err
-	}
-	if _, ok := inner.(*LogExpr); ok {
-		return nil, p.unexpected("")
 	}
 	e.Inner = inner
 	if err := p.expect(")"); err != nil {
@@ -398,18 +395,28 @@ func (p *parser) parseVectorAgg() (Expr, error) {
 	return e, nil
 }
 
+// parseMetricArg reads the argument of a vector aggregation or label_replace, which must be
+// a metric query; a log query there is an error expecting next (as Loki reports it).
+func (p *parser) parseMetricArg(next string) (Expr, error) {
+	inner, err := p.parseExpr(0)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := inner.(*LogExpr); ok {
+		return nil, p.unexpected(next)
+	}
+	return inner, nil
+}
+
 // parseLabelReplace reads label_replace(expr, "dst", "replacement", "src", "regex").
 func (p *parser) parseLabelReplace() (Expr, error) {
 	p.next()
 	if err := p.expect("("); err != nil {
 		return nil, err
 	}
-	inner, err := p.parseExpr(0)
+	inner, err := p.parseMetricArg(",")
 	if err != nil {
 		return nil, err
-	}
-	if _, ok := inner.(*LogExpr); ok {
-		return nil, p.unexpected(",")
 	}
 	var args [4]string
 	for i := range args {

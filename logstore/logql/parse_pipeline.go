@@ -244,15 +244,7 @@ func (p *parser) parseLabelFormat() (Stage, error) {
 	}
 	// Loki checks the whole stage once it is read, and names it in the error.
 	fail := func(msg string) (Stage, error) {
-		var parts []string
-		for _, o := range st.Ops {
-			if o.Rename {
-				parts = append(parts, o.Dst+"="+o.Src)
-			} else {
-				parts = append(parts, o.Dst+"="+strconv.Quote(o.Src))
-			}
-		}
-		p.deferErr("stage '| label_format " + strings.Join(parts, ",") + "' : " + msg)
+		p.deferErr("stage '| label_format " + st.ops(",") + "' : " + msg)
 		return st, nil
 	}
 	seen := map[string]bool{}

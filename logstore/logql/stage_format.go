@@ -119,7 +119,10 @@ func (s *LabelFormatStage) process(ts int64, line string, b *labelsBuilder) (str
 	return line, true
 }
 
-func (s *LabelFormatStage) String() string {
+func (s *LabelFormatStage) String() string { return "| label_format " + s.ops(", ") }
+
+// ops writes the operations back as LogQL, joined by sep (Loki's errors join them by ",").
+func (s *LabelFormatStage) ops(sep string) string {
 	var parts []string
 	for _, o := range s.Ops {
 		if o.Rename {
@@ -128,7 +131,7 @@ func (s *LabelFormatStage) String() string {
 			parts = append(parts, o.Dst+"="+strconv.Quote(o.Src))
 		}
 	}
-	return "| label_format " + strings.Join(parts, ", ")
+	return strings.Join(parts, sep)
 }
 
 // KeepDropStage is | keep a, b="x" or | drop a, b="x".

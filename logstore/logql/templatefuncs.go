@@ -277,32 +277,50 @@ func indent(n int, s string) string {
 // toInt64 converts like Loki's templates: numbers of any type, numeric strings (base
 // prefixes allowed, a zero fraction ignored), bools; anything else is 0.
 func toInt64(v any) int64 {
+	return toNumber(v, func(s string) int64 {
+		n, err := strconv.ParseInt(trimZeroFraction(s), 0, 0)
+		if err != nil {
+			return 0
+		}
+		return n
+	})
+}
+
+func toFloat64(v any) float64 {
+	return toNumber(v, func(s string) float64 {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return 0
+		}
+		return f
+	})
+}
+
+// toNumber converts numbers of any type and bools to T, and strings (json.Number too)
+// with parse; anything else is 0.
+func toNumber[T int64 | float64](v any, parse func(string) T) T {
 	switch v := v.(type) {
 	case int:
-		return int64(v)
+		return T(v)
 	case int64:
-		return v
+		return T(v)
 	case int32:
-		return int64(v)
+		return T(v)
 	case float64:
-		return int64(v)
+		return T(v)
 	case float32:
-		return int64(v)
+		return T(v)
 	case uint64:
-		return int64(v)
+		return T(v)
 	case bool:
 		if v {
 			return 1
 		}
 		return 0
 	case string:
-		n, err := strconv.ParseInt(trimZeroFraction(v), 0, 0)
-		if err != nil {
-			return 0
-		}
-		return n
+		return parse(v)
 	case json.Number:
-		return toInt64(string(v))
+		return parse(string(v))
 	}
 	return 0
 }
@@ -324,37 +342,6 @@ func trimZeroFraction(s string) string {
 		}
 	}
 	return s
-}
-
-func toFloat64(v any) float64 {
-	switch v := v.(type) {
-	case float64:
-		return v
-	case float32:
-		return float64(v)
-	case int:
-		return float64(v)
-	case int64:
-		return float64(v)
-	case int32:
-		return float64(v)
-	case uint64:
-		return float64(v)
-	case bool:
-		if v {
-			return 1
-		}
-		return 0
-	case string:
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			return 0
-		}
-		return f
-	case json.Number:
-		return toFloat64(string(v))
-	}
-	return 0
 }
 
 // decimalOp folds vs into a with op in exact decimal arithmetic (each operand taken at
