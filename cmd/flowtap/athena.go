@@ -13,8 +13,6 @@ import (
 	"github.com/flowtap/flowtap/query/athena"
 )
 
-func init() { register(newAthenaDDLCmd) }
-
 func newAthenaDDLCmd() *cobra.Command {
 	var (
 		lakeURL, layoutName, kind, format, dialect, table, since string

@@ -10,8 +10,6 @@ import (
 	"github.com/flowtap/flowtap/pipeline"
 )
 
-func init() { register(newBrokerCmd) }
-
 func newBrokerCmd() *cobra.Command {
 	cfg := broker.DefaultConfig()
 	cfg.Topics = kafka.AllTopics()

@@ -15,8 +15,6 @@ import (
 	"github.com/flowtap/flowtap/pipeline"
 )
 
-func init() { register(newCollectCmd) }
-
 type collectOptions struct {
 	cfg          pipeline.CollectConfig
 	sup          pipeline.SupervisorConfig

@@ -12,8 +12,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-func init() { register(newConfigCmd) }
-
 // validators holds, per command, the checks its RunE would make on the configuration
 // before doing any I/O; `config check` runs them.
 var validators = map[string]func() error{}

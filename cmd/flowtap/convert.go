@@ -11,8 +11,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { register(newConvertCmd) }
-
 func newConvertCmd() *cobra.Command {
 	var (
 		inFormat, outFormat string

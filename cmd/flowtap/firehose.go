@@ -7,8 +7,6 @@ import (
 	"github.com/flowtap/flowtap/internal/component"
 )
 
-func init() { register(newFirehoseCmd) }
-
 func newFirehoseCmd() *cobra.Command {
 	cfg := firehose.DefaultConfig()
 	cmd := &cobra.Command{

@@ -23,8 +23,6 @@ import (
 	"github.com/flowtap/flowtap/sinks/text"
 )
 
-func init() { register(newGenerateCmd) }
-
 type generateOptions struct {
 	kind, format, trafficType, start, end, topology, out, layout, prefix string
 	interval                                                             int64

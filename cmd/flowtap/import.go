@@ -12,8 +12,6 @@ import (
 	"github.com/flowtap/flowtap/internal/component"
 )
 
-func init() { register(newImportCmd) }
-
 func newImportCmd() *cobra.Command {
 	cfg := importer.DefaultConfig()
 	var from, to string

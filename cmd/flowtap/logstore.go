@@ -10,8 +10,6 @@ import (
 	"github.com/flowtap/flowtap/pipeline"
 )
 
-func init() { register(newLogstoreCmd) }
-
 func newLogstoreCmd() *cobra.Command {
 	cfg := logstore.DefaultConfig()
 	var fsync string

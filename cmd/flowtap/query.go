@@ -20,8 +20,6 @@ import (
 	"github.com/flowtap/flowtap/query/logs"
 )
 
-func init() { register(newQueryCmd) }
-
 func newQueryCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "query",

@@ -13,8 +13,6 @@ import (
 	"github.com/flowtap/flowtap/replay"
 )
 
-func init() { register(newReplayCmd) }
-
 func newReplayCmd() *cobra.Command {
 	cfg := replay.DefaultConfig()
 	cmd := &cobra.Command{

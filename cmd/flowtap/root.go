@@ -11,11 +11,12 @@ import (
 	"github.com/flowtap/flowtap/internal/version"
 )
 
-// subcommands holds the constructors of every subcommand; each subcommand's file adds its
-// own in init, so that adding a command touches one file.
-var subcommands []func() *cobra.Command
-
-func register(newCmd func() *cobra.Command) { subcommands = append(subcommands, newCmd) }
+// subcommands are the constructors of every subcommand, one file each; help lists them
+// sorted by name.
+var subcommands = []func() *cobra.Command{
+	newAthenaDDLCmd, newBrokerCmd, newCollectCmd, newConfigCmd, newConvertCmd, newFirehoseCmd, newGenerateCmd,
+	newImportCmd, newLogstoreCmd, newQueryCmd, newReplayCmd, newSinkCmd, newUpCmd, newVersionCmd,
+}
 
 // globalOptions are the flags every subcommand shares.
 type globalOptions struct {
@@ -52,11 +53,10 @@ top level or under the subcommand's name) or in an environment variable FLOWTAP_
 	pf.StringVar(&global.configFile, "config", "", "YAML configuration file")
 	pf.StringVar(&global.logFormat, "log-format", "text", "log format: text or json")
 	pf.StringVar(&global.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	cmds := make([]*cobra.Command, 0, len(subcommands)+1)
+	cmds := make([]*cobra.Command, 0, len(subcommands))
 	for _, newCmd := range subcommands {
 		cmds = append(cmds, newCmd())
 	}
-	cmds = append(cmds, newVersionCmd())
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name() < cmds[j].Name() })
 	root.AddCommand(cmds...)
 	return root

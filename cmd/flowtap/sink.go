@@ -9,8 +9,6 @@ import (
 	"github.com/flowtap/flowtap/pipeline"
 )
 
-func init() { register(newSinkCmd) }
-
 // addSinkFlags binds the destination flags shared by `flowtap sink` and `flowtap up` to c.
 func addSinkFlags(cmd *cobra.Command, c *pipeline.SinkConfig, withBrokers bool) {
 	f := cmd.Flags()

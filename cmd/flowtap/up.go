@@ -6,8 +6,6 @@ import (
 	"github.com/flowtap/flowtap/pipeline"
 )
 
-func init() { register(newUpCmd) }
-
 func newUpCmd() *cobra.Command {
 	cfg, sup := pipeline.DefaultUpConfig(), pipeline.DefaultSupervisorConfig()
 	cmd := &cobra.Command{
