@@ -9,6 +9,7 @@ import (
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/flowlog/generate"
 	"github.com/flowtap/flowtap/flowlog/generate/topology"
+	"github.com/flowtap/flowtap/internal/component"
 )
 
 // BenchmarkGenerateToKafka is `generate --kafka-brokers` in one process: the generator's
@@ -26,7 +27,7 @@ func BenchmarkGenerateToKafka(b *testing.B) {
 	run := func(w flowlog.RecordWriter) int64 {
 		cfg := generate.DefaultConfig()
 		cfg.Seed, cfg.Start, cfg.End = 7, start, start.Add(5*time.Minute)
-		g, err := generate.New(cfg, topo, w, nil)
+		g, err := generate.New(cfg, topo, w, nil, component.Deps{})
 		if err != nil {
 			b.Fatal(err)
 		}

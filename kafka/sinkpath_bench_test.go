@@ -40,7 +40,7 @@ func generated(tb testing.TB, minutes int) []flowlog.Record {
 	cfg.End = time.Now().UTC().Truncate(time.Minute)
 	cfg.Start = cfg.End.Add(-time.Duration(minutes) * time.Minute)
 	w := &collectWriter{}
-	g, err := generate.New(cfg, topo, w, nil)
+	g, err := generate.New(cfg, topo, w, nil, component.Deps{})
 	if err != nil {
 		tb.Fatal(err)
 	}
