@@ -17,6 +17,7 @@ import (
 	"github.com/flowtap/flowtap/internal/flowmsg"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/kafka"
+	"github.com/flowtap/flowtap/kafka/rawbatch"
 	"github.com/flowtap/flowtap/sinks"
 )
 
@@ -29,9 +30,9 @@ func TestRecordBatchEveryCodec(t *testing.T) {
 	for i := range recs {
 		b.AddRecord(kafka.DefaultTopics(), &recs[i])
 	}
-	idx := make([]int32, len(b.Msgs))
-	for i := range idx {
-		idx[i] = int32(i)
+	var rs rawbatch.Records
+	for _, m := range b.Msgs {
+		rs.Add(m.Key, m.Value, m.Headers)
 	}
 	var want []string
 	for _, name := range []string{"none", "lz4", "zstd", "gzip", "snappy"} {
@@ -39,8 +40,12 @@ func TestRecordBatchEveryCodec(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		set, err := rs.Seal(nil, codec, time.Now())
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
 		p := newProducer([]string{addr}, codec, []string{kafka.TopicVPC})
-		if err := p.request(topicPartition{kafka.TopicVPC, 0}, b.Msgs, idx); err != nil {
+		if err := p.request(topicPartition{kafka.TopicVPC, 0}, set); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		p.close()

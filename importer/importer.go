@@ -20,13 +20,13 @@
 // in the background (fsx, atomically) after Kafka acknowledged the chunk (acks=all); any
 // checkpoint on disk, however late, is a valid resumption point.
 //
-// Throughput: reading and parsing (one goroutine, in object order), JSON encoding (one
-// goroutine per core, a chunk each) and producing overlap. A chunk's messages go to their
-// partitions (FNV-1a of the key, as kafka.Producer) in produce requests of at most 1 MB
-// uncompressed (4 MB with lz4 or zstd), one partition's requests in order and the partitions
-// in parallel; the next chunk is sent when the last is acknowledged, so the order of one
-// key's records holds. The importer lays out each request's record batch itself, in reused
-// buffers, and compresses it in one piece (batch.go), cheaper than kafka-go's Produce.
+// Throughput: reading and parsing (one goroutine, in object order), encoding (one goroutine
+// per core, a chunk each) and producing overlap. An encoder turns each record into its JSON
+// message and appends it at once, in Kafka's record format, to its partition's record set
+// (FNV-1a of the key, as kafka.Producer); a set is compressed into a record batch of at most
+// 1 MB uncompressed (4 MB with lz4 or zstd) when full or when the chunk ends
+// (rawbatch.Records, much cheaper than kafka-go's Produce). One partition's requests are sent one at a time, in
+// order, and the partitions in parallel, so the order of one key's records holds.
 //
 // Bad input never aborts the import: an unreadable object, and every bad line, is reported
 // by key and line and counted, and the import goes on.

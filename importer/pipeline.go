@@ -2,22 +2,25 @@ package importer
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/internal/flowmsg"
 	"github.com/flowtap/flowtap/kafka"
+	"github.com/flowtap/flowtap/kafka/rawbatch"
 	"github.com/flowtap/flowtap/lake/objstore"
 )
 
-// chunk is a run of records of one object: parsed by the reader, then encoded as messages by
-// an encoder. done is how many records of the object are in Kafka once the chunk is, and last
-// says the object is then complete.
+// chunk is a run of records of one object: parsed by the reader, then encoded into produce
+// requests by an encoder. done is how many records of the object are in Kafka once the
+// chunk is, and last says the object is then complete.
 type chunk struct {
 	key     string
 	object  uint64 // objectHash(key)
@@ -30,10 +33,11 @@ type chunk struct {
 	ns     []int64
 	events []event
 
-	flowmsg.Batch
-	hdrs   []kafkago.Header           // the messages' headers
-	groups map[topicPartition][]int32 // message indexes per destination partition
-	ready  chan struct{}              // closed once encoded
+	reqs   []request     // the encoded produce requests, each partition's in order
+	sets   [][]byte      // the memory of the requests' record sets, kept for the chunk's next use
+	msgs   int           // messages encoded
+	encErr error         // why the chunk could not be encoded
+	ready  chan struct{} // closed once encoded
 
 	ends    map[string][]int64 // end offsets taken before the chunk was sent
 	pending atomic.Int64       // its requests not finished yet
@@ -93,8 +97,9 @@ func (im *Importer) startPipeline() *pipeline {
 	}
 	for i := 0; i < n; i++ {
 		p.encWG.Go(func() {
+			e := im.newEncoder()
 			for c := range p.work {
-				im.encode(c)
+				e.encode(c)
 				close(c.ready)
 			}
 		})
@@ -107,21 +112,10 @@ func (im *Importer) startPipeline() *pipeline {
 func (p *pipeline) newChunk(o objstore.Object) *chunk {
 	c := <-p.free
 	if c == nil {
-		c = &chunk{groups: map[topicPartition][]int32{}}
-		n := p.im.cfg.ChunkRecords
-		c.recs = make([]flowlog.Record, 0, n)
-		c.Msgs = make([]kafkago.Message, 0, n+1)
-		c.Buf = make([]byte, 0, n*512)
+		c = &chunk{recs: make([]flowlog.Record, 0, p.im.cfg.ChunkRecords)}
 	}
-	if cap(c.Buf) > 256<<20 { // very large buffers are dropped to bound memory
-		c.Buf = nil
-	}
-	c.Reset()
-	*c = chunk{key: o.Key, object: objectHash(o.Key), size: o.Size, Batch: c.Batch, groups: c.groups,
-		recs: c.recs[:0], ns: c.ns[:0], events: c.events[:0], hdrs: c.hdrs[:0], ready: make(chan struct{})}
-	for k, v := range c.groups {
-		c.groups[k] = v[:0]
-	}
+	*c = chunk{key: o.Key, object: objectHash(o.Key), size: o.Size, recs: c.recs[:0], ns: c.ns[:0],
+		events: c.events[:0], reqs: c.reqs[:0], sets: c.sets, ready: make(chan struct{})}
 	return c
 }
 
@@ -147,38 +141,84 @@ func (p *pipeline) finish() error {
 	return err
 }
 
-// encode turns the chunk's records and events into messages, as kafka.Producer encodes them
-// plus the flowtap-import header, and groups them by partition.
-func (im *Importer) encode(c *chunk) {
-	t := im.cfg.Topics
-	prefix := im.id + " " + strconv.FormatUint(c.object, 16) + " "
-	want := 2 * c.count()
-	if cap(c.hdrs) < want+len(c.events) {
-		c.hdrs = make([]kafkago.Header, 0, want+2*len(c.events))
-	}
+// encoder turns chunks into produce requests: every record and event becomes the message
+// kafka.Producer would write (flowmsg) plus the flowtap-import header, appended to its
+// partition's record set at once, and every record set is compressed into a record batch
+// when it holds requestBytes or the chunk ends. One per encoding goroutine, so that JSON,
+// record layout and compression run on every core.
+type encoder struct {
+	im   *Importer
+	msg  flowmsg.Batch // the message being encoded
+	hdrs []kafkago.Header
+	imp  []byte // the flowtap-import header's value
+	sets map[topicPartition]*rawbatch.Records
+}
+
+func (im *Importer) newEncoder() *encoder {
+	return &encoder{im: im, sets: map[topicPartition]*rawbatch.Records{}}
+}
+
+func (e *encoder) encode(c *chunk) {
+	t := e.im.cfg.Topics
+	prefix := e.im.id + " " + strconv.FormatUint(c.object, 16) + " "
 	for i := range c.recs {
-		c.AddRecord(t, &c.recs[i])
-		im.finishMessage(c, prefix, c.ns[i])
+		e.msg.Reset()
+		e.msg.AddRecord(t, &c.recs[i])
+		e.add(c, prefix, c.ns[i])
 	}
-	for _, e := range c.events {
-		c.AddEvent(t, e.it.Event, e.it.LogStream, e.it.Owner, "", e.it.Data)
-		im.finishMessage(c, prefix, e.n)
+	for _, ev := range c.events {
+		e.msg.Reset()
+		e.msg.AddEvent(t, ev.it.Event, ev.it.LogStream, ev.it.Owner, "", ev.it.Data)
+		e.add(c, prefix, ev.n)
+	}
+	for tp, s := range e.sets {
+		if s.Len() > 0 {
+			e.seal(c, tp, s)
+		}
 	}
 }
 
-// finishMessage adds the import header to the last message and files it under its partition.
-func (im *Importer) finishMessage(c *chunk, prefix string, n int64) {
-	i := len(c.Msgs) - 1
-	m := &c.Msgs[i]
-	start := len(c.Buf)
-	c.Buf = append(c.Buf, prefix...)
-	c.Buf = strconv.AppendInt(c.Buf, n, 10)
-	h := len(c.hdrs)
-	c.hdrs = append(c.hdrs, m.Headers...)
-	c.hdrs = append(c.hdrs, kafkago.Header{Key: kafka.HeaderImport, Value: c.Buf[start:len(c.Buf):len(c.Buf)]})
-	m.Headers = c.hdrs[h:len(c.hdrs):len(c.hdrs)]
-	tp := topicPartition{m.Topic, im.out.partition(m.Topic, m.Key)}
-	c.groups[tp] = append(c.groups[tp], int32(i))
+// add files the message just encoded, with its import header, under its partition.
+func (e *encoder) add(c *chunk, prefix string, n int64) {
+	m := &e.msg.Msgs[0]
+	parts := e.im.out.parts[m.Topic]
+	if parts == 0 {
+		if c.encErr == nil {
+			c.encErr = fmt.Errorf("topic %s does not exist", m.Topic)
+		}
+		return
+	}
+	e.imp = strconv.AppendInt(append(e.imp[:0], prefix...), n, 10)
+	e.hdrs = append(append(e.hdrs[:0], m.Headers...), kafkago.Header{Key: kafka.HeaderImport, Value: e.imp})
+	tp := topicPartition{m.Topic, kafka.PartitionOf(m.Key, parts)}
+	s := e.sets[tp]
+	if s == nil {
+		s = &rawbatch.Records{}
+		e.sets[tp] = s
+	}
+	if s.Len() > 0 && s.Size()+len(m.Key)+len(m.Value)+len(e.imp)+128 > e.im.out.requestBytes {
+		e.seal(c, tp, s)
+	}
+	s.Add(m.Key, m.Value, e.hdrs)
+	c.msgs++
+}
+
+// seal turns s into the chunk's next request for tp, and empties it.
+func (e *encoder) seal(c *chunk, tp topicPartition, s *rawbatch.Records) {
+	defer s.Reset()
+	i := len(c.reqs)
+	if i == len(c.sets) {
+		c.sets = append(c.sets, nil)
+	}
+	set, err := s.Seal(c.sets[i], e.im.out.codec, time.Now())
+	if err != nil {
+		if c.encErr == nil {
+			c.encErr = fmt.Errorf("%s/%d: %w", tp.topic, tp.partition, err)
+		}
+		return
+	}
+	c.sets[i] = set
+	c.reqs = append(c.reqs, request{c: c, tp: tp, set: set})
 }
 
 // sendAll dispatches the chunks' produce requests, in chunk order, to one sender per
@@ -187,7 +227,7 @@ func (im *Importer) finishMessage(c *chunk, prefix string, n int64) {
 // acknowledged. After a failed request nothing more is sent and nothing after the gap is
 // checkpointed (a resumed run finds in Kafka whatever was sent past it).
 func (im *Importer) sendAll(p *pipeline) error {
-	senders := map[topicPartition]chan request{}
+	senders := map[topicPartition]chan *request{}
 	var swg sync.WaitGroup
 	var failed atomic.Bool
 	committed := make(chan *chunk, cap(p.free))
@@ -197,13 +237,13 @@ func (im *Importer) sendAll(p *pipeline) error {
 	for c := range p.order {
 		<-c.ready
 		c.acked = make(chan struct{})
-		if derr == nil && im.cfg.StateFile != "" && len(c.Msgs) > 0 {
+		if derr == nil && im.cfg.StateFile != "" && c.msgs > 0 {
 			// Taken before any message of c is sent: a valid resumption offset for a
 			// checkpoint at or after c's start.
 			c.ends, derr = im.out.endOffsets()
 		}
 		if derr == nil {
-			derr = im.out.check(c)
+			derr = c.encErr
 		}
 		if derr != nil || failed.Load() {
 			c.fail(derr)
@@ -211,19 +251,19 @@ func (im *Importer) sendAll(p *pipeline) error {
 			committed <- c
 			continue
 		}
-		reqs := im.out.split(c)
-		c.pending.Store(int64(len(reqs)) + 1)
-		for _, r := range reqs {
+		c.pending.Store(int64(len(c.reqs)) + 1)
+		for i := range c.reqs {
+			r := &c.reqs[i]
 			ch := senders[r.tp]
 			if ch == nil {
-				ch = make(chan request, 64)
+				ch = make(chan *request, 64)
 				senders[r.tp] = ch
 				swg.Go(func() {
 					for r := range ch {
 						var err error
 						if failed.Load() {
 							err = errors.New("an earlier request failed")
-						} else if err = im.out.request(r.tp, r.c.Msgs, r.idx); err != nil {
+						} else if err = im.out.request(r.tp, r.set); err != nil {
 							failed.Store(true)
 						}
 						r.c.finish(err)
@@ -247,11 +287,12 @@ func (im *Importer) sendAll(p *pipeline) error {
 	return err
 }
 
-// request is one produce request: some messages of a chunk for one partition.
+// request is one produce request: some messages of a chunk for one partition, as the
+// record set sent.
 type request struct {
 	c   *chunk
 	tp  topicPartition
-	idx []int32
+	set []byte
 }
 
 // fail records the chunk's first error.
@@ -303,7 +344,7 @@ func (im *Importer) commit(p *pipeline, c *chunk) {
 	}
 	p.state.put(im.state)
 	if im.prog != nil {
-		im.prog.records(int64(len(c.Msgs)), im.bytesRead.Load())
+		im.prog.records(int64(c.msgs), im.bytesRead.Load())
 		if c.last {
 			im.prog.objectDone(c.size)
 		}

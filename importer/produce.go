@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"runtime"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -15,7 +14,6 @@ import (
 	"github.com/segmentio/kafka-go/protocol"
 
 	"github.com/flowtap/flowtap/kafka"
-	"github.com/flowtap/flowtap/kafka/rawbatch"
 )
 
 // requestBytes bounds the records of one produce request before compression: a batch sent
@@ -32,9 +30,8 @@ func requestBytes(codec compress.Compression) int {
 	return 4 * kafka.MaxMessageBytes
 }
 
-// producer sends chunks with kafka-go's Client: each partition's messages in requests of at
-// most requestBytes (the importer sends one partition's requests one at a time, in order,
-// and the partitions in parallel).
+// producer sends the encoders' produce requests with kafka-go's Client (the importer sends
+// one partition's requests one at a time, in order, and the partitions in parallel).
 type producer struct {
 	client *kafkago.Client
 	codec  compress.Compression
@@ -43,7 +40,6 @@ type producer struct {
 	// requestBytes is requestBytes(codec); pause delays every request (tests change both).
 	requestBytes int
 	pause        time.Duration
-	batches      *rawbatch.Pool
 }
 
 func newProducer(brokers []string, codec compress.Compression, topics []string) *producer {
@@ -51,9 +47,6 @@ func newProducer(brokers []string, codec compress.Compression, topics []string) 
 		client: &kafkago.Client{Addr: kafkago.TCP(brokers...), Timeout: 30 * time.Second,
 			Transport: &kafkago.Transport{DialTimeout: 5 * time.Second, ClientID: "flowtap-import"}},
 		codec: codec, topics: topics, requestBytes: requestBytes(codec),
-		// As many kept batches as requests are being encoded at once, up to 8 (~5 MB each
-		// with lz4); a request beyond them allocates its own.
-		batches: rawbatch.NewPool(min(runtime.GOMAXPROCS(0)+2, 8), requestBytes(codec)+64<<10),
 	}
 }
 
@@ -82,53 +75,13 @@ func (p *producer) partition(topic string, key []byte) int {
 	return kafka.PartitionOf(key, max(1, p.parts[topic]))
 }
 
-// check fails when a message of c is for a topic that does not exist.
-func (p *producer) check(c *chunk) error {
-	for tp, idx := range c.groups {
-		if len(idx) > 0 && p.parts[tp.topic] == 0 {
-			return fmt.Errorf("topic %s does not exist", tp.topic)
-		}
-	}
-	return nil
-}
-
-// split cuts c's messages into produce requests of at most requestBytes per partition.
-func (p *producer) split(c *chunk) []request {
-	var out []request
-	for tp, idx := range c.groups {
-		for len(idx) > 0 {
-			n, size := 0, 0
-			for n < len(idx) {
-				m := &c.Msgs[idx[n]]
-				s := len(m.Key) + len(m.Value) + 24
-				for _, h := range m.Headers {
-					s += len(h.Key) + len(h.Value) + 4
-				}
-				if n > 0 && size+s > p.requestBytes {
-					break
-				}
-				size += s
-				n++
-			}
-			out = append(out, request{c: c, tp: tp, idx: idx[:n]})
-			idx = idx[n:]
-		}
-	}
-	return out
-}
-
 // request sends one produce request, retrying a temporary error with backoff. A retry after
 // an answer that never came may store the records twice; the copies carry the same
-// flowtap-id (flowmsg), so the consumer drops them (see kafka.HeaderID). The record batch is
-// encoded once (rawbatch.Batch) and sent as is by every attempt.
-func (p *producer) request(tp topicPartition, msgs []kafkago.Message, idx []int32) error {
+// flowtap-id (flowmsg), so the consumer drops them (see kafka.HeaderID). set is the record
+// set an encoder made (rawbatch.Records.Seal), sent as is by every attempt.
+func (p *producer) request(tp topicPartition, set []byte) error {
 	time.Sleep(p.pause)
-	rb := p.batches.Get()
-	defer p.batches.Put(rb)
-	batch, err := rb.Encode(msgs, idx, p.codec, time.Now())
-	if err != nil {
-		return fmt.Errorf("%s/%d: %w", tp.topic, tp.partition, err)
-	}
+	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		if attempt > 0 {
 			time.Sleep(kafka.Backoff(100*time.Millisecond, 2*time.Second, attempt))
@@ -136,7 +89,7 @@ func (p *producer) request(tp topicPartition, msgs []kafkago.Message, idx []int3
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		var res *kafkago.ProduceResponse
 		res, err = p.client.RawProduce(ctx, &kafkago.RawProduceRequest{Topic: tp.topic, Partition: tp.partition,
-			RequiredAcks: kafkago.RequireAll, RawRecords: protocol.RawRecordSet{Reader: bytes.NewReader(batch)}})
+			RequiredAcks: kafkago.RequireAll, RawRecords: protocol.RawRecordSet{Reader: bytes.NewReader(set)}})
 		cancel()
 		if err == nil && res.Error != nil {
 			err = res.Error

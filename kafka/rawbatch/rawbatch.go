@@ -1,8 +1,9 @@
-// Package rawbatch encodes Kafka record batches (message format v2) from kafka-go messages in
-// reused buffers, for kafka-go's raw produce API (kafkago.RawProduceRequest): the records are
-// laid out in one pass and compressed with a single write, where kafka-go's own Produce and
-// Writer copy every key, value and header through io.Reader interfaces into the compressor
-// piece by piece. The import and the producer send what it builds.
+// Package rawbatch encodes Kafka record batches (message format v2) in reused buffers, from
+// kafka-go messages (Batch) or record by record (Records), for kafka-go's raw produce API
+// (kafkago.RawProduceRequest): the records are laid out in one pass and compressed with a
+// single write (lz4 framed here, without the content checksum), where kafka-go's own Produce
+// and Writer copy every key, value and header through io.Reader interfaces into the
+// compressor piece by piece. The import and the producer send what it builds.
 package rawbatch
 
 import (
@@ -13,14 +14,16 @@ import (
 	"hash/crc32"
 	"time"
 
+	"github.com/pierrec/lz4/v4"
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
 )
 
 // Batch holds the buffers of one record batch; the zero value is ready to use.
 type Batch struct {
-	body []byte       // the records, uncompressed
-	out  bytes.Buffer // the record set: size, batch header, then the (compressed) records
+	body []byte // the records, uncompressed
+	set  []byte // the record set: size, batch header, then the (compressed) records
+	lz   lz4.Compressor
 }
 
 // Pool keeps a few batches' buffers (MBs each) for the next requests: unlike a sync.Pool it
@@ -114,31 +117,45 @@ func (b *Batch) Encode(msgs []kafkago.Message, idx []int32, codec compress.Compr
 		}
 	}
 	b.body = body
+	set, err := appendBatch(b.set[:0], body, count, first, maxTs, codec, &b.lz)
+	if err != nil {
+		return nil, err
+	}
+	b.set = set
+	return set, nil
+}
 
-	out := &b.out
-	out.Reset()
-	var hdr [headerSize]byte
+// appendBatch appends to dst the record set of the count records laid out in body: its
+// size, the batch header and the records compressed with codec (lz4 with lz). first is the
+// batch's first timestamp, the records' deltas' base; maxTs the largest.
+func appendBatch(dst, body []byte, count int, first, maxTs int64, codec compress.Compression, lz *lz4.Compressor) ([]byte, error) {
+	var hdr [4 + headerSize]byte // the record set's size, then the batch header
 	be := binary.BigEndian
+	h := hdr[4:]
 	// base offset 0 (the broker assigns it); length and CRC are filled in below.
-	be.PutUint32(hdr[12:], 0xffffffff) // partition leader epoch -1
-	hdr[16] = 2                        // magic: format v2
-	be.PutUint16(hdr[21:], uint16(codec))
-	be.PutUint32(hdr[23:], uint32(count-1)) // last offset delta
-	be.PutUint64(hdr[27:], uint64(first))
-	be.PutUint64(hdr[35:], uint64(maxTs))
-	be.PutUint64(hdr[43:], ^uint64(0)) // producer id -1: no idempotence
-	be.PutUint16(hdr[51:], 0xffff)     // producer epoch -1
-	be.PutUint32(hdr[53:], 0xffffffff) // base sequence -1
-	be.PutUint32(hdr[57:], uint32(count))
-	out.Write([]byte{0, 0, 0, 0}) // the record set's size
-	out.Write(hdr[:])
-	if codec == compress.None {
-		out.Write(body)
-	} else {
+	be.PutUint32(h[12:], 0xffffffff) // partition leader epoch -1
+	h[16] = 2                        // magic: format v2
+	be.PutUint16(h[21:], uint16(codec))
+	be.PutUint32(h[23:], uint32(count-1)) // last offset delta
+	be.PutUint64(h[27:], uint64(first))
+	be.PutUint64(h[35:], uint64(maxTs))
+	be.PutUint64(h[43:], ^uint64(0)) // producer id -1: no idempotence
+	be.PutUint16(h[51:], 0xffff)     // producer epoch -1
+	be.PutUint32(h[53:], 0xffffffff) // base sequence -1
+	be.PutUint32(h[57:], uint32(count))
+	start := len(dst)
+	dst = append(dst, hdr[:]...)
+	switch codec {
+	case compress.None:
+		dst = append(dst, body...)
+	case compress.Lz4:
+		dst = appendLZ4Frame(dst, body, lz)
+	default:
 		c := codec.Codec()
 		if c == nil {
 			return nil, fmt.Errorf("rawbatch: unknown compression %d", codec)
 		}
+		out := bytes.NewBuffer(dst)
 		w := c.NewWriter(out)
 		if _, err := w.Write(body); err != nil {
 			w.Close()
@@ -147,13 +164,14 @@ func (b *Batch) Encode(msgs []kafkago.Message, idx []int32, codec compress.Compr
 		if err := w.Close(); err != nil {
 			return nil, fmt.Errorf("rawbatch: %s compression: %w", c.Name(), err)
 		}
+		dst = out.Bytes()
 	}
-	set := out.Bytes()
+	set := dst[start:]
 	batch := set[4:]
 	be.PutUint32(set, uint32(len(batch)))
 	be.PutUint32(batch[8:], uint32(len(batch)-12)) // batch length: the bytes after this field
 	be.PutUint32(batch[17:], crc32.Checksum(batch[crcStart:], castagnoli))
-	return set, nil
+	return dst, nil
 }
 
 // appendNullBytes appends b as Kafka's varint-length bytes, nil as length -1.
