@@ -503,13 +503,18 @@ type detectedLine struct {
 	line          string
 }
 
-// detectionLines runs the query backward for the newest lineLimit lines and returns them
-// stream by stream (in label order), newest first, as Loki's detection reads them.
-func (s *Store) detectionLines(r *http.Request, tenantID string, p detectParams) ([]detectedLine, error) {
+// detectionLines reads the parameters of r and runs its query backward for the newest
+// lineLimit lines; it returns them stream by stream (in label order), newest first, as
+// Loki's detection reads them.
+func (s *Store) detectionLines(r *http.Request, tenantID string) (detectParams, []detectedLine, error) {
+	p, err := parseDetectParams(r)
+	if err != nil {
+		return p, nil, err
+	}
 	res, err := s.engine(tenantID).Exec(r.Context(), logql.Params{Query: p.query, Start: time.Unix(0, p.start), End: time.Unix(0, p.end),
 		Limit: min(p.lineLimit, max(s.cfg.MaxEntriesLimit, 1)), Direction: logql.Backward})
 	if err != nil {
-		return nil, err
+		return p, nil, err
 	}
 	// The result's labels include what the query's parsers extracted: split them from the
 	// stream's own labels (the stored stream they are a superset of), so that parsing the
@@ -541,7 +546,7 @@ func (s *Store) detectionLines(r *http.Request, tenantID string, p detectParams)
 			out = append(out, detectedLine{stream: base, added: added, line: e.Line})
 		}
 	}
-	return out, nil
+	return p, out, nil
 }
 
 // isSubset reports whether every label of a is in b with the same value.
@@ -554,14 +559,11 @@ func isSubset(a, b logql.Labels) bool {
 	return true
 }
 
-// detectFields parses the fields of the query's newest lines as Loki's Logs Drilldown
-// detection does: the labels the query's parsers added, and each line parsed as JSON, else
-// logfmt. A field's type is that of the last value seen (Loki re-detects it per line).
-func (s *Store) detectFields(r *http.Request, tenantID string, p detectParams) (map[string]*detectedField, error) {
-	lines, err := s.detectionLines(r, tenantID, p)
-	if err != nil {
-		return nil, err
-	}
+// detectFields finds at most limit fields in the query's newest lines as Loki's Logs
+// Drilldown detection does: the labels the query's parsers added, and each line parsed as
+// JSON, else logfmt. A field's type is that of the last value seen (Loki re-detects it per
+// line).
+func detectFields(lines []detectedLine, limit int) map[string]*detectedField {
 	fields := map[string]*detectedField{}
 	for _, dl := range lines {
 		found, parser := logql.DetectFields(dl.line, dl.stream)
@@ -573,7 +575,7 @@ func (s *Store) detectFields(r *http.Request, tenantID string, p detectParams) (
 		for _, fd := range found {
 			f := fields[fd.Name]
 			if f == nil {
-				if len(fields) >= p.limit {
+				if len(fields) >= limit {
 					continue
 				}
 				f = &detectedField{values: map[string]bool{}}
@@ -589,18 +591,15 @@ func (s *Store) detectFields(r *http.Request, tenantID string, p detectParams) (
 			f.values[fd.Value] = true
 		}
 	}
-	return fields, nil
+	return fields
 }
 
 func (s *Store) handleDetectedFields(w http.ResponseWriter, r *http.Request, tenantID string) error {
-	p, err := parseDetectParams(r)
+	p, lines, err := s.detectionLines(r, tenantID)
 	if err != nil {
 		return err
 	}
-	fields, err := s.detectFields(r, tenantID, p)
-	if err != nil {
-		return err
-	}
+	fields := detectFields(lines, p.limit)
 	names := make([]string, 0, len(fields))
 	for n := range fields {
 		names = append(names, n)
@@ -638,11 +637,7 @@ func (s *Store) handleDetectedFields(w http.ResponseWriter, r *http.Request, ten
 // the first ones met, newest lines first), sizes normalised as Loki does.
 func (s *Store) handleDetectedFieldValues(w http.ResponseWriter, r *http.Request, tenantID string) error {
 	name := r.PathValue("name")
-	p, err := parseDetectParams(r)
-	if err != nil {
-		return err
-	}
-	lines, err := s.detectionLines(r, tenantID, p)
+	p, lines, err := s.detectionLines(r, tenantID)
 	if err != nil {
 		return err
 	}
