@@ -25,8 +25,8 @@ func TestProducerBatchBytesByCodec(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.cfg.BatchBytes != want || p.writer.BatchBytes != want {
-			t.Errorf("%s: batch bytes %d (writer %d), want %d", codec, p.cfg.BatchBytes, p.writer.BatchBytes, want)
+		if p.cfg.BatchBytes != want || p.sender.batchBytes != want {
+			t.Errorf("%s: batch bytes %d (sender %d), want %d", codec, p.cfg.BatchBytes, p.sender.batchBytes, want)
 		}
 	}
 }

@@ -197,9 +197,6 @@ func BenchmarkConsume(b *testing.B) {
 }
 
 func benchTune(cfg *ProducerConfig) {
-	if v := os.Getenv("BT_LINGER"); v != "" {
-		cfg.Linger, _ = time.ParseDuration(v)
-	}
 	if v := os.Getenv("BT_BATCHBYTES"); v != "" {
 		n, _ := strconv.Atoi(v)
 		cfg.BatchBytes = int64(n)

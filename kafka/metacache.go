@@ -10,11 +10,11 @@ import (
 	"github.com/segmentio/kafka-go/protocol/metadata"
 )
 
-// metadataCache is the producer's kafka-go transport. kafka-go's Writer asks its transport
-// for the topic's metadata once per message, to count the partitions; even answered from
-// kafka.Transport's own cache, each answer is a new filtered response, about a third of a
-// microsecond a message. metadataCache keeps each topic's answer for ttl and passes every
-// other request (and every answer that names no such topic) through.
+// metadataCache is the producer's kafka-go transport. The producer asks for the metadata of
+// each topic it sends to on every call, to count the partitions (a kafka-go Writer asks once
+// per message); even answered from kafka.Transport's own cache, each answer is a new filtered
+// response. metadataCache keeps each topic's answer for ttl and passes every other request
+// (and every answer that names no such topic) through.
 type metadataCache struct {
 	next   kafkago.RoundTripper
 	ttl    time.Duration

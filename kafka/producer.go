@@ -17,6 +17,7 @@ import (
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/internal/component"
+	"github.com/flowtap/flowtap/kafka/rawbatch"
 	"github.com/flowtap/flowtap/kafka/spill"
 	"github.com/flowtap/flowtap/sinks"
 )
@@ -46,8 +47,7 @@ type ProducerConfig struct {
 	// compression it is capped at MaxMessageBytes. Larger batches mean fewer requests, and
 	// the embedded broker handles requests one at a time, with an fsync each.
 	BatchBytes  int64
-	Linger      time.Duration // how long a partial batch waits for more
-	SendChunk   int           // messages handed to the client per call (per lane)
+	SendChunk   int // messages handed to the client per call (per lane)
 	MaxAttempts int
 	// WriteTimeout bounds one produce call; after it the messages go to the spill.
 	WriteTimeout time.Duration
@@ -96,7 +96,6 @@ func DefaultProducerConfig() ProducerConfig {
 		Compression:     "lz4",
 		BatchSize:       16384,
 		BatchBytes:      4 << 20, // generated VPC records: ~0.5 MiB with lz4
-		Linger:          time.Millisecond,
 		SendChunk:       16384,
 		Lanes:           4,
 		MaxAttempts:     3,
@@ -150,7 +149,7 @@ type Producer struct {
 	cfg    ProducerConfig
 	log    *slog.Logger
 	m      *producerMetrics
-	writer *kafkago.Writer
+	sender *rawSender
 	lanes  []*lane
 
 	spillOnce sync.Once
@@ -213,25 +212,19 @@ func NewProducer(cfg ProducerConfig, d component.Deps) (*Producer, error) {
 	if err := m.register(reg); err != nil {
 		return nil, fmt.Errorf("kafka: producer metrics: %w", err)
 	}
-	w := &kafkago.Writer{
-		Addr:            kafkago.TCP(cfg.Brokers...),
-		Balancer:        &keyHash{lanes: cfg.Lanes},
-		MaxAttempts:     cfg.MaxAttempts,
-		WriteBackoffMin: 50 * time.Millisecond,
-		WriteBackoffMax: 500 * time.Millisecond,
-		BatchSize:       cfg.BatchSize,
-		BatchBytes:      cfg.BatchBytes,
-		BatchTimeout:    cfg.Linger,
-		ReadTimeout:     cfg.WriteTimeout,
-		WriteTimeout:    cfg.WriteTimeout,
-		RequiredAcks:    kafkago.RequireAll,
-		Compression:     codec,
-	}
 	transport := newTransport(clientIDProducer, mech)
 	transport.MetadataTTL = 30 * time.Second
-	w.Transport = &metadataCache{ttl: metadataCacheTTL, next: transport}
+	sender := &rawSender{
+		client: &kafkago.Client{Addr: kafkago.TCP(cfg.Brokers...), Timeout: cfg.WriteTimeout,
+			Transport: &metadataCache{ttl: metadataCacheTTL, next: transport}},
+		balancer: &keyHash{lanes: cfg.Lanes}, codec: codec, batchSize: cfg.BatchSize, batchBytes: cfg.BatchBytes,
+		maxAttempts: cfg.MaxAttempts, backoffMin: 50 * time.Millisecond, backoffMax: 500 * time.Millisecond,
+		// A batch buffer per lane and two for the spills of earlier layouts and dead-letter
+		// narrowing; they grow to the batches actually sent.
+		batches: rawbatch.NewPool(cfg.Lanes+2, 256<<10),
+	}
 	p := &Producer{
-		cfg: cfg, log: log.With("component", "kafka-producer"), m: m, writer: w,
+		cfg: cfg, log: log.With("component", "kafka-producer"), m: m, sender: sender,
 		olderDone: make(chan struct{}), olderExit: make(chan struct{}), done: make(chan struct{}),
 	}
 	p.dead = &DeadLetter{
@@ -560,9 +553,7 @@ func (p *Producer) Run(ctx context.Context) error {
 		wg.Go(func() { l.run(ctx) })
 	}
 	wg.Wait()
-	if err := p.writer.Close(); err != nil {
-		p.log.Warn("kafka writer close", "err", err)
-	}
+	p.sender.close()
 	set := p.spills.Load()
 	if r, _ := set.Depth(); r > 0 {
 		p.log.Info("producer stopped with messages in the spill; they are sent on the next start", "records", r)
@@ -659,7 +650,7 @@ func (p *Producer) sendErr(msgs []kafkago.Message) ([]kafkago.Message, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.WriteTimeout)
 	defer cancel()
 	start := time.Now()
-	err := p.writer.WriteMessages(ctx, msgs...)
+	err := p.sender.write(ctx, msgs)
 	p.m.latency.Observe(time.Since(start).Seconds())
 	if err == nil {
 		p.count(msgs)
