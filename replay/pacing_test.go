@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowtap/flowtap/vxlan"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 )
@@ -152,7 +153,7 @@ func TestUniqueLoops(t *testing.T) {
 		}
 		seen[nl.NetworkFlow().String()] = true
 		if ip, ok := nl.(*layers.IPv4); ok {
-			if s := onesSum(ip.Contents); s != 0xffff {
+			if s := vxlan.OnesSum(ip.Contents); s != 0xffff {
 				t.Errorf("IPv4 header checksum wrong after rewrite (sum %#x)", s)
 			}
 		}
@@ -196,7 +197,7 @@ func l4ChecksumOK(t *testing.T, p gopacket.Packet) bool {
 	if len(all)%2 == 1 {
 		all = append(all, 0)
 	}
-	return onesSum(all) == 0xffff
+	return vxlan.OnesSum(all) == 0xffff
 }
 
 func TestTruncationOnTheWire(t *testing.T) {

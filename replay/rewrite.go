@@ -85,10 +85,10 @@ func shiftAddrs(b []byte, p addrPatch, delta uint32) {
 	if hi > len(b) {
 		return // the addresses were cut off
 	}
-	before := onesSum(b[lo:hi])
+	before := vxlan.OnesSum(b[lo:hi])
 	binary.BigEndian.PutUint32(b[src:], binary.BigEndian.Uint32(b[src:])+delta)
 	binary.BigEndian.PutUint32(b[dst:], binary.BigEndian.Uint32(b[dst:])+delta)
-	after := onesSum(b[lo:hi])
+	after := vxlan.OnesSum(b[lo:hi])
 	if !p.v6 && ip+12 <= len(b) {
 		putChecksum(b[ip+10:], before, after, false)
 	}
@@ -112,16 +112,4 @@ func putChecksum(f []byte, before, after uint16, udp4 bool) {
 		sum = 0xffff
 	}
 	binary.BigEndian.PutUint16(f, sum)
-}
-
-// onesSum is the folded 16-bit one's-complement sum of b (even length).
-func onesSum(b []byte) uint16 {
-	var s uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		s += uint32(binary.BigEndian.Uint16(b[i:]))
-	}
-	for s > 0xffff {
-		s = s&0xffff + s>>16
-	}
-	return uint16(s)
 }

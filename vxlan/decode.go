@@ -195,21 +195,14 @@ func decodeIPv6(b []byte, p *Packet) (int, error) {
 	off := 40
 	for range maxExtHeaders {
 		switch next {
-		case 0, 43, 60: // hop-by-hop, routing, destination options
+		case 0, 43, 60, 51: // hop-by-hop, routing, destination options; authentication header
 			if len(b) < off+2 {
 				return 0, p.truncatedL4(next)
 			}
-			n := (int(b[off+1]) + 1) * 8
-			if len(b) < off+n {
-				return 0, p.truncatedL4(next)
+			n := (int(b[off+1]) + 1) * 8 // 8-byte units after the first 8
+			if next == 51 {
+				n = (int(b[off+1]) + 2) * 4 // AH: 4-byte units minus 2
 			}
-			next = b[off]
-			off += n
-		case 51: // authentication header, length in 4-byte units minus 2
-			if len(b) < off+2 {
-				return 0, p.truncatedL4(next)
-			}
-			n := (int(b[off+1]) + 2) * 4
 			if len(b) < off+n {
 				return 0, p.truncatedL4(next)
 			}

@@ -225,6 +225,11 @@ func TestDecodeIPv6ExtensionHeaders(t *testing.T) {
 	if err := vxlan.Decode(vxlantest.VXLAN(5, frame[:22+40+12]), &p); err != vxlan.ErrTruncatedL4 {
 		t.Fatalf("cut extension header: %v", err)
 	}
+	// An authentication header counts its length in 4-byte units, not 8.
+	ah := vxlantest.Frame(vxlantest.Spec{Src: v6a, Dst: v6b, Proto: 17, SrcPort: 5353, DstPort: 53, IPv6Ext: []uint8{0, 51}})
+	if err := vxlan.Decode(vxlantest.VXLAN(5, ah), &p); err != nil || p.Proto != 17 || p.SrcPort != 5353 || p.DstPort != 53 {
+		t.Fatalf("behind an authentication header: %v %+v", err, p)
+	}
 }
 
 func TestDecodeICMP(t *testing.T) {

@@ -157,3 +157,17 @@ func encapMix(a, b uint64) uint32 {
 	h := hi ^ lo
 	return uint32(h ^ h>>32)
 }
+
+// OnesSum is the folded 16-bit one's-complement sum of b (RFC 1071; b of even length), the
+// base of the IPv4, TCP and UDP checksums: a header's checksum is ^OnesSum of it with the
+// checksum field zero, and a header with a valid checksum sums to 0xffff.
+func OnesSum(b []byte) uint16 {
+	var s uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		s += uint32(binary.BigEndian.Uint16(b[i:]))
+	}
+	for s > 0xffff {
+		s = s&0xffff + s>>16
+	}
+	return uint16(s)
+}

@@ -90,27 +90,32 @@ func (p *proc) start() {
 	p.mu.Unlock()
 }
 
-// kill SIGKILLs the process and waits for it to be gone.
-func (p *proc) kill() {
+// signal sends sig to the process and returns the channel closed once it is gone; nil
+// when no process was started.
+func (p *proc) signal(sig syscall.Signal) <-chan struct{} {
 	p.mu.Lock()
 	cmd, done := p.cmd, p.done
 	p.mu.Unlock()
 	if cmd == nil {
-		return
+		return nil
 	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	<-done
+	cmd.Process.Signal(sig)
+	return done
+}
+
+// kill SIGKILLs the process and waits for it to be gone.
+func (p *proc) kill() {
+	if done := p.signal(syscall.SIGKILL); done != nil {
+		<-done
+	}
 }
 
 // stop ends the process with SIGTERM (SIGKILL after 10 s).
 func (p *proc) stop() {
-	p.mu.Lock()
-	cmd, done := p.cmd, p.done
-	p.mu.Unlock()
-	if cmd == nil {
+	done := p.signal(syscall.SIGTERM)
+	if done == nil {
 		return
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):

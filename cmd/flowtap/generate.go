@@ -247,35 +247,34 @@ func runGenerate(ctx context.Context, cmd *cobra.Command, o *generateOptions) er
 // flushingWriters flush stdout after every batch in live mode, so records show up as their
 // windows close rather than when a buffer fills.
 func flushingWriters(rw flowlog.RecordWriter, vw generate.VPNWriter, bw *bufio.Writer) (flowlog.RecordWriter, generate.VPNWriter) {
+	f := flushAfter{rw, vw, bw}
 	if rw != nil {
-		rw = flushRecords{rw, bw}
+		rw = f
 	}
 	if vw != nil {
-		vw = flushEvents{vw, bw}
+		vw = f
 	}
 	return rw, vw
 }
 
-type flushRecords struct {
-	flowlog.RecordWriter
+// flushAfter writes to rw or vw and then flushes bw.
+type flushAfter struct {
+	rw flowlog.RecordWriter
+	vw generate.VPNWriter
 	bw *bufio.Writer
 }
 
-func (f flushRecords) WriteRecords(ctx context.Context, recs []flowlog.Record) error {
-	if err := f.RecordWriter.WriteRecords(ctx, recs); err != nil {
-		return err
-	}
-	return f.bw.Flush()
+func (f flushAfter) WriteRecords(ctx context.Context, recs []flowlog.Record) error {
+	return f.flush(f.rw.WriteRecords(ctx, recs))
 }
 
-type flushEvents struct {
-	generate.VPNWriter
-	bw *bufio.Writer
+func (f flushAfter) WriteVPNEvents(ctx context.Context, evs []generate.VPNEvent) error {
+	return f.flush(f.vw.WriteVPNEvents(ctx, evs))
 }
 
-func (f flushEvents) WriteVPNEvents(ctx context.Context, evs []generate.VPNEvent) error {
-	if err := f.VPNWriter.WriteVPNEvents(ctx, evs); err != nil {
-		return err
+func (f flushAfter) flush(writeErr error) error {
+	if writeErr != nil {
+		return writeErr
 	}
 	return f.bw.Flush()
 }

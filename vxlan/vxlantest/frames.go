@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/flowtap/flowtap/vxlan"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 )
@@ -29,7 +30,7 @@ type Spec struct {
 	Payload            int // bytes of transport payload
 
 	IPv4Options int     // bytes of IPv4 NOP options (rounded up to 4)
-	IPv6Ext     []uint8 // IPv6 extension headers in order: 0, 43, 60 (8 bytes each) or 44
+	IPv6Ext     []uint8 // IPv6 extension headers in order: 0, 43, 60, 44 (8 bytes each) or 51 (AH, 12 bytes)
 	FragID      uint32  // identification for the IPv6 fragment header (with 44 in IPv6Ext)
 	TTL         uint8
 }
@@ -89,9 +90,12 @@ func Frame(s Spec) []byte {
 			if i+1 < len(s.IPv6Ext) {
 				following = layers.IPProtocol(s.IPv6Ext[i+1])
 			}
-			h := make([]byte, 8)
+			h := make([]byte, 8, 12)
 			h[0] = byte(following)
 			switch t {
+			case 51:
+				h = h[:12]
+				h[1] = 1 // AH length in 4-byte units minus 2: SPI, sequence number, 4 bytes of ICV
 			case 44:
 				binary.BigEndian.PutUint32(h[4:], s.FragID)
 				// offset 0, M=0: an atomic fragment, whose transport follows
@@ -186,21 +190,10 @@ func FragmentIPv4(frame []byte, mtu int) [][]byte {
 		}
 		binary.BigEndian.PutUint16(h[6:], fl)
 		h[10], h[11] = 0, 0
-		binary.BigEndian.PutUint16(h[10:], ipChecksum(h[:hl]))
+		binary.BigEndian.PutUint16(h[10:], ^vxlan.OnesSum(h[:hl]))
 		out = append(out, f)
 	}
 	return out
-}
-
-func ipChecksum(h []byte) uint16 {
-	var sum uint32
-	for i := 0; i+1 < len(h); i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(h[i:]))
-	}
-	for sum > 0xffff {
-		sum = sum&0xffff + sum>>16
-	}
-	return ^uint16(sum)
 }
 
 // Random returns a random real-shaped spec: TCP, UDP or ICMP over IPv4 or IPv6, sometimes
