@@ -1,6 +1,8 @@
 package kafka
 
 import (
+	"encoding/binary"
+
 	kafkago "github.com/segmentio/kafka-go"
 )
 
@@ -25,8 +27,80 @@ type dedupe struct {
 	// count counts each id held. Allocated with the first message that has an id.
 	ids   [][idLen]byte
 	set   []bool
-	count map[[idLen]byte]int32
+	count idCounts
 }
+
+// idCounts counts ids: an open-addressed table with linear probing, at most half full.
+// The ids are random names and sequence numbers, so a multiply-mix of their halves is a
+// good hash, far cheaper than a Go map's (the lookup is on the path of every message).
+type idCounts struct {
+	slots []idSlot
+	mask  uint64
+}
+
+type idSlot struct {
+	id [idLen]byte
+	n  int32 // 0: free
+}
+
+func newIDCounts(window int64) idCounts {
+	size := uint64(64)
+	for int64(size) < 2*window {
+		size *= 2
+	}
+	return idCounts{slots: make([]idSlot, size), mask: size - 1}
+}
+
+func (c *idCounts) home(id *[idLen]byte) uint64 {
+	lo, hi := binary.LittleEndian.Uint64(id[:8]), binary.LittleEndian.Uint64(id[8:])
+	return mix64(lo^hi*0x9e3779b97f4a7c15) & c.mask
+}
+
+// mix64 spreads x over 64 bits (splitmix64's finaliser).
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+// find returns the slot holding id, or the free slot where it would go.
+func (c *idCounts) find(id *[idLen]byte) uint64 {
+	for i := c.home(id); ; i = (i + 1) & c.mask {
+		if s := &c.slots[i]; s.n == 0 || s.id == *id {
+			return i
+		}
+	}
+}
+
+// add counts id once more and reports whether it was already held.
+func (c *idCounts) add(id *[idLen]byte) bool {
+	s := &c.slots[c.find(id)]
+	s.id = *id
+	s.n++
+	return s.n > 1
+}
+
+// remove counts id once less (it must be held), freeing its slot at zero: the entries
+// after it in its probe run move back so that every entry stays reachable from its home.
+func (c *idCounts) remove(id *[idLen]byte) {
+	i := c.find(id)
+	if c.slots[i].n--; c.slots[i].n > 0 {
+		return
+	}
+	for j := (i + 1) & c.mask; c.slots[j].n != 0; j = (j + 1) & c.mask {
+		h := c.home(&c.slots[j].id)
+		// The entry at j may fill the hole at i unless its home lies cyclically in (i, j].
+		if (j > i && (h <= i || h > j)) || (j < i && h <= i && h > j) {
+			c.slots[i] = c.slots[j]
+			i = j
+		}
+	}
+	c.slots[i] = idSlot{}
+}
+
+func (c *idCounts) clear() { clear(c.slots) }
 
 // DefaultDedupeWindow is RunnerConfig.DedupeWindow's default.
 const DefaultDedupeWindow = 1 << 16
@@ -52,13 +126,11 @@ func (d *dedupe) observe(off int64, headers []kafkago.Header) bool {
 		return false
 	}
 	if d.ids == nil {
-		d.ids, d.set, d.count = make([][idLen]byte, d.window), make([]bool, d.window), map[[idLen]byte]int32{}
+		d.ids, d.set, d.count = make([][idLen]byte, d.window), make([]bool, d.window), newIDCounts(d.window)
 	}
-	copied := d.count[id] > 0
 	slot := off % d.window // free: advance dropped offset off−window
 	d.ids[slot], d.set[slot] = id, true
-	d.count[id]++
-	return copied
+	return d.count.add(&id)
 }
 
 // advance drops the ids of offsets ≤ off−window, the ones a message at off is not compared with.
@@ -72,7 +144,7 @@ func (d *dedupe) advance(off int64) {
 	}
 	if hi-lo+1 >= d.window {
 		clear(d.set)
-		clear(d.count)
+		d.count.clear()
 		return
 	}
 	for x := max(lo, 0); x <= hi; x++ {
@@ -81,12 +153,7 @@ func (d *dedupe) advance(off int64) {
 			continue
 		}
 		d.set[slot] = false
-		id := d.ids[slot]
-		if n := d.count[id] - 1; n > 0 {
-			d.count[id] = n
-		} else {
-			delete(d.count, id)
-		}
+		d.count.remove(&d.ids[slot])
 	}
 }
 

@@ -234,3 +234,73 @@ func TestMessageIDsUnique(t *testing.T) {
 		}
 	}
 }
+
+// TestDedupeMatchesItsRule checks observe against the rule written out naively (a copy is
+// a message whose id is among the window−1 offsets before it) over random ids drawn from
+// a small set, with gaps in the offsets, for windows small enough to wrap many times.
+func TestDedupeMatchesItsRule(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, window := range []int64{1, 2, 7, 32, 64, 300} {
+		d := newDedupe(window)
+		seen := map[int64][idLen]byte{} // offset → id
+		var off int64
+		copies := 0
+		for range 20_000 {
+			off += 1 + int64(rng.IntN(3)/2)*int64(rng.IntN(int(2*window)+1)) // mostly +1, sometimes a gap
+			var id [idLen]byte
+			binary.BigEndian.PutUint64(id[8:], uint64(rng.IntN(int(window)+20)))
+			want := false
+			for o := off - window + 1; o < off; o++ {
+				if prev, ok := seen[o]; ok && prev == id {
+					want = true
+				}
+			}
+			seen[off] = id
+			delete(seen, off-window)
+			got := d.observe(off, []kafkago.Header{{Key: HeaderID, Value: id[:]}})
+			if got != want {
+				t.Fatalf("window %d, offset %d: observe = %v, the rule says %v", window, off, got, want)
+			}
+			if got {
+				copies++
+			}
+		}
+		if window > 1 && copies == 0 {
+			t.Fatalf("window %d: no copy in the draw: the test tests nothing", window)
+		}
+	}
+}
+
+// TestIDCountsAgainstAMap drives the id table half full (where probe runs are long and
+// wrap around its end) with random adds and removes, checking every count against a map.
+func TestIDCountsAgainstAMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	c := newIDCounts(32) // 64 slots
+	want := map[[idLen]byte]int32{}
+	var held [][idLen]byte
+	for range 200_000 {
+		if len(held) < 32 && (len(held) == 0 || rng.IntN(2) == 0) {
+			var id [idLen]byte
+			binary.BigEndian.PutUint64(id[:8], uint64(rng.IntN(48)))
+			if got := c.add(&id); got != (want[id] > 0) {
+				t.Fatalf("add(%x) = %v with %d held", id, got, want[id])
+			}
+			want[id]++
+			held = append(held, id)
+			continue
+		}
+		k := rng.IntN(len(held))
+		id := held[k]
+		held[k] = held[len(held)-1]
+		held = held[:len(held)-1]
+		c.remove(&id)
+		if want[id]--; want[id] == 0 {
+			delete(want, id)
+		}
+		for id, n := range want {
+			if s := c.slots[c.find(&id)]; s.n != n {
+				t.Fatalf("%x counted %d, want %d", id, s.n, n)
+			}
+		}
+	}
+}

@@ -151,6 +151,10 @@ func Split(recs []flowlog.Record, defAccount, defRegion string) []Group {
 	}
 	idx := make(map[gk]int)
 	var out []Group
+	// Consecutive records mostly share their group: compare with the last one before
+	// hashing the key.
+	var last gk
+	lastJ := -1
 	for i := range recs {
 		r := &recs[i]
 		k := gk{r.Kind, r.AccountID, r.Region, r.End - mod(r.End, BucketSeconds)}
@@ -160,11 +164,15 @@ func Split(recs []flowlog.Record, defAccount, defRegion string) []Group {
 		if k.region == "" {
 			k.region = defRegion
 		}
-		j, ok := idx[k]
-		if !ok {
-			j = len(out)
-			idx[k] = j
-			out = append(out, Group{Kind: k.kind, Account: k.account, Region: k.region, Bucket: time.Unix(k.bucket, 0).UTC()})
+		j := lastJ
+		if j < 0 || k != last {
+			var ok bool
+			if j, ok = idx[k]; !ok {
+				j = len(out)
+				idx[k] = j
+				out = append(out, Group{Kind: k.kind, Account: k.account, Region: k.region, Bucket: time.Unix(k.bucket, 0).UTC()})
+			}
+			last, lastJ = k, j
 		}
 		out[j].Index = append(out[j].Index, i)
 	}

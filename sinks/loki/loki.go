@@ -275,42 +275,62 @@ func Timestamp(r *flowlog.Record) time.Time {
 func (s *Sink) Write(ctx context.Context, b *sinks.Batch) error {
 	p := s.getPusher()
 	defer s.putPusher(p)
-	// A batch holds few streams and many records: render each stream's labels once.
+	// A batch holds few streams and many records: render each stream's labels once, and
+	// find a record's stream by its interface (or transit gateway) id alone, a short key,
+	// checking the rest of its key, rather than hashing the whole key per record.
 	type streamKey struct {
 		kind                                flowlog.Kind
 		account, region, iface, tgw, extras string
 	}
-	labels := map[streamKey]string{}
+	type stream struct {
+		key    streamKey
+		labels string
+		st     *pushStream // the pusher's stream of labels while gen is the pusher's
+		gen    int
+	}
+	byID := map[string]*stream{}
+	byKey := map[streamKey]*stream{} // streams whose id another stream has
 	// Lines are rendered into the pusher's text chunks and pushed as strings over them (no
 	// copy per line); the next chunk starts when one is full, so earlier lines are never
 	// overwritten during the Write.
 	for i := range b.Records {
 		r := &b.Records[i]
 		format := s.vpc
+		id := r.InterfaceID
 		if r.Kind == flowlog.KindTGW {
-			format = s.tgw
+			format, id = s.tgw, r.TGWID
 		}
 		var extras []string
+		k := streamKey{kind: r.Kind, account: r.AccountID, region: r.Region, iface: r.InterfaceID, tgw: r.TGWID}
 		if r.Extra != "" {
 			// Columns this build does not know (records read from newer AWS files)
 			// follow the configured ones, as AWS appends new fields; the stream's
 			// extra_columns label names them.
 			extras = r.ExtraNames()
 			format = format.WithExtras(extras...)
+			k.extras = strings.Join(extras, " ")
 		}
-		k := streamKey{r.Kind, r.AccountID, r.Region, r.InterfaceID, r.TGWID, strings.Join(extras, " ")}
-		l, ok := labels[k]
-		if !ok {
-			l = s.Labels(r)
-			labels[k] = l
+		sm := byID[id]
+		if sm == nil || sm.key != k {
+			if sm = byKey[k]; sm == nil {
+				sm = &stream{key: k, labels: s.Labels(r), gen: -1}
+				byKey[k] = sm
+				if byID[id] == nil {
+					byID[id] = sm
+				}
+			}
 		}
 		arena := p.textRoom(4096)
 		start := len(*arena)
 		*arena = format.AppendText(*arena, r)
 		line := (*arena)[start:len(*arena):len(*arena)]
-		if err := p.add(ctx, l, Timestamp(r), unsafe.String(unsafe.SliceData(line), len(line))); err != nil {
+		if err := p.room(ctx, len(line)); err != nil {
 			return err
 		}
+		if sm.gen != p.gen {
+			sm.st, sm.gen = p.stream(sm.labels), p.gen
+		}
+		p.append(sm.st, Timestamp(r), unsafe.String(unsafe.SliceData(line), len(line)))
 	}
 	return p.flush(ctx)
 }
@@ -411,6 +431,7 @@ type pusher struct {
 	chunk   int      // the chunk being filled
 	raw     []byte   // the encoded request
 	body    []byte   // raw, snappy-compressed
+	gen     int      // counts releases: a stream is the push's only within one
 }
 
 // textChunk is the size of a chunk of rendered lines.
@@ -459,14 +480,27 @@ func (p *pusher) release() {
 	clear(p.streams)
 	clear(p.order)
 	p.order, p.size = p.order[:0], 0
+	p.gen++ // the streams handed out so far are no longer the push's
 }
 
 func (p *pusher) add(ctx context.Context, labels string, ts time.Time, line string) error {
-	if p.size > 0 && p.size+len(line) > p.s.cfg.MaxPushBytes {
-		if err := p.flush(ctx); err != nil {
-			return err
-		}
+	if err := p.room(ctx, len(line)); err != nil {
+		return err
 	}
+	p.append(p.stream(labels), ts, line)
+	return nil
+}
+
+// room pushes what the pusher holds if a line of n bytes would take it over MaxPushBytes.
+func (p *pusher) room(ctx context.Context, n int) error {
+	if p.size > 0 && p.size+n > p.s.cfg.MaxPushBytes {
+		return p.flush(ctx)
+	}
+	return nil
+}
+
+// stream returns the stream of labels in the current push, adding it if needed.
+func (p *pusher) stream(labels string) *pushStream {
 	st := p.streams[labels]
 	if st == nil {
 		if n := len(p.spare); n > 0 {
@@ -478,9 +512,12 @@ func (p *pusher) add(ctx context.Context, labels string, ts time.Time, line stri
 		p.streams[labels] = st
 		p.order = append(p.order, st)
 	}
+	return st
+}
+
+func (p *pusher) append(st *pushStream, ts time.Time, line string) {
 	st.entries = append(st.entries, entry{sec: ts.Unix(), nsec: int32(ts.Nanosecond()), line: line})
 	p.size += len(line)
-	return nil
 }
 
 func (p *pusher) flush(ctx context.Context) error {
