@@ -3,10 +3,8 @@ package firehose
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,8 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/internal/component"
@@ -99,45 +95,10 @@ func post(t testing.TB, url, key, id string, req Request, gzipBody bool) (int, R
 	return resp.StatusCode, r, resp.Header
 }
 
-type kmsg struct {
-	topic, key, value string
-	headers           map[string]string
-}
-
-func consume(t testing.TB, addr string) []kmsg {
+// consume reads every message flowtap's topics hold.
+func consume(t testing.TB, addr string) []testenv.Message {
 	t.Helper()
-	var out []kmsg
-	for _, topic := range []string{kafka.TopicVPC, kafka.TopicTGW, kafka.TopicVPN} {
-		for p := 0; p < broker.DefaultConfig().Partitions; p++ {
-			conn, err := kafkago.DialLeader(context.Background(), "tcp", addr, topic, p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			last, _ := conn.ReadLastOffset()
-			conn.Seek(0, kafkago.SeekAbsolute)
-			for off := int64(0); off < last; {
-				conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-				b := conn.ReadBatch(1, 16<<20)
-				for {
-					m, err := b.ReadMessage()
-					if err != nil {
-						break
-					}
-					h := map[string]string{}
-					for _, x := range m.Headers {
-						h[x.Key] = string(x.Value)
-					}
-					out = append(out, kmsg{topic, string(m.Key), string(m.Value), h})
-					off = m.Offset + 1
-				}
-				if err := b.Close(); err != nil && !errors.Is(err, io.EOF) {
-					t.Fatal(err)
-				}
-			}
-			conn.Close()
-		}
-	}
-	return out
+	return testenv.Messages(t, addr, kafka.TopicVPC, kafka.TopicTGW, kafka.TopicVPN)
 }
 
 // serveHandler serves the handler of a new receiver of cfg (not Run) on an httptest server
@@ -191,9 +152,9 @@ func TestFirehoseDelivery(t *testing.T) {
 	}
 
 	got := consume(t, br.Addr())
-	var vpc, tgw, vpn []kmsg
+	var vpc, tgw, vpn []testenv.Message
 	for _, m := range got {
-		switch m.topic {
+		switch m.Topic {
 		case kafka.TopicVPC:
 			vpc = append(vpc, m)
 		case kafka.TopicTGW:
@@ -207,22 +168,22 @@ func TestFirehoseDelivery(t *testing.T) {
 	}
 	for _, m := range vpc {
 		var r flowlog.Record
-		if err := flowlog.ParseJSON([]byte(m.value), &r); err != nil {
+		if err := flowlog.ParseJSON([]byte(m.Value), &r); err != nil {
 			t.Fatal(err)
 		}
 		// The line, with the region of the delivery stream filled in.
 		if text := string(flowlog.DefaultVPC.AppendText(nil, &r)); (text != vpcLine1 && text != vpcLine2) || r.Region != "us-east-1" ||
-			m.key != "eni-1235b8ca123456789" || m.headers[kafka.HeaderKind] != "vpc" {
+			m.Key != "eni-1235b8ca123456789" || m.Headers[kafka.HeaderKind] != "vpc" {
 			t.Fatalf("VPC message %+v", m)
 		}
 	}
 	var r flowlog.Record
-	flowlog.ParseJSON([]byte(tgw[0].value), &r)
-	if string(flowlog.DefaultTGW.AppendText(nil, &r)) != tgwLine || tgw[0].headers[kafka.HeaderKind] != "tgw" {
+	flowlog.ParseJSON([]byte(tgw[0].Value), &r)
+	if string(flowlog.DefaultTGW.AppendText(nil, &r)) != tgwLine || tgw[0].Headers[kafka.HeaderKind] != "tgw" {
 		t.Fatalf("TGW message %+v", tgw[0])
 	}
-	if vpn[0].value != tunnel || vpn[0].key != "vpn-0123456789abcdef0_203.0.113.1" || vpn[0].headers[kafka.HeaderKind] != flowlog.VPNTunnel ||
-		vpn[0].headers[kafka.HeaderAccount] != "123456789012" || vpn[0].headers[kafka.HeaderRegion] != "us-east-1" {
+	if vpn[0].Value != tunnel || vpn[0].Key != "vpn-0123456789abcdef0_203.0.113.1" || vpn[0].Headers[kafka.HeaderKind] != flowlog.VPNTunnel ||
+		vpn[0].Headers[kafka.HeaderAccount] != "123456789012" || vpn[0].Headers[kafka.HeaderRegion] != "us-east-1" {
 		t.Fatalf("VPN message %+v", vpn[0])
 	}
 

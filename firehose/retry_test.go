@@ -39,15 +39,15 @@ func TestRetriedRequestDeliveredOnce(t *testing.T) {
 		}
 	}
 	got := consume(t, br.Addr())
-	byID := map[string][]kmsg{}
+	byID := map[string][]testenv.Message{}
 	for _, m := range got {
-		byID[m.headers[kafka.HeaderID]] = append(byID[m.headers[kafka.HeaderID]], m)
+		byID[m.Headers[kafka.HeaderID]] = append(byID[m.Headers[kafka.HeaderID]], m)
 	}
 	if len(got) != 9 || len(byID) != 5 {
 		t.Fatalf("Kafka holds %d messages with %d distinct ids; want 9 with 5 (the retried request's 4 twice, the other's 1)", len(got), len(byID))
 	}
 	for id, ms := range byID {
-		if len(ms) == 2 && (ms[0].value != ms[1].value || ms[0].key != ms[1].key) {
+		if len(ms) == 2 && (ms[0].Value != ms[1].Value || ms[0].Key != ms[1].Key) {
 			t.Fatalf("id %x names two different messages: %+v", id, ms)
 		}
 	}

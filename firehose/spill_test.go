@@ -56,7 +56,7 @@ func TestSpillWhileKafkaIsAway(t *testing.T) {
 	got := consume(t, addr)
 	count := map[string]int{}
 	for _, m := range got {
-		count[m.value]++
+		count[m.Value]++
 	}
 	if len(got) != 3 || len(count) != 2 {
 		t.Fatalf("Kafka holds %d messages (%d distinct) after the spill drained; want the 3 acknowledged while it was away", len(got), len(count))
@@ -116,7 +116,7 @@ func TestSpilledUnknownTopicGoesToDeadLetter(t *testing.T) {
 	}
 	var vpc int
 	for _, m := range consume(t, br.Addr()) {
-		if m.topic == kafka.TopicVPC {
+		if m.Topic == kafka.TopicVPC {
 			vpc++
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -16,13 +15,10 @@ import (
 	"testing"
 	"time"
 
-	kafkago "github.com/segmentio/kafka-go"
-
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/kafka"
-	"github.com/flowtap/flowtap/kafka/broker"
 	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/lake/objstore/s3test"
 	"github.com/flowtap/flowtap/sinks/parquet"
@@ -152,43 +148,15 @@ func awsObjects(t testing.TB, per int) *fixture {
 	return fx
 }
 
-// consume reads every message of the flow-log topics.
+// consume reads the value of every message of the flow-log topics, checking its kind header.
 func consume(t testing.TB, addr string) []string {
 	t.Helper()
 	var out []string
-	for _, topic := range []string{kafka.TopicVPC, kafka.TopicTGW} {
-		for p := 0; p < broker.DefaultConfig().Partitions; p++ {
-			conn, err := kafkago.DialLeader(context.Background(), "tcp", addr, topic, p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			last, err := conn.ReadLastOffset()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := conn.Seek(0, kafkago.SeekAbsolute); err != nil {
-				t.Fatal(err)
-			}
-			for off := int64(0); off < last; {
-				conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-				b := conn.ReadBatch(1, 64<<20)
-				for {
-					m, err := b.ReadMessage()
-					if err != nil {
-						break
-					}
-					if string(m.Headers[0].Value) != map[string]string{kafka.TopicVPC: "vpc", kafka.TopicTGW: "tgw"}[topic] {
-						t.Fatalf("%s message with kind header %q", topic, m.Headers[0].Value)
-					}
-					out = append(out, string(m.Value))
-					off = m.Offset + 1
-				}
-				if err := b.Close(); err != nil && !errors.Is(err, io.EOF) {
-					t.Fatal(err)
-				}
-			}
-			conn.Close()
+	for _, m := range testenv.Messages(t, addr, kafka.TopicVPC, kafka.TopicTGW) {
+		if want := map[string]string{kafka.TopicVPC: "vpc", kafka.TopicTGW: "tgw"}[m.Topic]; m.Headers[kafka.HeaderKind] != want {
+			t.Fatalf("%s message with kind header %q", m.Topic, m.Headers[kafka.HeaderKind])
 		}
+		out = append(out, m.Value)
 	}
 	return out
 }
