@@ -300,18 +300,6 @@ func toFloat64(v any) float64 {
 // with parse; anything else is 0.
 func toNumber[T int64 | float64](v any, parse func(string) T) T {
 	switch v := v.(type) {
-	case int:
-		return T(v)
-	case int64:
-		return T(v)
-	case int32:
-		return T(v)
-	case float64:
-		return T(v)
-	case float32:
-		return T(v)
-	case uint64:
-		return T(v)
 	case bool:
 		if v {
 			return 1
@@ -321,6 +309,14 @@ func toNumber[T int64 | float64](v any, parse func(string) T) T {
 		return parse(v)
 	case json.Number:
 		return parse(string(v))
+	}
+	switch n := reflect.ValueOf(v); {
+	case n.CanInt():
+		return T(n.Int())
+	case n.CanUint():
+		return T(n.Uint())
+	case n.CanFloat():
+		return T(n.Float())
 	}
 	return 0
 }

@@ -1,6 +1,7 @@
 package logql
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 )
@@ -73,6 +74,29 @@ func TestTemplateErrors(t *testing.T) {
 		line, ok := st.process(0, "orig", &b)
 		if v, _ := b.get(ErrorLabel); !ok || line != "orig" || v != errTemplateFormat {
 			t.Errorf("%s: line %q kept %v error %q", tmpl, line, ok, v)
+		}
+	}
+}
+
+// TestTemplateNumbers: the template functions' numeric arguments convert from every Go
+// number type, bools, numeric strings and json.Number; anything else is 0.
+func TestTemplateNumbers(t *testing.T) {
+	cases := []struct {
+		in    any
+		int   int64
+		float float64
+	}{
+		{int(-3), -3, -3}, {int8(-8), -8, -8}, {int32(32), 32, 32}, {int64(1 << 40), 1 << 40, 1 << 40},
+		{uint8(200), 200, 200}, {uint64(7), 7, 7}, {float32(2.5), 2, 2.5}, {-7.75, -7, -7.75},
+		{true, 1, 1}, {false, 0, 0}, {"12", 12, 12}, {"12.000", 12, 12}, {"0x10", 16, 0}, {"2.5", 0, 2.5},
+		{json.Number("42"), 42, 42}, {"abc", 0, 0}, {nil, 0, 0}, {[]int{1}, 0, 0},
+	}
+	for _, c := range cases {
+		if got := toInt64(c.in); got != c.int {
+			t.Errorf("toInt64(%T %v) = %d, want %d", c.in, c.in, got, c.int)
+		}
+		if got := toFloat64(c.in); got != c.float {
+			t.Errorf("toFloat64(%T %v) = %v, want %v", c.in, c.in, got, c.float)
 		}
 	}
 }
