@@ -94,18 +94,14 @@ func TestImportedRecordsReachSinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
+	run := testenv.Run(t, r)
 	select {
 	case <-sink.full:
-	case err := <-done:
-		t.Fatalf("runner stopped: %v", err)
-	case <-ctx.Done():
+	case <-run.Done():
+		t.Fatalf("runner stopped: %v", run.Err())
+	case <-time.After(30 * time.Second):
 	}
-	cancel()
-	<-done
+	run.Stop()
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
 	testenv.SameMultiset(t, "records the sink got", sink.got, fx.want)

@@ -372,13 +372,10 @@ func TestAccuracy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	runErr := make(chan error, 1)
-	go func() { runErr <- col.Run(ctx) }()
+	run := testenv.Run(t, col)
 	<-col.Ready()
 	if len(col.Addrs()) == 0 {
-		t.Fatalf("collector did not start: %v", <-runErr)
+		t.Fatalf("collector did not start: %v", run.Stop())
 	}
 	health := "http://" + col.HealthAddr().String() + "/healthz"
 	if code := httpStatus(t, health); code != http.StatusOK {
@@ -397,7 +394,7 @@ func TestAccuracy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep, err := r.Run(ctx)
+		rep, err := r.Run(t.Context())
 		if err != nil || rep.Errors != 0 || rep.Packets != uint64(len(c.frames)) {
 			t.Fatalf("replay %s: %v %s", c.name, err, rep)
 		}
@@ -409,8 +406,7 @@ func TestAccuracy(t *testing.T) {
 	if got := testenv.MetricSum(t, reg, "flowtap_ingest_packets_total"); got != float64(total) {
 		t.Fatalf("collector received %v datagrams, sent %d (kernel drops %v)", got, total, testenv.MetricSum(t, reg, "flowtap_ingest_kernel_drops_total"))
 	}
-	cancel() // graceful shutdown flushes the open windows
-	if err := <-runErr; err != nil {
+	if err := run.Stop(); err != nil { // graceful shutdown flushes the open windows
 		t.Fatal(err)
 	}
 	if d := testenv.MetricSum(t, reg, "flowtap_ingest_drops_total"); d != 0 {
@@ -481,9 +477,7 @@ func TestHealthWhileDraining(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	runErr := make(chan error, 1)
-	go func() { runErr <- col.Run(ctx) }()
+	run := testenv.Run(t, col)
 	<-col.Ready()
 	health := "http://" + col.HealthAddr().String() + "/healthz"
 	if code := httpStatus(t, health); code != http.StatusOK {
@@ -499,7 +493,7 @@ func TestHealthWhileDraining(t *testing.T) {
 	}
 	conn.Close()
 	time.Sleep(100 * time.Millisecond) // let the shard take the packet in
-	cancel()
+	run.Cancel()
 	select {
 	case <-w.entered:
 	case <-time.After(10 * time.Second):
@@ -509,7 +503,7 @@ func TestHealthWhileDraining(t *testing.T) {
 		t.Errorf("draining: %d, want 503", code)
 	}
 	close(w.release)
-	if err := <-runErr; err != nil {
+	if err := run.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	if got := w.Records(); len(got) != 1 || got[0].InterfaceID != "eni-vni00000009" || got[0].Packets != 1 {

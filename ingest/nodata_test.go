@@ -166,13 +166,10 @@ func TestNoDataCollector(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.tick = 2 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
+	run := testenv.Run(t, c)
 	<-c.Ready()
 	if len(c.Addrs()) == 0 {
-		t.Fatalf("collector did not start: %v", <-done)
+		t.Fatalf("collector did not start: %v", run.Stop())
 	}
 	conn, err := net.Dial("udp", c.Addrs()[0].String())
 	if err != nil {
@@ -209,8 +206,7 @@ func TestNoDataCollector(t *testing.T) {
 	}
 	waitFor("NODATA of w0+60", func() bool { n, _ := count(); return n >= 2 })
 	time.Sleep(50 * time.Millisecond) // many more ticks of both shards in w0+120
-	cancel()
-	if err := <-done; err != nil {
+	if err := run.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"eni-1235b8ca123456789 OK 1", "eni-0idle 1700000040 1700000100 NODATA", "eni-1235b8ca123456789 1700000040 1700000100 NODATA"}

@@ -54,26 +54,7 @@ func testRunnerConfig(t testing.TB, addr, stateDir string) RunnerConfig {
 }
 
 // runRunner starts r and returns a stop function that waits for Run to return.
-func runRunner(t testing.TB, r *Runner) (stop func() error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- r.Run(ctx) }()
-	var once sync.Once
-	var err error
-	stop = func() error {
-		once.Do(func() {
-			cancel()
-			select {
-			case err = <-errc:
-			case <-time.After(20 * time.Second):
-				err = errors.New("runner did not stop")
-			}
-		})
-		return err
-	}
-	t.Cleanup(func() { stop() })
-	return stop
-}
+func runRunner(t testing.TB, r *Runner) (stop func() error) { return testenv.Run(t, r).Stop }
 
 // startRunner makes a runner of cfg writing to dest and runs it (see runRunner).
 func startRunner(t testing.TB, cfg RunnerConfig, dest ...sinks.Sink) (stop func() error) {

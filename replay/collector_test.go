@@ -41,12 +41,11 @@ func TestReplayTargetCaptureIntoCollector(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	runErr := make(chan error, 1)
-	go func() { runErr <- col.Run(ctx) }()
+	run := testenv.Run(t, col)
 	select {
 	case <-col.Ready():
-	case err := <-runErr:
-		t.Fatalf("collector: %v", err)
+	case <-run.Done():
+		t.Fatalf("collector: %v", run.Err())
 	}
 
 	capt, err := replay.ReadFile(path)
@@ -69,8 +68,7 @@ func TestReplayTargetCaptureIntoCollector(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	cancel() // flushes the open window
-	if err := <-runErr; err != nil && err != context.Canceled && err != context.DeadlineExceeded {
+	if err := run.Stop(); err != nil { // flushes the open window
 		t.Fatal(err)
 	}
 

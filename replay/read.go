@@ -7,8 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,11 +45,7 @@ func (c *Capture) SkippedTotal() int {
 
 // SkippedString lists the skip reasons with their counts, sorted, for reports.
 func (c *Capture) SkippedString() string {
-	keys := make([]string, 0, len(c.Skipped))
-	for k := range c.Skipped {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(c.Skipped))
 	var b strings.Builder
 	for i, k := range keys {
 		if i > 0 {

@@ -2,8 +2,9 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -91,11 +92,7 @@ func flattenConfig(cmd *cobra.Command, file string, doc map[string]any, out map[
 }
 
 func walkSection(sec, running *cobra.Command, file, path string, m map[string]any, out map[string]string) error {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	onPath := false
 	for c := running; c != nil; c = c.Parent() {
 		onPath = onPath || c == sec

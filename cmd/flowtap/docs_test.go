@@ -3,9 +3,10 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -39,11 +40,7 @@ Defaults shown for spill directories assume ` + "`XDG_STATE_HOME=/state`" + `.
 
 `)
 	cmds := configCommands(root)
-	names := make([]string, 0, len(cmds))
-	for n := range cmds {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(cmds))
 	global := map[string]bool{}
 	root.PersistentFlags().VisitAll(func(f *pflag.Flag) { global[f.Name] = true })
 	b.WriteString("## Every command\n\n")

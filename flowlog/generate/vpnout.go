@@ -5,9 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 )
 
 // JSONLines writes VPN events as one JSON object per line, as CloudWatch Logs shows them.
@@ -79,11 +80,7 @@ func (s *StreamFiles) WriteVPNEvents(_ context.Context, evs []VPNEvent) error {
 
 // Close flushes and closes every file (in name order, so errors are reproducible).
 func (s *StreamFiles) Close() error {
-	names := make([]string, 0, len(s.files))
-	for n := range s.files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(s.files))
 	var first error
 	for _, n := range names {
 		sf := s.files[n]

@@ -401,14 +401,21 @@ func (c *checker) owner(t *Topology, where string, acc *string) error {
 	return fmt.Errorf("%s: account %q is not in the topology", where, *acc)
 }
 
+// regional checks what a regional resource outside a VPC has: a known region, an owner
+// among the topology's accounts (the first when empty) and an id with prefix (made up
+// when empty).
+func (c *checker) regional(t *Topology, where, region string, account, id *string, prefix string) error {
+	if err := checkRegion(where, region); err != nil {
+		return err
+	}
+	if err := c.owner(t, where, account); err != nil {
+		return err
+	}
+	return c.id(where, id, prefix)
+}
+
 func (c *checker) vpn(t *Topology, v *VPNConnection, where string) error {
-	if err := checkRegion(where, v.Region); err != nil {
-		return err
-	}
-	if err := c.owner(t, where, &v.Account); err != nil {
-		return err
-	}
-	if err := c.id(where, &v.ID, "vpn-"); err != nil {
+	if err := c.regional(t, where, v.Region, &v.Account, &v.ID, "vpn-"); err != nil {
 		return err
 	}
 	c.vpns[v.ID] = v
@@ -486,13 +493,7 @@ func (c *checker) vpn(t *Topology, v *VPNConnection, where string) error {
 }
 
 func (c *checker) tgw(t *Topology, g *TransitGateway, where string, attached map[*VPC]string, tgwENIs map[*Subnet][]string) error {
-	if err := checkRegion(where, g.Region); err != nil {
-		return err
-	}
-	if err := c.owner(t, where, &g.Account); err != nil {
-		return err
-	}
-	if err := c.id(where, &g.ID, "tgw-"); err != nil {
+	if err := c.regional(t, where, g.Region, &g.Account, &g.ID, "tgw-"); err != nil {
 		return err
 	}
 	if g.ASN == 0 {
@@ -586,13 +587,7 @@ func hasAttachmentENI(v *VPC, az, att string) bool {
 }
 
 func (c *checker) clientVPN(t *Topology, e *ClientVPNEndpoint, where string) error {
-	if err := checkRegion(where, e.Region); err != nil {
-		return err
-	}
-	if err := c.owner(t, where, &e.Account); err != nil {
-		return err
-	}
-	if err := c.id(where, &e.ID, "cvpn-endpoint-"); err != nil {
+	if err := c.regional(t, where, e.Region, &e.Account, &e.ID, "cvpn-endpoint-"); err != nil {
 		return err
 	}
 	if e.VPC != "" {
