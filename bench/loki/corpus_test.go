@@ -55,3 +55,23 @@ func TestCanonicalAnswers(t *testing.T) {
 		t.Error("sameAnswer tolerance")
 	}
 }
+
+// TestDecodeResult: the comparison reads log lines with their nanosecond times and sums
+// samples per second and grouping label, noting an unexpected label set.
+func TestDecodeResult(t *testing.T) {
+	q := &query{label: "log_stream"}
+	r, err := decodeResult([]byte(`{"status":"success","data":{"resultType":"streams","result":[
+		{"stream":{"a":"1"},"values":[["1700000000000000001","x"],["1700000000000000002","y"]]}]}}`), q)
+	if err != nil || len(r.tss) != 2 || r.tss[0] != 1700000000000000001 || r.lines[1] != "y" {
+		t.Fatalf("streams: %v %+v", err, r)
+	}
+	r, err = decodeResult([]byte(`{"status":"success","data":{"resultType":"matrix","result":[
+		{"metric":{"log_stream":"s1"},"values":[[1700000060,"2"],[1700000120.4,"3.5"]]},
+		{"metric":{"log_stream":"s1","x":"y"},"values":[[1700000060,"1"]]}]}}`), q)
+	if err != nil || r.samples[1700000060]["s1"] != 3 || r.samples[1700000120]["s1"] != 3.5 || r.labels == "" {
+		t.Fatalf("matrix: %v %+v", err, r)
+	}
+	if _, err := decodeResult([]byte(`{"status":"error","error":"bad"}`), q); err == nil {
+		t.Fatal("a failed query decoded")
+	}
+}

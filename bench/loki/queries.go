@@ -1,12 +1,14 @@
 package main
 
 import (
-	"encoding/json"
+	"bytes"
 	"fmt"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/flowtap/flowtap/query/logs"
 )
 
 // vpcPattern is the README's pattern for the default VPC format.
@@ -60,38 +62,11 @@ type result struct {
 	labels  string // first unexpected label set seen, if any
 }
 
-type apiResponse struct {
-	Status string `json:"status"`
-	Error  string `json:"error"`
-	Data   struct {
-		ResultType string          `json:"resultType"`
-		Result     json.RawMessage `json:"result"`
-	} `json:"data"`
-}
-
-type sample [2]json.RawMessage
-
-func (s sample) decode() (int64, float64, error) {
-	t, err := strconv.ParseFloat(string(s[0]), 64)
-	if err != nil {
-		return 0, 0, fmt.Errorf("sample time %s: %w", s[0], err)
-	}
-	var vs string
-	if err := json.Unmarshal(s[1], &vs); err != nil {
-		return 0, 0, fmt.Errorf("sample value %s: %w", s[1], err)
-	}
-	v, err := strconv.ParseFloat(vs, 64)
-	return int64(math.Round(t)), v, err
-}
-
 // decodeResult reads a /query or /query_range answer; label is the series key of q.
 func decodeResult(body []byte, q *query) (*result, error) {
-	var ar apiResponse
-	if err := json.Unmarshal(body, &ar); err != nil {
-		return nil, fmt.Errorf("decode answer: %w: %.200s", err, body)
-	}
-	if ar.Status != "success" {
-		return nil, fmt.Errorf("query failed: %s", ar.Error)
+	ans, err := logs.Decode(bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %.200s", err, body)
 	}
 	r := &result{samples: map[int64]map[string]float64{}}
 	seriesKey := func(m map[string]string) string {
@@ -106,65 +81,31 @@ func decodeResult(body []byte, q *query) (*result, error) {
 		}
 		return m[q.label]
 	}
-	add := func(t int64, k string, v float64) {
-		if r.samples[t] == nil {
-			r.samples[t] = map[string]float64{}
-		}
-		r.samples[t][k] += v
-	}
-	switch ar.Data.ResultType {
+	switch ans.Type {
 	case "streams":
-		var ss []struct {
-			Values [][2]string `json:"values"`
-		}
-		if err := json.Unmarshal(ar.Data.Result, &ss); err != nil {
-			return nil, fmt.Errorf("decode streams: %w", err)
-		}
-		for _, s := range ss {
-			for _, v := range s.Values {
-				ns, err := strconv.ParseInt(v[0], 10, 64)
-				if err != nil {
-					return nil, fmt.Errorf("entry time %q: %w", v[0], err)
-				}
-				r.tss = append(r.tss, ns)
-				r.lines = append(r.lines, v[1])
+		for _, s := range ans.Streams {
+			for _, e := range s.Entries {
+				r.tss = append(r.tss, e.Time.UnixNano())
+				r.lines = append(r.lines, e.Line)
 			}
 		}
-	case "vector":
-		var vs []struct {
-			Metric map[string]string `json:"metric"`
-			Value  sample            `json:"value"`
-		}
-		if err := json.Unmarshal(ar.Data.Result, &vs); err != nil {
-			return nil, fmt.Errorf("decode vector: %w", err)
-		}
-		for _, s := range vs {
-			t, v, err := s.Value.decode()
-			if err != nil {
-				return nil, err
-			}
-			add(t, seriesKey(s.Metric), v)
-		}
-	case "matrix":
-		var ms []struct {
-			Metric map[string]string `json:"metric"`
-			Values []sample          `json:"values"`
-		}
-		if err := json.Unmarshal(ar.Data.Result, &ms); err != nil {
-			return nil, fmt.Errorf("decode matrix: %w", err)
-		}
-		for _, s := range ms {
+	case "vector", "matrix":
+		for _, s := range ans.Series {
 			k := seriesKey(s.Metric)
-			for _, smp := range s.Values {
-				t, v, err := smp.decode()
+			for _, smp := range s.Samples {
+				v, err := strconv.ParseFloat(smp.Value, 64)
 				if err != nil {
-					return nil, err
+					return nil, fmt.Errorf("sample value %q: %w", smp.Value, err)
 				}
-				add(t, k, v)
+				t := int64(math.Round(float64(smp.Time.UnixMilli()) / 1000))
+				if r.samples[t] == nil {
+					r.samples[t] = map[string]float64{}
+				}
+				r.samples[t][k] += v
 			}
 		}
 	default:
-		return nil, fmt.Errorf("unexpected result type %q", ar.Data.ResultType)
+		return nil, fmt.Errorf("unexpected result type %q", ans.Type)
 	}
 	return r, nil
 }
