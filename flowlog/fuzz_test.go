@@ -98,6 +98,17 @@ func FuzzParseJSON(f *testing.F) {
 		if errOwned != nil || inPlace != r {
 			t.Fatalf("ParseJSONOwned: %v, %+v; ParseJSON: %+v", errOwned, inPlace, r)
 		}
+		// Copied out to an arena, the record must not depend on the message any more.
+		var arena Strings
+		var copied Record
+		scratch := append([]byte(nil), data...)
+		if err := ParseJSONCopy(scratch, &copied, &arena); err != nil {
+			t.Fatalf("ParseJSONCopy: %v where ParseJSON took it", err)
+		}
+		clear(scratch)
+		if copied != r {
+			t.Fatalf("ParseJSONCopy: %+v; ParseJSON: %+v", copied, r)
+		}
 		// One round normalises the input (invalid UTF-8 becomes U+FFFD); from there on
 		// encoding and parsing must be the identity.
 		var norm Record

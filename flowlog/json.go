@@ -125,10 +125,19 @@ func ParseJSONOwned(data []byte, r *Record) error {
 	return parseJSON(data, unsafe.String(unsafe.SliceData(data), len(data)), r)
 }
 
-func parseJSON(data []byte, src string, r *Record) error {
+// ParseJSONCopy is ParseJSON that copies r's string values into a (valid until a.Reset)
+// instead of making r hold data: a batch of records then keeps a few bytes of each message,
+// not the whole message.
+func ParseJSONCopy(data []byte, r *Record, a *Strings) error {
+	return parseJSONTo(data, unsafe.String(unsafe.SliceData(data), len(data)), r, a)
+}
+
+func parseJSON(data []byte, src string, r *Record) error { return parseJSONTo(data, src, r, nil) }
+
+func parseJSONTo(data []byte, src string, r *Record, a *Strings) error {
 	r.Reset()
 	r.Null = nullInts
-	p := jsonScanner{data: data, src: src}
+	p := jsonScanner{data: data, src: src, strs: a}
 	p.skipSpace()
 	if !p.consume('{') {
 		return p.errorf("expected '{'")
@@ -170,6 +179,7 @@ type jsonScanner struct {
 	data []byte
 	src  string // data as a string, so that unescaped values need no allocation
 	pos  int
+	strs *Strings // where string values are copied to (nil: they are slices of src)
 }
 
 func (p *jsonScanner) errorf(format string, args ...any) error {
@@ -414,6 +424,11 @@ func (p *jsonScanner) value(r *Record, f Field, known bool) error {
 func (p *jsonScanner) set(r *Record, f Field, s string) error {
 	if err := r.SetValue(f, s); err != nil {
 		return fmt.Errorf("%w: field %s: %v", ErrJSON, f, err)
+	}
+	if p.strs != nil && fieldInfo[f].Type == ColumnString {
+		if v := r.str(f); v != nil {
+			*v = p.strs.Copy(*v)
+		}
 	}
 	if fieldInfo[f].Scope == ScopeTGW {
 		r.Kind = KindTGW

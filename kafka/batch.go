@@ -26,6 +26,9 @@ type partState struct {
 	started    time.Time // when its first message was fetched
 	holding    bool      // counted in Runner.holding
 	produced   time.Time // the Kafka timestamp of its first message
+	// strs holds the string values of its records: the messages they came from are not
+	// kept (a message is several times the size of its strings).
+	strs flowlog.Strings
 
 	mu    sync.Mutex
 	taken int64 // records of the runner's budget this batch holds (one per message)
@@ -62,6 +65,7 @@ func (st *partState) reset() {
 	st.events = st.events[:0]
 	st.offsets = st.offsets[:0]
 	st.n, st.bytes = 0, 0
+	st.strs.Reset()
 }
 
 // batcher forms the batches of one partition from its messages in offset order. It cuts a
@@ -331,9 +335,7 @@ func (r *Runner) add(ctx context.Context, st *partState, m *kafkago.Message) err
 		recs = append(recs, flowlog.Record{})
 	}
 	rec := &recs[len(recs)-1]
-	// kafka-go allocates every message's value afresh and nothing writes to it: the record's
-	// strings can be slices of it rather than a copy.
-	if err := flowlog.ParseJSONOwned(m.Value, rec); err != nil {
+	if err := flowlog.ParseJSONCopy(m.Value, rec, &st.strs); err != nil {
 		st.batch.Records = recs[:len(recs)-1]
 		return r.deadLetter(ctx, *m, err.Error())
 	}

@@ -1,0 +1,53 @@
+package flowlog
+
+import (
+	"strings"
+	"unsafe"
+)
+
+// Strings holds the string values of many records in a few large chunks, reused from one
+// batch of records to the next: a consumer that keeps a batch of decoded records then
+// holds their strings (some 150 bytes a record) instead of every message they came from,
+// and the garbage collector sees a few chunks instead of a buffer per record.
+type Strings struct {
+	chunks [][]byte
+	cur    int // the chunk being filled
+}
+
+// stringsChunk is the size of a chunk; longer strings get their own allocation.
+const stringsChunk = 64 << 10
+
+// Copy returns s copied into the arena. It stays valid until Reset.
+func (a *Strings) Copy(s string) string {
+	if s == "" {
+		return ""
+	}
+	if len(s) > stringsChunk/8 {
+		return strings.Clone(s)
+	}
+	for a.cur < len(a.chunks) && cap(a.chunks[a.cur])-len(a.chunks[a.cur]) < len(s) {
+		a.cur++
+	}
+	if a.cur == len(a.chunks) {
+		a.chunks = append(a.chunks, make([]byte, 0, stringsChunk))
+	}
+	c := &a.chunks[a.cur]
+	start := len(*c)
+	*c = append(*c, s...)
+	return unsafe.String(&(*c)[start], len(s))
+}
+
+// Reset makes the arena's room free for reuse: the strings copied before must no longer
+// be used. Chunks beyond what the last batch needed are let go.
+func (a *Strings) Reset() {
+	keep := min(len(a.chunks), a.cur+1)
+	clear(a.chunks[keep:])
+	a.chunks = a.chunks[:keep]
+	for i := range a.chunks {
+		a.chunks[i] = a.chunks[i][:0]
+	}
+	a.cur = 0
+}
+
+// Size returns the bytes of chunks the arena holds.
+func (a *Strings) Size() int { return len(a.chunks) * stringsChunk }
