@@ -30,9 +30,11 @@ type UpConfig struct {
 	Rate           float64    `yaml:"rate"`
 	Seed           uint64     `yaml:"seed"`
 	// FirehoseListen runs the Amazon Data Firehose HTTP endpoint there ("" for none);
-	// FirehoseAccessKeys are the keys it accepts.
-	FirehoseListen     string   `yaml:"firehose-listen"`
-	FirehoseAccessKeys []string `yaml:"firehose-access-key"`
+	// FirehoseAccessKeys are the keys it accepts, FirehoseUndeliverableAfter its
+	// firehose.Config.UndeliverableAfter.
+	FirehoseListen             string        `yaml:"firehose-listen"`
+	FirehoseAccessKeys         []string      `yaml:"firehose-access-key"`
+	FirehoseUndeliverableAfter time.Duration `yaml:"firehose-undeliverable-after"`
 }
 
 // DefaultUpConfig runs everything embedded on loopback with data under ./data, batches
@@ -41,7 +43,8 @@ func DefaultUpConfig() UpConfig {
 	s := DefaultSinkConfig()
 	s.Brokers, s.StateDir, s.BatchAge = nil, "", 10*time.Second
 	return UpConfig{Sink: s, Data: "data", Listen: "127.0.0.1:4789", BrokerListen: "127.0.0.1:9092",
-		LogstoreListen: "127.0.0.1:3100", HTTP: "127.0.0.1:8080", Interval: 60, Generate: true, Rate: 50, Seed: 1}
+		LogstoreListen: "127.0.0.1:3100", HTTP: "127.0.0.1:8080", Interval: 60, Generate: true, Rate: 50, Seed: 1,
+		FirehoseUndeliverableAfter: firehose.DefaultConfig().UndeliverableAfter}
 }
 
 // Validate checks what New cannot repair.
@@ -176,6 +179,9 @@ func RunUp(ctx context.Context, cfg UpConfig, sup SupervisorConfig, d Deps) erro
 	if cfg.FirehoseListen != "" {
 		fcfg := firehose.DefaultConfig()
 		fcfg.Listen, fcfg.Brokers, fcfg.AccessKeys = cfg.FirehoseListen, cfg.Sink.Brokers, cfg.FirehoseAccessKeys
+		if cfg.FirehoseUndeliverableAfter > 0 {
+			fcfg.UndeliverableAfter = cfg.FirehoseUndeliverableAfter
+		}
 		fcfg.SpillDir = filepath.Join(cfg.Data, "spill") // beside the producer's, in its own subdirectory
 		fh, err := firehose.New(fcfg, Deps{Registry: d.Registry, Log: log.With("part", "firehose")})
 		if err != nil {

@@ -7,6 +7,9 @@ import (
 	"github.com/flowtap/flowtap/internal/component"
 )
 
+// undeliverableAfterHelp describes firehose.Config.UndeliverableAfter for both commands' flags.
+const undeliverableAfterHelp = "how long the brokers may keep answering that a spilled record's topic does not exist before it goes to the spill's dead-letter directory (a record refused with a non-retriable error goes at once)"
+
 func newFirehoseCmd() *cobra.Command {
 	cfg := firehose.DefaultConfig()
 	cmd := &cobra.Command{
@@ -41,5 +44,6 @@ a TLS-terminating proxy in front.
 	f.StringVar(&cfg.Format, "format", "", "flow log format of log groups that use a custom format (default: AWS's default VPC/TGW formats)")
 	f.StringVar(&cfg.SpillDir, "spill-dir", defaultSpillDir("firehose"), "where acknowledged records wait while Kafka is unreachable (a directory per cluster under it)")
 	f.Int64Var(&cfg.SpillMaxBytes, "spill-max-bytes", cfg.SpillMaxBytes, "bound of the spill; a request that does not fit is answered 503 (Firehose retries it)")
+	f.DurationVar(&cfg.UndeliverableAfter, "undeliverable-after", cfg.UndeliverableAfter, undeliverableAfterHelp)
 	return cmd
 }

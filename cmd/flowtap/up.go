@@ -55,5 +55,6 @@ sinks have not consumed yet is picked up on the next start.`,
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "demo generator seed")
 	f.StringVar(&cfg.FirehoseListen, "firehose-listen", "", "also run the Amazon Data Firehose HTTP endpoint (see `flowtap firehose`) on this address")
 	f.StringSliceVar(&cfg.FirehoseAccessKeys, "firehose-access-key", nil, "with --firehose-listen: accepted X-Amz-Firehose-Access-Key values")
+	f.DurationVar(&cfg.FirehoseUndeliverableAfter, "firehose-undeliverable-after", cfg.FirehoseUndeliverableAfter, "with --firehose-listen: "+undeliverableAfterHelp)
 	return cmd
 }
