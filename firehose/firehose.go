@@ -110,6 +110,9 @@ type Config struct {
 	// message's topic does not exist before it goes to the dead-letter file (DeadLetterDir);
 	// a message refused with a non-retriable error goes there at once.
 	UndeliverableAfter time.Duration
+	// SendChunk is the most messages of the spill one produce call sends (0:
+	// kafka.ProducerConfig's default, as the producer sends its own spill).
+	SendChunk int
 }
 
 // DefaultConfig listens on 127.0.0.1:8089 and produces to the embedded broker.
@@ -168,6 +171,7 @@ type Server struct {
 	spillErr  error
 	spillLock *fsx.Lock
 	poke      chan struct{} // wakes the spill sender
+	sendHook  func(n int)   // called with the size of every produce call of the spill (tests)
 }
 
 type metrics struct {
@@ -201,6 +205,9 @@ func New(cfg Config, d component.Deps) (*Server, error) {
 	}
 	if cfg.UndeliverableAfter <= 0 {
 		cfg.UndeliverableAfter = DefaultConfig().UndeliverableAfter
+	}
+	if cfg.SendChunk <= 0 {
+		cfg.SendChunk = kafka.DefaultProducerConfig().SendChunk
 	}
 	s := &Server{cfg: cfg, log: log.With("component", "firehose"), ready: make(chan struct{}), poke: make(chan struct{}, 1)}
 	if cfg.Format != "" {

@@ -116,8 +116,8 @@ const (
 // DeadLetterDir holds the spilled messages Kafka refuses for good (see kafka.DeadLetter).
 func (s *Server) DeadLetterDir() string { return filepath.Join(s.SpillDir(), "deadletter") }
 
-// drain sends the spill to Kafka, oldest segment first, until ctx ends, backing off while
-// Kafka fails.
+// drain sends the spill to Kafka, oldest segment first and at most SendChunk messages per
+// call, until ctx ends, backing off while Kafka fails.
 func (s *Server) drain(ctx context.Context) {
 	q := s.openSpill()
 	if q == nil {
@@ -125,6 +125,9 @@ func (s *Server) drain(ctx context.Context) {
 	}
 	// send produces msgs and returns those that failed, with the client's error.
 	send := func(msgs []kafkago.Message) ([]kafkago.Message, error) {
+		if s.sendHook != nil {
+			s.sendHook(len(msgs))
+		}
 		wctx, cancel := context.WithTimeout(ctx, writeTimeout)
 		err := s.writer.WriteMessages(wctx, msgs...)
 		cancel()
@@ -169,8 +172,7 @@ func (s *Server) drain(ctx context.Context) {
 			s.log.Error("spill segment ends in a torn or corrupt record (a crash while writing it); the messages before it are sent", "segment", id)
 		}
 		msgs := kafka.FromSpill(spilled)
-		failed, err := send(msgs)
-		left := dead.Settle(msgs, failed, err)
+		left, err := dead.SendPieces(msgs, s.cfg.SendChunk)
 		if len(left) == 0 {
 			if err := q.Remove(id); err != nil {
 				s.log.Error("spill remove failed", "err", err)
@@ -184,7 +186,7 @@ func (s *Server) drain(ctx context.Context) {
 			}
 		}
 		failures++
-		s.log.Warn("sending the spill failed; retrying", "messages", len(msgs), "err", err)
+		s.log.Warn("sending the spill failed; retrying", "messages", len(left), "err", err)
 		select {
 		case <-ctx.Done():
 		case <-time.After(kafka.Backoff(200*time.Millisecond, maxBackoff, failures)):

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,13 +19,23 @@ import (
 
 // TestSpillWhileKafkaIsAway: with Kafka gone, requests are acknowledged once their records
 // are in the disk spill; when a broker listens again on the address, the receiver sends
-// them, and Kafka ends up with every record of every acknowledged request exactly once.
+// them, at most SendChunk per call, and Kafka ends up with every record of every
+// acknowledged request exactly once.
 func TestSpillWhileKafkaIsAway(t *testing.T) {
 	br := startBroker(t)
 	addr := br.Addr()
 	cfg := DefaultConfig()
 	cfg.Listen, cfg.Brokers, cfg.SpillDir = "127.0.0.1:0", []string{addr}, t.TempDir()
-	s, url := runServer(t, cfg, nil)
+	cfg.SendChunk = 1 // away-2's segment of two messages goes in two calls
+	var calls, largest atomic.Int64
+	s, url := runServer(t, cfg, nil, func(s *Server) {
+		s.sendHook = func(n int) {
+			calls.Add(1)
+			if int64(n) > largest.Load() {
+				largest.Store(int64(n))
+			}
+		}
+	})
 
 	send := func(id string, lines ...string) {
 		t.Helper()
@@ -60,6 +71,9 @@ func TestSpillWhileKafkaIsAway(t *testing.T) {
 	}
 	if len(got) != 3 || len(count) != 2 {
 		t.Fatalf("Kafka holds %d messages (%d distinct) after the spill drained; want the 3 acknowledged while it was away", len(got), len(count))
+	}
+	if largest.Load() != 1 || calls.Load() < 3 {
+		t.Fatalf("the spill went out in %d calls of up to %d messages; want calls of SendChunk (1)", calls.Load(), largest.Load())
 	}
 	send("after", vpcLine1) // the spill is empty again: straight to Kafka
 	if n := len(consume(t, addr)); n != 4 || s.SpillDepth() != 0 {
@@ -125,12 +139,16 @@ func TestSpilledUnknownTopicGoesToDeadLetter(t *testing.T) {
 	}
 }
 
-// runServer runs a receiver until the test ends and returns it with its base URL.
-func runServer(t *testing.T, cfg Config, reg prometheus.Registerer) (*Server, string) {
+// runServer runs a receiver until the test ends and returns it with its base URL; setup
+// may change it before it runs.
+func runServer(t *testing.T, cfg Config, reg prometheus.Registerer, setup ...func(*Server)) (*Server, string) {
 	t.Helper()
 	s, err := New(cfg, component.Deps{Registry: reg, Log: quiet()})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range setup {
+		f(s)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

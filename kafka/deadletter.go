@@ -217,6 +217,25 @@ func (d *DeadLetter) Settle(sent, failed []kafkago.Message, err error) []kafkago
 	return nil
 }
 
+// SendPieces sends msgs, the messages of a spill segment, in calls of at most n messages
+// (Send), settling each call (Settle), as the messages from memory are sent: the copies that
+// a call answered with an error after the broker stored it leaves in a partition then stay
+// within the runner's DedupeWindow of their first copies, and one call stays well inside
+// the write timeout. It stops at the first call that leaves messages to retry and returns
+// them, followed by the messages not tried yet, with that call's error; nil once every
+// message is in Kafka or the dead-letter file.
+func (d *DeadLetter) SendPieces(msgs []kafkago.Message, n int) ([]kafkago.Message, error) {
+	for i := 0; i < len(msgs); i += n {
+		piece := msgs[i:min(i+n, len(msgs))]
+		failed, err := d.Send(piece)
+		if left := d.Settle(piece, failed, err); len(left) > 0 {
+			rest := msgs[i+len(piece):]
+			return append(append(make([]kafkago.Message, 0, len(left)+len(rest)), left...), rest...), err
+		}
+	}
+	return nil, nil
+}
+
 func (d *DeadLetter) forgetTopics(sent []kafkago.Message) {
 	d.undeliverable.mu.Lock()
 	n := len(d.undeliverable.topics)
