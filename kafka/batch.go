@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -168,18 +169,34 @@ func (b *batcher) handle(ctx context.Context, m *kafkago.Message) error {
 		}
 	}
 
+	if st := b.cur; st.n > 0 && !st.eventTopic && len(st.batch.Records) == cap(st.batch.Records) &&
+		(b.boundary == nil || m.Offset < b.boundary.First) {
+		// The batch's record slots are full. Up to its share of the decoded-record budget
+		// it doubles them; at its share it is cut, rather than grown by append over and
+		// over (each growth copies every record, about 1 KB each, and leaves the old
+		// array to the garbage collector).
+		limit := b.slotLimit()
+		if c := cap(st.batch.Records); c >= limit {
+			if err := b.flush(ctx); err != nil {
+				return err
+			}
+		} else {
+			st.batch.Records = slices.Grow(st.batch.Records, min(2*c, limit)-c)
+		}
+	}
 	if st := b.cur; st.n == 0 && !st.eventTopic {
 		b.r.claim(st)
 		// Size the batch once from what is known to be waiting and this partition's share
 		// of the decoded-record budget: growing a slice of records by doubling would copy
 		// them over and over, and slices sized beyond their share would hold memory the
 		// budget does not count (a record slot takes about 1 KB filled or not).
-		share := int64(b.r.cfg.MaxDecodedRecords) / max(b.r.holding.Load(), 1)
-		want := int(min(max(b.hwm-m.Offset, 1), int64(b.r.cfg.MaxRecords), max(share, b.credit)))
+		limit := b.slotLimit()
+		want := min(int(max(b.hwm-m.Offset, 1)), limit)
 		if in := b.boundary; in != nil && m.Offset >= in.First {
 			want = int(max(int64(want), min(in.Last-m.Offset+1, b.credit))) // a re-formed batch, reserved whole
 		}
-		if c := cap(st.batch.Records); c < want || c > 2*want {
+		// The slots of the last batch serve again when they are within the share.
+		if c := cap(st.batch.Records); c < want || c > max(limit, want) {
 			st.batch.Records = make([]flowlog.Record, 0, want)
 		}
 	}
@@ -209,6 +226,13 @@ func (b *batcher) handle(ctx context.Context, m *kafkago.Message) error {
 		return b.flush(ctx)
 	}
 	return nil
+}
+
+// slotLimit is how many record slots a batch of the partition may have: its share of the
+// decoded-record budget (or the records it already reserved), at most MaxRecords.
+func (b *batcher) slotLimit() int {
+	share := int64(b.r.cfg.MaxDecodedRecords) / max(b.r.holding.Load(), 1)
+	return int(min(int64(b.r.cfg.MaxRecords), max(share, b.credit)))
 }
 
 // fetchEnded is told that a fetch ended with next as the next offset to read and hwm as the
