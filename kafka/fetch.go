@@ -15,11 +15,13 @@ import (
 // connection is considered dead.
 const fetchGrace = 10 * time.Second
 
-// fetchAhead is how many fetch responses a partition reads ahead of its batcher: the
-// network and decompression go on while the batcher waits for the flusher, and the raw
-// messages waiting stay within fetchAhead + 1 responses (FetchMaxBytes is the compressed
-// size: zstd shrinks JSON flow records about tenfold).
-const fetchAhead = 1
+// fetchAhead is how many fetch responses wait between a partition's reader and its
+// batcher besides the one the reader holds: the reader fetches and decompresses the next
+// response while the batcher handles one, so the raw messages held stay within
+// fetchAhead + 2 responses. A response holds at least one producer batch whatever
+// FetchMaxBytes says (the producer's are 4 MiB of JSON before lz4), so each one waiting
+// costs some 5 MB per partition; a second one ahead bought no throughput.
+const fetchAhead = 0
 
 // fetched is one fetch response: its messages in offset order, the next offset to read and
 // the partition's high watermark (-1 when unknown).
@@ -77,6 +79,9 @@ func (r *Runner) fetchLoop(ctx context.Context, b *batcher, offset int64) error 
 					}
 					return err
 				}
+				// The batch holds what it needs of the message: let its value go now
+				// rather than with the whole response.
+				part[i].Value, part[i].Key, part[i].Headers = nil, nil, nil
 			}
 		}
 		if f.hwm >= 0 {
