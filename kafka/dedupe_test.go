@@ -216,7 +216,7 @@ func TestMessageIDsUnique(t *testing.T) {
 		got := 0
 		for _, l := range p.lanes {
 			for _, call := range l.queue {
-				for _, m := range call {
+				for _, m := range call.msgs {
 					id, ok := messageID(m.Headers)
 					if !ok || headerValue(m.Headers, HeaderKind) == "" {
 						t.Fatalf("message of %s without kind or id: %v", m.Topic, m.Headers)

@@ -24,7 +24,7 @@ type lane struct {
 
 	mu       sync.Mutex
 	spill    *spill.Queue // set by Producer.openSpills
-	queue    [][]kafkago.Message
+	queue    []queued
 	qBytes   int64
 	spilling bool // new messages go to the spill: it holds messages newer than the queue
 	closed   bool
@@ -32,6 +32,13 @@ type lane struct {
 	wake     chan struct{}
 
 	sendBuf []kafkago.Message
+	taken   []*encodeMem // of the queue entries taken whole since the last send: reused after it
+}
+
+// queued is one write's messages in a lane's queue and the memory they alias.
+type queued struct {
+	msgs []kafkago.Message
+	mem  *encodeMem
 }
 
 func newLane(p *Producer, id int, maxBytes int64) *lane {
@@ -53,16 +60,18 @@ func (l *lane) signalSpaceLocked() {
 
 // enqueue puts one call's messages for this lane in its memory queue, or in its spill when
 // the spill already holds older messages or the queue stays full until w expires.
-func (l *lane) enqueue(ctx context.Context, msgs []kafkago.Message, bytes int64, w *blockWait) error {
+func (l *lane) enqueue(ctx context.Context, b laneBatch, w *blockWait) error {
 	p := l.p
-	msgs, bytes = p.dropOversized(msgs, bytes)
+	msgs, bytes := p.dropOversized(b.msgs, b.bytes)
 	if len(msgs) == 0 {
+		b.mem.release()
 		return nil
 	}
 	l.mu.Lock()
 	for {
 		if l.closed {
 			l.mu.Unlock()
+			b.mem.release()
 			p.m.dropped.WithLabelValues("closed").Add(float64(len(msgs)))
 			return fmt.Errorf("%w: %d records after shutdown", ErrClosed, len(msgs))
 		}
@@ -70,7 +79,7 @@ func (l *lane) enqueue(ctx context.Context, msgs []kafkago.Message, bytes int64,
 			break
 		}
 		if l.qBytes == 0 || l.qBytes+bytes <= l.maxBytes {
-			l.queue = append(l.queue, msgs)
+			l.queue = append(l.queue, queued{msgs: msgs, mem: b.mem})
 			l.qBytes += bytes
 			l.mu.Unlock()
 			p.m.queueBytes.Add(float64(bytes))
@@ -87,6 +96,7 @@ func (l *lane) enqueue(ctx context.Context, msgs []kafkago.Message, bytes int64,
 		select {
 		case <-space:
 		case <-ctx.Done():
+			b.mem.release()
 			p.m.dropped.WithLabelValues("canceled").Add(float64(len(msgs)))
 			return fmt.Errorf("kafka: queue full and %w; %d records not accepted", ctx.Err(), len(msgs))
 		case <-w.c(p.cfg.BlockTimeout):
@@ -96,6 +106,7 @@ func (l *lane) enqueue(ctx context.Context, msgs []kafkago.Message, bytes int64,
 	}
 	err := l.appendSpillLocked(msgs)
 	l.mu.Unlock()
+	b.mem.release() // the spill keeps a copy
 	l.poke()
 	return err
 }
@@ -162,17 +173,18 @@ func (l *lane) takeLocked() []kafkago.Message {
 	out := l.sendBuf[:0]
 	var bytes int64
 	for len(out) < l.p.cfg.SendChunk && len(l.queue) > 0 {
-		q := l.queue[0]
+		q := l.queue[0].msgs
 		n := min(len(q), l.p.cfg.SendChunk-len(out))
 		for _, m := range q[:n] {
 			bytes += int64(len(m.Key) + len(m.Value))
 		}
 		out = append(out, q[:n]...)
 		if n < len(q) {
-			l.queue[0] = q[n:]
+			l.queue[0].msgs = q[n:]
 			break
 		}
-		l.queue[0] = nil
+		l.taken = append(l.taken, l.queue[0].mem)
+		l.queue[0] = queued{}
 		l.queue = l.queue[1:]
 	}
 	left := l.qBytes - bytes
@@ -191,12 +203,13 @@ func (l *lane) takeLocked() []kafkago.Message {
 func (l *lane) spillQueueLocked(failed []kafkago.Message) {
 	n := len(failed)
 	for _, q := range l.queue {
-		n += len(q)
+		n += len(q.msgs)
 	}
 	all := make([]kafkago.Message, 0, n)
 	all = append(all, failed...)
 	for _, q := range l.queue {
-		all = append(all, q...)
+		all = append(all, q.msgs...)
+		l.taken = append(l.taken, q.mem) // the spill keeps a copy
 	}
 	l.queue = nil
 	l.setQueuedLocked(0)
@@ -223,10 +236,14 @@ func (l *lane) run(ctx context.Context) {
 		case len(l.queue) > 0:
 			msgs := l.takeLocked()
 			l.mu.Unlock()
-			if failed := p.send(msgs); len(failed) > 0 {
+			failed := p.send(msgs)
+			if len(failed) > 0 {
 				l.mu.Lock()
 				l.spillQueueLocked(failed)
 				l.mu.Unlock()
+			}
+			l.releaseTaken()
+			if len(failed) > 0 {
 				failures++
 				p.backoff(ctx, failures)
 			} else {
@@ -309,12 +326,25 @@ func (l *lane) shutdown(deadline time.Time) {
 			l.mu.Lock()
 			l.spillQueueLocked(failed)
 			l.mu.Unlock()
+			l.releaseTaken()
 			break
 		}
+		l.releaseTaken()
 	}
 	l.mu.Lock()
 	if len(l.queue) > 0 {
 		l.spillQueueLocked(nil)
 	}
 	l.mu.Unlock()
+	l.releaseTaken()
+}
+
+// releaseTaken hands the memory of the queue entries sent or spilled back for reuse. Only
+// the lane's own goroutine takes entries, so no lock is needed.
+func (l *lane) releaseTaken() {
+	for i, m := range l.taken {
+		m.release()
+		l.taken[i] = nil
+	}
+	l.taken = l.taken[:0]
 }

@@ -324,6 +324,36 @@ type laneBatch struct {
 	lane  int
 	msgs  []kafkago.Message
 	bytes int64
+	count int        // records to encode into msgs
+	mem   *encodeMem // what msgs alias, to reuse once they are sent or spilled; nil: not pooled
+}
+
+// encodeMem is the memory of one laneBatch's messages: their structs, keys and values,
+// headers and ids. A lane hands it back to encodeMemPool once the messages are sent or
+// spilled: allocated afresh for every write, these buffers (most of a megabyte per lane and
+// call) cost more in page faults, clearing and garbage collection than encoding the JSON.
+type encodeMem struct {
+	buf  []byte
+	msgs []kafkago.Message
+	hdrs []kafkago.Header
+	ids  []byte
+}
+
+var encodeMemPool = sync.Pool{New: func() any { return new(encodeMem) }}
+
+// release hands m back to the pool; nil is ignored.
+func (m *encodeMem) release() {
+	if m != nil {
+		encodeMemPool.Put(m)
+	}
+}
+
+// grown returns s emptied, with room for n elements (new memory when s has less).
+func grown[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, 0, n)
+	}
+	return s[:0]
 }
 
 // WriteRecords encodes recs (it keeps nothing of them) and queues them for Kafka, each in its
@@ -349,7 +379,9 @@ func (p *Producer) WriteRecords(ctx context.Context, recs []flowlog.Record) erro
 	batches := make([]laneBatch, 0, n)
 	for l, c := range counts {
 		if c > 0 {
-			batches = append(batches, laneBatch{lane: l, msgs: make([]kafkago.Message, 0, c)})
+			mem := encodeMemPool.Get().(*encodeMem)
+			mem.msgs = grown(mem.msgs, c)
+			batches = append(batches, laneBatch{lane: l, msgs: mem.msgs, count: c, mem: mem})
 		}
 	}
 	if len(batches) > 1 && len(recs) >= parallelEncodeMin && !p.serialEncode {
@@ -374,10 +406,10 @@ const parallelEncodeMin = 256
 // encode encodes the records of recs whose lane is b.lane (all of them when lanes is nil)
 // into b, in one buffer that the messages alias.
 func (p *Producer) encode(recs []flowlog.Record, lanes []uint8, b *laneBatch) {
-	count := cap(b.msgs)
+	count := b.count
 	avg := int(p.avgSize.Load())
-	buf := make([]byte, 0, count*avg+count*avg/8+512)
-	ids := p.newIDs(count)
+	buf := grown(b.mem.buf, count*avg+count*avg/8+512)
+	ids := p.newIDs(count, b.mem)
 	msgs := b.msgs[:0]
 	for i := range recs {
 		if lanes != nil && int(lanes[i]) != b.lane {
@@ -415,6 +447,7 @@ func (p *Producer) encode(recs []flowlog.Record, lanes []uint8, b *laneBatch) {
 		p.avgSize.Store(int64(len(buf)/len(msgs)) + 1)
 	}
 	b.msgs, b.bytes = msgs, int64(len(buf))
+	b.mem.buf, b.mem.msgs, b.mem.hdrs, b.mem.ids = buf, msgs, ids.hdrs, ids.ids
 }
 
 // idBlock hands out the headers of count messages: their kind and a HeaderID each, from
@@ -426,9 +459,15 @@ type idBlock struct {
 	seq      uint64
 }
 
-func (p *Producer) newIDs(count int) *idBlock {
-	return &idBlock{instance: p.ids.instance, ids: make([]byte, 0, count*idLen), hdrs: make([]kafkago.Header, 0, 2*count),
-		seq: p.ids.reserve(count)}
+// newIDs returns the headers of count messages, in mem's memory when not nil. The room is
+// made up front: the messages keep slices of it.
+func (p *Producer) newIDs(count int, mem *encodeMem) *idBlock {
+	b := &idBlock{instance: p.ids.instance, seq: p.ids.reserve(count)}
+	if mem == nil {
+		mem = &encodeMem{}
+	}
+	b.ids, b.hdrs = grown(mem.ids, count*idLen), grown(mem.hdrs, 2*count)
+	return b
 }
 
 // next returns the headers of the next message: kind and a fresh HeaderID.
@@ -469,7 +508,7 @@ func (p *Producer) WriteVPN(ctx context.Context, kind, stream string, events [][
 	}
 	buf = append(buf, kind...)
 	kindValue := buf[len(stream):len(buf):len(buf)]
-	ids := p.newIDs(len(events))
+	ids := p.newIDs(len(events), nil)
 	msgs := make([]kafkago.Message, len(events))
 	var bytes int64
 	for i, e := range events {
@@ -490,7 +529,7 @@ func (p *Producer) enqueue(ctx context.Context, batches []laneBatch) error {
 	defer w.stop()
 	var errs []error
 	for _, b := range batches {
-		if err := p.lanes[b.lane].enqueue(ctx, b.msgs, b.bytes, &w); err != nil {
+		if err := p.lanes[b.lane].enqueue(ctx, b, &w); err != nil {
 			errs = append(errs, err)
 		}
 	}
