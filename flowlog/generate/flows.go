@@ -42,14 +42,20 @@ type FlowGen struct {
 	stamp    []int64 // last window each ENI logged a record in
 	batch    []flowlog.Record
 	slotKind []flowlog.Kind
-	n        int
-	count    int     // records emitted in the current window
-	carry    float64 // fractional record budget carried between windows
-	w        int64   // current window start
-	out      flowlog.RecordWriter
-	ctx      context.Context
-	err      error
-	total    int64
+	// spare and spareKind are the other batch: one is filled while the other is written
+	// (see flush).
+	spare     []flowlog.Record
+	spareKind []flowlog.Kind
+	writing   chan error // receives the result of the write in flight
+	pending   bool       // a write is in flight
+	n         int
+	count     int     // records emitted in the current window
+	carry     float64 // fractional record budget carried between windows
+	w         int64   // current window start
+	out       flowlog.RecordWriter
+	ctx       context.Context
+	err       error
+	total     int64
 }
 
 // NewFlowGen returns a generator over topology t. It does no I/O.
@@ -85,9 +91,10 @@ func NewFlowGen(t *topology.Topology, cfg FlowConfig) (*FlowGen, error) {
 		m.vgwPrefixes = append(m.vgwPrefixes, t.VPNConnections[i].Prefixes)
 	}
 	g := &FlowGen{cfg: cfg, rng: rng, ix: ix, m: m, stamp: make([]int64, len(ix.enis)),
-		batch: make([]flowlog.Record, cfg.BatchSize), slotKind: make([]flowlog.Kind, cfg.BatchSize)}
+		batch: make([]flowlog.Record, cfg.BatchSize), slotKind: make([]flowlog.Kind, cfg.BatchSize),
+		spare: make([]flowlog.Record, cfg.BatchSize), spareKind: make([]flowlog.Kind, cfg.BatchSize)}
 	for i := range g.slotKind {
-		g.slotKind[i] = kindOther
+		g.slotKind[i], g.spareKind[i] = kindOther, kindOther
 	}
 	for i := range g.stamp {
 		g.stamp[i] = math.MinInt64
@@ -106,8 +113,10 @@ func Diurnal(t int64) float64 {
 }
 
 // Window generates the records of the aggregation window starting at w (a multiple of the
-// interval) and hands them to out in batches. Windows must be generated in order.
+// interval) and hands them to out in batches; it returns once out has taken them all.
+// Windows must be generated in order.
 func (g *FlowGen) Window(ctx context.Context, w int64, out flowlog.RecordWriter) error {
+	defer g.wait()
 	I := g.cfg.Interval
 	g.ctx, g.out, g.err, g.w, g.count = ctx, out, nil, w, 0
 	wEnd := float64(w + I)
@@ -146,6 +155,7 @@ func (g *FlowGen) Window(ctx context.Context, w int64, out flowlog.RecordWriter)
 	if g.err == nil && g.n > 0 {
 		g.flush()
 	}
+	g.wait()
 	return g.err
 }
 
@@ -198,11 +208,34 @@ func (g *FlowGen) commit() {
 	}
 }
 
+// flush hands the batch to out in another goroutine and goes on filling the spare batch, so
+// that generating the next records overlaps with encoding (and, for Kafka, compressing)
+// these on a second core. It first waits for the write before, which keeps the batches in
+// order and lets it reuse that write's batch.
 func (g *FlowGen) flush() {
+	g.wait()
 	if g.err == nil {
-		g.err = g.out.WriteRecords(g.ctx, g.batch[:g.n])
+		if g.writing == nil {
+			g.writing = make(chan error, 1)
+		}
+		recs, out, ctx, done := g.batch[:g.n], g.out, g.ctx, g.writing
+		go func() { done <- out.WriteRecords(ctx, recs) }()
+		g.pending = true
+		g.batch, g.spare = g.spare, g.batch
+		g.slotKind, g.spareKind = g.spareKind, g.slotKind
 	}
 	g.n = 0
+}
+
+// wait waits for the write in flight and keeps its error.
+func (g *FlowGen) wait() {
+	if !g.pending {
+		return
+	}
+	g.pending = false
+	if err := <-g.writing; err != nil && g.err == nil {
+		g.err = err
+	}
 }
 
 // emitFlow writes the records of f for the current window.
