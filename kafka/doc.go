@@ -88,16 +88,19 @@
 // flush loop (fanout.go) writes the batch to the sinks, in parallel, and commits it. So the
 // network and decompression overlap with sink writes, partitions are written in parallel,
 // and a partition whose sink backs off holds up no other one. A partition holds one decoded
-// batch (a decoded record takes about 1 KB; its strings are slices of its message's value,
-// about 0.5 KB, not a copy). The decoded records of all partitions stay within
-// MaxDecodedRecords: each partition sizes its record slice to its share of it, and one
-// that finds no room cuts its batch at once, so that its flush gives records back (waiting
+// batch (a decoded record takes about 1 KB, and its strings some 150 bytes more, copied into
+// an arena the batch reuses: the messages are not kept). The decoded records of all
+// partitions stay within MaxDecodedRecords: each partition sizes its record slice to its
+// share of it (MaxDecodedRecords over the partitions holding a batch), cuts a batch that
+// filled its share rather than grow it, and one that finds no room in the budget cuts its
+// batch at once, so that its flush gives records back (waiting
 // instead stalled every partition still forming a batch). A fetch larger than the whole
 // budget waits for all of it. A batch re-formed from an intent (below) cannot be cut short,
 // so a partition reaching one reserves all of it at once, one such partition at a time and
 // ahead of every other reservation, waiting at most for the whole budget less what it holds:
 // partitions that each decoded part of theirs would otherwise wait on each other for ever.
-// The responses read ahead come on top.
+// The responses read ahead come on top: one per partition, a whole producer batch (some
+// 5 MB of messages) whatever FetchMaxBytes says.
 //
 // A batch is cut at MaxRecords, MaxBytes or MaxAge (default 20 000, 16 MiB, 60 s), and as soon as the
 // partition has no more to read (its high watermark) when it was being drained from behind

@@ -50,8 +50,10 @@ type RunnerConfig struct {
 	FetchMaxWait  time.Duration
 	FetchMaxBytes int
 	// MaxDecodedRecords bounds the decoded records held over all partitions (a record takes
-	// about 1 KB; a batch waiting out a sink's backoff does not count). A partition that
-	// finds no room cuts its batch short at once. Default: 2 × MaxRecords; never less
+	// about 1 KB; a batch waiting out a sink's backoff does not count). A batch is cut at
+	// its partition's share (MaxDecodedRecords over the partitions holding a batch) when
+	// that is below MaxRecords, and a partition that finds no room cuts its batch short
+	// at once. Default: 2 × MaxRecords; never less
 	// than MaxRecords + one fetch.
 	MaxDecodedRecords int
 	// DedupeWindow is how many offsets back in a partition a message is compared with to

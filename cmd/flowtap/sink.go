@@ -93,12 +93,14 @@ credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.`,
 	return cmd
 }
 
-// defaultSinkMemoryLimitMiB halves the peak RSS of a sink draining a full backlog with the
-// default batch settings: its live heap is 210–230 MB, which Go's default GC (GOGC=100)
-// lets grow to about twice that. bench/pipeline -minutes 60 (2.7 M records): no limit
-// 689 MB at 7.08 CPU µs/record, 300 MiB 359 MB at 7.24, 256 MiB 324–337 MB at 9.25–11.59
-// (the GC then runs nearly all the time), so the default stops at 300.
-const defaultSinkMemoryLimitMiB = 300
+// defaultSinkMemoryLimitMiB keeps the peak RSS of a sink draining a full backlog with the
+// default batch settings under 300 MB: its live heap is 130–170 MB (decoded records within
+// their budget, one fetch response ahead per partition), which Go's default GC (GOGC=100)
+// lets grow to about twice that, and the 150 MB binary adds some 65 MB of mapped pages to
+// the RSS that no limit covers. bench/pipeline -minutes 60 (2.26 M records): 300 MiB
+// 362 MB at 5.58 CPU µs/record, 240 MiB 305 MB at 6.58, 220 MiB 283 MB at 5.97, 200 MiB
+// 272 MB at 6.48 (runs on a shared machine: CPU per record moves ±15 % between runs).
+const defaultSinkMemoryLimitMiB = 220
 
 // applyMemoryLimit sets the Go runtime's soft memory limit (debug.SetMemoryLimit) to mib
 // MiB, unless mib ≤ 0 or GOMEMLIMIT is set and the flag was not given. It is soft: with
