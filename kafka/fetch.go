@@ -174,7 +174,9 @@ func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out ch
 		select {
 		case f.msgs = <-spare:
 		default:
-			f.msgs = make([]kafkago.Message, 0, lastCount)
+		}
+		if cap(f.msgs) < lastCount {
+			f.msgs = make([]kafkago.Message, 0, lastCount+lastCount/4)
 		}
 		for {
 			m, err := batch.ReadMessage()
