@@ -99,41 +99,57 @@ func allSame(errs []error) bool {
 
 // group assigns every message its partition (as the Writer: the balancer over the topic's
 // sorted partition IDs) and returns the groups; a message whose topic has no usable
-// metadata gets that error in errs instead.
+// metadata gets that error in errs instead. A call has a few topics and partitions, mostly
+// in runs, so both are looked up from the last one and then in a short list.
 func (s *rawSender) group(ctx context.Context, msgs []kafkago.Message) ([]partitionGroup, []error) {
 	errs := make([]error, len(msgs))
 	type topicInfo struct {
+		name  string
 		parts []int
 		err   error
 	}
-	topics := map[string]*topicInfo{}
-	type topicPartition struct {
-		topic     string
-		partition int
-	}
+	var topics []topicInfo
 	var groups []partitionGroup
-	at := map[topicPartition]int{} // index in groups
+	of := make([]int32, len(msgs)) // each message's group, -1 for none
+	counts := []int{}
+	ti, g := -1, -1
 	for i := range msgs {
 		m := &msgs[i]
-		ti := topics[m.Topic]
-		if ti == nil {
-			ti = &topicInfo{}
-			ti.parts, ti.err = s.partitions(ctx, m.Topic)
-			topics[m.Topic] = ti
+		if ti < 0 || topics[ti].name != m.Topic {
+			ti = slices.IndexFunc(topics, func(t topicInfo) bool { return t.name == m.Topic })
+			if ti < 0 {
+				parts, err := s.partitions(ctx, m.Topic)
+				topics = append(topics, topicInfo{name: m.Topic, parts: parts, err: err})
+				ti = len(topics) - 1
+			}
 		}
-		if ti.err != nil {
-			errs[i] = ti.err
+		t := &topics[ti]
+		if t.err != nil {
+			errs[i], of[i] = t.err, -1
 			continue
 		}
-		part := s.balancer.Balance(*m, ti.parts...)
-		k := topicPartition{m.Topic, part}
-		g, ok := at[k]
-		if !ok {
-			g = len(groups)
-			at[k] = g
-			groups = append(groups, partitionGroup{topic: m.Topic, partition: part})
+		part := s.balancer.Balance(*m, t.parts...)
+		if g < 0 || groups[g].partition != part || groups[g].topic != m.Topic {
+			g = slices.IndexFunc(groups, func(pg partitionGroup) bool { return pg.partition == part && pg.topic == m.Topic })
+			if g < 0 {
+				groups = append(groups, partitionGroup{topic: m.Topic, partition: part})
+				counts = append(counts, 0)
+				g = len(groups) - 1
+			}
 		}
-		groups[g].idx = append(groups[g].idx, int32(i))
+		of[i] = int32(g)
+		counts[g]++
+	}
+	// One array for every group's indexes.
+	all := make([]int32, 0, len(msgs))
+	for j, n := range counts {
+		groups[j].idx = all[len(all) : len(all) : len(all)+n]
+		all = all[:len(all)+n]
+	}
+	for i, j := range of {
+		if j >= 0 {
+			groups[j].idx = append(groups[j].idx, int32(i))
+		}
 	}
 	return groups, errs
 }
