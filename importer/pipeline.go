@@ -196,7 +196,11 @@ func (e *encoder) add(c *chunk, prefix string, n int64) {
 		s = &rawbatch.Records{}
 		e.sets[tp] = s
 	}
-	if s.Len() > 0 && s.Size()+len(m.Key)+len(m.Value)+len(e.imp)+128 > e.im.out.requestBytes {
+	size := len(m.Key) + len(m.Value) + 16 // the record's size, varints and attributes at most
+	for _, h := range e.hdrs {
+		size += len(h.Key) + len(h.Value) + 4
+	}
+	if s.Len() > 0 && s.Size()+size > e.im.out.requestBytes {
 		e.seal(c, tp, s)
 	}
 	s.Add(m.Key, m.Value, e.hdrs)
