@@ -14,7 +14,7 @@ import (
 
 // benchDir writes objects × per records of AWS's default VPC format as gzip text objects in
 // the plain layout.
-func benchDir(b *testing.B, objects, per int) string {
+func benchDir(b testing.TB, objects, per int) string {
 	dir := b.TempDir()
 	start := time.Date(2024, 5, 1, 0, 5, 0, 0, time.UTC).Unix()
 	for o := 0; o < objects; o++ {
