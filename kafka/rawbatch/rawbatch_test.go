@@ -171,6 +171,21 @@ func TestLZ4FrameDecodes(t *testing.T) {
 	}
 }
 
+// TestLZ4FrameHeader: the frame header written here is the one pierrec/lz4's writer makes
+// for 4 MiB blocks without checksums.
+func TestLZ4FrameHeader(t *testing.T) {
+	var buf bytes.Buffer
+	w := lz4.NewWriter(&buf)
+	if err := w.Apply(lz4.BlockSizeOption(lz4.Block4Mb), lz4.ChecksumOption(false)); err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte{0}) // the header is written with the first block
+	w.Close()
+	if got := buf.Bytes()[:7]; !bytes.Equal(got, lz4FrameHeader) {
+		t.Fatalf("pierrec/lz4 writes % x, appendLZ4Frame % x", got, lz4FrameHeader)
+	}
+}
+
 func readAll(t *testing.T, r io.Reader) []byte {
 	t.Helper()
 	if r == nil {
