@@ -113,6 +113,23 @@ func (b *budget) available() int64 {
 	return max(b.free, 0)
 }
 
+// awaitRoom waits until n could be taken (see fits), taking nothing; it reports false when
+// ctx ends first.
+func (b *budget) awaitRoom(ctx context.Context, n int64) bool {
+	return b.acquire(ctx, 0, nil, func() bool { return b.fits(n) })
+}
+
+// force takes n at once, beyond what the budget holds if need be: for what is in memory
+// already when it turns out larger than was taken for it.
+func (b *budget) force(n int64) {
+	if n <= 0 {
+		return
+	}
+	b.mu.Lock()
+	b.free -= n
+	b.mu.Unlock()
+}
+
 // give returns n records to the budget.
 func (b *budget) give(n int64) {
 	if n <= 0 {

@@ -4,6 +4,10 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/flowtap/flowtap/internal/component"
+	"github.com/flowtap/flowtap/internal/testenv"
+	"github.com/flowtap/flowtap/sinks"
 )
 
 func TestBudget(t *testing.T) {
@@ -91,5 +95,32 @@ func needsOneMore(t *testing.T, b *budget, got <-chan bool, call string) {
 	b.give(1)
 	if !<-got {
 		t.Fatalf("%s did not get the records given back", call)
+	}
+}
+
+// TestFetchBudgetSmallerThanAResponse runs a runner whose fetch budget is smaller than any
+// response: the partitions' readers then fetch one at a time, and every record must still
+// reach the lake once; when the runner has stopped, every byte taken was given back.
+func TestFetchBudgetSmallerThanAResponse(t *testing.T) {
+	b, p := brokerAndProducer(t)
+	seq := map[string]uint64{}
+	total := len(writeRounds(t, p, seq, 4, 1000, 64, 0))
+	waitFor(t, 20*time.Second, "records in the broker", func() bool { return b.Messages(TopicVPC) == int64(total) })
+
+	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
+	cfg.Group = "g-fetch-budget"
+	cfg.MaxFetchedBytes = 1
+	lake := t.TempDir()
+	r, err := NewRunner(cfg, []sinks.Sink{&fileSink{dir: lake}}, component.Deps{Log: testenv.Quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runRunner(t, r)
+	waitLake(t, lake, total, seq, 30*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.fetchBudget.available(); got != cfg.MaxFetchedBytes {
+		t.Fatalf("after the run the fetch budget holds %d of %d bytes: fetched messages were not given back", got, cfg.MaxFetchedBytes)
 	}
 }

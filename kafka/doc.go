@@ -99,8 +99,9 @@
 // so a partition reaching one reserves all of it at once, one such partition at a time and
 // ahead of every other reservation, waiting at most for the whole budget less what it holds:
 // partitions that each decoded part of theirs would otherwise wait on each other for ever.
-// The responses read ahead come on top: one per partition, a whole producer batch (some
-// 5 MB of messages) whatever FetchMaxBytes says.
+// The fetched messages not yet decoded come on top, within MaxFetchedBytes: a response
+// holds a whole producer batch (some 5 MB of messages) whatever FetchMaxBytes says, and a
+// reader fetches only while the budget has room for one as large as its last.
 //
 // A batch is cut at MaxRecords, MaxBytes or MaxAge (default 20 000, 16 MiB, 60 s), and as soon as the
 // partition has no more to read (its high watermark) when it was being drained from behind

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unsafe"
 
 	kafkago "github.com/segmentio/kafka-go"
 )
@@ -26,9 +27,19 @@ const fetchAhead = 0
 // fetched is one fetch response: its messages in offset order, the next offset to read and
 // the partition's high watermark (-1 when unknown).
 type fetched struct {
-	msgs []kafkago.Message
-	next int64
-	hwm  int64
+	msgs  []kafkago.Message
+	next  int64
+	hwm   int64
+	bytes int64 // what the messages hold of the runner's fetch budget
+}
+
+// messageBytes is what a fetched message takes in memory, as counted by the fetch budget.
+func messageBytes(m *kafkago.Message) int64 {
+	n := int64(unsafe.Sizeof(*m) + uintptr(len(m.Key)+len(m.Value)))
+	for _, h := range m.Headers {
+		n += int64(unsafe.Sizeof(h) + uintptr(len(h.Key)+len(h.Value)))
+	}
+	return n
 }
 
 // fetchLoop consumes one partition from offset: a reader goroutine (readPartition) fetches
@@ -44,8 +55,11 @@ func (r *Runner) fetchLoop(ctx context.Context, b *batcher, offset int64) error 
 	spare := make(chan []kafkago.Message, fetchAhead+1)
 	go r.readPartition(ctx, b.key, offset, results, spare)
 	lag := r.m.lag.WithLabelValues(b.key.topic, strconv.Itoa(b.key.partition))
+	var f fetched
+	defer func() { r.fetchBudget.give(f.bytes) }() // a response taken and not handled to its end
 	for {
-		var f fetched
+		r.fetchBudget.give(f.bytes)
+		f = fetched{}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -115,6 +129,7 @@ func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out ch
 	}()
 	cfg := kafkago.ReadBatchConfig{MinBytes: 1, MaxBytes: r.cfg.FetchMaxBytes, MaxWait: r.cfg.FetchMaxWait}
 	failures, lastCount := 0, 16
+	lastBytes := int64(r.cfg.FetchMaxBytes)
 	primed := false // the first connection starts DedupeWindow back
 	fail := func(what string, err error) bool {
 		failures++
@@ -166,6 +181,12 @@ func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out ch
 				continue
 			}
 		}
+		// A reader fetches only when the budget has room for a response as large as its
+		// last one, and counts the response once read: a fetch waiting for data (a live
+		// partition's long poll) holds nothing.
+		if !r.fetchBudget.awaitRoom(ctx, lastBytes) {
+			return
+		}
 		conn.SetReadDeadline(time.Now().Add(r.cfg.FetchMaxWait + fetchGrace))
 		batch := conn.ReadBatchWith(cfg)
 		// A handled slice, or one sized from the previous response: growing a slice of
@@ -184,14 +205,18 @@ func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out ch
 				break
 			}
 			f.msgs = append(f.msgs, m)
+			f.bytes += messageBytes(&f.msgs[len(f.msgs)-1])
 			offset = m.Offset + 1
 		}
 		err := batch.Close()
 		lastCount = max(len(f.msgs), 16)
+		r.fetchBudget.force(f.bytes) // it is in memory already
+		lastBytes = max(f.bytes, int64(r.cfg.FetchMaxBytes))
 		if errors.Is(err, kafkago.RequestTimedOut) {
 			err = nil // nothing arrived within FetchMaxWait: an empty fetch
 		}
 		if err != nil && len(f.msgs) == 0 {
+			r.fetchBudget.give(f.bytes)
 			var kerr kafkago.Error
 			what := "fetch failed; reconnecting"
 			switch {
@@ -218,6 +243,7 @@ func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out ch
 		select {
 		case out <- f:
 		case <-ctx.Done():
+			r.fetchBudget.give(f.bytes)
 			return
 		}
 	}

@@ -56,6 +56,13 @@ type RunnerConfig struct {
 	// at once. Default: 2 × MaxRecords; never less
 	// than MaxRecords + one fetch.
 	MaxDecodedRecords int
+	// MaxFetchedBytes bounds the messages fetched and not yet decoded over all partitions
+	// (keys, values and headers): a partition's reader fetches only when the budget has
+	// room for a response as large as its last one, and counts each response once read
+	// until its messages are decoded. A response holds at least one whole producer batch
+	// (some 5 MB of JSON) however small FetchMaxBytes is, so without a bound every
+	// partition would hold two. Default 64 MiB.
+	MaxFetchedBytes int64
 	// DedupeWindow is how many offsets back in a partition a message is compared with to
 	// drop it as a producer's re-sent copy (same flowtap-id header; see dedupe.go). On start
 	// a partition re-reads that many messages before its committed offset to fill the
@@ -82,6 +89,7 @@ func DefaultRunnerConfig() RunnerConfig {
 		SessionTimeout:  10 * time.Second,
 		FetchMaxWait:    500 * time.Millisecond,
 		FetchMaxBytes:   256 << 10,
+		MaxFetchedBytes: 64 << 20,
 		DedupeWindow:    DefaultDedupeWindow,
 	}
 }
@@ -102,6 +110,8 @@ type Runner struct {
 
 	// budget bounds the decoded records in memory over all partitions (MaxDecodedRecords).
 	budget *budget
+	// fetchBudget bounds the bytes of fetched messages not yet decoded (MaxFetchedBytes).
+	fetchBudget *budget
 	// holding counts the partitions holding a batch of records: each sizes its record
 	// slice to its share of the budget.
 	holding atomic.Int64
@@ -159,6 +169,7 @@ func NewRunner(cfg RunnerConfig, out []sinks.Sink, d component.Deps) (*Runner, e
 	orDefault(&cfg.SessionTimeout, def.SessionTimeout)
 	orDefault(&cfg.FetchMaxWait, def.FetchMaxWait)
 	orDefault(&cfg.FetchMaxBytes, def.FetchMaxBytes)
+	orDefault(&cfg.MaxFetchedBytes, def.MaxFetchedBytes)
 	if cfg.DedupeWindow == 0 {
 		cfg.DedupeWindow = def.DedupeWindow
 	}
@@ -178,7 +189,7 @@ func NewRunner(cfg RunnerConfig, out []sinks.Sink, d component.Deps) (*Runner, e
 	return &Runner{cfg: cfg, sinks: out, events: events, eventTopic: eventTopic, topics: topics,
 		log: log.With("component", "kafka-runner", "group", cfg.Group), m: m,
 		dialer: newDialer(clientIDSink, mech),
-		budget: newBudget(int64(cfg.MaxDecodedRecords))}, nil
+		budget: newBudget(int64(cfg.MaxDecodedRecords)), fetchBudget: newBudget(cfg.MaxFetchedBytes)}, nil
 }
 
 type slogPrintf struct{ log *slog.Logger }
