@@ -335,8 +335,23 @@ var jsonPlain = func() (t [256]bool) {
 	return t
 }()
 
+// needsEscapeString reports whether s holds a byte that a JSON string cannot carry as is
+// (see jsonPlain). It tests eight bytes at a time: AppendJSON runs it over every string
+// member of every record the producer sends, byte by byte a tenth of the encoding's time.
 func needsEscapeString(s string) bool {
-	for i := 0; i < len(s); i++ {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// A byte ≥ 0x80, a byte < 0x20, a '"' or a '\\' (the last three: a byte of w, or of w
+		// xor the character, below a bound; exact as "any" even where borrows carry on).
+		quote, backslash := w^(ones*'"'), w^(ones*'\\')
+		if (w|(w-ones*0x20)&^w|(quote-ones)&^quote|(backslash-ones)&^backslash)&highs != 0 {
+			return true
+		}
+	}
+	for ; i < len(s); i++ {
 		if !jsonPlain[s[i]] {
 			return true
 		}

@@ -64,3 +64,22 @@ func TestAppendJSONMatchesReference(t *testing.T) {
 		check(&r)
 	}
 }
+
+// TestNeedsEscapeString: the eight-bytes-at-a-time test agrees with jsonPlain for every byte
+// value at every position of strings of every length up to 19, among plain neighbours.
+func TestNeedsEscapeString(t *testing.T) {
+	for n := 1; n <= 19; n++ {
+		for at := 0; at < n; at++ {
+			for c := 0; c < 256; c++ {
+				b := []byte(strings.Repeat("a", n))
+				b[at] = byte(c)
+				if got, want := needsEscapeString(string(b)), !jsonPlain[c]; got != want {
+					t.Fatalf("%q: needsEscapeString %v, want %v", b, got, want)
+				}
+			}
+		}
+	}
+	if needsEscapeString("") || needsEscapeString("eni-0123456789abcdef0 ~}") {
+		t.Fatal("plain strings need no escaping")
+	}
+}
