@@ -150,12 +150,16 @@ type encoder struct {
 	im   *Importer
 	msg  flowmsg.Batch // the message being encoded
 	hdrs []kafkago.Header
-	imp  []byte // the flowtap-import header's value
-	sets map[topicPartition]*rawbatch.Records
+	imp  []byte                         // the flowtap-import header's value
+	sets map[string][]*rawbatch.Records // per topic, by partition; nil: no such topic
 }
 
 func (im *Importer) newEncoder() *encoder {
-	return &encoder{im: im, sets: map[topicPartition]*rawbatch.Records{}}
+	e := &encoder{im: im, sets: map[string][]*rawbatch.Records{}}
+	for topic, n := range im.out.parts {
+		e.sets[topic] = make([]*rawbatch.Records, n) // made on first use (each has an lz4 compressor)
+	}
+	return e
 }
 
 func (e *encoder) encode(c *chunk) {
@@ -171,9 +175,11 @@ func (e *encoder) encode(c *chunk) {
 		e.msg.AddEvent(t, ev.it.Event, ev.it.LogStream, ev.it.Owner, "", ev.it.Data)
 		e.add(c, prefix, ev.n)
 	}
-	for tp, s := range e.sets {
-		if s.Len() > 0 {
-			e.seal(c, tp, s)
+	for topic, parts := range e.sets {
+		for i, s := range parts {
+			if s != nil && s.Len() > 0 {
+				e.seal(c, topicPartition{topic, i}, s)
+			}
 		}
 	}
 }
@@ -181,8 +187,8 @@ func (e *encoder) encode(c *chunk) {
 // add files the message just encoded, with its import header, under its partition.
 func (e *encoder) add(c *chunk, prefix string, n int64) {
 	m := &e.msg.Msgs[0]
-	parts := e.im.out.parts[m.Topic]
-	if parts == 0 {
+	parts := e.sets[m.Topic]
+	if len(parts) == 0 {
 		if c.encErr == nil {
 			c.encErr = fmt.Errorf("topic %s does not exist", m.Topic)
 		}
@@ -190,11 +196,11 @@ func (e *encoder) add(c *chunk, prefix string, n int64) {
 	}
 	e.imp = strconv.AppendInt(append(e.imp[:0], prefix...), n, 10)
 	e.hdrs = append(append(e.hdrs[:0], m.Headers...), kafkago.Header{Key: kafka.HeaderImport, Value: e.imp})
-	tp := topicPartition{m.Topic, kafka.PartitionOf(m.Key, parts)}
-	s := e.sets[tp]
+	tp := topicPartition{m.Topic, kafka.PartitionOf(m.Key, len(parts))}
+	s := parts[tp.partition]
 	if s == nil {
 		s = &rawbatch.Records{}
-		e.sets[tp] = s
+		parts[tp.partition] = s
 	}
 	size := len(m.Key) + len(m.Value) + 16 // the record's size, varints and attributes at most
 	for _, h := range e.hdrs {

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 )
@@ -27,5 +28,21 @@ func TestProgressCountsEverything(t *testing.T) {
 		if !strings.Contains(last, want) {
 			t.Fatalf("last progress line %q lacks %q", last, want)
 		}
+	}
+}
+
+// TestMissingTopicFails: records for a topic the brokers do not have fail the import with
+// the topic's name, produced nowhere else, instead of being dropped.
+func TestMissingTopicFails(t *testing.T) {
+	addr := startBroker(t)
+	cfg := DefaultConfig()
+	cfg.Source, cfg.Brokers = benchDir(t, 1, 300), []string{addr}
+	cfg.Topics.VPC = "flowtap.no-such-topic"
+	st, err := newImporter(t, cfg).Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "topic flowtap.no-such-topic does not exist") {
+		t.Fatalf("import into a missing topic: %+v, %v", st, err)
+	}
+	if n := len(consume(t, addr)); n != 0 {
+		t.Fatalf("Kafka holds %d messages after the failed import", n)
 	}
 }
