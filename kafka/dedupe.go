@@ -24,36 +24,35 @@ type dedupe struct {
 	window int64
 	last   int64 // the last offset observed; -1 before the first
 	// ids holds the HeaderID of offset x at x % window (set says which slots hold one);
-	// count counts each id held. Allocated with the first message that has an id.
+	// index finds the slots holding an id. Allocated with the first message that has an id.
 	ids   [][idLen]byte
 	set   []bool
-	count idCounts
+	index idIndex
 }
 
-// idCounts counts ids: an open-addressed table with linear probing, at most half full.
-// The ids are random names and sequence numbers, so a multiply-mix of their halves is a
-// good hash, far cheaper than a Go map's (the lookup is on the path of every message).
-type idCounts struct {
-	slots []idSlot
-	mask  uint64
+// idIndex finds the window's slots that hold an id: an open-addressed table with linear
+// probing, at most half full, of 8-byte entries (the id's 32-bit hash and its slot + 1;
+// 0 is free). Entries this small keep the table at 8 bytes per slot of the window (1 MiB
+// for the default window), so that the two probes per message (the new id, the id leaving
+// the window) miss the cache less; ids are compared only when their hashes match. The ids
+// are random names and sequence numbers, so a multiply-mix of their halves hashes them well.
+type idIndex struct {
+	slots []uint64
+	mask  uint32
 }
 
-type idSlot struct {
-	id [idLen]byte
-	n  int32 // 0: free
-}
-
-func newIDCounts(window int64) idCounts {
+func newIDIndex(window int64) idIndex {
 	size := uint64(64)
 	for int64(size) < 2*window {
 		size *= 2
 	}
-	return idCounts{slots: make([]idSlot, size), mask: size - 1}
+	return idIndex{slots: make([]uint64, size), mask: uint32(size - 1)}
 }
 
-func (c *idCounts) home(id *[idLen]byte) uint64 {
+// idHash is the 32-bit hash of an id; its low bits are its home in the index.
+func idHash(id *[idLen]byte) uint32 {
 	lo, hi := binary.LittleEndian.Uint64(id[:8]), binary.LittleEndian.Uint64(id[8:])
-	return mix64(lo^hi*0x9e3779b97f4a7c15) & c.mask
+	return uint32(mix64(lo ^ hi*0x9e3779b97f4a7c15))
 }
 
 // mix64 spreads x over 64 bits (splitmix64's finaliser).
@@ -65,42 +64,41 @@ func mix64(x uint64) uint64 {
 	return x ^ x>>31
 }
 
-// find returns the slot holding id, or the free slot where it would go.
-func (c *idCounts) find(id *[idLen]byte) uint64 {
-	for i := c.home(id); ; i = (i + 1) & c.mask {
-		if s := &c.slots[i]; s.n == 0 || s.id == *id {
-			return i
+// add indexes id at slot of ids and reports whether another slot already holds it.
+func (x *idIndex) add(ids [][idLen]byte, slot int64, id *[idLen]byte) bool {
+	h := idHash(id)
+	held := false
+	i := h & x.mask
+	for ; x.slots[i] != 0; i = (i + 1) & x.mask {
+		if e := x.slots[i]; uint32(e>>32) == h && ids[uint32(e)-1] == *id {
+			held = true
 		}
 	}
+	x.slots[i] = uint64(h)<<32 | uint64(slot+1)
+	return held
 }
 
-// add counts id once more and reports whether it was already held.
-func (c *idCounts) add(id *[idLen]byte) bool {
-	s := &c.slots[c.find(id)]
-	s.id = *id
-	s.n++
-	return s.n > 1
-}
-
-// remove counts id once less (it must be held), freeing its slot at zero: the entries
-// after it in its probe run move back so that every entry stays reachable from its home.
-func (c *idCounts) remove(id *[idLen]byte) {
-	i := c.find(id)
-	if c.slots[i].n--; c.slots[i].n > 0 {
-		return
+// remove drops the entry of slot, which holds id; the entries after it in its probe run
+// move back so that every entry stays reachable from its home.
+func (x *idIndex) remove(slot int64, id *[idLen]byte) {
+	h := idHash(id)
+	e := uint64(h)<<32 | uint64(slot+1)
+	i := h & x.mask
+	for x.slots[i] != e {
+		i = (i + 1) & x.mask
 	}
-	for j := (i + 1) & c.mask; c.slots[j].n != 0; j = (j + 1) & c.mask {
-		h := c.home(&c.slots[j].id)
+	for j := (i + 1) & x.mask; x.slots[j] != 0; j = (j + 1) & x.mask {
+		home := uint32(x.slots[j]>>32) & x.mask
 		// The entry at j may fill the hole at i unless its home lies cyclically in (i, j].
-		if (j > i && (h <= i || h > j)) || (j < i && h <= i && h > j) {
-			c.slots[i] = c.slots[j]
+		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+			x.slots[i] = x.slots[j]
 			i = j
 		}
 	}
-	c.slots[i] = idSlot{}
+	x.slots[i] = 0
 }
 
-func (c *idCounts) clear() { clear(c.slots) }
+func (x *idIndex) clear() { clear(x.slots) }
 
 // DefaultDedupeWindow is RunnerConfig.DedupeWindow's default.
 const DefaultDedupeWindow = 1 << 16
@@ -126,11 +124,11 @@ func (d *dedupe) observe(off int64, headers []kafkago.Header) bool {
 		return false
 	}
 	if d.ids == nil {
-		d.ids, d.set, d.count = make([][idLen]byte, d.window), make([]bool, d.window), newIDCounts(d.window)
+		d.ids, d.set, d.index = make([][idLen]byte, d.window), make([]bool, d.window), newIDIndex(d.window)
 	}
 	slot := off % d.window // free: advance dropped offset off−window
 	d.ids[slot], d.set[slot] = id, true
-	return d.count.add(&id)
+	return d.index.add(d.ids, slot, &id)
 }
 
 // advance drops the ids of offsets ≤ off−window, the ones a message at off is not compared with.
@@ -144,7 +142,7 @@ func (d *dedupe) advance(off int64) {
 	}
 	if hi-lo+1 >= d.window {
 		clear(d.set)
-		d.count.clear()
+		d.index.clear()
 		return
 	}
 	for x := max(lo, 0); x <= hi; x++ {
@@ -153,7 +151,7 @@ func (d *dedupe) advance(off int64) {
 			continue
 		}
 		d.set[slot] = false
-		d.count.remove(&d.ids[slot])
+		d.index.remove(slot, &d.ids[slot])
 	}
 }
 

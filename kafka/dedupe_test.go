@@ -271,35 +271,41 @@ func TestDedupeMatchesItsRule(t *testing.T) {
 	}
 }
 
-// TestIDCountsAgainstAMap drives the id table half full (where probe runs are long and
-// wrap around its end) with random adds and removes, checking every count against a map.
-func TestIDCountsAgainstAMap(t *testing.T) {
+// TestIDIndexAgainstAMap drives the id index half full (where probe runs are long and wrap
+// around its end) with random adds and removes of window slots, checking every answer and
+// every entry's reachability against a map of the slots.
+func TestIDIndexAgainstAMap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	c := newIDCounts(32) // 64 slots
-	want := map[[idLen]byte]int32{}
-	var held [][idLen]byte
+	const window = 32 // 64 index slots
+	x := newIDIndex(window)
+	ids := make([][idLen]byte, window)
+	held := map[int64][idLen]byte{} // slot → id
 	for range 200_000 {
-		if len(held) < 32 && (len(held) == 0 || rng.IntN(2) == 0) {
+		slot := int64(rng.IntN(window))
+		if old, ok := held[slot]; ok {
+			x.remove(slot, &old)
+			delete(held, slot)
+		} else {
 			var id [idLen]byte
 			binary.BigEndian.PutUint64(id[:8], uint64(rng.IntN(48)))
-			if got := c.add(&id); got != (want[id] > 0) {
-				t.Fatalf("add(%x) = %v with %d held", id, got, want[id])
+			want := false
+			for _, other := range held {
+				want = want || other == id
 			}
-			want[id]++
-			held = append(held, id)
-			continue
+			ids[slot] = id
+			if got := x.add(ids, slot, &id); got != want {
+				t.Fatalf("add(%d, %x) = %v, want %v", slot, id, got, want)
+			}
+			held[slot] = id
 		}
-		k := rng.IntN(len(held))
-		id := held[k]
-		held[k] = held[len(held)-1]
-		held = held[:len(held)-1]
-		c.remove(&id)
-		if want[id]--; want[id] == 0 {
-			delete(want, id)
-		}
-		for id, n := range want {
-			if s := c.slots[c.find(&id)]; s.n != n {
-				t.Fatalf("%x counted %d, want %d", id, s.n, n)
+		for slot, id := range held {
+			e := uint64(idHash(&id))<<32 | uint64(slot+1)
+			i := idHash(&id) & x.mask
+			for x.slots[i] != e {
+				if x.slots[i] == 0 {
+					t.Fatalf("slot %d (%x) unreachable from its home", slot, id)
+				}
+				i = (i + 1) & x.mask
 			}
 		}
 	}
