@@ -109,6 +109,11 @@ func FuzzParseJSON(f *testing.F) {
 		if copied != r {
 			t.Fatalf("ParseJSONCopy: %+v; ParseJSON: %+v", copied, r)
 		}
+		// Again with the keys' order learnt from the first parse.
+		var again Record
+		if err := ParseJSONCopy(append([]byte(nil), data...), &again, &arena); err != nil || again != r {
+			t.Fatalf("ParseJSONCopy with learnt key order: %v, %+v; ParseJSON: %+v", err, again, r)
+		}
 		// One round normalises the input (invalid UTF-8 becomes U+FFFD); from there on
 		// encoding and parsing must be the identity.
 		var norm Record

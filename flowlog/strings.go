@@ -9,9 +9,15 @@ import (
 // batch of records to the next: a consumer that keeps a batch of decoded records then
 // holds their strings (some 150 bytes a record) instead of every message they came from,
 // and the garbage collector sees a few chunks instead of a buffer per record.
+//
+// It also remembers which JSON key followed which in the records parsed with it
+// (ParseJSONCopy), so that most keys are then found with one comparison.
 type Strings struct {
 	chunks [][]byte
 	cur    int // the chunk being filled
+	// next[f] is 1 + the field whose key followed field f's last time (0: none yet);
+	// next[FieldIgnored] is the first key's.
+	next [numFields + 1]uint8
 }
 
 // stringsChunk is the size of a chunk; longer strings get their own allocation.
