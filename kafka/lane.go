@@ -33,6 +33,7 @@ type lane struct {
 
 	sendBuf []kafkago.Message
 	taken   []*encodeMem // of the queue entries taken whole since the last send: reused after it
+	free    chan *encodeMem
 }
 
 // queued is one write's messages in a lane's queue and the memory they alias.
@@ -42,7 +43,30 @@ type queued struct {
 }
 
 func newLane(p *Producer, id int, maxBytes int64) *lane {
-	return &lane{p: p, id: id, maxBytes: maxBytes, space: make(chan struct{}), wake: make(chan struct{}, 1)}
+	return &lane{p: p, id: id, maxBytes: maxBytes, space: make(chan struct{}), wake: make(chan struct{}, 1),
+		free: make(chan *encodeMem, memsPerLane)}
+}
+
+// getMem returns encoding memory for a write to this lane: kept from an earlier one (of
+// about the same size: a lane's share of each write varies less than the lanes do) or new.
+func (l *lane) getMem() *encodeMem {
+	select {
+	case m := <-l.free:
+		return m
+	default:
+		return new(encodeMem)
+	}
+}
+
+// putMem keeps m for a later write unless enough are kept; nil is ignored.
+func (l *lane) putMem(m *encodeMem) {
+	if m == nil {
+		return
+	}
+	select {
+	case l.free <- m:
+	default:
+	}
 }
 
 func (l *lane) poke() {
@@ -64,14 +88,14 @@ func (l *lane) enqueue(ctx context.Context, b laneBatch, w *blockWait) error {
 	p := l.p
 	msgs, bytes := p.dropOversized(b.msgs, b.bytes)
 	if len(msgs) == 0 {
-		b.mem.release()
+		l.putMem(b.mem)
 		return nil
 	}
 	l.mu.Lock()
 	for {
 		if l.closed {
 			l.mu.Unlock()
-			b.mem.release()
+			l.putMem(b.mem)
 			p.m.dropped.WithLabelValues("closed").Add(float64(len(msgs)))
 			return fmt.Errorf("%w: %d records after shutdown", ErrClosed, len(msgs))
 		}
@@ -96,7 +120,7 @@ func (l *lane) enqueue(ctx context.Context, b laneBatch, w *blockWait) error {
 		select {
 		case <-space:
 		case <-ctx.Done():
-			b.mem.release()
+			l.putMem(b.mem)
 			p.m.dropped.WithLabelValues("canceled").Add(float64(len(msgs)))
 			return fmt.Errorf("kafka: queue full and %w; %d records not accepted", ctx.Err(), len(msgs))
 		case <-w.c(p.cfg.BlockTimeout):
@@ -106,7 +130,7 @@ func (l *lane) enqueue(ctx context.Context, b laneBatch, w *blockWait) error {
 	}
 	err := l.appendSpillLocked(msgs)
 	l.mu.Unlock()
-	b.mem.release() // the spill keeps a copy
+	l.putMem(b.mem) // the spill keeps a copy
 	l.poke()
 	return err
 }
@@ -343,7 +367,7 @@ func (l *lane) shutdown(deadline time.Time) {
 // the lane's own goroutine takes entries, so no lock is needed.
 func (l *lane) releaseTaken() {
 	for i, m := range l.taken {
-		m.release()
+		l.putMem(m)
 		l.taken[i] = nil
 	}
 	l.taken = l.taken[:0]

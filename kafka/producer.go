@@ -329,9 +329,11 @@ type laneBatch struct {
 }
 
 // encodeMem is the memory of one laneBatch's messages: their structs, keys and values,
-// headers and ids. A lane hands it back to encodeMemPool once the messages are sent or
-// spilled: allocated afresh for every write, these buffers (most of a megabyte per lane and
-// call) cost more in page faults, clearing and garbage collection than encoding the JSON.
+// headers and ids. A lane keeps it in its free list (lane.putMem) once the messages are
+// sent or spilled, for its next write: allocated afresh for every write, these buffers (most
+// of a megabyte per lane and call) cost more in page faults, clearing and garbage
+// collection than encoding the JSON. A free list rather than a sync.Pool, which every
+// garbage collection empties: a quarter of the writes found it empty.
 type encodeMem struct {
 	buf  []byte
 	msgs []kafkago.Message
@@ -339,19 +341,15 @@ type encodeMem struct {
 	ids  []byte
 }
 
-var encodeMemPool = sync.Pool{New: func() any { return new(encodeMem) }}
+// memsPerLane bounds a lane's free list: room for the writes its queue and its call in
+// flight hold at their fullest, so that it keeps no more than they did.
+const memsPerLane = 64
 
-// release hands m back to the pool; nil is ignored.
-func (m *encodeMem) release() {
-	if m != nil {
-		encodeMemPool.Put(m)
-	}
-}
-
-// grown returns s emptied, with room for n elements (new memory when s has less).
+// grown returns s emptied, with room for n elements. New memory has a quarter more, so
+// that the next writes, whose lane shares vary around the same size, can reuse it.
 func grown[T any](s []T, n int) []T {
 	if cap(s) < n {
-		return make([]T, 0, n)
+		return make([]T, 0, n+n/4)
 	}
 	return s[:0]
 }
@@ -379,7 +377,7 @@ func (p *Producer) WriteRecords(ctx context.Context, recs []flowlog.Record) erro
 	batches := make([]laneBatch, 0, n)
 	for l, c := range counts {
 		if c > 0 {
-			mem := encodeMemPool.Get().(*encodeMem)
+			mem := p.lanes[l].getMem()
 			mem.msgs = grown(mem.msgs, c)
 			batches = append(batches, laneBatch{lane: l, msgs: mem.msgs, count: c, mem: mem})
 		}
