@@ -3,7 +3,8 @@
 // (kafkago.RawProduceRequest): the records are laid out in one pass and compressed with a
 // single write (lz4 framed here, without the content checksum), where kafka-go's own Produce
 // and Writer copy every key, value and header through io.Reader interfaces into the
-// compressor piece by piece. The import and the producer send what it builds.
+// compressor piece by piece. The import and the producer send what it builds. Decoder reads
+// such batches back without allocating per record (decode.go).
 package rawbatch
 
 import (
