@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -390,7 +391,8 @@ func (r *Runner) add(ctx context.Context, st *partState, m *kafkago.Message) err
 // from its key, the time from the event itself (event_timestamp for Site-to-Site logs,
 // connection-last-update-time for Client VPN logs).
 func decodeEvent(m *kafkago.Message) (sinks.Event, error) {
-	ev := sinks.Event{Kind: headerValue(m.Headers, HeaderKind), Stream: string(m.Key), Data: m.Value,
+	// The message's memory serves the next fetch once handled: the event keeps a copy.
+	ev := sinks.Event{Kind: headerValue(m.Headers, HeaderKind), Stream: string(m.Key), Data: bytes.Clone(m.Value),
 		Account: headerValue(m.Headers, HeaderAccount), Region: headerValue(m.Headers, HeaderRegion)}
 	switch ev.Kind {
 	case sinks.EventVPNTunnel:

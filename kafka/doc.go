@@ -83,8 +83,9 @@
 //
 // The Runner joins the consumer group with kafka-go's ConsumerGroup and runs one worker per
 // assigned partition for the generation (runner.go): a reader (fetch.go) reads the partition
-// with kafka-go's connection API (Conn.ReadBatchWith, up to FetchMaxBytes per fetch, 256 KiB compressed) one
-// response ahead, a batcher (batch.go) decodes the messages into a sinks.Batch, and a
+// over a kafka-go connection (up to FetchMaxBytes per fetch, 256 KiB compressed) one
+// response ahead, decoding the record batches with rawbatch.Decoder into memory reused from
+// response to response (rawfetch.go: no allocation per message), a batcher (batch.go) decodes the messages into a sinks.Batch, and a
 // flush loop (fanout.go) writes the batch to the sinks, in parallel, and commits it. So the
 // network and decompression overlap with sink writes, partitions are written in parallel,
 // and a partition whose sink backs off holds up no other one. A partition holds one decoded

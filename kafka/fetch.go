@@ -4,12 +4,15 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"time"
 	"unsafe"
 
 	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/flowtap/flowtap/kafka/rawbatch"
 )
 
 // fetchGrace is how much longer than the broker's wait a fetch may take before the
@@ -28,18 +31,58 @@ const fetchAhead = 0
 // the partition's high watermark (-1 when unknown).
 type fetched struct {
 	msgs  []kafkago.Message
+	mem   *fetchMem // what msgs point into
 	next  int64
 	hwm   int64
-	bytes int64 // what the messages hold of the runner's fetch budget
+	bytes int64 // what the response holds of the runner's fetch budget
 }
 
-// messageBytes is what a fetched message takes in memory, as counted by the fetch budget.
-func messageBytes(m *kafkago.Message) int64 {
-	n := int64(unsafe.Sizeof(*m) + uintptr(len(m.Key)+len(m.Value)))
-	for _, h := range m.Headers {
-		n += int64(unsafe.Sizeof(h) + uintptr(len(h.Key)+len(h.Value)))
+// fetchMem is the memory of one fetch response, reused for a later one once its messages
+// are handled: the response as read, the records decompressed from it (keys, values and
+// headers of the messages point into the two) and the messages.
+type fetchMem struct {
+	resp []byte
+	dec  rawbatch.Decoder
+	msgs []kafkago.Message
+}
+
+// decode lays out the records of set from offset on (a batch may start before it) as
+// messages of key, and returns the offset after the last whole batch (past records that
+// compaction removed, and past transaction markers). A set cut inside a batch, as the
+// broker cuts a response at its byte limit, ends with the batch before; a first batch cut
+// is an error.
+func (m *fetchMem) decode(set []byte, key tp, offset, hwm int64) (next int64, err error) {
+	m.dec.Reset()
+	m.msgs = m.msgs[:0]
+	next = offset
+	for whole := 0; len(set) > 0; whole++ {
+		b, rest, err := m.dec.Decode(set)
+		if errors.Is(err, rawbatch.ErrTruncated) {
+			if whole == 0 {
+				return next, fmt.Errorf("kafka: fetch at %s/%d offset %d: %w (larger than the response)", key.topic, key.partition, offset, err)
+			}
+			break
+		}
+		if err != nil {
+			return next, fmt.Errorf("kafka: fetch at %s/%d offset %d: %w", key.topic, key.partition, next, err)
+		}
+		set = rest
+		for i := range b.Records {
+			rec := &b.Records[i]
+			if rec.Offset < offset {
+				continue
+			}
+			m.msgs = append(m.msgs, kafkago.Message{Topic: key.topic, Partition: key.partition, Offset: rec.Offset,
+				HighWaterMark: hwm, Key: rec.Key, Value: rec.Value, Headers: rec.Headers, Time: time.UnixMilli(rec.Time)})
+		}
+		next = max(next, b.LastOffset+1)
 	}
-	return n
+	return next, nil
+}
+
+// size is what m holds of the fetch budget.
+func (m *fetchMem) size(resp int) int64 {
+	return int64(resp + m.dec.Size() + len(m.msgs)*int(unsafe.Sizeof(kafkago.Message{})))
 }
 
 // fetchLoop consumes one partition from offset: a reader goroutine (readPartition) fetches
@@ -50,9 +93,8 @@ func (r *Runner) fetchLoop(ctx context.Context, b *batcher, offset int64) error 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make(chan fetched, fetchAhead)
-	// Message slices go back to the reader once handled: a fetch's slice holds thousands
-	// of kafka-go Messages (~200 bytes each), allocated anew per fetch otherwise.
-	spare := make(chan []kafkago.Message, fetchAhead+1)
+	// A response's memory goes back to the reader once its messages are handled.
+	spare := make(chan *fetchMem, fetchAhead+1)
 	go r.readPartition(ctx, b.key, offset, results, spare)
 	lag := r.m.lag.WithLabelValues(b.key.topic, strconv.Itoa(b.key.partition))
 	var f fetched
@@ -93,18 +135,16 @@ func (r *Runner) fetchLoop(ctx context.Context, b *batcher, offset int64) error 
 					}
 					return err
 				}
-				// The batch holds what it needs of the message: let its value go now
-				// rather than with the whole response.
-				part[i].Value, part[i].Key, part[i].Headers = nil, nil, nil
 			}
 		}
 		if f.hwm >= 0 {
 			lag.Set(float64(max(f.hwm-f.next, 0)))
 		}
-		clear(f.msgs) // the batch holds what it needs of the values
-		select {
-		case spare <- f.msgs[:0]:
-		default:
+		if f.mem != nil { // the batch holds what it needs of the messages
+			select {
+			case spare <- f.mem:
+			default:
+			}
 		}
 		if err := b.fetchEnded(ctx, f.next, f.hwm, time.Now()); err != nil {
 			if ctx.Err() != nil {
@@ -115,20 +155,21 @@ func (r *Runner) fetchLoop(ctx context.Context, b *batcher, offset int64) error 
 	}
 }
 
-// readPartition reads the partition with kafka-go's connection API, one fetch request at a
-// time (Conn.ReadBatchWith: up to FetchMaxBytes, waiting up to FetchMaxWait for data), and
-// sends every response, empty ones too, to out. It starts DedupeWindow messages before
-// offset (or at the partition's first) so that the dedupe window is full when offset comes.
-// Connection and broker errors reconnect with capped backoff. It returns when ctx ends.
-func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out chan<- fetched, spare <-chan []kafkago.Message) {
-	var conn *kafkago.Conn
+// readPartition reads the partition one fetch request at a time (up to FetchMaxBytes,
+// waiting up to FetchMaxWait for data) over a kafka-go connection to its leader (rawfetch.go),
+// decodes each response's record batches with rawbatch.Decoder into memory reused once the
+// batcher handed it back, and sends every response, empty ones too, to out. It starts
+// DedupeWindow messages before offset (or at the partition's first) so that the dedupe
+// window is full when offset comes. Connection and broker errors reconnect with capped
+// backoff. It returns when ctx ends.
+func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out chan<- fetched, spare <-chan *fetchMem) {
+	var conn *rawConn
 	defer func() {
 		if conn != nil {
 			conn.Close()
 		}
 	}()
-	cfg := kafkago.ReadBatchConfig{MinBytes: 1, MaxBytes: r.cfg.FetchMaxBytes, MaxWait: r.cfg.FetchMaxWait}
-	failures, lastCount := 0, 16
+	failures := 0
 	lastBytes := int64(r.cfg.FetchMaxBytes)
 	primed := false // the first connection starts DedupeWindow back
 	fail := func(what string, err error) bool {
@@ -142,7 +183,7 @@ func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out ch
 	}
 	for ctx.Err() == nil {
 		if conn == nil {
-			c, err := r.dialer.DialLeader(ctx, "tcp", r.cfg.Brokers[failures%len(r.cfg.Brokers)], key.topic, key.partition)
+			c, err := dialRaw(ctx, r.dialer, r.cfg.Brokers[failures%len(r.cfg.Brokers)], key.topic, key.partition)
 			if err != nil {
 				if !fail("dial partition leader failed; will retry", err) {
 					return
@@ -174,12 +215,6 @@ func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out ch
 					offset = max(first, offset-r.cfg.DedupeWindow)
 				}
 			}
-			if _, err := conn.Seek(offset, kafkago.SeekAbsolute); err != nil {
-				if !fail("seek failed; will retry", err) {
-					return
-				}
-				continue
-			}
 		}
 		// A reader fetches only when the budget has room for a response as large as its
 		// last one, and counts the response once read: a fetch waiting for data (a live
@@ -187,34 +222,25 @@ func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out ch
 		if !r.fetchBudget.awaitRoom(ctx, lastBytes) {
 			return
 		}
-		conn.SetReadDeadline(time.Now().Add(r.cfg.FetchMaxWait + fetchGrace))
-		batch := conn.ReadBatchWith(cfg)
-		// A handled slice, or one sized from the previous response: growing a slice of
-		// messages copies them.
-		f := fetched{hwm: batch.HighWaterMark()}
+		f := fetched{hwm: -1}
 		select {
-		case f.msgs = <-spare:
+		case f.mem = <-spare:
 		default:
+			f.mem = &fetchMem{}
 		}
-		if cap(f.msgs) < lastCount {
-			f.msgs = make([]kafkago.Message, 0, lastCount+lastCount/4)
+		hwm, set, err := conn.fetchRaw(&f.mem.resp, offset, r.cfg.FetchMaxBytes, r.cfg.FetchMaxWait)
+		next := offset
+		if err == nil {
+			f.hwm = hwm
+			next, err = f.mem.decode(set, key, offset, hwm)
+		} else {
+			f.mem.dec.Reset()
+			f.mem.msgs = f.mem.msgs[:0]
 		}
-		for {
-			m, err := batch.ReadMessage()
-			if err != nil {
-				break
-			}
-			f.msgs = append(f.msgs, m)
-			f.bytes += messageBytes(&f.msgs[len(f.msgs)-1])
-			offset = m.Offset + 1
-		}
-		err := batch.Close()
-		lastCount = max(len(f.msgs), 16)
+		f.msgs = f.mem.msgs
+		f.bytes = f.mem.size(len(set))
 		r.fetchBudget.force(f.bytes) // it is in memory already
 		lastBytes = max(f.bytes, int64(r.cfg.FetchMaxBytes))
-		if errors.Is(err, kafkago.RequestTimedOut) {
-			err = nil // nothing arrived within FetchMaxWait: an empty fetch
-		}
 		if err != nil && len(f.msgs) == 0 {
 			r.fetchBudget.give(f.bytes)
 			var kerr kafkago.Error
@@ -239,6 +265,7 @@ func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out ch
 		} else {
 			failures = 0
 		}
+		offset = next
 		f.next = offset
 		select {
 		case out <- f:

@@ -57,7 +57,7 @@ type RunnerConfig struct {
 	// than MaxRecords + one fetch.
 	MaxDecodedRecords int
 	// MaxFetchedBytes bounds the messages fetched and not yet decoded over all partitions
-	// (keys, values and headers): a partition's reader fetches only when the budget has
+	// (the responses as read, their records decompressed, the messages): a partition's reader fetches only when the budget has
 	// room for a response as large as its last one, and counts each response once read
 	// until its messages are decoded. A response holds at least one whole producer batch
 	// (some 5 MB of JSON) however small FetchMaxBytes is, so without a bound every

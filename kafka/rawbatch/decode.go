@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"slices"
+	"unsafe"
 
 	"github.com/pierrec/lz4/v4"
 	kafkago "github.com/segmentio/kafka-go"
@@ -15,7 +16,8 @@ import (
 )
 
 // Record is one decoded record. Key, Value and the headers' values are sub-slices of the
-// Decoder's memory (nil for Kafka's null), valid until its next Decode.
+// Decoder's memory or of the decoded bytes (nil for Kafka's null), valid until the
+// Decoder's Reset.
 type Record struct {
 	Offset  int64
 	Time    int64 // Unix milliseconds
@@ -35,15 +37,27 @@ type Decoded struct {
 }
 
 // Decoder reads record batches (message format v2) as a fetch response holds them, into
-// memory it reuses: the records of a batch are laid out in one buffer (decompressed when
-// the batch is) and their keys, values and headers point into it, so decoding a batch
-// allocates nothing once the buffers have grown. The zero value is ready to use.
+// memory it reuses from one Reset to the next: the records of the batches decoded since are
+// laid out in one buffer (decompressed when the batch is; else they stay in the bytes
+// given) and their keys, values and headers point into it, so decoding allocates nothing
+// once the buffers have grown. The zero value is ready to use.
 type Decoder struct {
 	body    []byte // the current batch's records, decompressed
 	recs    []Record
 	headers []kafkago.Header
 	hkeys   []string // header keys seen, so that a header's key is not a new string each time
 	zr      bytes.Reader
+}
+
+// Reset forgets the batches decoded, keeping the memory for the next ones.
+func (d *Decoder) Reset() {
+	d.body, d.recs, d.headers = d.body[:0], d.recs[:0], d.headers[:0]
+}
+
+// Size is the memory the records decoded since Reset take in the Decoder (decompressed
+// bytes, records and headers).
+func (d *Decoder) Size() int {
+	return len(d.body) + len(d.recs)*int(unsafe.Sizeof(Record{})) + len(d.headers)*int(unsafe.Sizeof(kafkago.Header{}))
 }
 
 // Errors of Decode. A record set cut inside a batch is how a fetch response ends when the
@@ -65,7 +79,7 @@ const (
 
 // Decode decodes the first record batch of set (record batches back to back, without the
 // record set's size) and returns it and the bytes after it. The records stay valid until
-// the next Decode. Errors: ErrTruncated when set ends inside the batch, ErrVersion for an
+// Reset (and set unchanged). Errors: ErrTruncated when set ends inside the batch, ErrVersion for an
 // older message format, ErrCorrupt (wrapped, with the reason) for a batch that does not
 // decode; the batch is then not returned.
 func (d *Decoder) Decode(set []byte) (Decoded, []byte, error) {
@@ -95,15 +109,18 @@ func (d *Decoder) Decode(set []byte) (Decoded, []byte, error) {
 	if count < 0 || int64(count) > length { // a record takes at least a byte
 		return Decoded{}, set, fmt.Errorf("%w: %d records", ErrCorrupt, count)
 	}
+	bodyLen := len(d.body)
 	body, err := d.decompress(compress.Compression(attrs&attrCompression), batch[headerSize:])
 	if err != nil {
 		return Decoded{}, set, err
 	}
 	if out.Control {
+		d.body = d.body[:bodyLen]
 		return out, rest, nil
 	}
 	recs, err := d.records(body, int(count), out.BaseOffset, firstTs)
 	if err != nil {
+		d.body = d.body[:bodyLen]
 		return Decoded{}, set, err
 	}
 	out.Records = recs
@@ -111,14 +128,15 @@ func (d *Decoder) Decode(set []byte) (Decoded, []byte, error) {
 }
 
 // decompress returns the records of a batch: data itself when uncompressed, else data
-// decompressed into d.body.
+// decompressed onto the end of d.body.
 func (d *Decoder) decompress(codec compress.Compression, data []byte) ([]byte, error) {
 	var err error
+	start := len(d.body)
 	switch codec {
 	case compress.None:
 		return data, nil
 	case compress.Lz4:
-		d.body, err = appendLZ4Decoded(d.body[:0], data)
+		d.body, err = appendLZ4Decoded(d.body, data)
 	default:
 		c := codec.Codec()
 		if c == nil {
@@ -126,13 +144,14 @@ func (d *Decoder) decompress(codec compress.Compression, data []byte) ([]byte, e
 		}
 		d.zr.Reset(data)
 		r := c.NewReader(&d.zr)
-		d.body, err = appendAll(d.body[:0], r)
+		d.body, err = appendAll(d.body, r)
 		r.Close()
 	}
 	if err != nil {
+		d.body = d.body[:start]
 		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, codec, err)
 	}
-	return d.body, nil
+	return d.body[start:len(d.body):len(d.body)], nil
 }
 
 // appendAll appends what r yields to dst.
@@ -215,13 +234,20 @@ func appendLZ4Decoded(dst, src []byte) ([]byte, error) {
 			dst = append(dst, blk...)
 			continue
 		}
+		// The block's decoded size is not known before: room for a JSON-like ratio first,
+		// more only when that is short, rather than a whole block's maximum each time.
 		at := len(dst)
-		dst = slices.Grow(dst, blockMax)
-		n, err := lz4.UncompressBlock(blk, dst[at:at+blockMax])
-		if err != nil {
-			return dst[:at], err
+		for room := min(blockMax, max(8*len(blk), 64<<10)); ; room = min(blockMax, 2*room) {
+			dst = slices.Grow(dst, room)
+			n, err := lz4.UncompressBlock(blk, dst[at:at+room])
+			if err == nil {
+				dst = dst[:at+n]
+				break
+			}
+			if room == blockMax {
+				return dst[:at], err
+			}
 		}
-		dst = dst[:at+n]
 	}
 	if flg&lz4FlagContentSum != 0 && len(src) < 4 {
 		return dst, io.ErrUnexpectedEOF
@@ -234,20 +260,18 @@ func (d *Decoder) records(body []byte, count int, base, firstTs int64) ([]Record
 	if count > len(body) { // a record takes at least a byte
 		return nil, fmt.Errorf("%w: %d records in %d bytes", ErrCorrupt, count, len(body))
 	}
-	recs := d.recs[:0]
-	if cap(recs) < count {
-		recs = make([]Record, 0, count)
-	}
-	// The headers of the whole batch share one slice; when it grows, the records decoded
+	from := len(d.recs)
+	recs := slices.Grow(d.recs, count)
+	// The headers of the batches share one slice; when it grows, the records decoded
 	// before keep pointing into the old array, whose headers are still theirs.
-	hdrs := d.headers[:0]
+	hdrs := d.headers
 	p := parser{b: body}
 	for i := range count {
 		size := p.varint()
-		end := p.at + int(size)
-		if p.err != nil || size < 0 || end > len(body) {
+		if p.err != nil || size < 0 || size > int64(len(body)-p.at) {
 			return nil, p.fail("record %d: size %d", i, size)
 		}
+		end := p.at + int(size)
 		p.at++ // attributes
 		tsDelta := p.varint()
 		offDelta := p.varint()
@@ -257,7 +281,7 @@ func (d *Decoder) records(body []byte, count int, base, firstTs int64) ([]Record
 		if p.err != nil || nh < 0 || nh > int64(end-p.at) {
 			return nil, p.fail("record %d: %d headers", i, nh)
 		}
-		from := len(hdrs)
+		hfrom := len(hdrs)
 		for range nh {
 			k := p.bytes()
 			v := p.bytes()
@@ -271,11 +295,11 @@ func (d *Decoder) records(body []byte, count int, base, firstTs int64) ([]Record
 		}
 		recs = append(recs, Record{Offset: base + offDelta, Time: firstTs + tsDelta, Key: key, Value: value})
 		if nh > 0 {
-			recs[i].Headers = hdrs[from:len(hdrs):len(hdrs)]
+			recs[len(recs)-1].Headers = hdrs[hfrom:len(hdrs):len(hdrs)]
 		}
 	}
 	d.recs, d.headers = recs, hdrs
-	return recs, nil
+	return recs[from:len(recs):len(recs)], nil
 }
 
 // headerKey returns k as a string, the same string for a key seen before.

@@ -72,6 +72,21 @@ func TestDecodeMatchesEncoderAndKafkaGo(t *testing.T) {
 			t.Fatalf("%v: kafka-go decoded %d records, want %d", codec, len(want), len(msgs))
 		}
 		got := decodeAll(t, &d, set)
+		// Without copies: the records of every batch decoded since Reset stay as they were.
+		d.Reset()
+		var kept []Record
+		for rest := set; len(rest) > 0; {
+			b, r, err := d.Decode(rest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept, rest = append(kept, b.Records...), r
+		}
+		for i := range kept {
+			if !sameRecord(kept[i], got[i]) {
+				t.Fatalf("%v: record %d changed by the batches decoded after it", codec, i)
+			}
+		}
 		for i, r := range got {
 			m := msgs[i]
 			wantTime := now
@@ -253,7 +268,7 @@ func reseal(batch []byte) {
 	binary.BigEndian.PutUint32(batch[17:], crc32.Checksum(batch[crcStart:], castagnoli))
 }
 
-// TestDecodeAllocates: decoding a batch again with the same Decoder allocates nothing,
+// TestDecodeAllocates: decoding a batch again with the same Decoder, Reset, allocates nothing,
 // compressed (lz4, the producer's codec) or not.
 func TestDecodeAllocates(t *testing.T) {
 	now := time.UnixMilli(1_760_000_000_123)
@@ -267,6 +282,7 @@ func TestDecodeAllocates(t *testing.T) {
 		set := atOffset(s, 0)
 		var d Decoder
 		if got := testing.AllocsPerRun(20, func() {
+			d.Reset()
 			if b, _, err := d.Decode(set); err != nil || len(b.Records) != len(msgs) {
 				t.Fatal(len(b.Records), err)
 			}
@@ -352,6 +368,7 @@ func BenchmarkDecode(b *testing.B) {
 		var d Decoder
 		b.ReportAllocs()
 		for b.Loop() {
+			d.Reset()
 			bt, _, err := d.Decode(set)
 			if err != nil || len(bt.Records) != len(msgs) {
 				b.Fatal(err)
