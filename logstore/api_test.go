@@ -360,3 +360,36 @@ func TestTenantIsolation(t *testing.T) {
 	_, body := get(t, ts.url, "/loki/api/v1/labels", "team-c", span)
 	mustJSON(t, body, `{"status":"success","data":[]}`)
 }
+
+// TestDuplicatesOfEarlierPushesKeepCountersMonotonic: a push whose block close drops more
+// copies (of lines an earlier push stored out of order) than it carries itself must still
+// be acknowledged, store each line once and leave ingested − duplicates = lines stored. The
+// ingested-lines counter used to be given a negative delta here, and panicked.
+func TestDuplicatesOfEarlierPushesKeepCountersMonotonic(t *testing.T) {
+	cfg := testConfig()
+	cfg.BlockSize = 64
+	ts := startStore(t, cfg)
+	dup := push.Entry{Timestamp: time.Unix(t0+1, 0), Line: "a"}
+	// Two non-adjacent copies stay in the head: only the block's sort finds them.
+	first := protoBody(t, push.Stream{Labels: `{job="dup"}`, Entries: []push.Entry{
+		dup, {Timestamp: time.Unix(t0+2, 0), Line: "b"}, dup, {Timestamp: time.Unix(t0+2, 0), Line: "b"}}})
+	// One long line closes the head block.
+	second := protoBody(t, push.Stream{Labels: `{job="dup"}`, Entries: []push.Entry{{Timestamp: time.Unix(t0+3, 0), Line: strings.Repeat("c", 100)}}})
+	for i, body := range [][]byte{first, second} {
+		if code, msg := do(t, "POST", ts.url+"/loki/api/v1/push", "", "application/x-protobuf", body); code != 204 {
+			t.Fatalf("push %d: %d %s", i, code, msg)
+		}
+	}
+	code, resp := get(t, ts.url, "/loki/api/v1/query_range", "", qr(`{job="dup"}`, "start", fmt.Sprint(t0), "end", fmt.Sprint(t0+60), "direction", "forward"))
+	if code != 200 {
+		t.Fatalf("%d %s", code, resp)
+	}
+	mustJSON(t, dataOf(t, resp, 3), fmt.Sprintf(`{"resultType":"streams","result":[{"stream":{"job":"dup"},"values":[
+		["%d","a"],["%d","b"],["%d","%s"]]}]}`, int64(t0+1)*1e9, int64(t0+2)*1e9, int64(t0+3)*1e9, strings.Repeat("c", 100)))
+	_, body := get(t, ts.url, "/metrics", "", nil)
+	for _, want := range []string{"flowtap_logstore_ingested_lines_total 5", "flowtap_logstore_duplicate_lines_total 2"} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}

@@ -30,7 +30,7 @@ func newMetrics(reg prometheus.Registerer, s *Store) (*metrics, error) {
 		pushes:     f.CounterVec("push_requests_total", "Push requests by HTTP status code.", "code"),
 		rejected:   f.CounterVec("rejected_pushes_total", "Pushes refused, by reason.", "reason"),
 		discarded:  f.CounterVec("discarded_lines_total", "Lines refused by the ingestion limits, by Loki's reason (as loki_discarded_samples_total).", "reason"),
-		lines:      f.Counter("ingested_lines_total", "Log lines stored."),
+		lines:      f.Counter("ingested_lines_total", "Log lines accepted by pushes; those found to be exact copies are also counted in duplicate_lines_total (lines stored = ingested − duplicates)."),
 		bytes:      f.Counter("ingested_bytes_total", "Bytes of log lines received in accepted pushes."),
 		duplicates: f.Counter("duplicate_lines_total", "Lines dropped at ingest as exact duplicates (same stream, timestamp and line)."),
 		fsyncSeconds: f.Histogram("wal_fsync_seconds", "Time a push waited for the WAL fsync.",
