@@ -182,27 +182,14 @@ func New(cfg Config, d component.Deps) (*Sink, error) {
 	if cfg.MaxBackoff < cfg.MinBackoff {
 		cfg.MaxBackoff = max(def.MaxBackoff, cfg.MinBackoff)
 	}
-	s := &Sink{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}, vpc: flowlog.DefaultVPC, tgw: flowlog.DefaultTGW}
+	s := &Sink{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}}
 	s.url = strings.TrimRight(cfg.URL, "/")
 	if !strings.HasSuffix(s.url, PushPath) {
 		s.url += PushPath
 	}
 	var err error
-	if cfg.VPCFormat != "" {
-		if s.vpc, err = flowlog.ParseFormat(cfg.VPCFormat); err != nil {
-			return nil, fmt.Errorf("loki: vpc_format: %w", err)
-		}
-		if s.vpc.Kind() != flowlog.KindVPC {
-			return nil, errors.New("loki: vpc_format holds Transit Gateway fields")
-		}
-	}
-	if cfg.TGWFormat != "" {
-		if s.tgw, err = flowlog.ParseFormat(cfg.TGWFormat); err != nil {
-			return nil, fmt.Errorf("loki: tgw_format: %w", err)
-		}
-		if s.tgw.Kind() != flowlog.KindTGW {
-			return nil, errors.New("loki: tgw_format holds no Transit Gateway field")
-		}
+	if s.vpc, s.tgw, err = sinks.ParseFormats(cfg.VPCFormat, cfg.TGWFormat); err != nil {
+		return nil, fmt.Errorf("loki: %w", err)
 	}
 	f := component.NewMetrics("sink_loki")
 	s.m = metrics{

@@ -91,10 +91,10 @@ func New(cfg Config, store objstore.Store, d component.Deps) (*Sink, error) {
 	if s.codec, err = Codec(cfg.Compression); err != nil {
 		return nil, err
 	}
-	if s.vpc, err = pickFormat(cfg.VPCFormat, DefaultVPCFormat, flowlog.AllVPC, flowlog.KindVPC); err != nil {
+	if s.vpc, err = pickFormat(cfg.VPCFormat, DefaultVPCFormat, flowlog.AllVPC, flowlog.DefaultVPC); err != nil {
 		return nil, fmt.Errorf("parquet: vpc_format: %w", err)
 	}
-	if s.tgw, err = pickFormat(cfg.TGWFormat, flowlog.DefaultTGW, flowlog.AllTGW, flowlog.KindTGW); err != nil {
+	if s.tgw, err = pickFormat(cfg.TGWFormat, flowlog.DefaultTGW, flowlog.AllTGW, flowlog.DefaultTGW); err != nil {
 		return nil, fmt.Errorf("parquet: tgw_format: %w", err)
 	}
 	f := component.NewMetrics("sink_parquet")
@@ -109,26 +109,16 @@ func New(cfg Config, store objstore.Store, d component.Deps) (*Sink, error) {
 	return s, nil
 }
 
-func pickFormat(spec string, def, all *flowlog.Format, kind flowlog.Kind) (*flowlog.Format, error) {
+// pickFormat reads a format setting of the Parquet sink: "" for def, "all" for every field
+// of the kind, "default" for AWS's default format, or a LogFormat string.
+func pickFormat(spec string, def, all, aws *flowlog.Format) (*flowlog.Format, error) {
 	switch spec {
-	case "":
-		return def, nil
 	case "all":
 		return all, nil
 	case "default":
-		if kind == flowlog.KindVPC {
-			return flowlog.DefaultVPC, nil
-		}
-		return flowlog.DefaultTGW, nil
+		return aws, nil
 	}
-	f, err := flowlog.ParseFormat(spec)
-	if err != nil {
-		return nil, err
-	}
-	if f.Kind() != kind {
-		return nil, fmt.Errorf("format %q is a %s format, want %s", spec, f.Kind(), kind)
-	}
-	return f, nil
+	return sinks.ParseFormat(spec, def)
 }
 
 // Name is "parquet".

@@ -54,22 +54,9 @@ func New(cfg Config, store objstore.Store, d component.Deps) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("text: %w", err)
 	}
-	s := &Sink{cfg: cfg, store: store, style: style, vpc: flowlog.DefaultVPC, tgw: flowlog.DefaultTGW}
-	if cfg.VPCFormat != "" {
-		if s.vpc, err = flowlog.ParseFormat(cfg.VPCFormat); err != nil {
-			return nil, fmt.Errorf("text: vpc_format: %w", err)
-		}
-		if s.vpc.Kind() != flowlog.KindVPC {
-			return nil, fmt.Errorf("text: vpc_format holds Transit Gateway fields")
-		}
-	}
-	if cfg.TGWFormat != "" {
-		if s.tgw, err = flowlog.ParseFormat(cfg.TGWFormat); err != nil {
-			return nil, fmt.Errorf("text: tgw_format: %w", err)
-		}
-		if s.tgw.Kind() != flowlog.KindTGW {
-			return nil, fmt.Errorf("text: tgw_format holds no Transit Gateway field")
-		}
+	s := &Sink{cfg: cfg, store: store, style: style}
+	if s.vpc, s.tgw, err = sinks.ParseFormats(cfg.VPCFormat, cfg.TGWFormat); err != nil {
+		return nil, fmt.Errorf("text: %w", err)
 	}
 	s.cfg.Naming = s.cfg.Naming.WithDefaults()
 	f := component.NewMetrics("sink_text")
