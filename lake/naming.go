@@ -14,6 +14,21 @@ type Naming struct {
 	DefaultRegion  string
 }
 
+// Target is where in a lake a sink's configuration puts its objects: the user folder in
+// front of AWSLogs/, the key layout, and the Naming of files. The Parquet and text sinks
+// embed it in their Config.
+type Target struct {
+	// Prefix is the user folder in front of AWSLogs/.
+	Prefix string
+	// Layout is plain, hourly, hive or hive-hourly (see ParseStyle).
+	Layout string
+	// Naming holds the flow log ids of file names and the default account and region.
+	Naming
+}
+
+// DefaultTarget is the plain layout without a prefix, named by DefaultNaming.
+func DefaultTarget() Target { return Target{Layout: "plain", Naming: DefaultNaming()} }
+
 // DefaultNaming is used for every field left empty.
 func DefaultNaming() Naming {
 	return Naming{FlowLogID: "fl-0123456789abcdef0", TGWFlowLogID: "fl-0fedcba9876543210",

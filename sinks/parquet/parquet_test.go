@@ -16,6 +16,7 @@ import (
 
 	"github.com/flowtap/flowtap/flowlog"
 	"github.com/flowtap/flowtap/internal/component"
+	"github.com/flowtap/flowtap/lake"
 	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/lake/objstore/s3test"
 	"github.com/flowtap/flowtap/sinks"
@@ -407,7 +408,7 @@ func TestSinkBadDestinations(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "s3://lake/x/AWSLogs/") || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("unreachable S3: want an error naming the object and the cause, got %v", err)
 	}
-	for _, bad := range []Config{{Layout: "daily"}, {Compression: "lzma"}, {VPCFormat: "${tgw-id}"}, {TGWFormat: "${srcaddr}"}, {VPCFormat: "${srcadr}"}} {
+	for _, bad := range []Config{{Target: lake.Target{Layout: "daily"}}, {Compression: "lzma"}, {VPCFormat: "${tgw-id}"}, {TGWFormat: "${srcaddr}"}, {VPCFormat: "${srcadr}"}} {
 		if _, err := New(bad, st, component.Deps{}); err == nil {
 			t.Errorf("config %+v accepted", bad)
 		}

@@ -26,12 +26,7 @@ const SourceKey = "flowtap.source"
 
 // Config configures the Parquet Sink.
 type Config struct {
-	// Prefix is the user folder in front of AWSLogs/.
-	Prefix string
-	// Layout is plain, hourly, hive or hive-hourly.
-	Layout string
-	// Naming holds the flow log ids of file names and the default account and region.
-	lake.Naming
+	lake.Target
 	// VPCFormat and TGWFormat choose the columns and their order ("" for fields 1–29 and
 	// AWS's default TGW format; "all" for every field of the kind).
 	VPCFormat string
@@ -45,7 +40,7 @@ type Config struct {
 
 // DefaultConfig returns AWS's choices.
 func DefaultConfig() Config {
-	return Config{Layout: "plain", Naming: lake.DefaultNaming(), Compression: "gzip", RowGroupRows: DefaultRowGroupRows}
+	return Config{Target: lake.DefaultTarget(), Compression: "gzip", RowGroupRows: DefaultRowGroupRows}
 }
 
 // Sink writes each Kafka batch as Parquet objects, one per (kind, account, region,

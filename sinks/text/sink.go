@@ -15,12 +15,7 @@ import (
 
 // Config configures the text Sink.
 type Config struct {
-	// Prefix is the user folder in front of AWSLogs/.
-	Prefix string
-	// Layout is plain, hourly, hive or hive-hourly.
-	Layout string
-	// Naming holds the flow log ids of file names and the default account and region.
-	lake.Naming
+	lake.Target
 	// VPCFormat and TGWFormat are LogFormat strings ("" for AWS's defaults).
 	VPCFormat string
 	TGWFormat string
@@ -30,7 +25,7 @@ type Config struct {
 
 // DefaultConfig returns AWS's defaults.
 func DefaultConfig() Config {
-	return Config{Layout: "plain", Naming: lake.DefaultNaming()}
+	return Config{Target: lake.DefaultTarget()}
 }
 
 // Sink writes each Kafka batch as gzip text files, one per (kind, account, region,
