@@ -102,10 +102,8 @@ func needsOneMore(t *testing.T, b *budget, got <-chan bool, call string) {
 // response: the partitions' readers then fetch one at a time, and every record must still
 // reach the lake once; when the runner has stopped, every byte taken was given back.
 func TestFetchBudgetSmallerThanAResponse(t *testing.T) {
-	b, p := brokerAndProducer(t)
 	seq := map[string]uint64{}
-	total := len(writeRounds(t, p, seq, 4, 1000, 64, 0))
-	waitFor(t, 20*time.Second, "records in the broker", func() bool { return b.Messages(TopicVPC) == int64(total) })
+	b, total := brokerHolding(t, seq, 4, 1000, 64)
 
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	cfg.Group = "g-fetch-budget"

@@ -259,3 +259,14 @@ func writeRounds(t testing.TB, p *Producer, seq map[string]uint64, rounds, n, en
 	}
 	return sent
 }
+
+// brokerHolding starts the embedded broker and writes rounds batches of
+// makeRecords(n, enis, 0, seq) to it through a producer; it returns once the broker holds
+// them all, with their number.
+func brokerHolding(t testing.TB, seq map[string]uint64, rounds, n, enis int) (*broker.Broker, int) {
+	t.Helper()
+	b, p := brokerAndProducer(t)
+	total := len(writeRounds(t, p, seq, rounds, n, enis, 0))
+	waitFor(t, 20*time.Second, "records in the broker", func() bool { return b.Messages(TopicVPC) == int64(total) })
+	return b, total
+}

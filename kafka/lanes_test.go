@@ -8,8 +8,6 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
-
-	"github.com/flowtap/flowtap/flowlog"
 )
 
 // TestKeyHashMatchesKafkaGo: the balancer picks kafka-go's Hash partition for every key, and
@@ -99,13 +97,5 @@ func TestLaneCountChangeKeepsOrder(t *testing.T) {
 	rcfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	rcfg.Group = "g-lanes"
 	startRunner(t, rcfg, &fileSink{dir: lake})
-	var got []flowlog.Record
-	waitFor(t, 30*time.Second, "all records consumed", func() bool {
-		got = checkLake(t, readLake(t, lake))
-		return len(got) >= total
-	})
-	if len(got) != total {
-		t.Fatalf("lake has %d records, want %d", len(got), total)
-	}
-	checkOrder(t, got, seq)
+	waitLake(t, lake, total, seq, 30*time.Second)
 }

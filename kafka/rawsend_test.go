@@ -6,8 +6,6 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
-
-	"github.com/flowtap/flowtap/flowlog"
 )
 
 // TestProducerSplitsBatchTooLarge: when the topic takes smaller batches than the producer
@@ -54,13 +52,5 @@ func TestProducerSplitsBatchTooLarge(t *testing.T) {
 	rcfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	rcfg.Group = "g-split"
 	startRunner(t, rcfg, &fileSink{dir: lake})
-	var got []flowlog.Record
-	waitFor(t, 20*time.Second, "all records consumed", func() bool {
-		got = checkLake(t, readLake(t, lake))
-		return len(got) >= len(recs)
-	})
-	if len(got) != len(recs) {
-		t.Fatalf("lake has %d records, want %d", len(got), len(recs))
-	}
-	checkOrder(t, got, seq)
+	waitLake(t, lake, len(recs), seq, 20*time.Second)
 }

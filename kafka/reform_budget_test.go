@@ -16,10 +16,8 @@ import (
 // partitions that each decoded part of theirs and then waited for room would wait on each
 // other for ever; the runner must instead re-form them all, exactly, and go on.
 func TestReformedBatchesLargerThanTheBudget(t *testing.T) {
-	b, p := brokerAndProducer(t)
 	seq := map[string]uint64{}
-	total := len(writeRounds(t, p, seq, 8, 1000, 64, 0))
-	waitFor(t, 20*time.Second, "records in the broker", func() bool { return b.Messages(TopicVPC) == int64(total) })
+	b, total := brokerHolding(t, seq, 8, 1000, 64)
 
 	cfg := testRunnerConfig(t, b.Addr(), t.TempDir())
 	cfg.Group = "g-reform-budget"
