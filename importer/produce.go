@@ -40,6 +40,9 @@ type producer struct {
 	// requestBytes is requestBytes(codec); pause delays every request (tests change both).
 	requestBytes int
 	pause        time.Duration
+	// sent, when set, runs after each request Kafka acknowledged (the kill tests stall
+	// the import there).
+	sent func()
 }
 
 func newProducer(brokers []string, codec compress.Compression, topics []string) *producer {
@@ -95,6 +98,9 @@ func (p *producer) request(tp topicPartition, set []byte) error {
 			err = res.Error
 		}
 		if err == nil {
+			if p.sent != nil {
+				p.sent()
+			}
 			return nil
 		}
 		if !retriable(err) {
