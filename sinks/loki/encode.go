@@ -72,35 +72,44 @@ func (e *entry) timestampLen() int {
 	return n
 }
 
-func (e *entry) len() int {
-	n := bytesField(e.timestampLen())
+// len is the encoded size of e's Entry message, given its timestampLen.
+func (e *entry) len(tsLen int) int {
+	n := bytesField(tsLen)
 	if e.line != "" {
 		n += bytesField(len(e.line))
 	}
 	return n
 }
 
+// len is the encoded size of st's Stream message.
 func (st *pushStream) len() int {
 	n := 0
 	if st.labels != "" {
 		n += bytesField(len(st.labels))
 	}
 	for i := range st.entries {
-		n += bytesField(st.entries[i].len())
+		e := &st.entries[i]
+		n += bytesField(e.len(e.timestampLen()))
 	}
 	return n
 }
 
 // appendPushRequest appends the encoded PushRequest of streams to b.
+// Each size is computed once: a stream's before it is written, an entry's timestamp's as
+// the entry is written.
 func appendPushRequest(b []byte, streams []*pushStream) []byte {
+	var small [64]int
+	sizes := small[:0]
 	size := 0
 	for _, st := range streams {
-		size += bytesField(st.len())
+		n := st.len()
+		sizes = append(sizes, n)
+		size += bytesField(n)
 	}
 	b = slices.Grow(b, size)
-	for _, st := range streams {
+	for si, st := range streams {
 		b = append(b, tagStreams)
-		b = appendVarint(b, uint64(st.len()))
+		b = appendVarint(b, uint64(sizes[si]))
 		if st.labels != "" {
 			b = append(b, tagLabels)
 			b = appendVarint(b, uint64(len(st.labels)))
@@ -108,10 +117,11 @@ func appendPushRequest(b []byte, streams []*pushStream) []byte {
 		}
 		for i := range st.entries {
 			e := &st.entries[i]
+			tsLen := e.timestampLen()
 			b = append(b, tagEntries)
-			b = appendVarint(b, uint64(e.len()))
+			b = appendVarint(b, uint64(e.len(tsLen)))
 			b = append(b, tagTimestamp)
-			b = appendVarint(b, uint64(e.timestampLen()))
+			b = appendVarint(b, uint64(tsLen))
 			if e.sec != 0 {
 				b = append(b, tagSeconds)
 				b = appendVarint(b, uint64(e.sec))
