@@ -15,8 +15,9 @@ import (
 	"github.com/flowtap/flowtap/sinks"
 )
 
-// benchBatch is a batch of n VPC records over 300 interfaces in time order per
-// interface, each parsed from its own line as the Kafka path delivers them (no two records
+// benchBatch is a batch of n VPC records over 300 interfaces, each interface's roughly in
+// time order (starts jitter within a minute, as a flow's start is not when it is written),
+// each parsed from its own line as the Kafka path delivers them (no two records
 // share the memory of their strings).
 func benchBatch(b *testing.B, n int) *sinks.Batch {
 	recs := make([]flowlog.Record, n)
@@ -24,7 +25,7 @@ func benchBatch(b *testing.B, n int) *sinks.Batch {
 		eni := i % 300
 		line := fmt.Sprintf("5 %d eni-%017x 10.%d.%d.%d 52.%d.%d.17 %d 443 6 %d %d %d %d ACCEPT OK us-east-1 ingress",
 			123456789012+eni%3, 0x0a1b2c3d4e5f0000+eni, eni%6, eni/250, 1+eni%250, i%200, i%7,
-			1024+i%50000, 1+i%40, 40+i%9000, 1767225600+i/300, 1767225660+i/300)
+			1024+i%50000, 1+i%40, 40+i%9000, 1767225600+i/300-(i/300*37)%60, 1767225660+i/300)
 		if err := v5.Parse(&recs[i], line); err != nil {
 			b.Fatal(err)
 		}
