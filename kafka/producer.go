@@ -649,16 +649,7 @@ func (p *Producer) sendHead(q *spill.Queue) bool {
 	// At most SendChunk messages per call, as from memory: the copies that a call answered
 	// with an error after the broker stored it leaves in a partition stay within the
 	// runner's DedupeWindow of their first copies.
-	var failed []kafkago.Message
-	for i := 0; i < len(msgs); i += p.cfg.SendChunk {
-		chunk := msgs[i:min(i+p.cfg.SendChunk, len(msgs))]
-		f, err := p.sendErr(chunk)
-		if f = p.dead.Settle(chunk, f, err); len(f) > 0 {
-			failed = append(append(make([]kafkago.Message, 0, len(f)+len(msgs)-i-len(chunk)), f...), msgs[i+len(chunk):]...)
-			break
-		}
-	}
-	if len(failed) > 0 {
+	if failed, _ := p.dead.SendPieces(msgs, p.cfg.SendChunk); len(failed) > 0 {
 		if err := q.Replace(id, toSpill(failed)); err != nil {
 			p.log.Error("spill rewrite failed", "err", err)
 		}
