@@ -116,8 +116,10 @@ type Runner struct {
 	// slice to its share of the budget.
 	holding atomic.Int64
 	dialer  *kafkago.Dialer
-	dlq     *kafkago.Writer
-	intents *intents
+	// commitMu serializes offset commits (see flush).
+	commitMu sync.Mutex
+	dlq      *kafkago.Writer
+	intents  *intents
 	// beforeCommit, when set (tests), runs after every sink succeeded and before the commit
 	// (one call at a time); an error aborts the batch as if the process died there.
 	beforeCommit func(*sinks.Batch) error

@@ -82,7 +82,7 @@ func main() {
 	flag.StringVar(&o.raw, "raw", "", "raw consumer: kcat or kafka-go (default: kcat when installed)")
 	flag.StringVar(&o.sinkBin, "sink-bin", "", "flowtap binary to run the sink with (default: the one built from this tree), e.g. an older build for a before/after figure")
 	flag.DurationVar(&o.kill, "kill-after", 0, "SIGKILL the sink this long after it started, then start it again on the same state: the lake and log store must still hold every record once")
-	flag.StringVar(&o.profile, "sink-profile", "", "write a CPU profile of the sink (from its /debug/pprof, over its first 4 s) to this file")
+	flag.StringVar(&o.profile, "sink-profile", "", "write a CPU profile of the sink (from its /debug/pprof, over its first 4 s) to this file, and its allocations to FILE.allocs")
 	flag.IntVar(&o.mirror.flows, "mirror-flows", 20000, "mirror path: distinct one-packet flows in the replayed capture (0 skips the mirror path)")
 	flag.IntVar(&o.mirror.loops, "mirror-loops", 10, "mirror path: loops of the capture, each with new flows")
 	flag.Float64Var(&o.mirror.pps, "mirror-pps", 50000, "mirror path: replay rate, packets per second")
@@ -394,34 +394,50 @@ func runSink(ctx context.Context, o options, dir, ft, brokers, lsAddr, metricsAd
 	}
 	f.wall = time.Since(c.Started)
 	f.cpu, f.rssKB = procUsage(c)
+	if o.profile != "" {
+		if err := fetchTo(ctx, "http://"+metricsAddr+"/debug/pprof/allocs", o.profile+".allocs"); err != nil {
+			return f, err
+		}
+	}
 	return f, <-profiled
 }
 
-// fetchProfile writes a 4-second CPU profile of the process serving base's /debug/pprof.
+// fetchTo writes the body of a GET of url to path.
+func fetchTo(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, resp.Body); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// fetchProfile writes a 4-second CPU profile of the process serving base's /debug/pprof,
+// once its server answers.
 func fetchProfile(ctx context.Context, base, path string) error {
-	for i := 0; i < 100; i++ { // the server may not be up yet
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/debug/pprof/profile?seconds=4", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := http.DefaultClient.Do(req)
+	for i := 0; i < 250; i++ { // the server may not be up yet
+		resp, err := http.Get(base + "/healthz")
 		if err != nil {
 			time.Sleep(20 * time.Millisecond)
 			continue
 		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("sink profile: %s", resp.Status)
-		}
-		out, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, resp.Body); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
+		resp.Body.Close()
+		return fetchTo(ctx, base+"/debug/pprof/profile?seconds=4", path)
 	}
 	return errors.New("sink profile: the metrics server never answered")
 }
