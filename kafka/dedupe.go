@@ -28,6 +28,8 @@ type dedupe struct {
 	ids   [][idLen]byte
 	set   []bool
 	index idIndex
+	// warmed keeps warm's loads from being optimised away.
+	warmed uint64
 }
 
 // idIndex finds the window's slots that hold an id: an open-addressed table with linear
@@ -129,6 +131,26 @@ func (d *dedupe) observe(off int64, headers []kafkago.Header) bool {
 	slot := off % d.window // free: advance dropped offset off−window
 	d.ids[slot], d.set[slot] = id, true
 	return d.index.add(d.ids, slot, &id)
+}
+
+// warm loads the index entries that observing msgs (the next messages, in offset order)
+// will probe: each one's id's home and the home of the id its offset pushes out of the
+// window. The loads are independent of each other, so the processor overlaps their cache
+// misses, where observe's probes, one message after the other, each wait for theirs.
+func (d *dedupe) warm(msgs []kafkago.Message) {
+	if d == nil || d.ids == nil {
+		return
+	}
+	var sum uint64
+	for i := range msgs {
+		if id, ok := messageID(msgs[i].Headers); ok {
+			sum += d.index.slots[idHash(&id)&d.index.mask]
+		}
+		if slot := msgs[i].Offset % d.window; msgs[i].Offset >= 0 && d.set[slot] {
+			sum += d.index.slots[idHash(&d.ids[slot])&d.index.mask]
+		}
+	}
+	d.warmed += sum
 }
 
 // advance drops the ids of offsets ≤ off−window, the ones a message at off is not compared with.

@@ -27,6 +27,10 @@ const fetchGrace = 10 * time.Second
 // costs some 5 MB per partition; a second one ahead bought no throughput.
 const fetchAhead = 0
 
+// warmAhead is how many messages the dedupe window's cache lines are loaded for at a time
+// (dedupe.warm), few enough that they are still cached when the messages are handled.
+const warmAhead = 32
+
 // fetched is one fetch response: its messages in offset order, the next offset to read and
 // the partition's high watermark (-1 when unknown).
 type fetched struct {
@@ -129,6 +133,9 @@ func (r *Runner) fetchLoop(ctx context.Context, b *batcher, offset int64) error 
 				return err
 			}
 			for i := range part {
+				if i%warmAhead == 0 {
+					b.dedupe.warm(part[i:min(i+warmAhead, len(part))])
+				}
 				if err := b.handle(ctx, &part[i]); err != nil {
 					if ctx.Err() != nil {
 						return nil
