@@ -98,7 +98,7 @@ func (r *Runner) fetchLoop(ctx context.Context, b *batcher, offset int64) error 
 	defer cancel()
 	results := make(chan fetched, fetchAhead)
 	// A response's memory goes back to the reader once its messages are handled.
-	spare := make(chan *fetchMem, fetchAhead+1)
+	spare := make(chan *fetchMem, fetchAhead+2)
 	go r.readPartition(ctx, b.key, offset, results, spare)
 	lag := r.m.lag.WithLabelValues(b.key.topic, strconv.Itoa(b.key.partition))
 	var f fetched
@@ -148,10 +148,7 @@ func (r *Runner) fetchLoop(ctx context.Context, b *batcher, offset int64) error 
 			lag.Set(float64(max(f.hwm-f.next, 0)))
 		}
 		if f.mem != nil { // the batch holds what it needs of the messages
-			select {
-			case spare <- f.mem:
-			default:
-			}
+			spare <- f.mem // never blocks: it has room for every fetchMem the reader made
 		}
 		if err := b.fetchEnded(ctx, f.next, f.hwm, time.Now()); err != nil {
 			if ctx.Err() != nil {
@@ -177,6 +174,8 @@ func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out ch
 		}
 	}()
 	failures := 0
+	made := 0          // fetchMems allocated
+	var kept *fetchMem // the memory of a failed fetch, for the next one
 	lastBytes := int64(r.cfg.FetchMaxBytes)
 	primed := false // the first connection starts DedupeWindow back
 	fail := func(what string, err error) bool {
@@ -230,10 +229,27 @@ func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out ch
 			return
 		}
 		f := fetched{hwm: -1}
-		select {
-		case f.mem = <-spare:
+		// Memory for fetchAhead + 2 responses serves the partition (one being read, the
+		// ones waiting, one being handled): past that, wait for the batcher to hand one back
+		// rather than allocate another (a response grows to some 10 MB, and a new one each
+		// time the batcher had not yet handed its last one back churned the garbage
+		// collector).
+		switch {
+		case kept != nil: // the last fetch failed and sent nothing
+			f.mem, kept = kept, nil
+		case made < fetchAhead+2:
+			select {
+			case f.mem = <-spare:
+			default:
+				f.mem = &fetchMem{}
+				made++
+			}
 		default:
-			f.mem = &fetchMem{}
+			select {
+			case f.mem = <-spare:
+			case <-ctx.Done():
+				return
+			}
 		}
 		hwm, set, err := conn.fetchRaw(&f.mem.resp, offset, r.cfg.FetchMaxBytes, r.cfg.FetchMaxWait)
 		next := offset
@@ -260,6 +276,7 @@ func (r *Runner) readPartition(ctx context.Context, key tp, offset int64, out ch
 			case errors.As(err, &kerr):
 				what = "fetch refused by the broker; reconnecting"
 			}
+			kept = f.mem
 			if !fail(what, err) {
 				return
 			}
