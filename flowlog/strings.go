@@ -43,6 +43,38 @@ func (a *Strings) Copy(s string) string {
 	return unsafe.String(&(*c)[start], len(s))
 }
 
+// room returns the next 32 bytes of the arena's current chunk, moving to a chunk with that
+// much room first; take then keeps the first n ≤ 32 of them. Between the two the arena
+// must not be used otherwise.
+func (a *Strings) room() []byte {
+	if a.cur >= len(a.chunks) || cap(a.chunks[a.cur])-len(a.chunks[a.cur]) < 32 {
+		a.next32()
+	}
+	c := a.chunks[a.cur]
+	return c[len(c) : len(c)+32]
+}
+
+// next32 moves to the next chunk that has 32 bytes of room, making one if needed.
+func (a *Strings) next32() {
+	for a.cur < len(a.chunks) && cap(a.chunks[a.cur])-len(a.chunks[a.cur]) < 32 {
+		a.cur++
+	}
+	if a.cur == len(a.chunks) {
+		a.chunks = append(a.chunks, make([]byte, 0, stringsChunk))
+	}
+}
+
+// take keeps the first n bytes that room returned and returns them as a string.
+func (a *Strings) take(n int) string {
+	if n == 0 {
+		return ""
+	}
+	c := &a.chunks[a.cur]
+	start := len(*c)
+	*c = (*c)[:start+n]
+	return unsafe.String(&(*c)[start], n)
+}
+
 // Reset makes the arena's room free for reuse: the strings copied before must no longer
 // be used. Chunks beyond what the last batch needed are let go.
 func (a *Strings) Reset() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 )
 
 // str returns a pointer to the string field f of r, or nil if f is not a plain string field.
@@ -112,6 +113,21 @@ func (r *Record) str(f Field) *string {
 	return nil
 }
 
+// addr returns a pointer to the address field f of r, or nil if f is not an address field.
+func (r *Record) addr(f Field) *netip.Addr {
+	switch f {
+	case FieldSrcAddr:
+		return &r.SrcAddr
+	case FieldDstAddr:
+		return &r.DstAddr
+	case FieldPktSrcAddr:
+		return &r.PktSrcAddr
+	case FieldPktDstAddr:
+		return &r.PktDstAddr
+	}
+	return nil
+}
+
 // Int returns the value of an integer field (ColumnInt32/ColumnInt64) and whether it is
 // present. For other fields it returns (0, false).
 func (r *Record) Int(f Field) (int64, bool) {
@@ -186,6 +202,12 @@ func (r *Record) SetInt(f Field, v int64) error {
 	if v < 0 || uint64(v) > intMax(f) {
 		return fmt.Errorf("flowlog: %s: value %d out of range 0..%d", f, v, intMax(f))
 	}
+	r.setInt(f, uint64(v))
+	return nil
+}
+
+// setInt stores v, which fits, into integer field f and clears its Null bit.
+func (r *Record) setInt(f Field, v uint64) {
 	r.Null = r.Null.Without(f)
 	switch f {
 	case FieldVersion:
@@ -197,13 +219,13 @@ func (r *Record) SetInt(f Field, v int64) error {
 	case FieldProtocol:
 		r.Protocol = uint8(v)
 	case FieldPackets:
-		r.Packets = uint64(v)
+		r.Packets = v
 	case FieldBytes:
-		r.Bytes = uint64(v)
+		r.Bytes = v
 	case FieldStart:
-		r.Start = v
+		r.Start = int64(v)
 	case FieldEnd:
-		r.End = v
+		r.End = int64(v)
 	case FieldTCPFlags:
 		r.TCPFlags = uint8(v)
 	case FieldTrafficPath:
@@ -211,15 +233,14 @@ func (r *Record) SetInt(f Field, v int64) error {
 	case FieldEncryptionStatus:
 		r.EncryptionStatus = uint8(v)
 	case FieldPacketsLostNoRoute:
-		r.PacketsLostNoRoute = uint64(v)
+		r.PacketsLostNoRoute = v
 	case FieldPacketsLostBlackhole:
-		r.PacketsLostBlackhole = uint64(v)
+		r.PacketsLostBlackhole = v
 	case FieldPacketsLostMTUExceeded:
-		r.PacketsLostMTUExceeded = uint64(v)
+		r.PacketsLostMTUExceeded = v
 	case FieldPacketsLostTTLExpired:
-		r.PacketsLostTTLExpired = uint64(v)
+		r.PacketsLostTTLExpired = v
 	}
-	return nil
 }
 
 var (
@@ -233,6 +254,36 @@ func (a Action) String() string    { return enumName(actionNames[:], int(a)) }
 func (s LogStatus) String() string { return enumName(statusNames[:], int(s)) }
 func (d Direction) String() string { return enumName(directionNames[:], int(d)) }
 func (t AddrType) String() string  { return enumName(typeNames[:], int(t)) }
+
+// enumNames returns the names of the values of enum field f by value (index 0 is "-"), or
+// nil if f is not one of the enum fields.
+func enumNames(f Field) []string {
+	switch f {
+	case FieldAction:
+		return actionNames[:]
+	case FieldLogStatus:
+		return statusNames[:]
+	case FieldFlowDirection:
+		return directionNames[:]
+	case FieldType:
+		return typeNames[:]
+	}
+	return nil
+}
+
+// setEnum stores value i into enum field f.
+func (r *Record) setEnum(f Field, i uint8) {
+	switch f {
+	case FieldAction:
+		r.Action = Action(i)
+	case FieldLogStatus:
+		r.LogStatus = LogStatus(i)
+	case FieldFlowDirection:
+		r.FlowDirection = Direction(i)
+	case FieldType:
+		r.Type = AddrType(i)
+	}
+}
 
 func enumName(names []string, i int) string {
 	if i < len(names) {
@@ -323,44 +374,16 @@ func (r *Record) SetValue(f Field, s string) error {
 		if err != nil || a.Zone() != "" {
 			return fmt.Errorf("%w %q: not an IP address", errBadValue, s)
 		}
-		switch f {
-		case FieldSrcAddr:
-			r.SrcAddr = a
-		case FieldDstAddr:
-			r.DstAddr = a
-		case FieldPktSrcAddr:
-			r.PktSrcAddr = a
-		default:
-			r.PktDstAddr = a
-		}
+		*r.addr(f) = a
 		return nil
-	case FieldAction:
-		i, ok := enumIndex(actionNames[:], s)
+	case FieldAction, FieldLogStatus, FieldFlowDirection, FieldType:
+		names := enumNames(f)
+		i, ok := enumIndex(names, s)
 		if !ok {
-			return fmt.Errorf("%w %q: want ACCEPT or REJECT", errBadValue, s)
+			choices := strings.Join(names[1:len(names)-1], ", ") + " or " + names[len(names)-1]
+			return fmt.Errorf("%w %q: want %s", errBadValue, s, choices)
 		}
-		r.Action = Action(i)
-		return nil
-	case FieldLogStatus:
-		i, ok := enumIndex(statusNames[:], s)
-		if !ok {
-			return fmt.Errorf("%w %q: want OK, NODATA or SKIPDATA", errBadValue, s)
-		}
-		r.LogStatus = LogStatus(i)
-		return nil
-	case FieldFlowDirection:
-		i, ok := enumIndex(directionNames[:], s)
-		if !ok {
-			return fmt.Errorf("%w %q: want ingress or egress", errBadValue, s)
-		}
-		r.FlowDirection = Direction(i)
-		return nil
-	case FieldType:
-		i, ok := enumIndex(typeNames[:], s)
-		if !ok {
-			return fmt.Errorf("%w %q: want IPv4, IPv6 or EFA", errBadValue, s)
-		}
-		r.Type = AddrType(i)
+		r.setEnum(f, uint8(i))
 		return nil
 	case FieldIgnored:
 		return nil
@@ -393,15 +416,10 @@ func (r *Record) SetValue(f Field, s string) error {
 
 // clear marks field f absent.
 func (r *Record) clear(f Field) {
+	if a := r.addr(f); a != nil {
+		*a = netip.Addr{}
+	}
 	switch f {
-	case FieldSrcAddr:
-		r.SrcAddr = netip.Addr{}
-	case FieldDstAddr:
-		r.DstAddr = netip.Addr{}
-	case FieldPktSrcAddr:
-		r.PktSrcAddr = netip.Addr{}
-	case FieldPktDstAddr:
-		r.PktDstAddr = netip.Addr{}
 	case FieldAction:
 		r.Action = ActionUnset
 	case FieldLogStatus:

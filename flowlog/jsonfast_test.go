@@ -1,0 +1,237 @@
+package flowlog
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+// TestParseJSONCopyProperty: on runs of random records of random shapes (as one producer
+// sends them, so that ParseJSONCopy learns their key order and takes its fast path), some
+// altered (escapes, white space, nulls, "-", numbers as strings, bad values, truncation),
+// ParseJSONCopy into a few reused slots agrees with ParseJSON and with the generic decoder,
+// error for error and record for record; every record of a batch still holds its values
+// when the batch ends, after its message was overwritten.
+func TestParseJSONCopyProperty(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const slots = 5
+	var (
+		fast, generic           [slots]Record
+		fastArena, genericArena Strings
+		want                    [slots]Record
+		valid                   [slots]bool
+		decoded, failed         int
+	)
+	for run := 0; run < 600; run++ {
+		f := randomFormat(rng)
+		lossless := rng.IntN(4) > 0
+		for i, n := 0, 1+rng.IntN(12); i < n; i++ {
+			r := randomRecord(rng, f)
+			if rng.IntN(6) == 0 {
+				*r.str(randomStringField(rng, f)) = randomAwkwardString(rng)
+			}
+			var msg []byte
+			if lossless {
+				msg = AppendJSON(nil, &r)
+			} else {
+				msg = f.AppendJSON(nil, &r)
+			}
+			if rng.IntN(5) == 0 {
+				msg = alterJSON(rng, msg)
+			}
+			s := (decoded + failed) % slots
+			var ref Record
+			errRef := ParseJSON(msg, &ref)
+			scratch := bytes.Clone(msg)
+			errFast := ParseJSONCopy(scratch, &fast[s], &fastArena)
+			errGeneric := parseJSONTo(msg, string(msg), &generic[s], &genericArena, false)
+			clear(scratch)
+			if (errRef == nil) != (errFast == nil) || (errRef == nil) != (errGeneric == nil) {
+				t.Fatalf("%s\nParseJSON: %v\nParseJSONCopy: %v\ngeneric: %v", msg, errRef, errFast, errGeneric)
+			}
+			valid[s] = errRef == nil
+			if errRef != nil {
+				failed++
+				continue
+			}
+			decoded++
+			if fast[s] != ref || generic[s] != ref {
+				t.Fatalf("%s\nParseJSON:     %+v\nParseJSONCopy: %+v\ngeneric:       %+v", msg, ref, fast[s], generic[s])
+			}
+			want[s] = ref
+		}
+		if run%7 == 0 { // the batch ends: its records must still be whole, then the arenas serve again
+			for s := range fast {
+				if valid[s] && (fast[s] != want[s] || generic[s] != want[s]) {
+					t.Fatalf("slot %d changed before its batch ended:\n got %+v\nwant %+v", s, fast[s], want[s])
+				}
+			}
+			fastArena.Reset()
+			genericArena.Reset()
+		}
+	}
+	if decoded < 2000 || failed < 100 {
+		t.Fatalf("%d messages decoded, %d refused: the test no longer covers both", decoded, failed)
+	}
+}
+
+// randomStringField picks one of f's plain string fields, or account-id when f has none.
+func randomStringField(rng *rand.Rand, f *Format) Field {
+	var fs []Field
+	for _, fd := range f.Fields() {
+		if fd != FieldIgnored && new(Record).str(fd) != nil {
+			fs = append(fs, fd)
+		}
+	}
+	if len(fs) == 0 {
+		return FieldAccountID
+	}
+	return fs[rng.IntN(len(fs))]
+}
+
+// randomAwkwardString is a value that takes the fast path's edges: escapes, control
+// characters, UTF-8, lengths around its 8- and 32-byte steps, empty.
+func randomAwkwardString(rng *rand.Rand) string {
+	pieces := []string{"a", "-", `"`, `\`, "\n", "\x01", "é", "\u2028", "/", "0123456789abcdef"}
+	var b strings.Builder
+	for n := rng.IntN(40); b.Len() < n; {
+		b.WriteString(pieces[rng.IntN(len(pieces))])
+	}
+	return b.String()
+}
+
+// alterJSON changes msg in one of the ways a producer other than AppendJSON (or a broken
+// one) might: white space, a value's form, a byte, its end.
+func alterJSON(rng *rand.Rand, msg []byte) []byte {
+	s := string(msg)
+	switch rng.IntN(10) {
+	case 0:
+		s = strings.ReplaceAll(s, `":`, `" : `)
+	case 1:
+		s = strings.ReplaceAll(s, `,"`, " ,\n\t\"")
+	case 2: // a number as a string
+		if i := strings.IndexAny(s, "0123456789"); i > 0 && s[i-1] == ':' {
+			j := i
+			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+				j++
+			}
+			s = s[:i] + `"` + s[i:j] + `"` + s[j:]
+		}
+	case 3: // a value becomes null or "-"
+		repl := []string{"null", `"-"`, `""`, "-", "1e3", "007", "99999999999999999999", "true", "[1]"}[rng.IntN(9)]
+		if i := strings.Index(s, `":`); i > 0 {
+			j := i + 2
+			if s[j] == '"' {
+				j = j + 1 + strings.IndexByte(s[j+1:], '"') + 1
+			} else {
+				for j < len(s) && s[j] != ',' && s[j] != '}' {
+					j++
+				}
+			}
+			s = s[:i+2] + repl + s[j:]
+		}
+	case 4: // an address in another spelling
+		for _, a := range []string{"010.0.0.1", "10.0.0.256", "1.2.3", "::ffff:1.2.3.4", "fe80::1%eth0", "1.2.3.4.5", "0.0.0.0", "255.255.255.255"} {
+			if i := strings.Index(s, `"srcaddr":"`); i >= 0 {
+				j := i + len(`"srcaddr":"`)
+				k := j + strings.IndexByte(s[j:], '"')
+				s = s[:j] + a + s[k:]
+				if rng.IntN(2) == 0 {
+					break
+				}
+			}
+		}
+	case 5: // truncated
+		s = s[:rng.IntN(len(s))]
+	case 6: // one byte changed
+		b := []byte(s)
+		b[rng.IntN(len(b))] = `"\:,{}[] -0aé`[rng.IntN(14)]
+		s = string(b)
+	case 7: // an unknown key first and last
+		s = `{"future-field":"x",` + s[1:len(s)-1] + `,"other-field":[1,{"a":"}"}]}`
+	case 9: // a member at a limit of its field's range, first or last
+		m := []string{`"version":0`, `"version":255`, `"start":1418530010123`, `"end":2147483647`, `"end":2147483648`,
+			`"end":2147483647999`, `"srcport":65535`, `"dstport":65536`, `"tcp-flags":256`, `"packets":9223372036854775807`,
+			`"bytes":9223372036854775808`, `"tgw-id":"-"`, `"type":"IPv6"`, `"action":"accept"`}[rng.IntN(14)]
+		if rng.IntN(2) == 0 {
+			s = "{" + m + "," + s[1:]
+		} else {
+			s = s[:len(s)-1] + "," + m + "}"
+		}
+	case 8: // a key twice
+		if i := strings.IndexByte(s, ','); i > 0 {
+			s = s[:len(s)-1] + "," + s[1:i] + "}"
+		}
+	}
+	return []byte(s)
+}
+
+// TestParseJSONCopySlotReuse: a slot that held a record with every field set and then gets
+// a message with few keys keeps nothing of the record before, on the fast path (the key
+// order learnt) as on the first parse.
+func TestParseJSONCopySlotReuse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	full := randomRecord(rng, AllVPC)
+	for _, fd := range AllVPC.Fields() { // every field present
+		if p := full.str(fd); p != nil && *p == "" {
+			*p = "v"
+		}
+	}
+	full.SrcAddr, full.Kind = netip.MustParseAddr("10.1.2.3"), KindVPC
+	small := []byte(`{"interface-id":"eni-1","srcport":443}`)
+	var arena Strings
+	var slot, want Record
+	if err := ParseJSON(small, &want); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := ParseJSONCopy(AppendJSON(nil, &full), &slot, &arena); err != nil {
+			t.Fatal(err)
+		}
+		if err := ParseJSONCopy(small, &slot, &arena); err != nil {
+			t.Fatal(err)
+		}
+		if slot != want {
+			t.Fatalf("round %d: slot kept values of its record before:\n got %+v\nwant %+v", i, slot, want)
+		}
+	}
+}
+
+// TestStringStop checks the word-wise scan of stringStop against its byte-wise definition:
+// every byte value at every position, then random mixes of stop and other bytes.
+func TestStringStop(t *testing.T) {
+	byteWise := func(b []byte) int {
+		for i, c := range b {
+			if c == '"' || c == '\\' || c < 0x20 {
+				return i
+			}
+		}
+		return len(b)
+	}
+	for pos := 0; pos < 40; pos++ {
+		for c := 0; c < 256; c++ {
+			b := bytes.Repeat([]byte{'a'}, 40)
+			b[pos] = byte(c)
+			for n := pos; n <= 40; n++ {
+				if got, want := stringStop(b[:n]), byteWise(b[:n]); got != want {
+					t.Fatalf("byte %#x at %d of %d: stop at %d, want %d", c, pos, n, got, want)
+				}
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := 0; i < 20000; i++ {
+		b := make([]byte, rng.IntN(70))
+		for j := range b {
+			b[j] = []byte{'"', '\\', 0, 0x1f, 0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff, 'x'}[rng.IntN(14)]
+			if rng.IntN(3) > 0 {
+				b[j] = byte(rng.IntN(256))
+			}
+		}
+		if got, want := stringStop(b), byteWise(b); got != want {
+			t.Fatalf("%q: stop at %d, want %d", b, got, want)
+		}
+	}
+}
