@@ -225,14 +225,21 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
+	lsCPU0, _ := procUsage(ls)
+	brokerCPU2, _ := procUsage(broker)
 	sink, err := runSink(ctx, o, dir, ft, brokerAddr, lsAddr, metricsAddr, total)
 	if err != nil {
 		return err
 	}
+	lsCPU1, lsRSS := procUsage(ls)
+	brokerCPU3, _ := procUsage(broker)
+	// What the sink's peers used while it ran: they share the machine's cores with it.
+	lsFig := figure{name: "log store (during sink)", records: total, wall: sink.wall, cpu: lsCPU1 - lsCPU0, rssKB: lsRSS}
+	brokerSinkFig := figure{name: "broker (during sink)", records: total, wall: sink.wall, cpu: brokerCPU3 - brokerCPU2, rssKB: brokerRSS}
 
 	fmt.Println()
 	fmt.Printf("%-34s %10s %9s %12s %9s %12s %10s\n", "process", "records", "wall", "records/s", "CPU", "CPU µs/rec", "peak RSS")
-	for _, f := range []figure{genText, gen, brokerFig, raw, sink} {
+	for _, f := range []figure{genText, gen, brokerFig, raw, sink, lsFig, brokerSinkFig} {
 		fmt.Printf("%-34s %10d %8.2fs %12.0f %8.2fs %12.2f %8d MB\n", f.name, f.records, f.wall.Seconds(), f.rate(),
 			f.cpu.Seconds(), f.usPerRecord(), f.rssKB>>10)
 	}
