@@ -102,22 +102,30 @@ func numFiller[T uint8 | uint16 | uint64 | int64](f flowlog.Field, off uintptr, 
 	}
 }
 
+// numEnds is the end offset in flowlog.Record of each field of numFields.
+var numEnds map[flowlog.Field]uintptr
+
 // numFields gives direct access to the integer fields (all but version, whose absent
 // value depends on the format).
 var numFields = func() map[flowlog.Field]filler {
 	var r flowlog.Record
 	base := uintptr(unsafe.Pointer(&r))
 	i32 := func(f flowlog.Field) bool { return f.Info().Type == flowlog.ColumnInt32 }
+	numEnds = make(map[flowlog.Field]uintptr)
 	u8 := func(f flowlog.Field, p *uint8) filler {
+		numEnds[f] = uintptr(unsafe.Pointer(p)) - base + 1
 		return numFiller[uint8](f, uintptr(unsafe.Pointer(p))-base, i32(f))
 	}
 	u16 := func(f flowlog.Field, p *uint16) filler {
+		numEnds[f] = uintptr(unsafe.Pointer(p)) - base + 2
 		return numFiller[uint16](f, uintptr(unsafe.Pointer(p))-base, i32(f))
 	}
 	u64 := func(f flowlog.Field, p *uint64) filler {
+		numEnds[f] = uintptr(unsafe.Pointer(p)) - base + 8
 		return numFiller[uint64](f, uintptr(unsafe.Pointer(p))-base, i32(f))
 	}
 	i64 := func(f flowlog.Field, p *int64) filler {
+		numEnds[f] = uintptr(unsafe.Pointer(p)) - base + 8
 		return numFiller[int64](f, uintptr(unsafe.Pointer(p))-base, i32(f))
 	}
 	return map[flowlog.Field]filler{
@@ -198,6 +206,46 @@ var strFields = func() map[flowlog.Field]uintptr {
 		flowlog.FieldTGWPairAttachmentID: off(&r.TGWPairAttachmentID),
 	}
 }()
+
+// fieldEnds is the end offset in flowlog.Record of each field read directly; other fields
+// (read through Record methods) may touch any part of it.
+var fieldEnds = func() map[flowlog.Field]uintptr {
+	var r flowlog.Record
+	base := uintptr(unsafe.Pointer(&r))
+	m := map[flowlog.Field]uintptr{
+		flowlog.FieldVersion:       uintptr(unsafe.Pointer(&r.Version)) - base + 1,
+		flowlog.FieldSrcAddr:       uintptr(unsafe.Pointer(&r.SrcAddr)) - base + unsafe.Sizeof(r.SrcAddr),
+		flowlog.FieldDstAddr:       uintptr(unsafe.Pointer(&r.DstAddr)) - base + unsafe.Sizeof(r.DstAddr),
+		flowlog.FieldPktSrcAddr:    uintptr(unsafe.Pointer(&r.PktSrcAddr)) - base + unsafe.Sizeof(r.PktSrcAddr),
+		flowlog.FieldPktDstAddr:    uintptr(unsafe.Pointer(&r.PktDstAddr)) - base + unsafe.Sizeof(r.PktDstAddr),
+		flowlog.FieldAction:        uintptr(unsafe.Pointer(&r.Action)) - base + unsafe.Sizeof(r.Action),
+		flowlog.FieldLogStatus:     uintptr(unsafe.Pointer(&r.LogStatus)) - base + unsafe.Sizeof(r.LogStatus),
+		flowlog.FieldType:          uintptr(unsafe.Pointer(&r.Type)) - base + unsafe.Sizeof(r.Type),
+		flowlog.FieldFlowDirection: uintptr(unsafe.Pointer(&r.FlowDirection)) - base + unsafe.Sizeof(r.FlowDirection),
+	}
+	for f, off := range strFields {
+		m[f] = off + unsafe.Sizeof("")
+	}
+	for f := range numFields { // numFields' initialisation fills numEnds
+		m[f] = numEnds[f]
+	}
+	return m
+}()
+
+// recordSpan is how many bytes from the start of a record the columns of format read.
+func recordSpan(format *flowlog.Format) uintptr {
+	span := unsafe.Sizeof(r0.Null) + unsafe.Offsetof(r0.Null)
+	for _, f := range format.Fields() {
+		end, ok := fieldEnds[f]
+		if !ok {
+			return unsafe.Sizeof(r0)
+		}
+		span = max(span, end)
+	}
+	return span
+}
+
+var r0 flowlog.Record
 
 func fillerFor(f flowlog.Field) filler {
 	switch f {

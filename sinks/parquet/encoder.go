@@ -62,6 +62,7 @@ type colChunk struct {
 	addrs4   table[uint32]
 	addrs    table[netip.Addr]
 	nums     table[int64]
+	small    []int32    // INT32 value 0–65535 → dictionary index + 1 (ports, protocols): no hashing
 	enums    [256]int32 // enum key → dictionary index + 1, or -1 for null
 	lastStr  string     // last string seen and its index: ids repeat in runs
 	lastIdx  int32
@@ -230,6 +231,21 @@ func (c *colChunk) addr(a netip.Addr) {
 // int32v appends the present INT32 value x.
 func (c *colChunk) int32v(x int32) {
 	c.defs = append(c.defs, 1)
+	if uint32(x) < 1<<16 {
+		// Ports, protocols and flags: a direct index, where a hash table of thousands of
+		// ports would cost a hash and a probe of a table four times the size.
+		if c.small == nil {
+			c.small = make([]int32, 1<<16)
+		}
+		i := c.small[uint16(x)] - 1
+		if i < 0 {
+			i = c.dictLen
+			c.small[uint16(x)] = i + 1
+			c.addDictInt32(x)
+		}
+		c.idx = append(c.idx, i)
+		return
+	}
 	k := int64(x)
 	h := mix(uint64(k))
 	pos, ok := c.nums.find(k, h)
@@ -237,11 +253,15 @@ func (c *colChunk) int32v(x int32) {
 	if !ok {
 		i = c.dictLen
 		c.nums.insert(pos, k, h, i)
-		c.dict = binary.LittleEndian.AppendUint32(c.dict, uint32(x))
-		c.dictLen++
-		c.bound(k)
+		c.addDictInt32(x)
 	}
 	c.idx = append(c.idx, i)
+}
+
+func (c *colChunk) addDictInt32(x int32) {
+	c.dict = binary.LittleEndian.AppendUint32(c.dict, uint32(x))
+	c.dictLen++
+	c.bound(int64(x))
 }
 
 // int64v appends the present INT64 value x.
@@ -269,9 +289,12 @@ type encoder struct {
 	out    io.Writer
 	offset int64
 	codec  compress.Codec
-	cols   []colChunk
-	meta   format.FileMetaData
-	err    error
+	// dictCodec compresses dictionary pages: the default gzip codec's are Huffman-only
+	// (see dictCodecOf).
+	dictCodec compress.Codec
+	cols      []colChunk
+	meta      format.FileMetaData
+	err       error
 
 	levels  []byte // RLE definition levels of a page
 	values  []byte // encoded values of a page
@@ -404,7 +427,7 @@ func (e *encoder) writeRowGroup() error {
 				return fmt.Errorf("parquet: column %s: dictionary of %d bytes exceeds a page; use smaller row groups", c.name, len(c.dict))
 			}
 			var err error
-			if e.comp, err = e.codec.Encode(e.comp[:0], c.dict); err != nil {
+			if e.comp, err = e.dictCodec.Encode(e.comp[:0], c.dict); err != nil {
 				return fmt.Errorf("parquet: column %s: compress dictionary: %w", c.name, err)
 			}
 			h := format.PageHeader{Type: format.DictionaryPage, UncompressedPageSize: int32(len(c.dict)),
@@ -442,6 +465,19 @@ func (e *encoder) writeRowGroup() error {
 }
 
 func (c *colChunk) resetChunk() {
+	if c.small != nil {
+		if c.dictLen > 1<<12 {
+			clear(c.small)
+		} else {
+			// Only the values of the dictionary were set: clearing those is cheaper than
+			// clearing the whole index for a file of a few thousand rows.
+			for b := c.dict; len(b) >= 4; b = b[4:] {
+				if v := binary.LittleEndian.Uint32(b); v < 1<<16 {
+					c.small[v] = 0
+				}
+			}
+		}
+	}
 	c.dict, c.dictLen = c.dict[:0], 0
 	c.strs.reset()
 	c.addrs4.reset()

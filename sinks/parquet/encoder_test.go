@@ -234,6 +234,50 @@ func TestResetReuse(t *testing.T) {
 	}
 }
 
+// TestResetReusePorts reuses one writer over files whose INT32 columns (ports) take many
+// distinct values, then few, then values of both earlier files: the direct port index is
+// cleared wholesale after a large dictionary and value by value after a small one, and a
+// port index left over from an earlier file would make a row read back a wrong port.
+func TestResetReusePorts(t *testing.T) {
+	many := realistic(6000, 31)
+	for i := range many {
+		many[i].SrcPort, many[i].DstPort = uint16(1024+i), uint16(60000-i)
+	}
+	few := realistic(500, 32)
+	for i := range few {
+		few[i].SrcPort = uint16(1024 + i%7)
+	}
+	mixed := realistic(3000, 33)
+	for i := range mixed {
+		mixed[i].SrcPort, mixed[i].DstPort = uint16(1024+(i*7)%6000), uint16(1024+i%11)
+	}
+	var buf bytes.Buffer
+	fw := NewFileWriter(&buf, DefaultVPCFormat, WriterOptions{})
+	for n, recs := range [][]flowlog.Record{many, few, mixed, few} {
+		buf.Reset()
+		fw.Reset(&buf)
+		if err := fw.Write(recs...); err != nil {
+			t.Fatal(err)
+		}
+		if err := fw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := ReadRecords(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, have := lines(DefaultVPCFormat, recs), lines(DefaultVPCFormat, got)
+		if len(have) != len(want) {
+			t.Fatalf("file %d: %d rows, want %d", n, len(have), len(want))
+		}
+		for i := range want {
+			if have[i] != want[i] {
+				t.Fatalf("file %d row %d:\n got %s\nwant %s", n, i, have[i], want[i])
+			}
+		}
+	}
+}
+
 // TestCodecNames checks the codec names the config accepts, and that every gzip level
 // writes a file that reads back.
 func TestCodecNames(t *testing.T) {

@@ -146,6 +146,22 @@ func Codec(name string) (compress.Codec, error) {
 // levels 3–6 about 14% for files 4–5% smaller, level 9 as much as all the rest.
 const DefaultGzipLevel = 2
 
+// gzipHuffman compresses the dictionary pages of the default "gzip" codec. A dictionary
+// holds each distinct id or address once, so LZ matching finds little in it, while the
+// entropy of its hex digits and decimal octets is most of what gzip gains: on generated
+// flow logs, Huffman-only dictionaries are 2% smaller than at level 2 for half the CPU.
+// Readers see ordinary gzip either way.
+var gzipHuffman = &gzip.Codec{Level: gzip.HuffmanOnly}
+
+// dictCodecOf is the codec of dictionary pages for page codec c: Huffman-only gzip for the
+// default "gzip", c itself for every other choice (an explicit gzip level included).
+func dictCodecOf(c compress.Codec) compress.Codec {
+	if c == gzipCodecs[DefaultGzipLevel-1] {
+		return gzipHuffman
+	}
+	return c
+}
+
 // gzipCodecs are shared per level: a codec pools its compressors.
 var gzipCodecs = func() (cs [9]*gzip.Codec) {
 	for i := range cs {
