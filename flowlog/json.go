@@ -190,9 +190,7 @@ func parseJSONTo(data []byte, src string, r *Record, a *Strings, fast bool) erro
 			prev = f
 		}
 		p.skipSpace()
-		if known && fast && p.fastValue(r, f) {
-			// stored
-		} else if !known && ValidExtraName(name) {
+		if !known && ValidExtraName(name) {
 			if err := p.extra(r, name); err != nil {
 				return err
 			}
@@ -293,17 +291,30 @@ func (p *jsonScanner) predict(prev Field) (Field, bool) {
 	return 0, false
 }
 
-// keyPattern is a field's JSON key with its quotes (AWS names need no escape) and colon, as
-// four little-endian words and their masks: the key is compared in four loads and no
-// branch (HasPrefix was a fifth of the time of a parse whose keys were all predicted).
-type keyPattern struct {
+// pattern is a short string (at most 32 bytes) as four little-endian words and their
+// masks, so that it is compared with bytes in four loads and no branch. Keys are compared
+// as patterns of their quoted name and colon (AWS names need no escape): HasPrefix was a
+// fifth of the time of a parse whose keys were all predicted.
+type pattern struct {
 	words, masks [4]uint64
 	n            int // bytes
 	s            string
 }
 
-// at reports whether data holds the key at i.
-func (k *keyPattern) at(data []byte, i int) bool {
+func newPattern(s string) (p pattern) {
+	if len(s) > 32 {
+		panic("flowlog: pattern " + s + " longer than 32 bytes")
+	}
+	p.s, p.n = s, len(s)
+	for j := 0; j < len(s); j++ {
+		p.words[j/8] |= uint64(s[j]) << (j % 8 * 8)
+		p.masks[j/8] |= 0xff << (j % 8 * 8)
+	}
+	return p
+}
+
+// at reports whether data holds the pattern at i.
+func (k *pattern) at(data []byte, i int) bool {
 	if i < 0 || len(data)-i < 32 {
 		return strings.HasPrefix(unsafe.String(unsafe.SliceData(data[i:]), len(data)-i), k.s)
 	}
@@ -314,18 +325,10 @@ func (k *keyPattern) at(data []byte, i int) bool {
 		(binary.LittleEndian.Uint64(d[24:])^k.words[3])&k.masks[3] == 0
 }
 
-var keyPatterns = func() (keys [numFields]keyPattern) {
+// keyPatterns holds each field's `"name":`.
+var keyPatterns = func() (keys [numFields]pattern) {
 	for i := range keys {
-		k := &keys[i]
-		k.s = `"` + fieldInfo[i].Name + `":`
-		k.n = len(k.s)
-		if k.n > 32 {
-			panic("flowlog: key pattern of " + k.s + " longer than 32 bytes")
-		}
-		for j := 0; j < k.n; j++ {
-			k.words[j/8] |= uint64(k.s[j]) << (j % 8 * 8)
-			k.masks[j/8] |= 0xff << (j % 8 * 8)
-		}
+		keys[i] = newPattern(`"` + fieldInfo[i].Name + `":`)
 	}
 	return keys
 }()

@@ -29,14 +29,16 @@ const (
 type valuePlan struct {
 	kind valueKind
 	tgw  bool // the field makes a record a Transit Gateway one
-	// valueString, valueInt: where the value is in a Record; valueInt: its size in bytes.
+	// Where the value is in a Record (but for enums); valueInt: its size in bytes.
 	off  uintptr
 	size uintptr
 	// valueInt: the values stored as they are. SetValue refuses version 0 and reads
 	// start and end above 2^31-1 as milliseconds: those go the generic way.
 	min, max uint64
-	// valueEnum: the names by value (index 0 is "-", never matched).
-	names []string
+	// valueEnum: the names by value (index 0 is "-"), and the quoted names of the values
+	// but "-" (which clears the field, the generic way).
+	names  []string
+	quoted []pattern
 }
 
 var valuePlans = func() (plans [numFields + 1]valuePlan) {
@@ -50,7 +52,7 @@ var valuePlans = func() (plans [numFields + 1]valuePlan) {
 		case r.str(f) != nil:
 			pl.kind, pl.off = valueString, uintptr(unsafe.Pointer(r.str(f)))-base
 		case r.addr(f) != nil:
-			pl.kind = valueAddr
+			pl.kind, pl.off = valueAddr, uintptr(unsafe.Pointer(r.addr(f)))-base
 		case fieldInfo[f].Type != ColumnString:
 			pl.kind, pl.max = valueInt, intMax(f)
 			pl.off, pl.size = intLayout(f)
@@ -62,6 +64,9 @@ var valuePlans = func() (plans [numFields + 1]valuePlan) {
 			}
 		case enumNames(f) != nil:
 			pl.kind, pl.names = valueEnum, enumNames(f)
+			for _, name := range pl.names[1:] {
+				pl.quoted = append(pl.quoted, newPattern(`"`+name+`"`))
+			}
 		}
 	}
 	return plans
@@ -102,96 +107,166 @@ func (r *Record) storeInt(pl *valuePlan, f Field, v uint64) {
 	}
 }
 
-// fastMembers reads the members of the object at p.pos while their keys are the ones
-// predicted (see predict) and their values have the plain forms, storing the values. It
-// returns the last key read (prev if none) and whether it stopped after a value (at a byte
-// other than the comma it consumed after each value) rather than at the start of a member
-// it left to the generic path.
+// fastMembers reads the members of the object at p.pos while their keys are known and
+// their values have the plain forms, storing the values; it returns the last key read
+// (prev if none) and whether it stopped after a value (at a byte other than the comma it
+// consumed after each value) rather than at the start of a member it leaves to the generic
+// path. Keys are first compared with the one predicted (see predict), else looked up and
+// learnt. It is one function, values and all, so that its state stays in registers.
 func (p *jsonScanner) fastMembers(r *Record, prev Field) (Field, bool) {
-	d := p.data
+	d, pos, a := p.data, p.pos, p.strs
+	// The strings of the message go to arena room taken once, with 32 bytes to spare: a
+	// string is copied eight bytes at a time before its length is known.
+	room := a.reserve(len(d) - pos + 32)
+	if room == nil {
+		return prev, false
+	}
+	used := 0
 	afterValue := false
 	for {
-		n := p.strs.next[prev]
-		if n == 0 {
+		// The key.
+		var f Field
+		var i int // the value's start
+		n := a.next[prev]
+		hit := false
+		if n != 0 {
+			k := &keyPatterns[n-1]
+			if len(d)-pos >= 32 && pos >= 0 {
+				// pattern.at, inlined: a call here made the loop spill and reload its registers.
+				w := d[pos : pos+32]
+				hit = (binary.LittleEndian.Uint64(w)^k.words[0])&k.masks[0]|
+					(binary.LittleEndian.Uint64(w[8:])^k.words[1])&k.masks[1]|
+					(binary.LittleEndian.Uint64(w[16:])^k.words[2])&k.masks[2]|
+					(binary.LittleEndian.Uint64(w[24:])^k.words[3])&k.masks[3] == 0
+			} else {
+				hit = k.at(d, pos)
+			}
+		}
+		if hit {
+			f, i = Field(n-1), pos+keyPatterns[n-1].n
+		} else {
+			var ok bool
+			if f, i, ok = keyAt(d, pos); !ok {
+				break
+			}
+			a.next[prev] = uint8(f) + 1
+		}
+		// The value.
+		pl := &valuePlans[f]
+		var end int
+		switch pl.kind {
+		case valueInt:
+			// Numbers of up to 15 digits are read eight digits at a time, without a branch
+			// per digit: the lengths of ports and counters vary from record to record, and
+			// mispredicted branches were most of the cost of reading them.
+			var v uint64
+			var e int
+			if len(d)-i >= 16 && i >= 0 {
+				x0 := binary.LittleEndian.Uint64(d[i:]) ^ 0x3030303030303030 // digits become 0–9
+				x1 := binary.LittleEndian.Uint64(d[i+8:]) ^ 0x3030303030303030
+				n0, n1 := digitRun(x0), digitRun(x1)
+				v = eightDigits(x0 << (64 - 8*n0)) // leading zeros shifted in
+				e = i + int(n0)
+				if n0 == 8 {
+					v = v*pow10[n1&7] + eightDigits(x1<<(64-8*n1))
+					e += int(n1)
+				}
+				if e == i || e-i >= 16 || isNumberByte(d[e]) {
+					e = 0
+				}
+			}
+			if e == 0 {
+				var ok bool
+				if v, e, ok = uintAt(d, i); !ok {
+					break
+				}
+			}
+			if v < pl.min || v > pl.max {
+				break
+			}
+			r.storeInt(pl, f, v)
+			end = e
+		case valueString:
+			if len(d)-i >= 34 && d[i] == '"' {
+				// The string and the 32 bytes after its quote are copied in four words,
+				// which also find its end.
+				w := d[i+1 : i+33]
+				w0, w1 := binary.LittleEndian.Uint64(w), binary.LittleEndian.Uint64(w[8:])
+				w2, w3 := binary.LittleEndian.Uint64(w[16:]), binary.LittleEndian.Uint64(w[24:])
+				m := stopBits(w0) | stopBits(w1)<<8 | stopBits(w2)<<16 | stopBits(w3)<<24
+				if n := bits.TrailingZeros32(m); m != 0 && w[n] == '"' && (n != 1 || w[0] != '-') {
+					to := room[used : used+32]
+					binary.LittleEndian.PutUint64(to, w0)
+					binary.LittleEndian.PutUint64(to[8:], w1)
+					binary.LittleEndian.PutUint64(to[16:], w2)
+					binary.LittleEndian.PutUint64(to[24:], w3)
+					*(*string)(unsafe.Add(unsafe.Pointer(r), pl.off)) = unsafe.String(&to[0], n)
+					used += n
+					end = i + n + 2
+				}
+				break
+			}
+			if s, e, ok := p.plainStringAt(i); ok && s != "-" {
+				n := copy(room[used:], s)
+				*(*string)(unsafe.Add(unsafe.Pointer(r), pl.off)) = unsafe.String(unsafe.SliceData(room[used:]), n)
+				used += n
+				end = e
+			}
+		case valueAddr:
+			if addr, e, ok := ipv4At(d, i); ok {
+				*(*netip.Addr)(unsafe.Add(unsafe.Pointer(r), pl.off)) = addr
+				end = e
+			} else if s, e, ok := p.plainStringAt(i); ok && s != "-" {
+				if addr, ok := parseAddr(s); ok {
+					*(*netip.Addr)(unsafe.Add(unsafe.Pointer(r), pl.off)) = addr
+					end = e
+				}
+			}
+		case valueEnum:
+			for v := range pl.quoted {
+				if pl.quoted[v].at(d, i) {
+					r.setEnum(f, uint8(v+1))
+					end = i + pl.quoted[v].n
+					break
+				}
+			}
+		}
+		if end == 0 { // not a plain value: the generic path reads the member again
 			break
 		}
-		f := Field(n - 1)
-		k := &keyPatterns[f]
-		if !k.at(d, p.pos) {
-			break
+		if pl.tgw {
+			r.Kind = KindTGW
 		}
-		start := p.pos
-		p.pos += k.n
-		if !p.fastValue(r, f) {
-			p.pos = start
-			break
-		}
-		prev = f
-		if p.pos >= len(d) || d[p.pos] != ',' {
+		prev, pos = f, end
+		if pos >= len(d) || d[pos] != ',' {
 			afterValue = true
 			break
 		}
-		p.pos++
+		pos++
 	}
+	a.commit(used)
+	p.pos = pos
 	return prev, afterValue
 }
 
-// fastValue stores the value at p.pos into known field f when it has one of the plain forms,
-// and reports whether it did; otherwise it reads nothing and changes nothing.
-func (p *jsonScanner) fastValue(r *Record, f Field) bool {
-	pl := &valuePlans[f]
-	switch pl.kind {
-	case valueInt:
-		v, end, ok := p.uintAt(p.pos)
-		if !ok || v < pl.min || v > pl.max {
-			return false
-		}
-		r.storeInt(pl, f, v)
-		p.pos = end
-	case valueString:
-		s, end, ok := p.copyStringAt(p.pos)
-		if !ok {
-			return false
-		}
-		*(*string)(unsafe.Add(unsafe.Pointer(r), pl.off)) = s
-		p.pos = end
-	case valueAddr:
-		a, end, ok := ipv4At(p.data, p.pos)
-		if !ok {
-			var s string
-			if s, end, ok = p.plainStringAt(p.pos); !ok {
-				return false
-			}
-			if a, ok = parseAddr(s); !ok {
-				return false
-			}
-		}
-		*r.addr(f) = a
-		p.pos = end
-	case valueEnum:
-		s, end, ok := p.plainStringAt(p.pos)
-		if !ok {
-			return false
-		}
-		i, ok := enumIndex(pl.names, s)
-		if !ok {
-			return false
-		}
-		r.setEnum(f, uint8(i))
-		p.pos = end
-	default:
-		return false
+// keyAt reads the key at i and its colon when the key is a known field's name without
+// escapes and the colon follows it, returning the field and where the value starts.
+func keyAt(d []byte, i int) (Field, int, bool) {
+	if i >= len(d) || d[i] != '"' {
+		return 0, 0, false
 	}
-	if pl.tgw {
-		r.Kind = KindTGW
+	j := i + 1 + stringStop(d[i+1:])
+	if j+1 >= len(d) || d[j] != '"' || d[j+1] != ':' {
+		return 0, 0, false
 	}
-	return true
+	f, ok := jsonKeys.lookup(d[i+1 : j])
+	return f, j + 2, ok
 }
 
 // uintAt reads the JSON number at i when it is a plain unsigned integer of at most 19
-// digits (what parseUint takes), returning its value and end.
-func (p *jsonScanner) uintAt(i int) (v uint64, end int, ok bool) {
-	d := p.data
+// digits (what parseUint takes), returning its value and end. (fastMembers reads most
+// numbers without it, eight digits at a time.)
+func uintAt(d []byte, i int) (v uint64, end int, ok bool) {
 	start := i
 	for ; i < len(d); i++ {
 		c := d[i] - '0'
@@ -206,39 +281,22 @@ func (p *jsonScanner) uintAt(i int) (v uint64, end int, ok bool) {
 	return v, i, true
 }
 
-// copyStringAt reads the plain JSON string at i (see plainStringAt) other than "-" into the
-// arena, returning the copy and its end. A string that fits in 32 bytes is copied before it
-// is measured: four loads feed both the copy and the test for its end (stringStop), and
-// the arena takes only what the string needed.
-func (p *jsonScanner) copyStringAt(i int) (s string, end int, ok bool) {
-	d := p.data
-	if i < 0 || len(d)-i < 34 || d[i] != '"' {
-		if s, end, ok = p.plainStringAt(i); !ok || s == "-" {
-			return "", 0, false
-		}
-		return p.strs.Copy(s), end, true
-	}
-	w := d[i+1 : i+33]
-	w0, w1 := binary.LittleEndian.Uint64(w), binary.LittleEndian.Uint64(w[8:])
-	w2, w3 := binary.LittleEndian.Uint64(w[16:]), binary.LittleEndian.Uint64(w[24:])
-	m := stopBits(w0) | stopBits(w1)<<8 | stopBits(w2)<<16 | stopBits(w3)<<24
-	n := bits.TrailingZeros32(m)
-	if m == 0 || w[n] != '"' {
-		if s, end, ok = p.plainStringAt(i); !ok || s == "-" {
-			return "", 0, false
-		}
-		return p.strs.Copy(s), end, true
-	}
-	if n == 1 && w[0] == '-' {
-		return "", 0, false
-	}
-	room := p.strs.room()
-	binary.LittleEndian.PutUint64(room, w0)
-	binary.LittleEndian.PutUint64(room[8:], w1)
-	binary.LittleEndian.PutUint64(room[16:], w2)
-	binary.LittleEndian.PutUint64(room[24:], w3)
-	return p.strs.take(n), i + n + 2, true
+// digitRun returns how many of the bytes of x (little-endian, xor '0') from the first are
+// digits: a digit is 0–9, any other byte has a high nibble or goes past 0x0f when 6 is
+// added (a carry out of a byte only reaches bytes after the first non-digit).
+func digitRun(x uint64) uint {
+	return uint(bits.TrailingZeros64((x|(x+0x0606060606060606))&0xf0f0f0f0f0f0f0f0)) / 8
 }
+
+// eightDigits returns the number the eight digits 0–9 of x spell, the first (lowest) byte
+// the most significant: pairs, then fours, then all eight, combined by multiplication.
+func eightDigits(x uint64) uint64 {
+	x = (x * (10<<8 + 1)) >> 8 & 0x00ff00ff00ff00ff
+	x = (x * (100<<16 + 1)) >> 16 & 0x0000ffff0000ffff
+	return (x * (10000<<32 + 1)) >> 32
+}
+
+var pow10 = [...]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000}
 
 // plainStringAt reads the JSON string at i when it holds no escape and no control
 // character, returning it (a slice of p.src) and its end after the closing quote.
@@ -293,83 +351,42 @@ func stopBits(w uint64) uint32 {
 	return uint32((m >> 7) * 0x0102040810204080 >> 56)
 }
 
-// ipv4At reads the JSON string at i when it holds a dotted IPv4 address in the form
-// parseIPv4 takes, returning the address and the string's end. Octets of one to three
-// digits are measured without branches: their lengths vary from address to address.
+// ipv4At reads the JSON string at i when it holds a dotted IPv4 address of four decimal
+// octets without leading zeros (netip's form, and the one AppendJSON writes), returning
+// the address and the string's end. An octet's length (one to three digits) is found by
+// arithmetic rather than branches: it varies from address to address, and mispredicted
+// branches were most of the cost of reading one.
 func ipv4At(d []byte, i int) (a netip.Addr, end int, ok bool) {
 	if i < 0 || len(d)-i < 18 || d[i] != '"' {
 		return netip.Addr{}, 0, false
 	}
+	w := d[i+1 : i+18]
 	var ip [4]byte
-	j := i + 1
+	var bad uint // not 0 when an octet is not one
+	j := uint(0)
 	for k := range ip {
-		d0, d1, d2 := d[j]-'0', d[j+1]-'0', d[j+2]-'0'
-		var more1, more2 int // 1 when the octet has a second, a third digit
-		if d1 <= 9 {
-			more1 = 1
-		}
-		if d2 <= 9 {
-			more2 = more1
-		}
-		v := int(d0)
-		if more1 == 1 {
-			v = v*10 + int(d1)
-		}
-		if more2 == 1 {
-			v = v*10 + int(d2)
-		}
+		d0, d1, d2 := uint(w[j&15]-'0'), uint(w[(j+1)&15]-'0'), uint(w[(j+2)&15]-'0')
+		more1 := (d1 - 10) >> 63           // 1 when the octet has a second digit
+		more2 := more1 & ((d2 - 10) >> 63) // and a third
+		v := d0 + more1*(9*d0+d1)
+		v += more2 * (9*v + d2)
 		n := 1 + more1 + more2
-		sep := byte('.')
+		sep := uint('.') // after the last octet, the closing quote
 		if k == 3 {
 			sep = '"'
 		}
-		if d0 > 9 || v > 255 || (d0 == 0 && n > 1) || d[j+n] != sep {
-			return netip.Addr{}, 0, false
-		}
+		bad |= (9-d0)>>63 | (255-v)>>63 | (d0-1)>>63&more1 | uint(w[(j+n)&15]) ^ sep
 		ip[k] = byte(v)
 		j += n + 1
 	}
-	return netip.AddrFrom4(ip), j, true
+	if bad != 0 {
+		return netip.Addr{}, 0, false
+	}
+	return netip.AddrFrom4(ip), i + int(j) + 1, true
 }
 
-// parseAddr is netip.ParseAddr without zones; dotted IPv4 in its canonical form (what
-// AppendJSON writes) is read here directly, anything else by netip.
+// parseAddr is netip.ParseAddr without zones, as SetValue reads addresses.
 func parseAddr(s string) (netip.Addr, bool) {
-	if a, ok := parseIPv4(s); ok {
-		return a, true
-	}
 	a, err := netip.ParseAddr(s)
 	return a, err == nil && a.Zone() == ""
-}
-
-// parseIPv4 reads four dot-separated decimal octets without leading zeros, which netip
-// reads the same way; it reports false for anything else.
-func parseIPv4(s string) (netip.Addr, bool) {
-	var ip [4]byte
-	i := 0
-	for k := 0; k < 4; k++ {
-		if k > 0 {
-			if i >= len(s) || s[i] != '.' {
-				return netip.Addr{}, false
-			}
-			i++
-		}
-		start := i
-		v := 0
-		for ; i < len(s) && i-start < 3; i++ {
-			c := s[i] - '0'
-			if c > 9 {
-				break
-			}
-			v = v*10 + int(c)
-		}
-		if n := i - start; n == 0 || v > 255 || (n > 1 && s[start] == '0') {
-			return netip.Addr{}, false
-		}
-		ip[k] = byte(v)
-	}
-	if i != len(s) {
-		return netip.Addr{}, false
-	}
-	return netip.AddrFrom4(ip), true
 }

@@ -235,3 +235,32 @@ func TestStringStop(t *testing.T) {
 		}
 	}
 }
+
+// TestFastIntegers: integers of every length up to 20 digits, followed by every kind of
+// byte, read by ParseJSONCopy's fast path (eight digits at a time, the key order learnt)
+// as ParseJSON reads them, with and without 16 bytes after them.
+func TestFastIntegers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 3))
+	var arena Strings
+	for i := 0; i < 20000; i++ {
+		var num []byte
+		for n := rng.IntN(21); len(num) < n; {
+			num = append(num, byte('0'+rng.IntN(10)))
+		}
+		num = append(num, []string{"", ".5", "e3", "-", "0", `"`, " "}[rng.IntN(7)]...)
+		key := []string{"bytes", "srcport", "version", "start", "tcp-flags"}[rng.IntN(5)]
+		msg := []byte(`{"` + key + `":` + string(num))
+		if rng.IntN(2) == 0 {
+			msg = append(msg, `,"srcaddr":"10.0.0.1"}`...)
+		} else {
+			msg = append(msg, '}')
+		}
+		var want, got Record
+		errWant := ParseJSON(msg, &want)
+		for range 2 { // the second time with the key order learnt
+			if err := ParseJSONCopy(msg, &got, &arena); (err == nil) != (errWant == nil) || got != want && err == nil {
+				t.Fatalf("%s: ParseJSONCopy %v, %+v; ParseJSON %v, %+v", msg, err, got, errWant, want)
+			}
+		}
+	}
+}

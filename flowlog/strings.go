@@ -43,36 +43,29 @@ func (a *Strings) Copy(s string) string {
 	return unsafe.String(&(*c)[start], len(s))
 }
 
-// room returns the next 32 bytes of the arena's current chunk, moving to a chunk with that
-// much room first; take then keeps the first n ≤ 32 of them. Between the two the arena
-// must not be used otherwise.
-func (a *Strings) room() []byte {
-	if a.cur >= len(a.chunks) || cap(a.chunks[a.cur])-len(a.chunks[a.cur]) < 32 {
-		a.next32()
+// reserve returns the room of n bytes at the end of the current chunk, moving to one with
+// that room first, or nil when n is more than a chunk's eighth; commit then keeps the first
+// of them that were used. Between the two the arena must not be used otherwise.
+func (a *Strings) reserve(n int) []byte {
+	if n > stringsChunk/8 {
+		return nil
 	}
-	c := a.chunks[a.cur]
-	return c[len(c) : len(c)+32]
-}
-
-// next32 moves to the next chunk that has 32 bytes of room, making one if needed.
-func (a *Strings) next32() {
-	for a.cur < len(a.chunks) && cap(a.chunks[a.cur])-len(a.chunks[a.cur]) < 32 {
+	for a.cur < len(a.chunks) && cap(a.chunks[a.cur])-len(a.chunks[a.cur]) < n {
 		a.cur++
 	}
 	if a.cur == len(a.chunks) {
 		a.chunks = append(a.chunks, make([]byte, 0, stringsChunk))
 	}
+	c := a.chunks[a.cur]
+	return c[len(c) : len(c)+n]
 }
 
-// take keeps the first n bytes that room returned and returns them as a string.
-func (a *Strings) take(n int) string {
-	if n == 0 {
-		return ""
+// commit keeps the first n bytes of the room reserve returned.
+func (a *Strings) commit(n int) {
+	if a.cur < len(a.chunks) {
+		c := &a.chunks[a.cur]
+		*c = (*c)[:len(*c)+n]
 	}
-	c := &a.chunks[a.cur]
-	start := len(*c)
-	*c = (*c)[:start+n]
-	return unsafe.String(&(*c)[start], n)
 }
 
 // Reset makes the arena's room free for reuse: the strings copied before must no longer
