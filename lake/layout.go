@@ -151,6 +151,11 @@ func Split(recs []flowlog.Record, defAccount, defRegion string) []Group {
 	}
 	idx := make(map[gk]int)
 	var out []Group
+	var counts []int
+	// The records' groups are found first and their indexes laid out after, in one array
+	// carved per group: appending to each group's own slice cost a growslice per doubling
+	// of every group and about three times the memory.
+	of := make([]int32, len(recs))
 	// Consecutive records mostly share their group: compare with the last one before
 	// hashing the key.
 	var last gk
@@ -171,9 +176,18 @@ func Split(recs []flowlog.Record, defAccount, defRegion string) []Group {
 				j = len(out)
 				idx[k] = j
 				out = append(out, Group{Kind: k.kind, Account: k.account, Region: k.region, Bucket: time.Unix(k.bucket, 0).UTC()})
+				counts = append(counts, 0)
 			}
 			last, lastJ = k, j
 		}
+		of[i] = int32(j)
+		counts[j]++
+	}
+	all := make([]int, len(recs))
+	for j, n := range counts {
+		out[j].Index, all = all[:0:n], all[n:]
+	}
+	for i, j := range of {
 		out[j].Index = append(out[j].Index, i)
 	}
 	sort.Slice(out, func(a, b int) bool {

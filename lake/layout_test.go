@@ -1,6 +1,7 @@
 package lake
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -65,5 +66,70 @@ func TestBatchIdentity(t *testing.T) {
 	}
 	if BatchIdentity("a", 1, 2, 3) == BatchIdentity("a", 1, 2, 4) {
 		t.Fatal("different offsets give one identity")
+	}
+}
+
+// TestSplit checks that every record lands exactly once, in batch order, in the group of
+// its own kind, account, region and bucket (defaults for empty ones), and that groups come
+// sorted by those coordinates.
+func TestSplit(t *testing.T) {
+	var recs []flowlog.Record
+	accounts := []string{"222222222222", "111111111111", ""}
+	regions := []string{"us-east-1", "", "eu-west-3"}
+	for i := 0; i < 500; i++ {
+		r := flowlog.Record{Kind: flowlog.KindVPC, AccountID: accounts[i%3], Region: regions[(i/3)%3],
+			End: 1700000000 + int64(i*7%900) - 450} // three buckets, one before the batch's first
+		if i%17 == 0 {
+			r.Kind = flowlog.KindTGW
+		}
+		// Runs of one group, as a partition's records mostly come.
+		for k := 0; k < 1+i%4; k++ {
+			recs = append(recs, r)
+		}
+	}
+	groups := Split(recs, "000000000000", "xx-default-1")
+	seen := make([]bool, len(recs))
+	distinct := make(map[string]bool)
+	for gi, g := range groups {
+		if len(g.Index) == 0 {
+			t.Fatalf("group %d is empty", gi)
+		}
+		for n, i := range g.Index {
+			if n > 0 && i <= g.Index[n-1] {
+				t.Fatalf("group %d: index %d after %d: not in batch order", gi, i, g.Index[n-1])
+			}
+			if seen[i] {
+				t.Fatalf("record %d in two groups", i)
+			}
+			seen[i] = true
+			r := &recs[i]
+			account, region := r.AccountID, r.Region
+			if account == "" {
+				account = "000000000000"
+			}
+			if region == "" {
+				region = "xx-default-1"
+			}
+			distinct[fmt.Sprint(r.Kind, account, region, Bucket(r.End).Unix())] = true
+			if r.Kind != g.Kind || account != g.Account || region != g.Region || !Bucket(r.End).Equal(g.Bucket) {
+				t.Fatalf("record %d (%v %s %s %d) in group %v %s %s %v", i, r.Kind, account, region, r.End, g.Kind, g.Account, g.Region, g.Bucket)
+			}
+		}
+		if gi > 0 {
+			p := groups[gi-1]
+			less := p.Kind < g.Kind || p.Kind == g.Kind && (p.Account < g.Account || p.Account == g.Account &&
+				(p.Region < g.Region || p.Region == g.Region && p.Bucket.Before(g.Bucket)))
+			if !less {
+				t.Fatalf("groups %d and %d out of order or equal: %+v, %+v", gi-1, gi, p, g)
+			}
+		}
+	}
+	for i, ok := range seen {
+		if !ok {
+			t.Fatalf("record %d in no group", i)
+		}
+	}
+	if len(groups) != len(distinct) || len(groups) < 2*3*3*3 {
+		t.Errorf("%d groups for %d distinct coordinates", len(groups), len(distinct))
 	}
 }
