@@ -6,31 +6,35 @@ import (
 	"slices"
 )
 
-// entry is one line of a stream at sec.nsec (Unix time).
-type entry struct {
-	sec  int64
-	nsec int32
-	line string
+// entries holds the entries of a push as they go on the wire: enc is their Entry
+// messages, each with its field tag and length, in the order added (Write renders a line
+// straight into it), and refs says where each is, whose stream's it is and when. A push's
+// request then is its streams' entries copied out of enc in time order, whole runs at a
+// time; nothing grows per stream, and enc and refs serve push after push.
+type entries struct {
+	enc  []byte
+	refs []entryRef
 }
 
-// pushStream is the entries of one label set in a push.
+// entryRef is an entry's time, where its Entry field starts in enc (it ends where the next
+// one starts) and the index of its stream's next entry in refs.
+type entryRef struct {
+	sec   int64
+	start int
+	next  int // -1 for the stream's last
+	nsec  int32
+}
+
+// pushStream is one label set's entries in a push: a list through entries.refs.
 type pushStream struct {
-	labels  string
-	entries []entry
-}
-
-// sortByTime orders the entries by time, lines of equal time in the order added. A
-// partition's records of one stream mostly come in time order already.
-func (st *pushStream) sortByTime() {
-	byTime := func(a, b entry) int {
-		if c := cmp.Compare(a.sec, b.sec); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.nsec, b.nsec)
-	}
-	if !slices.IsSortedFunc(st.entries, byTime) {
-		slices.SortStableFunc(st.entries, byTime)
-	}
+	labels      string
+	first, last int   // indexes in refs
+	n           int   // entries
+	size        int   // encoded bytes of the entries
+	sorted      bool  // entries were added in time order (equal times in any order)
+	nanos       bool  // some entry's time has nanoseconds
+	minSec      int64 // of the entries' times
+	maxSec      int64
 }
 
 // The push request in protobuf wire format (Loki's push.proto): PushRequest{streams = 1},
@@ -61,81 +65,222 @@ func appendVarint(b []byte, v uint64) []byte {
 // bytesField is the size of a length-delimited field holding n bytes (tag included).
 func bytesField(n int) int { return 1 + varintLen(uint64(n)) + n }
 
-func (e *entry) timestampLen() int {
+// timestampLen is the encoded size of the Timestamp message of sec.nsec.
+func timestampLen(sec int64, nsec int32) int {
 	n := 0
-	if e.sec != 0 {
-		n += 1 + varintLen(uint64(e.sec)) // int64: negative values take ten bytes
+	if sec != 0 {
+		n += 1 + varintLen(uint64(sec)) // int64: negative values take ten bytes
 	}
-	if e.nsec != 0 {
-		n += 1 + varintLen(uint64(int64(e.nsec)))
+	if nsec != 0 {
+		n += 1 + varintLen(uint64(int64(nsec)))
 	}
 	return n
 }
 
-// len is the encoded size of e's Entry message, given its timestampLen.
-func (e *entry) len(tsLen int) int {
+// maxEntryHeader bounds appendEntryHeader's output: tags, lengths and the timestamp.
+const maxEntryHeader = 1 + 10 + 1 + 1 + (1 + 10 + 1 + 10) + 1 + 10
+
+// appendEntryHeader appends what precedes a line of lineLen bytes at sec.nsec in a
+// Stream: the entries field's tag and length, the Timestamp, the line field's tag and
+// length (none for an empty line: fields at their zero value are left out).
+func appendEntryHeader(b []byte, sec int64, nsec int32, lineLen int) []byte {
+	tsLen := timestampLen(sec, nsec)
 	n := bytesField(tsLen)
-	if e.line != "" {
-		n += bytesField(len(e.line))
+	if lineLen > 0 {
+		n += bytesField(lineLen)
 	}
-	return n
+	b = append(b, tagEntries)
+	b = appendVarint(b, uint64(n))
+	b = append(b, tagTimestamp)
+	b = appendVarint(b, uint64(tsLen))
+	if sec != 0 {
+		b = append(b, tagSeconds)
+		b = appendVarint(b, uint64(sec))
+	}
+	if nsec != 0 {
+		b = append(b, tagNanos)
+		b = appendVarint(b, uint64(int64(nsec)))
+	}
+	if lineLen > 0 {
+		b = append(b, tagLine)
+		b = appendVarint(b, uint64(lineLen))
+	}
+	return b
+}
+
+// reset empties es for the next push.
+func (es *entries) reset() {
+	es.enc, es.refs = es.enc[:0], es.refs[:0]
+}
+
+// end is where entry i ends in enc.
+func (es *entries) end(i int) int {
+	if i+1 < len(es.refs) {
+		return es.refs[i+1].start
+	}
+	return len(es.enc)
+}
+
+// lineRoom reserves the header of an entry at sec.nsec whose line the caller renders
+// next, straight into es.enc: it returns where the entry starts and where the line goes.
+// The header is sized for a line under about 100 bytes; commit moves a longer line.
+func (es *entries) lineRoom(sec int64, nsec int32, lineMax int) (start, at int) {
+	start = len(es.enc)
+	at = start + 6 + timestampLen(sec, nsec) // tags, one-byte lengths, timestamp
+	es.enc = slices.Grow(es.enc, at-start+lineMax)[:at]
+	return start, at
+}
+
+// commit completes the entry lineRoom began, the line being es.enc[at:], as st's.
+func (es *entries) commit(st *pushStream, start, at int, sec int64, nsec int32) {
+	lineLen := len(es.enc) - at
+	var hb [maxEntryHeader]byte
+	h := appendEntryHeader(hb[:0], sec, nsec, lineLen)
+	if d := start + len(h) - at; d != 0 {
+		if d > 0 {
+			es.enc = slices.Grow(es.enc, d)
+		}
+		es.enc = es.enc[:len(es.enc)+d]
+		copy(es.enc[at+d:], es.enc[at:at+lineLen])
+	}
+	copy(es.enc[start:], h)
+	es.add(st, start, sec, nsec)
+}
+
+// appendLine adds line at sec.nsec to st.
+func (es *entries) appendLine(st *pushStream, sec int64, nsec int32, line string) {
+	start := len(es.enc)
+	es.enc = appendEntryHeader(es.enc, sec, nsec, len(line))
+	es.enc = append(es.enc, line...)
+	es.add(st, start, sec, nsec)
+}
+
+// add links the entry encoded from start to the end of enc into st.
+func (es *entries) add(st *pushStream, start int, sec int64, nsec int32) {
+	i := len(es.refs)
+	es.refs = append(es.refs, entryRef{sec: sec, start: start, next: -1, nsec: nsec})
+	if st.n == 0 {
+		st.first, st.sorted, st.nanos, st.minSec, st.maxSec = i, true, false, sec, sec
+	} else {
+		last := &es.refs[st.last]
+		if sec < last.sec || sec == last.sec && nsec < last.nsec {
+			st.sorted = false
+		}
+		last.next = i
+		st.minSec, st.maxSec = min(st.minSec, sec), max(st.maxSec, sec)
+	}
+	if nsec != 0 {
+		st.nanos = true
+	}
+	st.last = i
+	st.n++
+	st.size += len(es.enc) - start
 }
 
 // len is the encoded size of st's Stream message.
 func (st *pushStream) len() int {
-	n := 0
+	n := st.size
 	if st.labels != "" {
 		n += bytesField(len(st.labels))
-	}
-	for i := range st.entries {
-		e := &st.entries[i]
-		n += bytesField(e.len(e.timestampLen()))
 	}
 	return n
 }
 
-// appendPushRequest appends the encoded PushRequest of streams to b.
-// Each size is computed once: a stream's before it is written, an entry's timestamp's as
-// the entry is written.
-func appendPushRequest(b []byte, streams []*pushStream) []byte {
-	var small [64]int
-	sizes := small[:0]
+// appendRequest appends the encoded PushRequest of streams to b, each stream's entries in
+// time order, entries of equal time in the order added (Loki wants a stream's entries in
+// time order). Streams without entries are left out. order is scratch for sorting.
+func (es *entries) appendRequest(b []byte, streams []*pushStream, order *timeOrder) []byte {
 	size := 0
 	for _, st := range streams {
-		n := st.len()
-		sizes = append(sizes, n)
-		size += bytesField(n)
+		if st.n > 0 {
+			size += bytesField(st.len())
+		}
 	}
 	b = slices.Grow(b, size)
-	for si, st := range streams {
+	for _, st := range streams {
+		if st.n == 0 {
+			continue
+		}
 		b = append(b, tagStreams)
-		b = appendVarint(b, uint64(sizes[si]))
+		b = appendVarint(b, uint64(st.len()))
 		if st.labels != "" {
 			b = append(b, tagLabels)
 			b = appendVarint(b, uint64(len(st.labels)))
 			b = append(b, st.labels...)
 		}
-		for i := range st.entries {
-			e := &st.entries[i]
-			tsLen := e.timestampLen()
-			b = append(b, tagEntries)
-			b = appendVarint(b, uint64(e.len(tsLen)))
-			b = append(b, tagTimestamp)
-			b = appendVarint(b, uint64(tsLen))
-			if e.sec != 0 {
-				b = append(b, tagSeconds)
-				b = appendVarint(b, uint64(e.sec))
+		var run entryRun
+		if st.sorted {
+			for i := st.first; i >= 0; i = es.refs[i].next {
+				b = run.add(b, es, i)
 			}
-			if e.nsec != 0 {
-				b = append(b, tagNanos)
-				b = appendVarint(b, uint64(int64(e.nsec)))
-			}
-			if e.line != "" {
-				b = append(b, tagLine)
-				b = appendVarint(b, uint64(len(e.line)))
-				b = append(b, e.line...)
+		} else {
+			for _, i := range order.sort(es, st) {
+				b = run.add(b, es, int(i))
 			}
 		}
+		b = append(b, es.enc[run.from:run.to]...)
 	}
 	return b
+}
+
+// entryRun gathers entries that follow each other in enc to copy them with one copy.
+type entryRun struct{ from, to int }
+
+// add appends the run to b if entry i does not continue it, and continues it with i.
+func (r *entryRun) add(b []byte, es *entries, i int) []byte {
+	if start := es.refs[i].start; start != r.to {
+		b = append(b, es.enc[r.from:r.to]...)
+		r.from = start
+	}
+	r.to = es.end(i)
+	return b
+}
+
+// timeOrder is scratch for sorting a stream's entries by time.
+type timeOrder struct {
+	keys []uint64
+	idx  []int
+}
+
+// sort returns the indexes of st's entries in time order, equal times in the order added.
+// When the times are whole seconds within a span that leaves room for the entry's position
+// in the stream, it sorts numbers that hold both, time above position, which is several
+// times faster than a stable sort of the entries; else it sorts positions comparing times,
+// then positions.
+func (o *timeOrder) sort(es *entries, st *pushStream) []uint64 {
+	o.keys = slices.Grow(o.keys[:0], st.n)[:st.n]
+	o.idx = slices.Grow(o.idx[:0], st.n)[:st.n]
+	keys, idx := o.keys, o.idx
+	posBits := bits.Len64(uint64(st.n))
+	span := uint64(st.maxSec) - uint64(st.minSec)
+	packed := !st.nanos && bits.Len64(span)+posBits <= 64
+	k := 0
+	for i := st.first; i >= 0; i = es.refs[i].next {
+		idx[k] = i
+		keys[k] = uint64(k)
+		if packed {
+			keys[k] |= (uint64(es.refs[i].sec) - uint64(st.minSec)) << posBits
+		}
+		k++
+	}
+	if packed {
+		slices.Sort(keys)
+	} else {
+		slices.SortFunc(keys, func(a, b uint64) int {
+			x, y := &es.refs[idx[a]], &es.refs[idx[b]]
+			if c := cmp.Compare(x.sec, y.sec); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(x.nsec, y.nsec); c != 0 {
+				return c
+			}
+			return cmp.Compare(a, b)
+		})
+	}
+	// The positions, now in time order, become indexes in refs.
+	mask := uint64(1)<<posBits - 1
+	for k, key := range keys {
+		keys[k] = uint64(idx[key&mask])
+	}
+	return keys
 }

@@ -2,7 +2,10 @@ package loki
 
 import (
 	"bytes"
+	"cmp"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,34 +13,59 @@ import (
 )
 
 // The hand-written encoder must produce exactly what Loki's generated one does for the
-// same request, times before 1970, with nanoseconds and at the extremes included.
+// same request, each stream's entries in time order (equal times in the order added):
+// times before 1970, with nanoseconds and at the extremes, lines empty, short and long
+// (one- and two-byte lengths), entries added by appendLine and by lineRoom/commit (the
+// Write path, which renders into the stream) alike, streams without entries left out.
 func TestAppendPushRequestMatchesLokiEncoding(t *testing.T) {
 	times := []time.Time{time.Unix(1767225600, 0), time.Unix(0, 0), time.Unix(0, 1), time.Unix(-1, 999_999_999),
-		time.Unix(-62135596800, 0), time.Unix(1767225600, 123_456_789), time.Unix(math.MaxInt32, 1)}
+		time.Unix(-62135596800, 0), time.Unix(1767225600, 123_456_789), time.Unix(math.MaxInt32, 1),
+		time.Unix(1767225600, 0), time.Unix(0, 0), time.Unix(1767225599, 0)}
+	lineLens := []int{0, 1, 100, 115, 121, 122, 127, 128, 200, 20000}
 	streams := []*pushStream{
 		{labels: `{account="1", kind="vpc"}`},
-		{labels: "", entries: []entry{{line: ""}}},
+		{labels: ""},
 		{labels: `{kind="tgw"}`},
+		{labels: `{kind="empty"}`},
+		{labels: `{kind="whole-seconds"}`},
 	}
+	var es entries
 	var want push.PushRequest
-	for i, st := range streams {
+	for i, st := range streams[:3] {
 		ws := push.Stream{Labels: st.labels}
 		for j, ts := range times {
-			line := string(bytes.Repeat([]byte{'a' + byte(i)}, j*40))
-			st.entries = append(st.entries, entry{sec: ts.Unix(), nsec: int32(ts.Nanosecond()), line: line})
+			line := strings.Repeat(string(rune('a'+j)), lineLens[j])
+			sec, nsec := ts.Unix(), int32(ts.Nanosecond())
+			if (i+j)%2 == 0 {
+				es.appendLine(st, sec, nsec, line)
+			} else {
+				start, at := es.lineRoom(sec, nsec, 8)
+				es.enc = append(es.enc, line...)
+				es.commit(st, start, at, sec, nsec)
+			}
+			ws.Entries = append(ws.Entries, push.Entry{Timestamp: ts, Line: line})
 		}
-		for _, e := range st.entries {
-			ws.Entries = append(ws.Entries, push.Entry{Timestamp: time.Unix(e.sec, int64(e.nsec)), Line: e.line})
-		}
+		slices.SortStableFunc(ws.Entries, func(a, b push.Entry) int { return a.Timestamp.Compare(b.Timestamp) })
 		want.Streams = append(want.Streams, ws)
 	}
+	// Whole seconds in a narrow span, out of order with ties: the packed-key sort.
+	ws := push.Stream{Labels: streams[4].labels}
+	for j := range 300 {
+		sec := int64(1767225600 + (j*37)%61)
+		line := strings.Repeat("x", j%7) + string(rune('A'+j%26))
+		es.appendLine(streams[4], sec, 0, line)
+		ws.Entries = append(ws.Entries, push.Entry{Timestamp: time.Unix(sec, 0), Line: line})
+	}
+	slices.SortStableFunc(ws.Entries, func(a, b push.Entry) int { return cmp.Compare(a.Timestamp.Unix(), b.Timestamp.Unix()) })
+	want.Streams = append(want.Streams, ws)
 	wantRaw, err := want.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := appendPushRequest([]byte("keep"), streams)
+	var order timeOrder
+	got := es.appendRequest([]byte("keep"), streams, &order)
 	if !bytes.HasPrefix(got, []byte("keep")) {
-		t.Fatal("appendPushRequest overwrote what the buffer held")
+		t.Fatal("appendRequest overwrote what the buffer held")
 	}
 	if !bytes.Equal(got[4:], wantRaw) {
 		t.Fatalf("encoding differs from Loki's:\n got %x\nwant %x", got[4:], wantRaw)
@@ -46,21 +74,54 @@ func TestAppendPushRequestMatchesLokiEncoding(t *testing.T) {
 	if err := back.Unmarshal(got[4:]); err != nil {
 		t.Fatal(err)
 	}
-	if len(back.Streams) != len(streams) || len(back.Streams[2].Entries) != len(times) ||
-		!back.Streams[0].Entries[3].Timestamp.Equal(times[3]) {
-		t.Fatalf("decoded back: %+v", back.Streams)
+	if len(back.Streams) != 4 || len(back.Streams[2].Entries) != len(times) ||
+		!back.Streams[0].Entries[0].Timestamp.Equal(times[4]) {
+		t.Fatalf("decoded back: %+v", back.Streams[:1])
 	}
 }
 
-func TestSortByTimeIsStable(t *testing.T) {
-	st := &pushStream{entries: []entry{{sec: 2, line: "c"}, {sec: 1, nsec: 5, line: "b"}, {sec: 2, line: "d"},
-		{sec: 1, line: "a"}, {sec: 2, line: "e"}}}
-	st.sortByTime()
-	var got string
-	for _, e := range st.entries {
-		got += e.line
-	}
-	if got != "abcde" {
-		t.Fatalf("sorted lines %q, want abcde", got)
+// A stream's time order keeps entries of equal time in the order added, with and without
+// nanoseconds and over a span too wide to pack time and index into one number.
+func TestTimeOrderIsStable(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		secs  []int64
+		nsecs []int32
+	}{
+		{"seconds", []int64{2, 1, 2, 1, 2}, nil},
+		{"nanoseconds", []int64{2, 1, 2, 1, 2}, []int32{0, 5, 0, 0, 0}},
+		{"wide span", []int64{math.MaxInt64, math.MinInt64, math.MaxInt64, 0, math.MinInt64}, nil},
+	} {
+		var es entries
+		st, other := &pushStream{}, &pushStream{}
+		for i, sec := range tc.secs {
+			var nsec int32
+			if tc.nsecs != nil {
+				nsec = tc.nsecs[i]
+			}
+			es.appendLine(other, 0, 0, "another stream's")
+			es.appendLine(st, sec, nsec, string(rune('a'+i)))
+		}
+		var order timeOrder
+		var got []int
+		for _, i := range order.sort(&es, st) {
+			got = append(got, int(i-1)/2) // st's entries are every other one
+		}
+		want := make([]int, len(tc.secs))
+		for i := range want {
+			want[i] = i
+		}
+		slices.SortStableFunc(want, func(a, b int) int {
+			if c := cmp.Compare(tc.secs[a], tc.secs[b]); c != 0 {
+				return c
+			}
+			if tc.nsecs == nil {
+				return 0
+			}
+			return cmp.Compare(tc.nsecs[a], tc.nsecs[b])
+		})
+		if !slices.Equal(got, want) || st.sorted {
+			t.Errorf("%s: order %v, want %v (sorted flag %v)", tc.name, got, want, st.sorted)
+		}
 	}
 }

@@ -43,7 +43,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/klauspost/compress/s2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -138,8 +137,10 @@ type Sink struct {
 	url      string
 	client   *http.Client
 	vpc, tgw *flowlog.Format
-	m        metrics
-	pushers  sync.Pool // idle *pusher
+	// vpcLines and tgwLines render records without unknown columns in vpc and tgw.
+	vpcLines, tgwLines *lineRenderer
+	m                  metrics
+	pushers            sync.Pool // idle *pusher
 }
 
 type metrics struct {
@@ -191,6 +192,7 @@ func New(cfg Config, d component.Deps) (*Sink, error) {
 	if s.vpc, s.tgw, err = sinks.ParseFormats(cfg.VPCFormat, cfg.TGWFormat); err != nil {
 		return nil, fmt.Errorf("loki: %w", err)
 	}
+	s.vpcLines, s.tgwLines = newLineRenderer(s.vpc), newLineRenderer(s.tgw)
 	f := component.NewMetrics("sink_loki")
 	s.m = metrics{
 		pushes:  f.CounterVec("pushes_total", "Push requests by outcome (2xx, 4xx, 5xx, 429, network).", "outcome"),
@@ -247,15 +249,21 @@ func (s *Sink) Labels(r *flowlog.Record) string {
 }
 
 // Timestamp is the entry time of r: its start (CloudWatch's event timestamp), else its end.
-func Timestamp(r *flowlog.Record) time.Time {
-	if t, ok := r.Int(flowlog.FieldStart); ok {
-		return time.Unix(t, 0)
+func Timestamp(r *flowlog.Record) time.Time { return time.Unix(timestampSec(r), 0) }
+
+// timestampSec is Timestamp in Unix seconds.
+func timestampSec(r *flowlog.Record) int64 {
+	if !r.Null.Has(flowlog.FieldStart) {
+		return r.Start
 	}
-	if t, ok := r.Int(flowlog.FieldEnd); ok {
-		return time.Unix(t, 0)
+	if !r.Null.Has(flowlog.FieldEnd) {
+		return r.End
 	}
-	return time.Unix(0, 0)
+	return 0
 }
+
+// lineMax is the room reserved for rendering a line; a longer one grows the buffer.
+const lineMax = 256
 
 // Write pushes b's records in pushes of at most MaxPushBytes of lines and returns nil once
 // every push was acknowledged with a 2xx.
@@ -272,20 +280,17 @@ func (s *Sink) Write(ctx context.Context, b *sinks.Batch) error {
 	type stream struct {
 		key    streamKey
 		labels string
+		lines  *lineRenderer
 		st     *pushStream // the pusher's stream of labels while gen is the pusher's
 		gen    int
 	}
 	byID := map[string]*stream{}
 	byKey := map[streamKey]*stream{} // streams whose id another stream has
-	// Lines are rendered into the pusher's text chunks and pushed as strings over them (no
-	// copy per line); the next chunk starts when one is full, so earlier lines are never
-	// overwritten during the Write.
 	for i := range b.Records {
 		r := &b.Records[i]
-		format := s.vpc
 		id := r.InterfaceID
 		if r.Kind == flowlog.KindTGW {
-			format, id = s.tgw, r.TGWID
+			id = r.TGWID
 		}
 		var extras []string
 		k := streamKey{kind: r.Kind, account: r.AccountID, region: r.Region, iface: r.InterfaceID, tgw: r.TGWID}
@@ -294,30 +299,45 @@ func (s *Sink) Write(ctx context.Context, b *sinks.Batch) error {
 			// follow the configured ones, as AWS appends new fields; the stream's
 			// extra_columns label names them.
 			extras = r.ExtraNames()
-			format = format.WithExtras(extras...)
 			k.extras = strings.Join(extras, " ")
 		}
 		sm := byID[id]
 		if sm == nil || sm.key != k {
 			if sm = byKey[k]; sm == nil {
-				sm = &stream{key: k, labels: s.Labels(r), gen: -1}
+				sm = &stream{key: k, labels: s.Labels(r), gen: -1, lines: s.vpcLines}
+				if r.Kind == flowlog.KindTGW {
+					sm.lines = s.tgwLines
+				}
+				if extras != nil {
+					sm.lines = newLineRenderer(sm.lines.format.WithExtras(extras...))
+				}
 				byKey[k] = sm
 				if byID[id] == nil {
 					byID[id] = sm
 				}
 			}
 		}
-		arena := p.textRoom(4096)
-		start := len(*arena)
-		*arena = format.AppendText(*arena, r)
-		line := (*arena)[start:len(*arena):len(*arena)]
-		if err := p.room(ctx, len(line)); err != nil {
-			return err
-		}
+		// The line is rendered straight into the push's entries, after room for its
+		// entry header; if it does not fit the push, the push goes first and the line
+		// is rendered again into the next.
 		if sm.gen != p.gen {
 			sm.st, sm.gen = p.stream(sm.labels), p.gen
 		}
-		p.append(sm.st, Timestamp(r), unsafe.String(unsafe.SliceData(line), len(line)))
+		sec := timestampSec(r)
+		start, at := p.es.lineRoom(sec, 0, lineMax)
+		p.es.enc = sm.lines.render(p.es.enc, r)
+		n := len(p.es.enc) - at
+		if p.full(n) {
+			p.es.enc = p.es.enc[:start]
+			if err := p.flush(ctx); err != nil {
+				return err
+			}
+			sm.st, sm.gen = p.stream(sm.labels), p.gen
+			start, at = p.es.lineRoom(sec, 0, lineMax)
+			p.es.enc = sm.lines.render(p.es.enc, r)
+		}
+		p.es.commit(sm.st, start, at, sec, 0)
+		p.size += n
 	}
 	return p.flush(ctx)
 }
@@ -405,24 +425,22 @@ func (s *Sink) WriteEvents(ctx context.Context, b *sinks.EventBatch) error {
 }
 
 // pusher gathers entries by stream and pushes them whenever the next line would take the
-// push over MaxPushBytes. It encodes the push request itself (encode.go): no push.Stream
-// or time.Time per line. Pushers are pooled: their streams, text chunks and encode buffers
-// serve Write after Write.
+// push over MaxPushBytes. It holds the entries encoded (encode.go): no push.Stream or
+// time.Time per line; a line is rendered once, into its entry, and copied once, into the
+// request.
+// Pushers are pooled: their streams and buffers serve Write after Write.
 type pusher struct {
 	s       *Sink
 	streams map[string]*pushStream
 	order   []*pushStream
-	spare   []*pushStream // emptied streams, their entries' room kept
-	size    int
-	text    [][]byte // chunks of rendered lines of the current Write
-	chunk   int      // the chunk being filled
-	raw     []byte   // the encoded request
-	body    []byte   // raw, snappy-compressed
-	gen     int      // counts releases: a stream is the push's only within one
+	spare   []*pushStream // emptied streams
+	es      entries       // the push's entries
+	size    int           // line bytes in the push
+	raw     []byte        // the encoded request
+	body    []byte        // raw, snappy-compressed
+	sorter  timeOrder
+	gen     int // counts releases: a stream is the push's only within one
 }
-
-// textChunk is the size of a chunk of rendered lines.
-const textChunk = 256 << 10
 
 func (s *Sink) getPusher() *pusher {
 	if p, ok := s.pushers.Get().(*pusher); ok {
@@ -432,38 +450,25 @@ func (s *Sink) getPusher() *pusher {
 }
 
 // putPusher empties p and keeps it for another Write. Buffers grown beyond the usual
-// (a huge line, a huge push) are let go rather than kept.
+// (a huge line, a huge push, many streams once) are let go rather than kept.
 func (s *Sink) putPusher(p *pusher) {
 	p.release()
-	for i := range p.text {
-		p.text[i] = p.text[i][:0]
-	}
-	p.chunk = 0
 	if cap(p.raw) > 4*s.cfg.MaxPushBytes {
 		p.raw, p.body = nil, nil
 	}
+	if cap(p.es.enc) > 4*s.cfg.MaxPushBytes {
+		p.es = entries{}
+	}
 	s.pushers.Put(p)
-}
-
-// textRoom returns the chunk to render the next line into, with at least n bytes free
-// (a line may still grow it: lines already rendered keep the old array).
-func (p *pusher) textRoom(n int) *[]byte {
-	for p.chunk < len(p.text) && cap(p.text[p.chunk])-len(p.text[p.chunk]) < n {
-		p.chunk++
-	}
-	if p.chunk == len(p.text) {
-		p.text = append(p.text, make([]byte, 0, textChunk))
-	}
-	return &p.text[p.chunk]
 }
 
 // release empties the streams after a push (or a failed Write) for reuse.
 func (p *pusher) release() {
 	for _, st := range p.order {
-		clear(st.entries) // drop the lines
-		st.entries = st.entries[:0]
+		st.n, st.size = 0, 0
 		p.spare = append(p.spare, st)
 	}
+	p.es.reset()
 	clear(p.streams)
 	clear(p.order)
 	p.order, p.size = p.order[:0], 0
@@ -471,19 +476,19 @@ func (p *pusher) release() {
 }
 
 func (p *pusher) add(ctx context.Context, labels string, ts time.Time, line string) error {
-	if err := p.room(ctx, len(line)); err != nil {
-		return err
+	if p.full(len(line)) {
+		if err := p.flush(ctx); err != nil {
+			return err
+		}
 	}
-	p.append(p.stream(labels), ts, line)
+	p.es.appendLine(p.stream(labels), ts.Unix(), int32(ts.Nanosecond()), line)
+	p.size += len(line)
 	return nil
 }
 
-// room pushes what the pusher holds if a line of n bytes would take it over MaxPushBytes.
-func (p *pusher) room(ctx context.Context, n int) error {
-	if p.size > 0 && p.size+n > p.s.cfg.MaxPushBytes {
-		return p.flush(ctx)
-	}
-	return nil
+// full reports whether a line of n bytes would take the push over MaxPushBytes.
+func (p *pusher) full(n int) bool {
+	return p.size > 0 && p.size+n > p.s.cfg.MaxPushBytes
 }
 
 // stream returns the stream of labels in the current push, adding it if needed.
@@ -502,21 +507,18 @@ func (p *pusher) stream(labels string) *pushStream {
 	return st
 }
 
-func (p *pusher) append(st *pushStream, ts time.Time, line string) {
-	st.entries = append(st.entries, entry{sec: ts.Unix(), nsec: int32(ts.Nanosecond()), line: line})
-	p.size += len(line)
-}
-
+// flush pushes the streams' entries, if any (a stream may have none: Write takes its
+// stream before it knows whether the line fits the push).
 func (p *pusher) flush(ctx context.Context) error {
-	if len(p.order) == 0 {
-		return nil
-	}
 	lines := 0
 	for _, st := range p.order {
-		st.sortByTime()
-		lines += len(st.entries)
+		lines += st.n
 	}
-	p.raw = appendPushRequest(p.raw[:0], p.order)
+	if lines == 0 {
+		p.release()
+		return nil
+	}
+	p.raw = p.es.appendRequest(p.raw[:0], p.order, &p.sorter)
 	// Snappy's format at s2's fast level: "better" compression cost this sink a twentieth
 	// of its CPU for a somewhat smaller body on what is mostly a local hop.
 	p.body = s2.EncodeSnappy(p.body[:cap(p.body)], p.raw)
