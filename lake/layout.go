@@ -108,6 +108,10 @@ type Group struct {
 	Region  string
 	Bucket  time.Time
 	Index   []int // positions of the group's records in the batch, in batch order
+	// Extras reports whether some record of the group has unknown columns (Record.Extra),
+	// as Split found while reading the records anyway: without, ExtraNames is empty and a
+	// caller need not read every record once more to learn it.
+	Extras bool
 }
 
 // ExtraNames lists the unknown column names (flowlog.Record.Extra) of the group's records in
@@ -182,6 +186,9 @@ func Split(recs []flowlog.Record, defAccount, defRegion string) []Group {
 		}
 		of[i] = int32(j)
 		counts[j]++
+		if r.Extra != "" {
+			out[j].Extras = true
+		}
 	}
 	all := make([]int, len(recs))
 	for j, n := range counts {

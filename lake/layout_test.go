@@ -82,6 +82,9 @@ func TestSplit(t *testing.T) {
 		if i%17 == 0 {
 			r.Kind = flowlog.KindTGW
 		}
+		if i == 250 {
+			r.Extra = "x-new-field 1"
+		}
 		// Runs of one group, as a partition's records mostly come.
 		for k := 0; k < 1+i%4; k++ {
 			recs = append(recs, r)
@@ -123,6 +126,18 @@ func TestSplit(t *testing.T) {
 				t.Fatalf("groups %d and %d out of order or equal: %+v, %+v", gi-1, gi, p, g)
 			}
 		}
+	}
+	withExtras := 0
+	for _, g := range groups {
+		if g.Extras {
+			withExtras++
+		}
+		if want := len(g.ExtraNames(recs)) > 0; g.Extras != want {
+			t.Errorf("group %v %s %s %v: Extras %v, want %v", g.Kind, g.Account, g.Region, g.Bucket, g.Extras, want)
+		}
+	}
+	if withExtras != 1 {
+		t.Errorf("%d groups with unknown columns, want 1", withExtras)
 	}
 	for i, ok := range seen {
 		if !ok {

@@ -160,7 +160,10 @@ func (s *Sink) write(ctx context.Context, b *sinks.Batch) (err error) {
 		}
 		// Columns this build does not know (records read from newer AWS files) become
 		// string columns of their own, after the configured ones.
-		widened := format.WithExtras(g.ExtraNames(b.Records)...)
+		widened := format
+		if g.Extras {
+			widened = format.WithExtras(g.ExtraNames(b.Records)...)
+		}
 		var fw *FileWriter
 		if widened == format {
 			fw, _ = s.pools[g.Kind].Get().(*FileWriter)
