@@ -1,6 +1,7 @@
 package logstore
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -103,21 +104,44 @@ func compareEntries(a, b logql.Entry) int {
 
 // sortDedup sorts entries and drops exact duplicates (same timestamp and line), which is
 // how Loki treats a redelivered push. It returns the number dropped.
+//
+// Sorted entries without duplicates are not written to: a query may be reading them.
 func sortDedup(es []logql.Entry, sorted bool) ([]logql.Entry, int) {
 	if !sorted {
-		slices.SortFunc(es, compareEntries)
+		sortEntries(es)
 	}
-	if len(es) < 2 {
+	i := 1
+	for i < len(es) && (es[i].Timestamp != es[i-1].Timestamp || es[i].Line != es[i-1].Line) {
+		i++
+	}
+	if i >= len(es) {
 		return es, 0
 	}
-	out := es[:1]
-	for _, e := range es[1:] {
+	out := es[:i]
+	for _, e := range es[i+1:] {
 		if last := out[len(out)-1]; last.Timestamp == e.Timestamp && last.Line == e.Line {
 			continue
 		}
 		out = append(out, e)
 	}
 	return out, len(es) - len(out)
+}
+
+// sortEntries sorts by compareEntries: by timestamp alone first (cheap integer
+// comparisons), then each run of equal timestamps by line. Lines pushed at whole seconds
+// share timestamps, and comparing them is what a single sort by both spends its time on.
+func sortEntries(es []logql.Entry) {
+	slices.SortFunc(es, func(a, b logql.Entry) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
+	for i := 0; i < len(es); {
+		j := i + 1
+		for j < len(es) && es[j].Timestamp == es[i].Timestamp {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(es[i:j], func(a, b logql.Entry) int { return strings.Compare(a.Line, b.Line) })
+		}
+		i = j
+	}
 }
 
 // block is an immutable run of one stream's entries, sorted by (timestamp, line) and

@@ -84,11 +84,11 @@ func decodeProtoPush(body []byte, limit int64) ([]push.Stream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decompress snappy: %w", err)
 	}
-	var req push.PushRequest
-	if err := req.Unmarshal(raw); err != nil {
+	streams, err := decodePushRequest(raw)
+	if err != nil {
 		return nil, fmt.Errorf("unmarshal protobuf push request: %w", err)
 	}
-	return req.Streams, nil
+	return streams, nil
 }
 
 type jsonPush struct {

@@ -478,7 +478,14 @@ func (s *Store) Push(ctx context.Context, tenantID string, streams []push.Stream
 		size += len(c.key) + 10
 		batch = append(batch, resolved{st: c.st, entries: c.entries})
 	}
-	payload := encodeWALPayload(make([]byte, 0, size), tenantID, batch)
+	recBuf := walRecords.Get().(*[]byte)
+	defer func() {
+		if cap(*recBuf) <= maxPooledWALRecord {
+			walRecords.Put(recBuf)
+		}
+	}()
+	rec := encodeWALPayload(slices.Grow((*recBuf)[:0], walHeaderLen+size)[:walHeaderLen], tenantID, batch)
+	*recBuf = rec
 
 	dropped := 0
 	s.ingestMu.Lock()
@@ -486,7 +493,7 @@ func (s *Store) Push(ctx context.Context, tenantID string, streams []push.Stream
 		s.ingestMu.Unlock()
 		return errorf(http.StatusServiceUnavailable, "Ingester is shutting down")
 	}
-	seq, err := s.wal.append(payload)
+	seq, err := s.wal.append(rec)
 	var full []*stream
 	if err == nil {
 		for _, r := range batch {
@@ -524,6 +531,12 @@ func (s *Store) Push(ctx context.Context, tenantID string, streams []push.Stream
 	}
 	return nil
 }
+
+// walRecords are buffers of WAL records (a push's size, about a MB for a sink's push):
+// a record is written before its push is answered and not kept.
+var walRecords = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledWALRecord = 16 << 20
 
 // encodeWALPayload lays out one push: tenant, stream count, then per stream the canonical
 // labels, entry count and entries (varint timestamp, uvarint length, line).

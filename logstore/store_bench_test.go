@@ -122,39 +122,14 @@ func BenchmarkIngestHTTP(b *testing.B) {
 			for i := range bodies {
 				bodies[i] = protoBody(b, g.batch(perBatch, t0+int64(i))...)
 			}
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
-			var next atomic.Int64
-			var failed atomic.Int64
 			b.SetBytes(int64(len(bodies[0])))
 			b.ResetTimer()
 			start := time.Now()
-			var wg sync.WaitGroup
-			for w := 0; w < 4; w++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						i := next.Add(1) - 1
-						if i >= int64(b.N) {
-							return
-						}
-						resp, err := client.Post(ts.url+"/loki/api/v1/push", "application/x-protobuf", bytes.NewReader(bodies[i%int64(nBodies)]))
-						if err != nil || resp.StatusCode != http.StatusNoContent {
-							failed.Add(1)
-							if resp != nil {
-								resp.Body.Close()
-							}
-							continue
-						}
-						resp.Body.Close()
-					}
-				}()
-			}
-			wg.Wait()
+			failed := postBodies(ts.url, bodies, b.N, 4)
 			el := time.Since(start)
 			b.StopTimer()
-			if failed.Load() > 0 {
-				b.Fatalf("%d pushes failed", failed.Load())
+			if failed > 0 {
+				b.Fatalf("%d pushes failed", failed)
 			}
 			b.ReportMetric(float64(b.N*perBatch)/el.Seconds(), "lines/s")
 			ts.FlushAll()
@@ -218,6 +193,36 @@ func loadQueryStore(b *testing.B) {
 		go srv.Serve(ln)
 		queryStoreURL = "http://" + ln.Addr().String()
 	})
+}
+
+// postBodies posts n pushes from workers concurrent clients, cycling through bodies
+// (past the first round a body is all duplicates, as a client's retry is), and returns
+// how many failed.
+func postBodies(base string, bodies [][]byte, n, workers int) int64 {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * workers}}
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				resp, err := client.Post(base+"/loki/api/v1/push", "application/x-protobuf", bytes.NewReader(bodies[i%int64(len(bodies))]))
+				if err != nil || resp.StatusCode != http.StatusNoContent {
+					failed.Add(1)
+				}
+				if resp != nil {
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return failed.Load()
 }
 
 // BenchmarkQuery times queries over benchLines() lines through the HTTP API.

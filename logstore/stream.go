@@ -5,6 +5,7 @@ import (
 	"sort"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/flowtap/flowtap/logstore/logql"
 )
@@ -32,6 +33,7 @@ type stream struct {
 	openBytes  int
 	head       []logql.Entry
 	headBytes  int
+	lineSlab   []byte // holds the head's lines: pushed lines alias the request (see keepLine)
 	headSorted bool
 	headRuns   []int  // indexes of head entries older than their predecessor: starts of sorted runs
 	firstSeq   uint64 // first WAL record with data in the open chunk; 0 if none
@@ -78,6 +80,7 @@ func (s *stream) appendEntries(es []logql.Entry, seq uint64, now time.Time, bloc
 		} else {
 			s.headSorted = true
 		}
+		e.Line = s.keepLine(e.Line)
 		s.head = append(s.head, e)
 		s.headBytes += len(e.Line) + 8
 		s.minT = min(s.minT, e.Timestamp)
@@ -89,13 +92,36 @@ func (s *stream) appendEntries(es []logql.Entry, seq uint64, now time.Time, bloc
 	return dropped, s.openBytes+s.headBytes >= chunkSize
 }
 
+// maxLineSlab is the largest slab of head lines; a slab starts as small as the head.
+const maxLineSlab = 64 << 10
+
+// keepLine copies a line into the stream's slab of head lines: the head then holds a few
+// slabs rather than one allocation per line (or the whole decoded push its lines alias).
+// A slab is only appended to, so lines already handed out never change.
+func (s *stream) keepLine(line string) string {
+	if line == "" {
+		return ""
+	}
+	if cap(s.lineSlab)-len(s.lineSlab) < len(line) {
+		size := min(max(s.headBytes, 4<<10), maxLineSlab)
+		s.lineSlab = make([]byte, 0, max(size, len(line)))
+	}
+	start := len(s.lineSlab)
+	s.lineSlab = append(s.lineSlab, line...)
+	return unsafe.String(&s.lineSlab[start], len(line))
+}
+
 // closeHeadLocked turns the head into a raw block of the open chunk. The old head slice
-// is left untouched for queries that hold it.
+// is left untouched for queries that hold it: only an unsorted head is sorted, in a copy.
 func (s *stream) closeHeadLocked() int {
 	if len(s.head) == 0 {
 		return 0
 	}
-	b, dropped := newRawBlock(slices.Clone(s.head), s.headSorted)
+	es := s.head
+	if !s.headSorted {
+		es = slices.Clone(es)
+	}
+	b, dropped := newRawBlock(es, s.headSorted)
 	s.head, s.headBytes, s.headSorted, s.headRuns = nil, 0, true, nil
 	if b != nil {
 		s.open = append(s.open, b)

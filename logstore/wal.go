@@ -52,7 +52,6 @@ type wal struct {
 
 	syncMu sync.Mutex // one fsync at a time; later callers piggyback
 	synced uint64     // last seq known durable
-	buf    []byte
 
 	// damaged is set when a write failed and its partial record could not be cut off:
 	// the next append seals the segment and starts a new one, so that no acknowledged
@@ -199,9 +198,11 @@ func (w *wal) rotate(seq uint64) error {
 	return nil
 }
 
-// append writes one record with the next seq, in one write(2). The store calls it under
-// its ingest lock, which orders WAL records and head appends the same way.
-func (w *wal) append(payload []byte) (uint64, error) {
+// append writes one record with the next seq, in one write(2). rec is the record: room
+// for the walHeaderLen bytes of its header, which append fills in, then the payload. The
+// store calls it under its ingest lock, which orders WAL records and head appends the
+// same way.
+func (w *wal) append(rec []byte) (uint64, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	seq := w.written + 1
@@ -216,14 +217,10 @@ func (w *wal) append(payload []byte) (uint64, error) {
 		}
 		w.damaged = false
 	}
-	need := walHeaderLen + len(payload)
-	if cap(w.buf) < need {
-		w.buf = make([]byte, need)
-	}
-	b := w.buf[:need]
-	binary.LittleEndian.PutUint32(b, uint32(len(payload)))
+	need := len(rec)
+	b := rec
+	binary.LittleEndian.PutUint32(b, uint32(len(rec)-walHeaderLen))
 	binary.LittleEndian.PutUint64(b[8:], seq)
-	copy(b[walHeaderLen:], payload)
 	binary.LittleEndian.PutUint32(b[4:], crc32.Checksum(b[8:], crcTable))
 	if n, err := w.writeRecord(b); err != nil {
 		if n > 0 {
@@ -234,9 +231,6 @@ func (w *wal) append(payload []byte) (uint64, error) {
 			}
 		}
 		return 0, fmt.Errorf("logstore: write wal: %w", err)
-	}
-	if cap(w.buf) > 8<<20 {
-		w.buf = nil
 	}
 	w.size += int64(need)
 	w.written = seq
