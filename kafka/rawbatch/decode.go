@@ -327,6 +327,17 @@ func (p *parser) varint() int64 {
 	if p.err != nil {
 		return 0
 	}
+	// Most of a record's varints (lengths, deltas, counts) take one or two bytes.
+	if at := p.at; at+1 < len(p.b) {
+		if b0 := p.b[at]; b0 < 0x80 {
+			p.at++
+			return int64(b0>>1) ^ -int64(b0&1)
+		} else if b1 := p.b[at+1]; b1 < 0x80 {
+			p.at += 2
+			u := uint64(b0&0x7f) | uint64(b1)<<7
+			return int64(u>>1) ^ -int64(u&1)
+		}
+	}
 	if p.at >= len(p.b) {
 		p.err = io.ErrUnexpectedEOF
 		return 0
