@@ -264,3 +264,36 @@ func TestFastIntegers(t *testing.T) {
 		}
 	}
 }
+
+// TestIPv4At: ipv4At reads every canonical dotted address netip reads, the same, and
+// declines anything else it is given (leading zeros, octets above 255, missing or extra
+// dots, other bytes, no closing quote), whatever follows the string.
+func TestIPv4At(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 5))
+	for i := 0; i < 100000; i++ {
+		var s string
+		if rng.IntN(2) == 0 {
+			s = netip.AddrFrom4([4]byte{byte(rng.IntN(256)), byte(rng.IntN(256)), byte(rng.IntN(256)), byte(rng.IntN(256))}).String()
+		} else { // octets of zero to four digits, not always four of them, a byte changed
+			octets := make([]string, 2+rng.IntN(4))
+			for k := range octets {
+				for n := rng.IntN(5); len(octets[k]) < n; {
+					octets[k] += string(rune('0' + rng.IntN(10)))
+				}
+			}
+			s = strings.Join(octets, ".")
+			if rng.IntN(4) == 0 && s != "" {
+				b := []byte(s)
+				b[rng.IntN(len(b))] = "0.-a:/ "[rng.IntN(7)]
+				s = string(b)
+			}
+		}
+		msg := []byte(`"` + s + `"` + []string{`}`, `,"srcport":443,"dstport":80}`, `1.2.3.4"`}[rng.IntN(3)])
+		a, end, ok := ipv4At(msg, 0)
+		want, err := netip.ParseAddr(s)
+		canonical := err == nil && want.Is4() && want.String() == s
+		if fits := len(msg) >= 18; canonical && fits != ok || ok && (!canonical || a != want || end != len(s)+2) {
+			t.Fatalf("%q: ipv4At = %v, %d, %v; netip %v, %v", msg, a, end, ok, want, err)
+		}
+	}
+}
