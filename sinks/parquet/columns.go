@@ -26,6 +26,41 @@ func strFiller(off uintptr) filler {
 	}
 }
 
+// keyStrFiller is strFiller for the key column (the interface id): it also records each
+// row's dictionary index (-1 for null) in fw.keys, for the hinted columns.
+func keyStrFiller(off uintptr) filler {
+	return func(c *colChunk, recs []*flowlog.Record, fw *FileWriter) {
+		keys := fw.keys[:0]
+		for _, r := range recs {
+			if s := *(*string)(unsafe.Add(unsafe.Pointer(r), off)); s != "" {
+				i := c.strIndex(s)
+				c.defs = append(c.defs, 1)
+				c.idx = append(c.idx, i)
+				keys = append(keys, i)
+			} else {
+				c.null()
+				keys = append(keys, -1)
+			}
+		}
+		fw.keys = keys
+	}
+}
+
+// hintedStrFiller is strFiller for a column that mostly follows the key column (see
+// colChunk.strHinted); it runs after the key column's filler.
+func hintedStrFiller(off uintptr) filler {
+	return func(c *colChunk, recs []*flowlog.Record, fw *FileWriter) {
+		keys := fw.keys[:len(recs)]
+		for i, r := range recs {
+			if s := *(*string)(unsafe.Add(unsafe.Pointer(r), off)); s != "" {
+				c.strHinted(s, keys[i])
+			} else {
+				c.null()
+			}
+		}
+	}
+}
+
 // enumFiller handles fields whose text is a fixed name of a small key; "-" (unset) is
 // null. The name is looked up once per key and row group.
 func enumFiller(key func(*flowlog.Record) uint8, name func(*flowlog.Record) string) filler {

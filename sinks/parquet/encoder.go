@@ -59,6 +59,8 @@ type colChunk struct {
 	dict     []byte
 	dictLen  int32
 	strs     table[string]
+	vals     []string // the strings of the dictionary by index
+	hint     []int32  // key column's dictionary index → this column's index + 1 last seen with it
 	addrs4   table[uint32]
 	addrs    table[netip.Addr]
 	nums     table[int64]
@@ -157,9 +159,35 @@ func mix(x uint64) uint64 {
 // str appends the present string s.
 func (c *colChunk) str(s string) {
 	c.defs = append(c.defs, 1)
+	c.idx = append(c.idx, c.strIndex(s))
+}
+
+// strHinted appends the present string s of a row whose key column (the interface id)
+// has dictionary index key, or -1. Most string columns are attributes of the interface
+// (its account, VPC, subnet, instance, zone): the value last seen with the same key is
+// compared first, which spares hashing and probing the dictionary when it matches.
+func (c *colChunk) strHinted(s string, key int32) {
+	c.defs = append(c.defs, 1)
+	if key >= 0 && int(key) < len(c.hint) {
+		if h := c.hint[key] - 1; h >= 0 && c.vals[h] == s {
+			c.idx = append(c.idx, h)
+			return
+		}
+	}
+	i := c.strIndex(s)
+	c.idx = append(c.idx, i)
+	if key >= 0 {
+		for int(key) >= len(c.hint) {
+			c.hint = append(c.hint, 0)
+		}
+		c.hint[key] = i + 1
+	}
+}
+
+// strIndex returns the dictionary index of s, adding it if new.
+func (c *colChunk) strIndex(s string) int32 {
 	if c.runScore > 0 && s == c.lastStr {
-		c.idx = append(c.idx, c.lastIdx)
-		return
+		return c.lastIdx
 	}
 	h := maphash.String(hashSeed, s)
 	pos, ok := c.strs.find(s, h)
@@ -170,6 +198,7 @@ func (c *colChunk) str(s string) {
 		s, i = strings.Clone(s), c.dictLen // the caller's memory is not ours to keep
 		c.strs.insert(pos, s, h, i)
 		c.addDictBytes(s)
+		c.vals = append(c.vals, s)
 	}
 	// Whether the last-value check would have hit is known for free here; it is made only
 	// while it pays (an account id in a file of one account), not where values alternate
@@ -180,7 +209,7 @@ func (c *colChunk) str(s string) {
 		c.runScore = max(c.runScore-1, -8)
 	}
 	c.lastStr, c.lastIdx = s, i
-	c.idx = append(c.idx, i)
+	return i
 }
 
 func (c *colChunk) addDictBytes(s string) {
@@ -479,6 +508,8 @@ func (c *colChunk) resetChunk() {
 		}
 	}
 	c.dict, c.dictLen = c.dict[:0], 0
+	clear(c.vals)
+	c.vals, c.hint = c.vals[:0], c.hint[:0]
 	c.strs.reset()
 	c.addrs4.reset()
 	c.addrs.reset()

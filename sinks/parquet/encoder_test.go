@@ -278,6 +278,54 @@ func TestResetReusePorts(t *testing.T) {
 	}
 }
 
+// TestInterfaceHints writes records whose interface attributes (account, VPC, subnet,
+// instance, zone) change under the same interface id, interface ids that are absent, and
+// several row groups, with one writer over two files: a column that trusted the value
+// last seen with the interface instead of checking it would read back a wrong value.
+func TestInterfaceHints(t *testing.T) {
+	recs := realistic(3000, 41)
+	for i := range recs {
+		r := &recs[i]
+		switch i % 5 {
+		case 0:
+			r.InterfaceID = "eni-shared"
+		case 1:
+			r.InterfaceID = ""
+		}
+		if i%3 == 0 {
+			r.VPCID, r.SubnetID, r.AZID = fmt.Sprintf("vpc-%d", i%7), fmt.Sprintf("subnet-%d", i%11), ""
+		}
+		if i%4 == 0 {
+			r.AccountID, r.InstanceID = fmt.Sprintf("%012d", i%13), ""
+		}
+	}
+	var buf bytes.Buffer
+	fw := NewFileWriter(&buf, DefaultVPCFormat, WriterOptions{RowGroupRows: 700})
+	for n, part := range [][]flowlog.Record{recs[:1700], recs[1700:]} {
+		buf.Reset()
+		fw.Reset(&buf)
+		if err := fw.Write(part...); err != nil {
+			t.Fatal(err)
+		}
+		if err := fw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := ReadRecords(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, have := lines(DefaultVPCFormat, part), lines(DefaultVPCFormat, got)
+		if len(have) != len(want) {
+			t.Fatalf("file %d: %d rows, want %d", n, len(have), len(want))
+		}
+		for i := range want {
+			if have[i] != want[i] {
+				t.Fatalf("file %d row %d:\n got %s\nwant %s", n, i, have[i], want[i])
+			}
+		}
+	}
+}
+
 // TestCodecNames checks the codec names the config accepts, and that every gzip level
 // writes a file that reads back.
 func TestCodecNames(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -37,6 +38,8 @@ const chunkRows = 128
 type FileWriter struct {
 	format   *flowlog.Format
 	fillers  []filler
+	order    []int   // the order in which the fillers run: the key column's first
+	keys     []int32 // key column's dictionary index of each row of the chunk, -1 for null
 	enc      encoder
 	chunk    []*flowlog.Record
 	arena    []byte
@@ -61,9 +64,15 @@ func NewFileWriter(out io.Writer, format *flowlog.Format, opts WriterOptions) *F
 	fw.enc.codec = opts.Codec
 	fw.enc.dictCodec = dictCodecOf(opts.Codec)
 	fw.enc.levEnc.BitWidth = 1
+	keyField := flowlog.FieldInterfaceID
+	if format.Kind() == flowlog.KindTGW {
+		keyField = flowlog.FieldTGWAttachmentID
+	}
+	hasKey := slices.Contains(format.Fields(), keyField)
 	for i, f := range format.Fields() {
 		if f == flowlog.FieldIgnored {
 			if format.Extras() > 0 {
+				fw.order = append(fw.order, len(fw.fillers))
 				fw.fillers = append(fw.fillers, extraFiller(format.Name(i)))
 				fw.enc.cols = append(fw.enc.cols, colChunk{name: format.ColumnName(i), phys: physByteArray})
 			}
@@ -76,10 +85,21 @@ func NewFileWriter(out io.Writer, format *flowlog.Format, opts WriterOptions) *F
 		case flowlog.ColumnInt64:
 			phys = physInt64
 		}
-		fw.fillers = append(fw.fillers, fillerFor(f))
+		fill := fillerFor(f)
 		if off, ok := strFields[f]; ok {
 			fw.strOffs = append(fw.strOffs, off)
+			switch {
+			case hasKey && f == keyField:
+				fill = keyStrFiller(off)
+				fw.order = append([]int{len(fw.fillers)}, fw.order...) // first: the others use its indexes
+			case hasKey:
+				fill = hintedStrFiller(off)
+			}
 		}
+		if !hasKey || f != keyField {
+			fw.order = append(fw.order, len(fw.fillers))
+		}
+		fw.fillers = append(fw.fillers, fill)
 		fw.enc.cols = append(fw.enc.cols, colChunk{name: format.ColumnName(i), phys: phys})
 	}
 	fw.chunk = make([]*flowlog.Record, 0, chunkRows)
@@ -166,9 +186,9 @@ func (fw *FileWriter) flushChunk() error {
 		e.write([]byte("PAR1"))
 	}
 	fw.touch()
-	for ci, fill := range fw.fillers {
+	for _, ci := range fw.order {
 		c := &e.cols[ci]
-		fill(c, fw.chunk, fw)
+		fw.fillers[ci](c, fw.chunk, fw)
 		if len(c.defs) >= pageRows {
 			if err := e.flushPage(c); err != nil {
 				e.err = err
