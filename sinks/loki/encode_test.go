@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"cmp"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/grafana/loki/pkg/push"
+	"github.com/klauspost/compress/snappy"
 )
 
 // The hand-written encoder must produce exactly what Loki's generated one does for the
@@ -80,8 +82,9 @@ func TestAppendPushRequestMatchesLokiEncoding(t *testing.T) {
 	}
 }
 
-// A stream's time order keeps entries of equal time in the order added, with and without
-// nanoseconds and over a span too wide to pack time and index into one number.
+// A stream's time order keeps entries of equal time in the order added, for each way of
+// sorting: seconds counted into place, seconds and positions packed into numbers,
+// comparisons (nanoseconds, or a span too wide to pack).
 func TestTimeOrderIsStable(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -89,6 +92,7 @@ func TestTimeOrderIsStable(t *testing.T) {
 		nsecs []int32
 	}{
 		{"seconds", []int64{2, 1, 2, 1, 2}, nil},
+		{"seconds far apart", []int64{1000, 1, 500, 1, 1000}, nil},
 		{"nanoseconds", []int64{2, 1, 2, 1, 2}, []int32{0, 5, 0, 0, 0}},
 		{"wide span", []int64{math.MaxInt64, math.MinInt64, math.MaxInt64, 0, math.MinInt64}, nil},
 	} {
@@ -122,6 +126,31 @@ func TestTimeOrderIsStable(t *testing.T) {
 		})
 		if !slices.Equal(got, want) || st.sorted {
 			t.Errorf("%s: order %v, want %v (sorted flag %v)", tc.name, got, want, st.sorted)
+		}
+	}
+}
+
+// A request compressed in pieces is one snappy block that decodes to the request, for
+// sizes around the piece size, compressible and random content alike.
+func TestCompressInPieces(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	var p pusher
+	for _, n := range []int{1, 100, snappyPiece - 1, snappyPiece, snappyPiece + 1, 3*snappyPiece + 12345} {
+		for _, random := range []bool{false, true} {
+			raw := make([]byte, n)
+			for i := range raw {
+				if random {
+					raw[i] = byte(rng.Uint32())
+				} else {
+					raw[i] = "5 123456789012 eni-0a1b2c3d 10.0.0.1 ACCEPT OK\n"[i%47]
+				}
+			}
+			p.raw = raw
+			p.compress()
+			got, err := snappy.Decode(nil, p.body)
+			if err != nil || !bytes.Equal(got, raw) {
+				t.Fatalf("%d bytes (random %v): decoded %d bytes, %v", n, random, len(got), err)
+			}
 		}
 	}
 }

@@ -21,14 +21,21 @@ type lineRenderer struct {
 	fields  []flowlog.Field
 	version uint8
 	generic bool // the format has unknown columns (Record.Extra)
+	// defaultVPC: the format is AWS's default VPC one (the usual case), written by one
+	// straight sequence of appends rather than a switch per field.
+	defaultVPC bool
 }
 
 func newLineRenderer(f *flowlog.Format) *lineRenderer {
-	return &lineRenderer{format: f, fields: f.Fields(), version: f.Version(), generic: f.Extras() > 0}
+	return &lineRenderer{format: f, fields: f.Fields(), version: f.Version(), generic: f.Extras() > 0,
+		defaultVPC: f.Equal(flowlog.DefaultVPC)}
 }
 
 // render appends r's line to dst.
 func (lr *lineRenderer) render(dst []byte, r *flowlog.Record) []byte {
+	if lr.defaultVPC {
+		return appendDefaultVPC(dst, r, lr.version)
+	}
 	if lr.generic {
 		return lr.format.AppendText(dst, r)
 	}
@@ -54,19 +61,19 @@ func (lr *lineRenderer) render(dst []byte, r *flowlog.Record) []byte {
 		case flowlog.FieldDstAddr:
 			dst = appendAddr(dst, r.DstAddr)
 		case flowlog.FieldSrcPort:
-			dst = appendNullable(dst, r, fd, uint64(r.SrcPort))
+			dst = appendNullable(dst, r.Null.Has(fd), uint64(r.SrcPort))
 		case flowlog.FieldDstPort:
-			dst = appendNullable(dst, r, fd, uint64(r.DstPort))
+			dst = appendNullable(dst, r.Null.Has(fd), uint64(r.DstPort))
 		case flowlog.FieldProtocol:
-			dst = appendNullable(dst, r, fd, uint64(r.Protocol))
+			dst = appendNullable(dst, r.Null.Has(fd), uint64(r.Protocol))
 		case flowlog.FieldPackets:
-			dst = appendNullable(dst, r, fd, r.Packets)
+			dst = appendNullable(dst, r.Null.Has(fd), r.Packets)
 		case flowlog.FieldBytes:
-			dst = appendNullable(dst, r, fd, r.Bytes)
+			dst = appendNullable(dst, r.Null.Has(fd), r.Bytes)
 		case flowlog.FieldStart:
-			dst = appendNullable(dst, r, fd, uint64(r.Start))
+			dst = appendNullable(dst, r.Null.Has(fd), uint64(r.Start))
 		case flowlog.FieldEnd:
-			dst = appendNullable(dst, r, fd, uint64(r.End))
+			dst = appendNullable(dst, r.Null.Has(fd), uint64(r.End))
 		case flowlog.FieldAction:
 			dst = append(dst, r.Action.String()...)
 		case flowlog.FieldLogStatus:
@@ -86,6 +93,33 @@ func (lr *lineRenderer) render(dst []byte, r *flowlog.Record) []byte {
 	return dst
 }
 
+// appendDefaultVPC is render for flowlog.DefaultVPC: version account-id interface-id
+// srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status.
+func appendDefaultVPC(dst []byte, r *flowlog.Record, version uint8) []byte {
+	null := r.Null // once: r might alias dst as far as the compiler knows
+	switch {
+	case null.Has(flowlog.FieldVersion):
+		dst = append(dst, '-')
+	case r.Version != 0:
+		dst = appendUint(dst, uint64(r.Version))
+	default:
+		dst = appendUint(dst, uint64(version))
+	}
+	dst = appendString(append(dst, ' '), r.AccountID)
+	dst = appendString(append(dst, ' '), r.InterfaceID)
+	dst = appendAddr(append(dst, ' '), r.SrcAddr)
+	dst = appendAddr(append(dst, ' '), r.DstAddr)
+	dst = appendNullable(append(dst, ' '), null.Has(flowlog.FieldSrcPort), uint64(r.SrcPort))
+	dst = appendNullable(append(dst, ' '), null.Has(flowlog.FieldDstPort), uint64(r.DstPort))
+	dst = appendNullable(append(dst, ' '), null.Has(flowlog.FieldProtocol), uint64(r.Protocol))
+	dst = appendNullable(append(dst, ' '), null.Has(flowlog.FieldPackets), r.Packets)
+	dst = appendNullable(append(dst, ' '), null.Has(flowlog.FieldBytes), r.Bytes)
+	dst = appendNullable(append(dst, ' '), null.Has(flowlog.FieldStart), uint64(r.Start))
+	dst = appendNullable(append(dst, ' '), null.Has(flowlog.FieldEnd), uint64(r.End))
+	dst = append(append(dst, ' '), r.Action.String()...)
+	return append(append(dst, ' '), r.LogStatus.String()...)
+}
+
 func appendString(dst []byte, s string) []byte {
 	if s == "" {
 		return append(dst, '-')
@@ -93,11 +127,11 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
-// appendNullable appends integer field fd of r, whose value is v, or "-" when absent. v is
-// printed as the int64 Record.Int returns (a uint64 counter past MaxInt64 comes out
-// negative, as in Format.AppendText).
-func appendNullable(dst []byte, r *flowlog.Record, fd flowlog.Field, v uint64) []byte {
-	if r.Null.Has(fd) {
+// appendNullable appends an integer field's value v, or "-" when absent. v is printed as
+// the int64 Record.Int returns (a uint64 counter past MaxInt64 comes out negative, as in
+// Format.AppendText).
+func appendNullable(dst []byte, absent bool, v uint64) []byte {
+	if absent {
 		return append(dst, '-')
 	}
 	if v > math.MaxInt64 {
