@@ -328,7 +328,7 @@ type encoder struct {
 	levels  []byte // RLE definition levels of a page
 	values  []byte // encoded values of a page
 	comp    []byte // compressed values of a page
-	header  bytes.Buffer
+	header  []byte // Thrift page header
 	dictEnc rle.DictionaryEncoding
 	levEnc  rle.Encoding // BitWidth 1: levels are 0 or 1
 	deltaE  delta.BinaryPackedEncoding
@@ -344,17 +344,6 @@ func (e *encoder) write(b []byte) {
 	if err != nil {
 		e.err = fmt.Errorf("parquet: write: %w", err)
 	}
-}
-
-// pageHeader serialises h into e.header.
-func (e *encoder) pageHeader(h *format.PageHeader) error {
-	b, err := thrift.Marshal(&e.proto, h)
-	if err != nil {
-		return fmt.Errorf("parquet: page header: %w", err)
-	}
-	e.header.Reset()
-	e.header.Write(b)
-	return nil
 }
 
 // flushPage encodes and compresses the current page of c into c.pages.
@@ -384,27 +373,21 @@ func (e *encoder) flushPage(c *colChunk) error {
 	if e.comp, err = e.codec.Encode(e.comp[:0], e.values); err != nil {
 		return fmt.Errorf("parquet: column %s: compress: %w", c.name, err)
 	}
-	h := format.PageHeader{
-		Type:                 format.DataPageV2,
-		UncompressedPageSize: int32(len(e.levels) + len(e.values)),
-		CompressedPageSize:   int32(len(e.levels) + len(e.comp)),
-		DataPageHeaderV2: thrift.New(format.DataPageHeaderV2{
-			NumValues:                  int32(rows),
-			NumNulls:                   int32(c.nulls),
-			NumRows:                    int32(rows),
-			Encoding:                   enc,
-			DefinitionLevelsByteLength: int32(len(e.levels)),
-			IsCompressed:               thrift.New(e.codec.CompressionCodec() != format.Uncompressed),
-			Statistics:                 format.Statistics{NullCount: int64(c.nulls)},
-		}),
+	v2 := format.DataPageHeaderV2{
+		NumValues:                  int32(rows),
+		NumNulls:                   int32(c.nulls),
+		NumRows:                    int32(rows),
+		Encoding:                   enc,
+		DefinitionLevelsByteLength: int32(len(e.levels)),
+		Statistics:                 format.Statistics{NullCount: int64(c.nulls)},
 	}
-	if err := e.pageHeader(&h); err != nil {
-		return err
-	}
-	c.pages = append(c.pages, e.header.Bytes()...)
+	uncompressed := int32(len(e.levels) + len(e.values))
+	e.header = appendDataPageV2Header(e.header[:0], uncompressed, int32(len(e.levels)+len(e.comp)), &v2,
+		e.codec.CompressionCodec() != format.Uncompressed)
+	c.pages = append(c.pages, e.header...)
 	c.pages = append(c.pages, e.levels...)
 	c.pages = append(c.pages, e.comp...)
-	c.uncomp += int64(e.header.Len()) + int64(h.UncompressedPageSize)
+	c.uncomp += int64(len(e.header)) + int64(uncompressed)
 	c.numPages++
 	c.rows += int64(rows)
 	c.chunkNulls += int64(c.nulls)
@@ -459,16 +442,11 @@ func (e *encoder) writeRowGroup() error {
 			if e.comp, err = e.dictCodec.Encode(e.comp[:0], c.dict); err != nil {
 				return fmt.Errorf("parquet: column %s: compress dictionary: %w", c.name, err)
 			}
-			h := format.PageHeader{Type: format.DictionaryPage, UncompressedPageSize: int32(len(c.dict)),
-				CompressedPageSize:   int32(len(e.comp)),
-				DictionaryPageHeader: thrift.New(format.DictionaryPageHeader{NumValues: c.dictLen, Encoding: format.Plain})}
-			if err := e.pageHeader(&h); err != nil {
-				return err
-			}
+			e.header = appendDictionaryPageHeader(e.header[:0], int32(len(c.dict)), int32(len(e.comp)), c.dictLen)
 			md.DictionaryPageOffset = e.offset
-			e.write(e.header.Bytes())
+			e.write(e.header)
 			e.write(e.comp)
-			uncomp += int64(e.header.Len()) + int64(len(c.dict))
+			uncomp += int64(len(e.header)) + int64(len(c.dict))
 		}
 		if c.hasBounds {
 			if c.phys == physInt32 {
