@@ -227,12 +227,24 @@ func (w *collectWriter) WriteRecords(_ context.Context, recs []flowlog.Record) e
 // encoder decides (less noisy on a shared machine than the fsyncs of the whole sink).
 func BenchmarkEncodeGenerated(b *testing.B) {
 	batches, n := generatedBatches(b, 3, 20000)
+	textSize := 0 // the groups as AWS's gzip text files, for size_ratio
+	for _, batch := range batches {
+		for _, g := range lake.Split(batch.Records, "", "") {
+			recs := make([]flowlog.Record, len(g.Index))
+			for k, j := range g.Index {
+				recs[k] = batch.Records[j]
+			}
+			textSize += gzipTextSize(b, recs, false)
+		}
+	}
 	var buf bytes.Buffer
 	fw := NewFileWriter(&buf, DefaultVPCFormat, WriterOptions{})
 	runtime.GC()
 	b.ResetTimer()
 	cpu0 := cpuTime()
+	size := 0
 	for i := 0; i < b.N; i++ {
+		size = 0
 		for _, batch := range batches {
 			for _, g := range lake.Split(batch.Records, "", "") {
 				buf.Reset()
@@ -245,10 +257,13 @@ func BenchmarkEncodeGenerated(b *testing.B) {
 				if err := fw.Close(); err != nil {
 					b.Fatal(err)
 				}
+				size += buf.Len()
 			}
 		}
 	}
 	b.StopTimer()
 	reportRates(b, b.N*n, cpu0)
 	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N*n), "cpu-ns/record")
+	b.ReportMetric(float64(size)/float64(n), "B/record")
+	b.ReportMetric(float64(size)/float64(textSize), "size_ratio")
 }
