@@ -193,6 +193,16 @@ func (p *jsonScanner) fastMembers(r *Record, prev Field) (Field, bool) {
 				w := d[i+1 : i+33]
 				w0, w1 := binary.LittleEndian.Uint64(w), binary.LittleEndian.Uint64(w[8:])
 				w2, w3 := binary.LittleEndian.Uint64(w[16:]), binary.LittleEndian.Uint64(w[24:])
+				field := (*string)(unsafe.Add(unsafe.Pointer(r), pl.off))
+				// The field's value in the record before, when this one has the same bytes up
+				// to its closing quote (most have: one account, region, zone, VPC, ENI runs).
+				last := &a.last[f]
+				if pm := &prefixMasks[last.n+1]; last.n > 0 &&
+					(w0^last.w[0])&pm[0]|(w1^last.w[1])&pm[1]|(w2^last.w[2])&pm[2]|(w3^last.w[3])&pm[3] == 0 {
+					*field = last.s
+					end = i + last.n + 2
+					break
+				}
 				m := stopBits(w0) | stopBits(w1)<<8 | stopBits(w2)<<16 | stopBits(w3)<<24
 				if n := bits.TrailingZeros32(m); m != 0 && w[n] == '"' && (n != 1 || w[0] != '-') {
 					to := room[used : used+32]
@@ -200,9 +210,10 @@ func (p *jsonScanner) fastMembers(r *Record, prev Field) (Field, bool) {
 					binary.LittleEndian.PutUint64(to[8:], w1)
 					binary.LittleEndian.PutUint64(to[16:], w2)
 					binary.LittleEndian.PutUint64(to[24:], w3)
-					*(*string)(unsafe.Add(unsafe.Pointer(r), pl.off)) = unsafe.String(&to[0], n)
+					*field = unsafe.String(&to[0], n)
 					used += n
 					end = i + n + 2
+					*last = seenString{w: [4]uint64{w0, w1, w2, w3}, n: n, s: *field}
 				}
 				break
 			}
@@ -213,13 +224,30 @@ func (p *jsonScanner) fastMembers(r *Record, prev Field) (Field, bool) {
 				end = e
 			}
 		case valueAddr:
-			if addr, e, ok := ipv4At(d, i); ok {
-				*(*netip.Addr)(unsafe.Add(unsafe.Pointer(r), pl.off)) = addr
-				end = e
-			} else if s, e, ok := p.plainStringAt(i); ok && s != "-" {
+			field := (*netip.Addr)(unsafe.Add(unsafe.Pointer(r), pl.off))
+			if len(d)-i >= 18 && i >= 0 {
+				// One of the last two addresses read, when this one has the same bytes up to
+				// its closing quote: pkt-srcaddr and pkt-dstaddr mostly repeat srcaddr and
+				// dstaddr, and a reply's addresses are its request's.
+				w0, w1 := binary.LittleEndian.Uint64(d[i+1:]), binary.LittleEndian.Uint64(d[i+9:])
+				if e := &a.addrs[0]; e.n > 0 && (w0^e.w[0])&prefixMasks[e.n+1][0]|(w1^e.w[1])&prefixMasks[e.n+1][1] == 0 {
+					*field, end = e.a, i+e.n+2
+					break
+				}
+				if e := &a.addrs[1]; e.n > 0 && (w0^e.w[0])&prefixMasks[e.n+1][0]|(w1^e.w[1])&prefixMasks[e.n+1][1] == 0 {
+					*field, end = e.a, i+e.n+2
+					break
+				}
+				if addr, e, ok := ipv4At(d, i); ok {
+					*field, end = addr, e
+					a.addrs[1] = a.addrs[0]
+					a.addrs[0] = seenAddr{w: [2]uint64{w0, w1}, n: e - i - 2, a: addr}
+					break
+				}
+			}
+			if s, e, ok := p.plainStringAt(i); ok && s != "-" {
 				if addr, ok := parseAddr(s); ok {
-					*(*netip.Addr)(unsafe.Add(unsafe.Pointer(r), pl.off)) = addr
-					end = e
+					*field, end = addr, e
 				}
 			}
 		case valueEnum:
@@ -262,6 +290,32 @@ func keyAt(d []byte, i int) (Field, int, bool) {
 	f, ok := jsonKeys.lookup(d[i+1 : j])
 	return f, j + 2, ok
 }
+
+// seenString is a string value read before: its bytes up to the closing quote (and some
+// after) as words, its length (0: none), and its copy in the arena.
+type seenString struct {
+	w [4]uint64
+	n int
+	s string
+}
+
+// seenAddr is an IPv4 address read before: the bytes of its string up to the closing quote
+// (and some after) as words, its length (0: none), and the address.
+type seenAddr struct {
+	w [2]uint64
+	n int
+	a netip.Addr
+}
+
+// prefixMasks[k] masks the first k bytes of four little-endian words.
+var prefixMasks = func() (masks [33][4]uint64) {
+	for k := range masks {
+		for j := 0; j < k; j++ {
+			masks[k][j/8] |= 0xff << (j % 8 * 8)
+		}
+	}
+	return masks
+}()
 
 // uintAt reads the JSON number at i when it is a plain unsigned integer of at most 19
 // digits (what parseUint takes), returning its value and end. (fastMembers reads most

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // TestParseJSONCopyProperty: on runs of random records of random shapes (as one producer
@@ -23,12 +24,15 @@ func TestParseJSONCopyProperty(t *testing.T) {
 		want                    [slots]Record
 		valid                   [slots]bool
 		decoded, failed         int
+		prev                    Record
 	)
 	for run := 0; run < 600; run++ {
 		f := randomFormat(rng)
 		lossless := rng.IntN(4) > 0
 		for i, n := 0, 1+rng.IntN(12); i < n; i++ {
 			r := randomRecord(rng, f)
+			repeatValues(rng, &r, &prev)
+			prev = r
 			if rng.IntN(6) == 0 {
 				*r.str(randomStringField(rng, f)) = randomAwkwardString(rng)
 			}
@@ -42,6 +46,9 @@ func TestParseJSONCopyProperty(t *testing.T) {
 				msg = alterJSON(rng, msg)
 			}
 			s := (decoded + failed) % slots
+			if valid[s] && (fast[s] != want[s] || generic[s] != want[s]) {
+				t.Fatalf("slot %d changed before its batch ended:\n got %+v\nwant %+v", s, fast[s], want[s])
+			}
 			var ref Record
 			errRef := ParseJSON(msg, &ref)
 			scratch := bytes.Clone(msg)
@@ -62,7 +69,7 @@ func TestParseJSONCopyProperty(t *testing.T) {
 			}
 			want[s] = ref
 		}
-		if run%7 == 0 { // the batch ends: its records must still be whole, then the arenas serve again
+		if rng.IntN(3) == 0 { // the batch ends: its records must still be whole, then the arenas serve again
 			for s := range fast {
 				if valid[s] && (fast[s] != want[s] || generic[s] != want[s]) {
 					t.Fatalf("slot %d changed before its batch ended:\n got %+v\nwant %+v", s, fast[s], want[s])
@@ -70,10 +77,50 @@ func TestParseJSONCopyProperty(t *testing.T) {
 			}
 			fastArena.Reset()
 			genericArena.Reset()
+			valid = [slots]bool{}
 		}
 	}
 	if decoded < 2000 || failed < 100 {
 		t.Fatalf("%d messages decoded, %d refused: the test no longer covers both", decoded, failed)
+	}
+}
+
+// repeatValues gives r, as a producer's next record often has, some of prev's string
+// values, pkt-srcaddr and pkt-dstaddr equal to srcaddr and dstaddr, or prev's addresses
+// swapped; or values that differ from those in their last byte or length only.
+func repeatValues(rng *rand.Rand, r, prev *Record) {
+	for f := Field(0); f < FieldIgnored; f++ {
+		p, q := r.str(f), prev.str(f)
+		if p == nil || *p == "" || *q == "" {
+			continue
+		}
+		switch rng.IntN(4) {
+		case 0, 1:
+			*p = *q
+		case 2:
+			*p = (*q)[:len(*q)-1] + []string{"", "x", (*q)[len(*q)-1:] + "y"}[rng.IntN(3)]
+		}
+	}
+	near := func(a netip.Addr) netip.Addr { // 10.0.0.1 → 10.0.0.12 and the like
+		if !a.Is4() || a.As4()[3] >= 26 {
+			return a
+		}
+		b := a.As4()
+		b[3] = b[3]*10 + byte(rng.IntN(6))
+		return netip.AddrFrom4(b)
+	}
+	if !r.SrcAddr.IsValid() || !r.DstAddr.IsValid() {
+		return
+	}
+	switch rng.IntN(5) {
+	case 0:
+		r.PktSrcAddr, r.PktDstAddr = r.SrcAddr, r.DstAddr
+	case 1:
+		if prev.SrcAddr.IsValid() && prev.DstAddr.IsValid() {
+			r.SrcAddr, r.DstAddr = prev.DstAddr, prev.SrcAddr
+		}
+	case 2:
+		r.PktSrcAddr, r.PktDstAddr = near(r.SrcAddr), near(r.DstAddr)
 	}
 }
 
@@ -295,5 +342,30 @@ func TestIPv4At(t *testing.T) {
 		if fits := len(msg) >= 18; canonical && fits != ok || ok && (!canonical || a != want || end != len(s)+2) {
 			t.Fatalf("%q: ipv4At = %v, %d, %v; netip %v, %v", msg, a, end, ok, want, err)
 		}
+	}
+}
+
+// TestParseJSONCopySharesRepeats: a string value equal to the record before's shares that
+// record's copy in the arena (what keeps a batch's arena small); a value that differs only
+// after the other's end gets its own.
+func TestParseJSONCopySharesRepeats(t *testing.T) {
+	var arena Strings
+	var a, b, c Record
+	msg := func(account string) []byte {
+		return []byte(`{"account-id":"` + account + `","interface-id":"eni-0123456789abcdef0","srcaddr":"10.0.0.1","dstaddr":"10.0.0.12","srcport":443}`)
+	}
+	for _, step := range []struct {
+		r       *Record
+		account string
+	}{{&a, "123456789012"}, {&a, "123456789012"}, {&b, "123456789012"}, {&c, "1234567890123"}} {
+		if err := ParseJSONCopy(msg(step.account), step.r, &arena); err != nil || step.r.AccountID != step.account {
+			t.Fatalf("%s: %v, %+v", msg(step.account), err, step.r)
+		}
+	}
+	if unsafe.StringData(a.AccountID) != unsafe.StringData(b.AccountID) || unsafe.StringData(a.InterfaceID) != unsafe.StringData(b.InterfaceID) {
+		t.Fatal("a repeated value was copied again")
+	}
+	if c.AccountID != "1234567890123" || c.DstAddr != netip.MustParseAddr("10.0.0.12") {
+		t.Fatalf("a longer value read as the shorter one before: %+v", c)
 	}
 }

@@ -11,13 +11,19 @@ import (
 // and the garbage collector sees a few chunks instead of a buffer per record.
 //
 // It also remembers which JSON key followed which in the records parsed with it
-// (ParseJSONCopy), so that most keys are then found with one comparison.
+// (ParseJSONCopy), so that most keys are then found with one comparison, and the string
+// values of the record before, which the next record shares when it has the same.
 type Strings struct {
 	chunks [][]byte
 	cur    int // the chunk being filled
 	// next[f] is 1 + the field whose key followed field f's last time (0: none yet);
 	// next[FieldIgnored] is the first key's.
 	next [numFields + 1]uint8
+	// last[f] is field f's string value in the record parsed before (ParseJSONCopy's fast
+	// path), which the next record's, when the same, shares.
+	last [numFields]seenString
+	// addrs holds the last two IPv4 addresses read on the fast path (values: Reset keeps them).
+	addrs [2]seenAddr
 }
 
 // stringsChunk is the size of a chunk; longer strings get their own allocation.
@@ -78,6 +84,7 @@ func (a *Strings) Reset() {
 		a.chunks[i] = a.chunks[i][:0]
 	}
 	a.cur = 0
+	clear(a.last[:]) // their copies are no longer kept
 }
 
 // Size returns the bytes of chunks the arena holds.
