@@ -131,7 +131,7 @@ func sortDedup(es []logql.Entry, sorted bool) ([]logql.Entry, int) {
 // comparisons), then each run of equal timestamps by line. Lines pushed at whole seconds
 // share timestamps, and comparing them is what a single sort by both spends its time on.
 func sortEntries(es []logql.Entry) {
-	slices.SortFunc(es, func(a, b logql.Entry) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
+	sortByTime(es)
 	for i := 0; i < len(es); {
 		j := i + 1
 		for j < len(es) && es[j].Timestamp == es[i].Timestamp {
@@ -141,6 +141,28 @@ func sortEntries(es []logql.Entry) {
 			slices.SortFunc(es[i:j], func(a, b logql.Entry) int { return strings.Compare(a.Line, b.Line) })
 		}
 		i = j
+	}
+}
+
+// sortByTime sorts by timestamp. A head is mostly in time order, a few entries a little
+// late: insertion sort moves those few. Beyond 8 moves per entry it is far from sorted,
+// and a general sort takes over.
+func sortByTime(es []logql.Entry) {
+	moves := 0
+	for i := 1; i < len(es); i++ {
+		if es[i].Timestamp >= es[i-1].Timestamp {
+			continue
+		}
+		e, j := es[i], i
+		for j > 0 && es[j-1].Timestamp > e.Timestamp {
+			es[j] = es[j-1]
+			j--
+		}
+		es[j] = e
+		if moves += i - j; moves > 8*len(es) {
+			slices.SortFunc(es, func(a, b logql.Entry) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
+			return
+		}
 	}
 }
 

@@ -3,7 +3,9 @@ package logstore
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +147,7 @@ func FuzzWALRecord(f *testing.F) {
 	st := newStream(1, logql.Labels{{Name: "a", Value: "1"}}, `{a="1"}`)
 	payload := encodeWALPayload(nil, "fake", []resolved{{st: st, entries: []logql.Entry{{Timestamp: 5, Line: "x"}, {Timestamp: -3, Line: ""}}}})
 	f.Add(payload)
+	f.Add(encodeWALBody(nil, "fake", protoBody(f, push.Stream{Labels: `{a="1"}`, Entries: []push.Entry{{Timestamp: time.Unix(5, 0), Line: "x"}}}, push.Stream{Labels: `{b="1"}`})))
 	f.Add([]byte{})
 	f.Add([]byte{4, 'f', 'a', 'k', 'e', 200, 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -239,4 +242,32 @@ func FuzzDecodePushRequest(f *testing.F) {
 			t.Fatalf("decoded\n%#v\nUnmarshal\n%#v", got, want.Streams)
 		}
 	})
+}
+
+// sortDedup orders as a sort by compareEntries does and drops exactly the duplicates, for
+// heads in time order, a little out of order, reversed (the general sort's fallback) and
+// random, with timestamps shared by many lines.
+func TestSortDedupMatchesCompareEntries(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	shapes := map[string]func(i int) int64{
+		"sorted":   func(i int) int64 { return int64(i / 4) },
+		"late":     func(i int) int64 { return int64(i/4 - rng.IntN(3)*rng.IntN(2)) },
+		"reversed": func(i int) int64 { return int64(-i / 3) },
+		"random":   func(int) int64 { return int64(rng.IntN(50)) },
+	}
+	for name, ts := range shapes {
+		for _, n := range []int{0, 1, 2, 13, 500} {
+			es := make([]logql.Entry, n)
+			for i := range es {
+				es[i] = logql.Entry{Timestamp: ts(i), Line: fmt.Sprint(rng.IntN(6))}
+			}
+			want := slices.Clone(es)
+			slices.SortFunc(want, compareEntries)
+			want = slices.CompactFunc(want, func(a, b logql.Entry) bool { return compareEntries(a, b) == 0 })
+			got, dropped := sortDedup(slices.Clone(es), false)
+			if entriesString(got) != entriesString(want) || dropped != n-len(want) {
+				t.Fatalf("%s, %d entries: got %d entries (%d dropped), want %d", name, n, len(got), dropped, len(want))
+			}
+		}
+	}
 }

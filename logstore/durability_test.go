@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -41,8 +42,10 @@ func runChildStore(dir string) int {
 	cfg.DataDir = dir
 	cfg.Listen = ""
 	cfg.Fsync = FsyncPolicy(os.Getenv("FLOWTAP_LOGSTORE_CHILD_FSYNC"))
-	cfg.BlockSize = 2048
-	cfg.ChunkTargetSize = 8192 // chunk files are cut during the load
+	if os.Getenv("FLOWTAP_LOGSTORE_CHILD_SIZES") != "default" {
+		cfg.BlockSize = 2048
+		cfg.ChunkTargetSize = 8192 // chunk files are cut during the load
+	}
 	no := false
 	cfg.RejectOldSamples = &no // the lines carry fixed 2023 timestamps
 	cfg.IngestionRateMB = 0
@@ -57,6 +60,16 @@ func runChildStore(dir string) int {
 	// SIGTERM stops the store as `flowtap logstore` does: a clean shutdown, then exit.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
+	if path := os.Getenv("FLOWTAP_LOGSTORE_CHILD_CPUPROFILE"); path != "" {
+		// A CPU profile of the store until SIGTERM (BenchmarkIngestSink's load).
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			go func() {
+				<-ctx.Done()
+				pprof.StopCPUProfile()
+				f.Close()
+			}()
+		}
+	}
 	go func() {
 		err := s.Run(ctx)
 		if err != nil {

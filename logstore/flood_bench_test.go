@@ -41,28 +41,30 @@ func BenchmarkStreamFlood(b *testing.B) {
 	}
 }
 
-func floodChild(b *testing.B, limit, n int) (rss int64, stop time.Duration, codes []int) {
-	dir := b.TempDir()
+// startChildStore runs the test binary as a store process (see runChildStore) on a new
+// directory with env added, and returns it and its address once it serves.
+func startChildStore(b *testing.B, env ...string) (*exec.Cmd, string) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
-	cmd.Env = append(os.Environ(), "FLOWTAP_LOGSTORE_CHILD_DIR="+dir, "FLOWTAP_LOGSTORE_CHILD_FSYNC=always",
-		fmt.Sprintf("FLOWTAP_LOGSTORE_CHILD_STREAMS=%d", limit))
+	cmd.Env = append(append(os.Environ(), "FLOWTAP_LOGSTORE_CHILD_DIR="+b.TempDir()), env...)
 	cmd.Stderr = os.Stderr
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	defer cmd.Process.Kill()
 	sc := bufio.NewScanner(out)
-	addr := ""
 	for sc.Scan() {
-		if a, ok := strings.CutPrefix(sc.Text(), "ADDR "); ok {
-			addr = a
-			break
+		if addr, ok := strings.CutPrefix(sc.Text(), "ADDR "); ok {
+			return cmd, addr
 		}
 	}
-	if addr == "" {
-		b.Fatal("child store did not start")
-	}
+	cmd.Process.Kill()
+	b.Fatal("child store did not start")
+	return nil, ""
+}
+
+func floodChild(b *testing.B, limit, n int) (rss int64, stop time.Duration, codes []int) {
+	cmd, addr := startChildStore(b, "FLOWTAP_LOGSTORE_CHILD_FSYNC=always", fmt.Sprintf("FLOWTAP_LOGSTORE_CHILD_STREAMS=%d", limit))
+	defer cmd.Process.Kill()
 	for p := 0; p < 2; p++ {
 		streams := make([]push.Stream, n)
 		for i := range streams {

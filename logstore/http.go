@@ -118,17 +118,25 @@ func writeError(w http.ResponseWriter, err error) int {
 }
 
 func (s *Store) handlePush(w http.ResponseWriter, r *http.Request, tenantID string) error {
-	body, err := readPushBody(r, s.cfg.MaxPushBytes)
+	bodyBuf, rawBuf := getPushBuffer(), getPushBuffer()
+	body, err := readPushBody(r, s.cfg.MaxPushBytes, *bodyBuf)
+	defer putPushBuffer(bodyBuf, body)
 	if err != nil {
 		s.countRejected(err)
 		return err
 	}
-	streams, err := DecodePush(r.Header.Get("Content-Type"), body, s.cfg.MaxPushBytes)
+	ctype := r.Header.Get("Content-Type")
+	streams, raw, err := decodePush(ctype, body, s.cfg.MaxPushBytes, *rawBuf)
+	defer putPushBuffer(rawBuf, raw)
 	if err != nil {
 		s.countRejected(err)
 		return err
 	}
-	if err := s.Push(r.Context(), tenantID, streams); err != nil {
+	var walBody []byte
+	if isProtoPush(ctype) {
+		walBody = body
+	}
+	if err := s.push(r.Context(), tenantID, streams, walBody); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -10,8 +10,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/grafana/loki/pkg/push"
@@ -20,9 +22,25 @@ import (
 	"github.com/flowtap/flowtap/logstore/logql"
 )
 
-// readPushBody reads a push body, undoing Content-Encoding, and refuses (413) anything
-// larger than limit before or after decompression.
-func readPushBody(r *http.Request, limit int64) ([]byte, error) {
+// pushBuffers are the buffers of a push request (body as read, body decompressed): a
+// sink's pushes are about a MB each, and nothing of them is kept once answered (the WAL
+// record is written and the head copies the lines it keeps).
+var pushBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledPushBuffer = 16 << 20
+
+func getPushBuffer() *[]byte { return pushBuffers.Get().(*[]byte) }
+
+func putPushBuffer(b *[]byte, used []byte) {
+	if cap(used) <= maxPooledPushBuffer {
+		*b = used[:0]
+		pushBuffers.Put(b)
+	}
+}
+
+// readPushBody reads a push body into buf, undoing Content-Encoding, and refuses (413)
+// anything larger than limit before or after decompression.
+func readPushBody(r *http.Request, limit int64, buf []byte) ([]byte, error) {
 	var body io.Reader = io.LimitReader(r.Body, limit+1)
 	switch enc := r.Header.Get("Content-Encoding"); enc {
 	case "", "identity":
@@ -40,14 +58,22 @@ func readPushBody(r *http.Request, limit int64) ([]byte, error) {
 	default:
 		return nil, errorf(http.StatusUnsupportedMediaType, "Content-Encoding %q not supported", enc)
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 4096), limit+1)))
-	if _, err := buf.ReadFrom(body); err != nil {
+	// Room for MinRead beyond the body, so that ReadFrom reaches EOF without growing it.
+	b := bytes.NewBuffer(slices.Grow(buf[:0], int(min(max(r.ContentLength+bytes.MinRead, 4096), limit+1))))
+	if _, err := b.ReadFrom(body); err != nil {
 		return nil, errorf(http.StatusBadRequest, "read push body: %v", err)
 	}
-	if int64(buf.Len()) > limit {
+	if int64(b.Len()) > limit {
 		return nil, errorf(http.StatusRequestEntityTooLarge, "request body too large: limit is %d bytes", limit)
 	}
-	return buf.Bytes(), nil
+	return b.Bytes(), nil
+}
+
+// isProtoPush reports whether a push of this content type is snappy-compressed protobuf:
+// anything but JSON, as in Loki.
+func isProtoPush(contentType string) bool {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	return mt != "application/json"
 }
 
 // DecodePush decodes a push body as Loki does: JSON when the content type is
@@ -56,39 +82,50 @@ func readPushBody(r *http.Request, limit int64) ([]byte, error) {
 // type says is refused (400), as Loki refuses it: a JSON body sent as text/plain is not
 // guessed at.
 func DecodePush(contentType string, body []byte, limit int64) ([]push.Stream, error) {
-	mt, _, _ := mime.ParseMediaType(contentType)
-	decode := decodeProtoPush
-	if mt == "application/json" {
-		decode = decodeJSONPush
+	streams, _, err := decodePush(contentType, body, limit, nil)
+	return streams, err
+}
+
+// decodePush is DecodePush decompressing a protobuf body into buf; lines alias the
+// buffer returned, which the caller may reuse once it no longer needs them.
+func decodePush(contentType string, body []byte, limit int64, buf []byte) ([]push.Stream, []byte, error) {
+	var streams []push.Stream
+	var err error
+	if isProtoPush(contentType) {
+		streams, buf, err = decodeProtoPush(body, limit, buf)
+	} else {
+		streams, err = decodeJSONPush(body, limit)
 	}
-	streams, err := decode(body, limit)
 	if err != nil {
 		var se *Error
 		if errors.As(err, &se) {
-			return nil, err
+			return nil, buf, err
 		}
-		return nil, errorf(http.StatusBadRequest, "%v", err)
+		return nil, buf, errorf(http.StatusBadRequest, "%v", err)
 	}
-	return streams, nil
+	return streams, buf, nil
 }
 
-func decodeProtoPush(body []byte, limit int64) ([]push.Stream, error) {
+// decodeProtoPush decompresses body into buf (grown as needed) and decodes it; lines
+// alias the buffer returned.
+func decodeProtoPush(body []byte, limit int64, buf []byte) ([]push.Stream, []byte, error) {
 	n, err := snappy.DecodedLen(body)
 	if err != nil {
-		return nil, fmt.Errorf("decompress snappy: %w", err)
+		return nil, buf, fmt.Errorf("decompress snappy: %w", err)
 	}
 	if int64(n) > limit {
-		return nil, errorf(http.StatusRequestEntityTooLarge, "request body too large: decompressed %d bytes, limit is %d bytes", n, limit)
+		return nil, buf, errorf(http.StatusRequestEntityTooLarge, "request body too large: decompressed %d bytes, limit is %d bytes", n, limit)
 	}
-	raw, err := snappy.Decode(nil, body)
+	buf = slices.Grow(buf[:0], n)[:n]
+	raw, err := snappy.Decode(buf, body)
 	if err != nil {
-		return nil, fmt.Errorf("decompress snappy: %w", err)
+		return nil, buf, fmt.Errorf("decompress snappy: %w", err)
 	}
 	streams, err := decodePushRequest(raw)
 	if err != nil {
-		return nil, fmt.Errorf("unmarshal protobuf push request: %w", err)
+		return nil, buf, fmt.Errorf("unmarshal protobuf push request: %w", err)
 	}
-	return streams, nil
+	return streams, buf, nil
 }
 
 type jsonPush struct {

@@ -400,6 +400,13 @@ type resolved struct {
 // are in the WAL (fsynced per policy) and visible to queries. A refused push returns an
 // *Error with Loki's status code.
 func (s *Store) Push(ctx context.Context, tenantID string, streams []push.Stream) error {
+	return s.push(ctx, tenantID, streams, nil)
+}
+
+// push is Push; walBody, when not nil, is the snappy-compressed protobuf request streams
+// were decoded from. A push is stored whole or refused, so the WAL record can hold the
+// request as sent (a third of the size of its lines) rather than the streams encoded.
+func (s *Store) push(ctx context.Context, tenantID string, streams []push.Stream, walBody []byte) error {
 	select {
 	case <-s.ready:
 	default:
@@ -472,10 +479,12 @@ func (s *Store) Push(ctx context.Context, tenantID string, streams []push.Stream
 	batch := make([]resolved, 0, len(checked))
 	size := len(tenantID) + 10
 	for _, c := range checked {
-		for _, e := range c.entries {
-			size += len(e.Line) + 12
+		if walBody == nil {
+			for _, e := range c.entries {
+				size += len(e.Line) + 12
+			}
+			size += len(c.key) + 10
 		}
-		size += len(c.key) + 10
 		batch = append(batch, resolved{st: c.st, entries: c.entries})
 	}
 	recBuf := walRecords.Get().(*[]byte)
@@ -484,7 +493,12 @@ func (s *Store) Push(ctx context.Context, tenantID string, streams []push.Stream
 			walRecords.Put(recBuf)
 		}
 	}()
-	rec := encodeWALPayload(slices.Grow((*recBuf)[:0], walHeaderLen+size)[:walHeaderLen], tenantID, batch)
+	rec := slices.Grow((*recBuf)[:0], walHeaderLen+size+len(walBody))[:walHeaderLen]
+	if walBody != nil {
+		rec = encodeWALBody(rec, tenantID, walBody)
+	} else {
+		rec = encodeWALPayload(rec, tenantID, batch)
+	}
 	*recBuf = rec
 
 	dropped := 0
@@ -557,6 +571,19 @@ func encodeWALPayload(dst []byte, tenantID string, batch []resolved) []byte {
 	return dst
 }
 
+// walBodyRecord starts a WAL payload that is a push request as sent: the marker, the
+// tenant (uvarint length and bytes), then the snappy-compressed protobuf body. An
+// encodeWALPayload record never starts with it: its first byte is the length of a tenant
+// ID, at most 150 (a uvarint whose first byte is at most 0x96).
+const walBodyRecord = 0xff
+
+func encodeWALBody(dst []byte, tenantID string, body []byte) []byte {
+	dst = append(dst, walBodyRecord)
+	dst = binary.AppendUvarint(dst, uint64(len(tenantID)))
+	dst = append(dst, tenantID...)
+	return append(dst, body...)
+}
+
 // walStream is one stream of a decoded WAL record.
 type walStream struct {
 	labels  string
@@ -565,6 +592,9 @@ type walStream struct {
 
 // decodeWALPayload is the inverse of encodeWALPayload.
 func decodeWALPayload(p []byte) (string, []walStream, error) {
+	if len(p) > 0 && p[0] == walBodyRecord {
+		return decodeWALBody(p[1:])
+	}
 	d := decoder{b: p}
 	tenantID := d.str()
 	n := d.uvarint()
@@ -591,6 +621,32 @@ func decodeWALPayload(p []byte) (string, []walStream, error) {
 	}
 	if len(d.b) != 0 {
 		return "", nil, errors.New("logstore: trailing bytes in wal record")
+	}
+	return tenantID, out, nil
+}
+
+// decodeWALBody decodes an encodeWALBody record (after its marker). Streams keep their
+// labels as pushed; streams without entries, which the push skipped, are left out.
+func decodeWALBody(p []byte) (string, []walStream, error) {
+	d := decoder{b: p}
+	tenantID := d.str()
+	if d.err != nil {
+		return "", nil, errors.New("logstore: corrupt wal record")
+	}
+	streams, _, err := decodeProtoPush(d.b, maxWALRecord, nil)
+	if err != nil {
+		return "", nil, fmt.Errorf("logstore: corrupt wal record: %w", err)
+	}
+	out := make([]walStream, 0, len(streams))
+	for _, ps := range streams {
+		if len(ps.Entries) == 0 {
+			continue
+		}
+		es := make([]logql.Entry, len(ps.Entries))
+		for i, e := range ps.Entries {
+			es[i] = logql.Entry{Timestamp: e.Timestamp.UnixNano(), Line: e.Line}
+		}
+		out = append(out, walStream{labels: ps.Labels, entries: es})
 	}
 	return tenantID, out, nil
 }

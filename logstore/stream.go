@@ -92,7 +92,8 @@ func (s *stream) appendEntries(es []logql.Entry, seq uint64, now time.Time, bloc
 	return dropped, s.openBytes+s.headBytes >= chunkSize
 }
 
-// maxLineSlab is the largest slab of head lines; a slab starts as small as the head.
+// maxLineSlab is the largest slab of head lines. A new slab is as large as the head so
+// far: a stream with a line now and then holds no more than its lines.
 const maxLineSlab = 64 << 10
 
 // keepLine copies a line into the stream's slab of head lines: the head then holds a few
@@ -103,7 +104,7 @@ func (s *stream) keepLine(line string) string {
 		return ""
 	}
 	if cap(s.lineSlab)-len(s.lineSlab) < len(line) {
-		size := min(max(s.headBytes, 4<<10), maxLineSlab)
+		size := min(s.headBytes, maxLineSlab)
 		s.lineSlab = make([]byte, 0, max(size, len(line)))
 	}
 	start := len(s.lineSlab)
