@@ -84,6 +84,8 @@ func FuzzParseJSON(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"srcport":"1","x":[{"}":"\u00e9"}]}`))
+	// ParseJSONCopy once took the repeated bytes of an address that was not a string.
+	f.Add([]byte(`{"account-id":"1","srcaddr":"10.0.0.1","dstaddr":110.0.0.1","srcport":443,"dstport":80}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var r Record
 		owned := append([]byte(nil), data...)
@@ -92,6 +94,13 @@ func FuzzParseJSON(f *testing.F) {
 		if err := ParseJSON(data, &r); err != nil {
 			if errOwned == nil {
 				t.Fatalf("ParseJSONOwned took what ParseJSON refused: %v", err)
+			}
+			var arena Strings
+			for range 2 { // the second time with what the first learnt
+				var copied Record
+				if ParseJSONCopy(append([]byte(nil), data...), &copied, &arena) == nil {
+					t.Fatalf("ParseJSONCopy took what ParseJSON refused: %v", err)
+				}
 			}
 			return
 		}

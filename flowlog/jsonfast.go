@@ -225,7 +225,7 @@ func (p *jsonScanner) fastMembers(r *Record, prev Field) (Field, bool) {
 			}
 		case valueAddr:
 			field := (*netip.Addr)(unsafe.Add(unsafe.Pointer(r), pl.off))
-			if len(d)-i >= 18 && i >= 0 {
+			if len(d)-i >= 18 && i >= 0 && d[i] == '"' {
 				// One of the last two addresses read, when this one has the same bytes up to
 				// its closing quote: pkt-srcaddr and pkt-dstaddr mostly repeat srcaddr and
 				// dstaddr, and a reply's addresses are its request's.

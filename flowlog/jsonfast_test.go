@@ -368,4 +368,16 @@ func TestParseJSONCopySharesRepeats(t *testing.T) {
 	if c.AccountID != "1234567890123" || c.DstAddr != netip.MustParseAddr("10.0.0.12") {
 		t.Fatalf("a longer value read as the shorter one before: %+v", c)
 	}
+	// The bytes of a value read before, but not a string: refused, as ParseJSON does.
+	for _, bad := range []string{
+		`{"account-id":"123456789012","interface-id":xeni-0123456789abcdef0","srcaddr":"10.0.0.1","dstaddr":"10.0.0.12","srcport":443}`,
+		`{"account-id":"123456789012","interface-id":"eni-0123456789abcdef0","srcaddr":"10.0.0.1","dstaddr":110.0.0.1","srcport":443}`,
+		`{"account-id":"123456789012","interface-id":"eni-0123456789abcdef0","srcaddr":"10.0.0.1","dstaddr":"10.0.0.1`,
+	} {
+		for range 2 {
+			if err := ParseJSONCopy([]byte(bad), &c, &arena); err == nil {
+				t.Fatalf("%s: no error", bad)
+			}
+		}
+	}
 }
