@@ -103,12 +103,12 @@ func compareEntries(a, b logql.Entry) int {
 }
 
 // sortDedup sorts entries and drops exact duplicates (same timestamp and line), which is
-// how Loki treats a redelivered push. It returns the number dropped.
-//
-// Sorted entries without duplicates are not written to: a query may be reading them.
+// how Loki treats a redelivered push. It returns the number dropped. Unsorted entries
+// are sorted into a copy; sorted ones without duplicates are not written to (a query may
+// be reading them).
 func sortDedup(es []logql.Entry, sorted bool) ([]logql.Entry, int) {
 	if !sorted {
-		sortEntries(es)
+		es = sortedCopy(es)
 	}
 	i := 1
 	for i < len(es) && (es[i].Timestamp != es[i-1].Timestamp || es[i].Line != es[i-1].Line) {
@@ -127,43 +127,73 @@ func sortDedup(es []logql.Entry, sorted bool) ([]logql.Entry, int) {
 	return out, len(es) - len(out)
 }
 
-// sortEntries sorts by compareEntries: by timestamp alone first (cheap integer
-// comparisons), then each run of equal timestamps by line. Lines pushed at whole seconds
-// share timestamps, and comparing them is what a single sort by both spends its time on.
-func sortEntries(es []logql.Entry) {
-	sortByTime(es)
-	for i := 0; i < len(es); {
-		j := i + 1
-		for j < len(es) && es[j].Timestamp == es[i].Timestamp {
-			j++
-		}
-		if j-i > 1 {
-			slices.SortFunc(es[i:j], func(a, b logql.Entry) int { return strings.Compare(a.Line, b.Line) })
-		}
-		i = j
-	}
+// entryKey orders an entry without reading its line (mostly): its timestamp, then the 8
+// bytes of its line that follow the prefix all lines share (big endian, zero padded).
+type entryKey struct {
+	ts  int64
+	pre uint64
+	i   int32 // the entry's index
 }
 
-// sortByTime sorts by timestamp. A head is mostly in time order, a few entries a little
-// late: insertion sort moves those few. Beyond 8 moves per entry it is far from sorted,
-// and a general sort takes over.
-func sortByTime(es []logql.Entry) {
-	moves := 0
-	for i := 1; i < len(es); i++ {
-		if es[i].Timestamp >= es[i-1].Timestamp {
-			continue
-		}
-		e, j := es[i], i
-		for j > 0 && es[j-1].Timestamp > e.Timestamp {
-			es[j] = es[j-1]
-			j--
-		}
-		es[j] = e
-		if moves += i - j; moves > 8*len(es) {
-			slices.SortFunc(es, func(a, b logql.Entry) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
-			return
+// sortedCopy returns es sorted by compareEntries, sorting keys rather than entries: a
+// stream's lines share a prefix (a flow log's version, account and interface) and lines
+// pushed at whole seconds share timestamps, so comparing entries is comparing tens of
+// equal bytes. A head is mostly in time order, so insertion sort does it in a few moves;
+// beyond 8 moves per key a general sort takes over.
+func sortedCopy(es []logql.Entry) []logql.Entry {
+	if len(es) == 0 {
+		return nil
+	}
+	first := es[0].Line
+	shared := len(first)
+	for _, e := range es[1:] {
+		if !strings.HasPrefix(e.Line, first[:shared]) {
+			n := 0
+			for n < shared && n < len(e.Line) && e.Line[n] == first[n] {
+				n++
+			}
+			shared = n
 		}
 	}
+	keys := make([]entryKey, len(es))
+	for i, e := range es {
+		var b [8]byte
+		copy(b[:], e.Line[shared:])
+		keys[i] = entryKey{ts: e.Timestamp, pre: binary.BigEndian.Uint64(b[:]), i: int32(i)}
+	}
+	compare := func(a, b entryKey) int {
+		if a.ts != b.ts {
+			return cmp.Compare(a.ts, b.ts)
+		}
+		if a.pre != b.pre {
+			return cmp.Compare(a.pre, b.pre)
+		}
+		return strings.Compare(es[a.i].Line[shared:], es[b.i].Line[shared:])
+	}
+	moves := 0
+	for i := 1; i < len(keys); i++ {
+		k, j := keys[i], i
+		for ; j > 0; j-- {
+			p := keys[j-1]
+			if p.ts < k.ts || p.ts == k.ts && (p.pre < k.pre || p.pre == k.pre && compare(p, k) <= 0) {
+				break
+			}
+			keys[j] = p
+		}
+		if j == i {
+			continue
+		}
+		keys[j] = k
+		if moves += i - j; moves > 8*len(keys) {
+			slices.SortFunc(keys, compare)
+			break
+		}
+	}
+	out := make([]logql.Entry, len(es))
+	for i, k := range keys {
+		out[i] = es[k.i]
+	}
+	return out
 }
 
 // block is an immutable run of one stream's entries, sorted by (timestamp, line) and

@@ -255,11 +255,18 @@ func TestSortDedupMatchesCompareEntries(t *testing.T) {
 		"reversed": func(i int) int64 { return int64(-i / 3) },
 		"random":   func(int) int64 { return int64(rng.IntN(50)) },
 	}
+	// Lines sharing a prefix or not, some a prefix of others, some differing only past
+	// their first 8 bytes after the shared prefix, with zero bytes (the keys' padding).
+	suffixes := []string{"", "\x00", "a", "a\x00", "ab", "abcdefghij", "abcdefghik", "abcdefgh", "b", "\xff"}
 	for name, ts := range shapes {
 		for _, n := range []int{0, 1, 2, 13, 500} {
 			es := make([]logql.Entry, n)
+			prefix := "2 123456789012 eni-0a1b "
+			if n == 13 {
+				prefix = ""
+			}
 			for i := range es {
-				es[i] = logql.Entry{Timestamp: ts(i), Line: fmt.Sprint(rng.IntN(6))}
+				es[i] = logql.Entry{Timestamp: ts(i), Line: prefix + suffixes[rng.IntN(len(suffixes))]}
 			}
 			want := slices.Clone(es)
 			slices.SortFunc(want, compareEntries)

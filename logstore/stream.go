@@ -113,16 +113,12 @@ func (s *stream) keepLine(line string) string {
 }
 
 // closeHeadLocked turns the head into a raw block of the open chunk. The old head slice
-// is left untouched for queries that hold it: only an unsorted head is sorted, in a copy.
+// is left untouched for queries that hold it (an unsorted head is sorted in a copy).
 func (s *stream) closeHeadLocked() int {
 	if len(s.head) == 0 {
 		return 0
 	}
-	es := s.head
-	if !s.headSorted {
-		es = slices.Clone(es)
-	}
-	b, dropped := newRawBlock(es, s.headSorted)
+	b, dropped := newRawBlock(s.head, s.headSorted)
 	s.head, s.headBytes, s.headSorted, s.headRuns = nil, 0, true, nil
 	if b != nil {
 		s.open = append(s.open, b)
