@@ -1,6 +1,7 @@
 package loki
 
 import (
+	"encoding/binary"
 	"math"
 	"math/bits"
 	"net/netip"
@@ -93,10 +94,149 @@ func (lr *lineRenderer) render(dst []byte, r *flowlog.Record) []byte {
 	return dst
 }
 
+// maxDefaultVPCRest bounds a default VPC line but for its account and interface ids, when
+// its addresses are IPv4 or absent and its numbers non-negative: the numbers' digits, the
+// addresses, the words, the spaces, and room for the last address octet's and the last
+// word's whole-word writes.
+const maxDefaultVPCRest = 3 + 2*15 + 5 + 5 + 3 + 4*19 + 8 + 8 + 13 + 2 + 8
+
 // appendDefaultVPC is render for flowlog.DefaultVPC: version account-id interface-id
-// srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status.
+// srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status. For
+// the usual record (IPv4 addresses, numbers that print as they are) it makes room for the
+// longest line once and writes by index, address octets and words four and eight bytes at
+// a time from tables; else it appends field by field.
 func appendDefaultVPC(dst []byte, r *flowlog.Record, version uint8) []byte {
+	src, dsa := r.SrcAddr, r.DstAddr
+	if src.Is6() || dsa.Is6() || (r.Packets|r.Bytes|uint64(r.Start)|uint64(r.End))>>63 != 0 {
+		return appendDefaultVPCByField(dst, r, version)
+	}
 	null := r.Null // once: r might alias dst as far as the compiler knows
+	acct, iface := r.AccountID, r.InterfaceID
+	i := len(dst)
+	dst = slices.Grow(dst, len(acct)+len(iface)+maxDefaultVPCRest)
+	b := dst[:cap(dst)]
+	switch {
+	case null.Has(flowlog.FieldVersion):
+		b[i] = '-'
+		i++
+	case r.Version != 0:
+		i = putUint(b, i, uint64(r.Version))
+	default:
+		i = putUint(b, i, uint64(version))
+	}
+	b[i] = ' '
+	i = putString(b, i+1, acct)
+	b[i] = ' '
+	i = putString(b, i+1, iface)
+	b[i] = ' '
+	i = putAddr4(b, i+1, src)
+	b[i] = ' '
+	i = putAddr4(b, i+1, dsa)
+	b[i] = ' '
+	i = putNullable(b, i+1, null.Has(flowlog.FieldSrcPort), uint64(r.SrcPort))
+	b[i] = ' '
+	i = putNullable(b, i+1, null.Has(flowlog.FieldDstPort), uint64(r.DstPort))
+	b[i] = ' '
+	i = putNullable(b, i+1, null.Has(flowlog.FieldProtocol), uint64(r.Protocol))
+	b[i] = ' '
+	i = putNullable(b, i+1, null.Has(flowlog.FieldPackets), r.Packets)
+	b[i] = ' '
+	i = putNullable(b, i+1, null.Has(flowlog.FieldBytes), r.Bytes)
+	b[i] = ' '
+	i = putNullable(b, i+1, null.Has(flowlog.FieldStart), uint64(r.Start))
+	b[i] = ' '
+	i = putNullable(b, i+1, null.Has(flowlog.FieldEnd), uint64(r.End))
+	b[i] = ' '
+	i = actionWords.put(b, i+1, uint8(r.Action))
+	b[i] = ' '
+	i = statusWords.put(b, i+1, uint8(r.LogStatus))
+	return dst[:i]
+}
+
+// putString writes s, or "-" for an empty one, at b[i:] and returns where it ends.
+func putString(b []byte, i int, s string) int {
+	if s == "" {
+		b[i] = '-'
+		return i + 1
+	}
+	return i + copy(b[i:], s)
+}
+
+// putNullable writes v (at most MaxInt64), or "-" when absent, at b[i:].
+func putNullable(b []byte, i int, absent bool, v uint64) int {
+	if absent {
+		b[i] = '-'
+		return i + 1
+	}
+	return putUint(b, i, v)
+}
+
+// putAddr4 writes a, IPv4 or absent ("-"), at b[i:]; b needs a byte of room past it.
+func putAddr4(b []byte, i int, a netip.Addr) int {
+	if !a.IsValid() {
+		b[i] = '-'
+		return i + 1
+	}
+	o := a.As4()
+	for k := range 4 {
+		if k > 0 {
+			b[i] = '.'
+			i++
+		}
+		x := octetText[o[k]]
+		binary.LittleEndian.PutUint32(b[i:], x)
+		i += int(x >> 24)
+	}
+	return i
+}
+
+// octetText holds the decimal text of each byte value in its low three bytes, and its
+// length in the top one.
+var octetText = func() (t [256]uint32) {
+	for v := range t {
+		s := strconv.Itoa(v)
+		for k := len(s) - 1; k >= 0; k-- {
+			t[v] = t[v]<<8 | uint32(s[k])
+		}
+		t[v] |= uint32(len(s)) << 24
+	}
+	return t
+}()
+
+// wordTable holds the text of each value of an enum (up to eight bytes) as an eight-byte
+// word, and its length.
+type wordTable struct {
+	word [256]uint64
+	n    [256]uint8
+}
+
+// newWordTable takes the text of each value from name, which must be at most eight bytes.
+func newWordTable(name func(v uint8) string) *wordTable {
+	t := new(wordTable)
+	for v := range 256 {
+		s := name(uint8(v))
+		for k := len(s) - 1; k >= 0; k-- {
+			t.word[v] = t.word[v]<<8 | uint64(s[k])
+		}
+		t.n[v] = uint8(len(s))
+	}
+	return t
+}
+
+// put writes v's text at b[i:], which has eight bytes of room.
+func (t *wordTable) put(b []byte, i int, v uint8) int {
+	binary.LittleEndian.PutUint64(b[i:], t.word[v])
+	return i + int(t.n[v])
+}
+
+var (
+	actionWords = newWordTable(func(v uint8) string { return flowlog.Action(v).String() })
+	statusWords = newWordTable(func(v uint8) string { return flowlog.LogStatus(v).String() })
+)
+
+// appendDefaultVPCByField is appendDefaultVPC for any record.
+func appendDefaultVPCByField(dst []byte, r *flowlog.Record, version uint8) []byte {
+	null := r.Null
 	switch {
 	case null.Has(flowlog.FieldVersion):
 		dst = append(dst, '-')
@@ -185,46 +325,84 @@ func decimalLen(v uint64) int {
 	return t + 1
 }
 
-// appendUint appends v in decimal, writing the digits in place from the last, eight at a
-// time in two independent halves (a flow log's numbers are mostly under 10^10).
+// appendUint appends v in decimal.
 func appendUint(dst []byte, v uint64) []byte {
-	if v < 100 {
-		if v < 10 {
-			return append(dst, byte('0'+v))
+	i := len(dst)
+	dst = slices.Grow(dst, 20)
+	return dst[:putUint(dst[:cap(dst)], i, v)]
+}
+
+// putUint writes v in decimal at b[i:] and returns where it ends. It has straight paths
+// for up to four digits (ports, protocols, small counters) and for ten (Unix times until
+// 2286); other numbers it writes from the last digit, eight at a time in two independent
+// halves.
+func putUint(b []byte, i int, v uint64) int {
+	switch {
+	case v < 10:
+		b[i] = byte('0' + v)
+		return i + 1
+	case v < 100:
+		putPair(b, i, v)
+		return i + 2
+	case v < 1e4:
+		q := v / 100
+		if q < 10 {
+			b[i] = byte('0' + q)
+			putPair(b, i+1, v-q*100)
+			return i + 3
 		}
-		return append(dst, pairs[v*2], pairs[v*2+1])
+		putPair(b, i, q)
+		putPair(b, i+2, v-q*100)
+		return i + 4
+	case v >= 1e9 && v < 1e10:
+		q := v / 1e8
+		putPair(b, i, q)
+		put8(b[i+2:i+10], uint32(v-q*1e8))
+		return i + 10
 	}
-	n := decimalLen(v)
-	i := len(dst) + n
-	dst = slices.Grow(dst, n)[:i]
+	end := i + decimalLen(v)
+	i = end
 	for v >= 1e8 {
 		q := v / 1e8
-		put8(dst[i-8:i], uint32(v-q*1e8))
+		put8(b[i-8:i], uint32(v-q*1e8))
 		i -= 8
 		v = q
 	}
 	w := uint32(v)
 	for w >= 100 {
 		q := w / 100
-		d := (w - q*100) * 2
 		i -= 2
-		dst[i], dst[i+1] = pairs[d], pairs[d+1]
+		putPair(b, i, uint64(w-q*100))
 		w = q
 	}
 	if w >= 10 {
-		dst[i-2], dst[i-1] = pairs[w*2], pairs[w*2+1]
+		putPair(b, i-2, uint64(w))
 	} else {
-		dst[i-1] = byte('0' + w)
+		b[i-1] = byte('0' + w)
 	}
-	return dst
+	return end
 }
+
+// putPair writes v < 100 as two digits at b[i:].
+func putPair(b []byte, i int, v uint64) {
+	binary.LittleEndian.PutUint16(b[i:], pairs16[v])
+}
+
+// pairs16 holds pairs as little-endian words, written with one store.
+var pairs16 = func() (t [100]uint16) {
+	for v := range t {
+		t[v] = uint16(pairs[2*v]) | uint16(pairs[2*v+1])<<8
+	}
+	return t
+}()
 
 // put8 writes v < 10^8 as exactly eight digits.
 func put8(b []byte, v uint32) {
 	_ = b[7]
 	hi, lo := v/10000, v%10000
-	a, c := hi/100*2, lo/100*2
-	bb, d := hi%100*2, lo%100*2
-	b[0], b[1], b[2], b[3] = pairs[a], pairs[a+1], pairs[bb], pairs[bb+1]
-	b[4], b[5], b[6], b[7] = pairs[c], pairs[c+1], pairs[d], pairs[d+1]
+	a, c := hi/100, lo/100
+	binary.LittleEndian.PutUint16(b[0:], pairs16[a])
+	binary.LittleEndian.PutUint16(b[2:], pairs16[hi-a*100])
+	binary.LittleEndian.PutUint16(b[4:], pairs16[c])
+	binary.LittleEndian.PutUint16(b[6:], pairs16[lo-c*100])
 }
