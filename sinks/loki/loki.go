@@ -56,6 +56,10 @@ import (
 // PushPath is Loki's push endpoint.
 const PushPath = "/loki/api/v1/push"
 
+// maxIdleConns is how many idle connections to the push URL the sink keeps: one per
+// partition pushing at once, for any usual partition count.
+const maxIdleConns = 64
+
 // Config configures the Loki sink.
 type Config struct {
 	// URL is the server's base URL (http://127.0.0.1:3100) or its full push URL.
@@ -188,7 +192,11 @@ func New(cfg Config, d component.Deps) (*Sink, error) {
 	if cfg.MaxBackoff < cfg.MinBackoff {
 		cfg.MaxBackoff = max(def.MaxBackoff, cfg.MinBackoff)
 	}
-	s := &Sink{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}}
+	// Every partition pushes at once: keep a connection per pusher (net/http keeps two idle
+	// per host by default, and closed and re-dialled the others after every push).
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = maxIdleConns
+	s := &Sink{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout, Transport: tr}}
 	s.url = strings.TrimRight(cfg.URL, "/")
 	if !strings.HasSuffix(s.url, PushPath) {
 		s.url += PushPath

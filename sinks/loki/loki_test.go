@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -366,5 +368,46 @@ func TestPermanentByStatus(t *testing.T) {
 		if !errors.As(err, &pe) || pe.Status != status || sinks.IsPermanent(err) != want {
 			t.Errorf("HTTP %d: err %v, permanent %v, want %v", status, err, sinks.IsPermanent(err), want)
 		}
+	}
+}
+
+// TestConcurrentPushesKeepTheirConnections: partitions push at once; each keeps its
+// connection from push to push instead of dialling anew (net/http's default keeps two idle
+// connections per host and closed the others after every push).
+func TestConcurrentPushesKeepTheirConnections(t *testing.T) {
+	var dialled atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(5 * time.Millisecond) // the pushes overlap
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			dialled.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	s, err := New(Config{URL: srv.URL}, component.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each round every pusher pushes once, as partitions push one batch each in turn: all
+	// their connections are idle between rounds.
+	const pushers, rounds = 6, 5
+	for range rounds {
+		var wg sync.WaitGroup
+		for p := range pushers {
+			wg.Go(func() {
+				b := batch(t)
+				b.Partition = p
+				if err := s.Write(context.Background(), b); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	if n := dialled.Load(); n > pushers {
+		t.Fatalf("%d connections dialled for %d pushers pushing %d times each: want at most one per pusher", n, pushers, rounds)
 	}
 }
