@@ -282,6 +282,10 @@ type protoReader struct {
 func (r *protoReader) done() bool { return r.i >= len(r.b) }
 
 func (r *protoReader) varint() (uint64, error) {
+	if r.i < len(r.b) && r.b[r.i] < 0x80 { // most keys and lengths
+		r.i++
+		return uint64(r.b[r.i-1]), nil
+	}
 	var v uint64
 	for shift := uint(0); ; shift += 7 {
 		if shift >= 64 {

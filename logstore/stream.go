@@ -26,22 +26,23 @@ type stream struct {
 	// before an older one (replay skips WAL records up to the newest file's walSeq).
 	flushMu sync.Mutex
 
-	mu         sync.Mutex
-	files      []*chunkFile
-	cut        []*memChunk
-	open       []*block
-	openBytes  int
-	head       []logql.Entry
-	headBytes  int
-	lineSlab   []byte // holds the head's lines: pushed lines alias the request (see keepLine)
-	headSorted bool
-	headRuns   []int  // indexes of head entries older than their predecessor: starts of sorted runs
-	firstSeq   uint64 // first WAL record with data in the open chunk; 0 if none
-	lastSeq    uint64 // last WAL record appended
-	flushedSeq uint64 // walSeq of the newest chunk file
-	openedAt   time.Time
-	lastAppend time.Time
-	minT, maxT int64 // over all data; minT > maxT when empty
+	mu          sync.Mutex
+	files       []*chunkFile
+	cut         []*memChunk
+	open        []*block
+	openBytes   int
+	head        []logql.Entry
+	lastHeadLen int // entries of the last head closed, to size the next
+	headBytes   int
+	lineSlab    []byte // holds the head's lines: pushed lines alias the request (see keepLine)
+	headSorted  bool
+	headRuns    []int  // indexes of head entries older than their predecessor: starts of sorted runs
+	firstSeq    uint64 // first WAL record with data in the open chunk; 0 if none
+	lastSeq     uint64 // last WAL record appended
+	flushedSeq  uint64 // walSeq of the newest chunk file
+	openedAt    time.Time
+	lastAppend  time.Time
+	minT, maxT  int64 // over all data; minT > maxT when empty
 }
 
 // memChunk is a cut chunk on its way to a file.
@@ -81,6 +82,10 @@ func (s *stream) appendEntries(es []logql.Entry, seq uint64, now time.Time, bloc
 			s.headSorted = true
 		}
 		e.Line = s.keepLine(e.Line)
+		if s.head == nil && s.lastHeadLen > 0 {
+			// Most heads close at the block size with about as many lines as the last.
+			s.head = make([]logql.Entry, 0, s.lastHeadLen+s.lastHeadLen/8)
+		}
 		s.head = append(s.head, e)
 		s.headBytes += len(e.Line) + 8
 		s.minT = min(s.minT, e.Timestamp)
@@ -119,6 +124,7 @@ func (s *stream) closeHeadLocked() int {
 		return 0
 	}
 	b, dropped := newRawBlock(s.head, s.headSorted)
+	s.lastHeadLen = len(s.head)
 	s.head, s.headBytes, s.headSorted, s.headRuns = nil, 0, true, nil
 	if b != nil {
 		s.open = append(s.open, b)
