@@ -88,6 +88,41 @@ func enumFiller(key func(*flowlog.Record) uint8, name func(*flowlog.Record) stri
 	}
 }
 
+// flowAddrFiller is addrFiller for srcaddr or dstaddr when the format also has the
+// matching packet address: it records each row's index (-1 for null) in *rows(fw).
+func flowAddrFiller(get func(*flowlog.Record) netip.Addr, rows func(*FileWriter) *[]int32) filler {
+	return func(c *colChunk, recs []*flowlog.Record, fw *FileWriter) {
+		idx := (*rows(fw))[:0]
+		for _, r := range recs {
+			if a := get(r); a.IsValid() {
+				i := c.addrIndex(a)
+				c.defs = append(c.defs, 1)
+				c.idx = append(c.idx, i)
+				idx = append(idx, i)
+			} else {
+				c.null()
+				idx = append(idx, -1)
+			}
+		}
+		*rows(fw) = idx
+	}
+}
+
+// pktAddrFiller is addrFiller for pkt-srcaddr or pkt-dstaddr, whose flow address
+// column (pair) ran first and recorded its rows' indexes in *rows(fw) (colChunk.addrPaired).
+func pktAddrFiller(get, pair func(*flowlog.Record) netip.Addr, rows func(*FileWriter) *[]int32) filler {
+	return func(c *colChunk, recs []*flowlog.Record, fw *FileWriter) {
+		idx := (*rows(fw))[:len(recs)]
+		for i, r := range recs {
+			if a := get(r); a.IsValid() {
+				c.addrPaired(a, pair(r), idx[i])
+			} else {
+				c.null()
+			}
+		}
+	}
+}
+
 func addrFiller(get func(*flowlog.Record) netip.Addr) filler {
 	return func(c *colChunk, recs []*flowlog.Record, _ *FileWriter) {
 		for _, r := range recs {
@@ -281,6 +316,32 @@ func recordSpan(format *flowlog.Format) uintptr {
 }
 
 var r0 flowlog.Record
+
+// Address getters and the packet-address pairs (pairedAddrFillers).
+var (
+	getSrcAddr    = func(r *flowlog.Record) netip.Addr { return r.SrcAddr }
+	getDstAddr    = func(r *flowlog.Record) netip.Addr { return r.DstAddr }
+	getPktSrcAddr = func(r *flowlog.Record) netip.Addr { return r.PktSrcAddr }
+	getPktDstAddr = func(r *flowlog.Record) netip.Addr { return r.PktDstAddr }
+	srcRows       = func(fw *FileWriter) *[]int32 { return &fw.srcRows }
+	dstRows       = func(fw *FileWriter) *[]int32 { return &fw.dstRows }
+)
+
+// pairedAddrFiller returns the filler of f when it is one of a flow/packet address pair
+// both in the format, and whether f is the flow address (which must run first).
+func pairedAddrFiller(f flowlog.Field, has func(flowlog.Field) bool) (fill filler, first bool) {
+	switch {
+	case f == flowlog.FieldSrcAddr && has(flowlog.FieldPktSrcAddr):
+		return flowAddrFiller(getSrcAddr, srcRows), true
+	case f == flowlog.FieldDstAddr && has(flowlog.FieldPktDstAddr):
+		return flowAddrFiller(getDstAddr, dstRows), true
+	case f == flowlog.FieldPktSrcAddr && has(flowlog.FieldSrcAddr):
+		return pktAddrFiller(getPktSrcAddr, getSrcAddr, srcRows), false
+	case f == flowlog.FieldPktDstAddr && has(flowlog.FieldDstAddr):
+		return pktAddrFiller(getPktDstAddr, getDstAddr, dstRows), false
+	}
+	return nil, false
+}
 
 func fillerFor(f flowlog.Field) filler {
 	switch f {

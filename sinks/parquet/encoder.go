@@ -56,11 +56,14 @@ type colChunk struct {
 	nulls int     // nulls of the current page
 
 	// Dictionary of the row group, PLAIN-encoded as the dictionary page wants it.
-	dict     []byte
-	dictLen  int32
-	strs     table[string]
-	vals     []string // the strings of the dictionary by index
-	hint     []int32  // key column's dictionary index → this column's index + 1 last seen with it
+	dict    []byte
+	dictLen int32
+	strs    table[string]
+	vals    []string // the strings of the dictionary by index
+	// hint maps another column's dictionary index to this column's index + 1: for strings,
+	// the value last seen with the key column's (strHinted); for packet addresses, the
+	// same address in the flow address column (addrPaired).
+	hint     []int32
 	addrs4   table[uint32]
 	addrs    table[netip.Addr]
 	nums     table[int64]
@@ -221,6 +224,35 @@ func (c *colChunk) addDictBytes(s string) {
 // addr appends the present address a; its text is built only when first seen.
 func (c *colChunk) addr(a netip.Addr) {
 	c.defs = append(c.defs, 1)
+	c.idx = append(c.idx, c.addrIndex(a))
+}
+
+// addrPaired appends the present address a of a packet-address column (pkt-srcaddr) in
+// a row whose flow address (srcaddr) is pair, with index pairIdx in its own column (-1 for
+// null). Mostly they are equal (no NAT between): the flow address's index then maps to
+// this column's through a small array, with no hash probe.
+func (c *colChunk) addrPaired(a, pair netip.Addr, pairIdx int32) {
+	c.defs = append(c.defs, 1)
+	if pairIdx < 0 || a != pair {
+		c.idx = append(c.idx, c.addrIndex(a))
+		return
+	}
+	if int(pairIdx) < len(c.hint) {
+		if i := c.hint[pairIdx] - 1; i >= 0 {
+			c.idx = append(c.idx, i)
+			return
+		}
+	}
+	i := c.addrIndex(a)
+	for int(pairIdx) >= len(c.hint) {
+		c.hint = append(c.hint, 0)
+	}
+	c.hint[pairIdx] = i + 1
+	c.idx = append(c.idx, i)
+}
+
+// addrIndex returns the dictionary index of a, adding it if new.
+func (c *colChunk) addrIndex(a netip.Addr) int32 {
 	var i int32
 	var ok bool
 	if a.Is4() {
@@ -254,7 +286,7 @@ func (c *colChunk) addr(a netip.Addr) {
 		binary.LittleEndian.PutUint32(c.dict[start:], uint32(len(c.dict)-start-4))
 		c.dictLen++
 	}
-	c.idx = append(c.idx, i)
+	return i
 }
 
 // int32v appends the present INT32 value x.

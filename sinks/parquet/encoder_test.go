@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -278,11 +279,12 @@ func TestResetReusePorts(t *testing.T) {
 	}
 }
 
-// TestInterfaceHints writes records whose interface attributes (account, VPC, subnet,
-// instance, zone) change under the same interface id, interface ids that are absent, and
-// several row groups, with one writer over two files: a column that trusted the value
-// last seen with the interface instead of checking it would read back a wrong value.
-func TestInterfaceHints(t *testing.T) {
+// TestColumnHints writes records whose interface attributes (account, VPC, subnet,
+// instance, zone) change under the same interface id, interface ids that are absent,
+// packet addresses that differ from the flow addresses or are absent where those are not
+// (and the reverse), and several row groups, with one writer over two files: a column
+// that trusted another column's index instead of checking would read back a wrong value.
+func TestColumnHints(t *testing.T) {
 	recs := realistic(3000, 41)
 	for i := range recs {
 		r := &recs[i]
@@ -298,9 +300,31 @@ func TestInterfaceHints(t *testing.T) {
 		if i%4 == 0 {
 			r.AccountID, r.InstanceID = fmt.Sprintf("%012d", i%13), ""
 		}
+		switch i % 6 {
+		case 0:
+			r.PktSrcAddr = netip.AddrFrom4([4]byte{192, 0, 2, byte(i % 5)}) // NAT
+		case 1:
+			r.SrcAddr = netip.Addr{}
+		case 2:
+			r.PktDstAddr = netip.Addr{}
+		case 3:
+			r.DstAddr, r.PktDstAddr = netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::1")
+		}
 	}
+	// Packet addresses and the interface's attributes before the columns they follow.
+	reordered, err := flowlog.NewFormat(flowlog.FieldPktSrcAddr, flowlog.FieldPktDstAddr, flowlog.FieldVPCID,
+		flowlog.FieldAccountID, flowlog.FieldSrcAddr, flowlog.FieldDstAddr, flowlog.FieldInterfaceID, flowlog.FieldSubnetID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []*flowlog.Format{DefaultVPCFormat, reordered} {
+		writeHinted(t, format, recs)
+	}
+}
+
+func writeHinted(t *testing.T, format *flowlog.Format, recs []flowlog.Record) {
 	var buf bytes.Buffer
-	fw := NewFileWriter(&buf, DefaultVPCFormat, WriterOptions{RowGroupRows: 700})
+	fw := NewFileWriter(&buf, format, WriterOptions{RowGroupRows: 700})
 	for n, part := range [][]flowlog.Record{recs[:1700], recs[1700:]} {
 		buf.Reset()
 		fw.Reset(&buf)
@@ -314,7 +338,7 @@ func TestInterfaceHints(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, have := lines(DefaultVPCFormat, part), lines(DefaultVPCFormat, got)
+		want, have := lines(format, part), lines(format, got)
 		if len(have) != len(want) {
 			t.Fatalf("file %d: %d rows, want %d", n, len(have), len(want))
 		}

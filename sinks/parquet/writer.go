@@ -38,8 +38,10 @@ const chunkRows = 128
 type FileWriter struct {
 	format   *flowlog.Format
 	fillers  []filler
-	order    []int   // the order in which the fillers run: the key column's first
+	order    []int   // the order in which the fillers run: key and flow address columns first
 	keys     []int32 // key column's dictionary index of each row of the chunk, -1 for null
+	srcRows  []int32 // srcaddr's and dstaddr's dictionary index of each row, -1 for null,
+	dstRows  []int32 // when the packet addresses are columns too
 	enc      encoder
 	chunk    []*flowlog.Record
 	arena    []byte
@@ -68,11 +70,13 @@ func NewFileWriter(out io.Writer, format *flowlog.Format, opts WriterOptions) *F
 	if format.Kind() == flowlog.KindTGW {
 		keyField = flowlog.FieldTGWAttachmentID
 	}
-	hasKey := slices.Contains(format.Fields(), keyField)
+	has := func(f flowlog.Field) bool { return slices.Contains(format.Fields(), f) }
+	hasKey := has(keyField)
+	var first, rest []int // fill order: columns whose row indexes others use go first
 	for i, f := range format.Fields() {
 		if f == flowlog.FieldIgnored {
 			if format.Extras() > 0 {
-				fw.order = append(fw.order, len(fw.fillers))
+				rest = append(rest, len(fw.fillers))
 				fw.fillers = append(fw.fillers, extraFiller(format.Name(i)))
 				fw.enc.cols = append(fw.enc.cols, colChunk{name: format.ColumnName(i), phys: physByteArray})
 			}
@@ -86,22 +90,28 @@ func NewFileWriter(out io.Writer, format *flowlog.Format, opts WriterOptions) *F
 			phys = physInt64
 		}
 		fill := fillerFor(f)
+		isFirst := false
 		if off, ok := strFields[f]; ok {
 			fw.strOffs = append(fw.strOffs, off)
 			switch {
 			case hasKey && f == keyField:
-				fill = keyStrFiller(off)
-				fw.order = append([]int{len(fw.fillers)}, fw.order...) // first: the others use its indexes
+				fill, isFirst = keyStrFiller(off), true
 			case hasKey:
 				fill = hintedStrFiller(off)
 			}
 		}
-		if !hasKey || f != keyField {
-			fw.order = append(fw.order, len(fw.fillers))
+		if paired, flow := pairedAddrFiller(f, has); paired != nil {
+			fill, isFirst = paired, flow
+		}
+		if isFirst {
+			first = append(first, len(fw.fillers))
+		} else {
+			rest = append(rest, len(fw.fillers))
 		}
 		fw.fillers = append(fw.fillers, fill)
 		fw.enc.cols = append(fw.enc.cols, colChunk{name: format.ColumnName(i), phys: phys})
 	}
+	fw.order = append(first, rest...)
 	fw.chunk = make([]*flowlog.Record, 0, chunkRows)
 	fw.span = recordSpan(format)
 	fw.Reset(out)
