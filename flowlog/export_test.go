@@ -2,9 +2,10 @@ package flowlog
 
 import "unsafe"
 
-// ParseJSONCopyGeneric is ParseJSONCopy without its fast path for the values of known keys:
-// the decoder as it was before that path, kept as the baseline of BenchmarkSinkParse and
-// as the reference it is checked against.
+// ParseJSONCopyGeneric is ParseJSONCopy without its fast path (fastMembers): the generic
+// decoder the fast path leaves anything unusual to, and the one ParseJSONCopy was before
+// it. It is the baseline of BenchmarkSinkParse and a reference the fast path is checked
+// against.
 func ParseJSONCopyGeneric(data []byte, r *Record, a *Strings) error {
 	return parseJSONTo(data, unsafe.String(unsafe.SliceData(data), len(data)), r, a, false)
 }

@@ -7,12 +7,16 @@ import (
 	"unsafe"
 )
 
-// The fast path of ParseJSONCopy: the value of a known key, in the form AppendJSON writes it
-// (a plain string, an unsigned integer that fits), is stored straight into its field
-// without the generic name dispatch of SetValue. Any other form (escapes, "-", null,
-// numbers as strings, values out of range, IPv6 with a zone) is left to the generic path,
-// which then reads the same bytes again: the fast path only ever decides what the generic
-// path would have decided (FuzzParseJSON compares the two).
+// The fast path of ParseJSONCopy (fastMembers): the members of a message, while their keys
+// are the ones the Strings learnt to expect and their values have the forms AppendJSON
+// writes (plain strings, unsigned integers that fit, dotted IPv4), are read in one loop
+// and stored straight into their fields through a per-field plan, without the generic
+// path's name dispatch (SetValue). A value with the same bytes as the field's value in the
+// record before (strings) or as one of the last two addresses read takes that earlier
+// result. Any other form (escapes, "-", null, numbers as strings, values out of range,
+// IPv6) is left to the generic path, which then reads the member again: the fast path only
+// ever decides what the generic path would have decided (FuzzParseJSON and
+// TestParseJSONCopyProperty compare the two).
 
 // valueKind says how the fast path stores a field's value.
 type valueKind uint8
@@ -35,9 +39,8 @@ type valuePlan struct {
 	// valueInt: the values stored as they are. SetValue refuses version 0 and reads
 	// start and end above 2^31-1 as milliseconds: those go the generic way.
 	min, max uint64
-	// valueEnum: the names by value (index 0 is "-"), and the quoted names of the values
-	// but "-" (which clears the field, the generic way).
-	names  []string
+	// valueEnum: the quoted names of the values by value, from 1 ("-", 0, clears the field
+	// the generic way).
 	quoted []pattern
 }
 
@@ -63,8 +66,8 @@ var valuePlans = func() (plans [numFields + 1]valuePlan) {
 				pl.max = 1<<31 - 1
 			}
 		case enumNames(f) != nil:
-			pl.kind, pl.names = valueEnum, enumNames(f)
-			for _, name := range pl.names[1:] {
+			pl.kind = valueEnum
+			for _, name := range enumNames(f)[1:] {
 				pl.quoted = append(pl.quoted, newPattern(`"`+name+`"`))
 			}
 		}
