@@ -6,23 +6,31 @@ import (
 	"slices"
 )
 
-// entries holds the entries of a push as they go on the wire: enc is their Entry
-// messages, each with its field tag and length, in the order added (Write renders a line
-// straight into it), and refs says where each is, whose stream's it is and when. A push's
-// request then is its streams' entries copied out of enc in time order, whole runs at a
-// time; nothing grows per stream, and enc and refs serve push after push.
+// entries holds the entries of a push as they go on the wire: their Entry messages, each
+// with its field tag and length, in blocks of a stream's entries in the order added
+// (Write renders a line straight into its stream's block), and refs, which says where
+// each is, whose stream's it is and when. A push's request then is its streams' entries
+// copied out of the blocks in time order, whole runs at a time, each stream's from a few
+// blocks rather than from all over one buffer. Blocks are fixed-size and reused, push
+// after push: nothing grows per stream.
 type entries struct {
-	enc  []byte
-	refs []entryRef
+	blocks [][]byte // in use by the push's streams
+	free   [][]byte // emptied blocks
+	refs   []entryRef
 }
 
-// entryRef is an entry's time, where its Entry field starts in enc (it ends where the next
-// one starts) and the index of its stream's next entry in refs.
+// entryBlock is the size of a block.
+const entryBlock = 4 << 10
+
+// entryRef is an entry's time, its place (block, offset, length) and the index of its
+// stream's next entry in refs.
 type entryRef struct {
-	sec   int64
-	start int
-	next  int // -1 for the stream's last
-	nsec  int32
+	sec  int64
+	next int32 // -1 for the stream's last
+	nsec int32
+	blk  int
+	off  int
+	n    int
 }
 
 // pushStream is one label set's entries in a push: a list through entries.refs.
@@ -31,6 +39,7 @@ type pushStream struct {
 	first, last int   // indexes in refs
 	n           int   // entries
 	size        int   // encoded bytes of the entries
+	block       int   // 1 + the index of the block being filled; 0 for none yet
 	sorted      bool  // entries were added in time order (equal times in any order)
 	nanos       bool  // some entry's time has nanoseconds
 	minSec      int64 // of the entries' times
@@ -108,57 +117,77 @@ func appendEntryHeader(b []byte, sec int64, nsec int32, lineLen int) []byte {
 	return b
 }
 
-// reset empties es for the next push.
+// reset empties es for the next push, keeping its blocks.
 func (es *entries) reset() {
-	es.enc, es.refs = es.enc[:0], es.refs[:0]
-}
-
-// end is where entry i ends in enc.
-func (es *entries) end(i int) int {
-	if i+1 < len(es.refs) {
-		return es.refs[i+1].start
+	for _, b := range es.blocks {
+		es.free = append(es.free, b[:0])
 	}
-	return len(es.enc)
+	clear(es.blocks)
+	es.blocks, es.refs = es.blocks[:0], es.refs[:0]
 }
 
-// lineRoom reserves the header of an entry at sec.nsec whose line the caller renders
-// next, straight into es.enc: it returns where the entry starts and where the line goes.
-// The header is sized for a line under about 100 bytes; commit moves a longer line.
-func (es *entries) lineRoom(sec int64, nsec int32, lineMax int) (start, at int) {
-	start = len(es.enc)
-	at = start + 6 + timestampLen(sec, nsec) // tags, one-byte lengths, timestamp
-	es.enc = slices.Grow(es.enc, at-start+lineMax)[:at]
-	return start, at
+// room returns st's block with need bytes free, taking a new one if needed.
+func (es *entries) room(st *pushStream, need int) int {
+	if k := st.block - 1; k >= 0 && cap(es.blocks[k])-len(es.blocks[k]) >= need {
+		return k
+	}
+	var b []byte
+	if n := len(es.free); n > 0 && cap(es.free[n-1]) >= need {
+		b, es.free = es.free[n-1], es.free[:n-1]
+	} else {
+		b = make([]byte, 0, max(entryBlock, need))
+	}
+	es.blocks = append(es.blocks, b)
+	st.block = len(es.blocks)
+	return st.block - 1
 }
 
-// commit completes the entry lineRoom began, the line being es.enc[at:], as st's.
-func (es *entries) commit(st *pushStream, start, at int, sec int64, nsec int32) {
-	lineLen := len(es.enc) - at
+// lineRoom reserves the header of an entry of st at sec.nsec whose line the caller renders
+// next, straight into es.blocks[k] (appending, lineMax bytes fit): it returns the block and
+// where in it the entry starts and the line goes. The header is sized for a line under
+// about 100 bytes; commit moves a longer line.
+func (es *entries) lineRoom(st *pushStream, sec int64, nsec int32, lineMax int) (k, start, at int) {
+	hdr := 6 + timestampLen(sec, nsec) // tags, one-byte lengths, timestamp
+	k = es.room(st, hdr+lineMax)
+	start = len(es.blocks[k])
+	at = start + hdr
+	es.blocks[k] = es.blocks[k][:at]
+	return k, start, at
+}
+
+// commit completes the entry of st lineRoom began, the line being es.blocks[k][at:].
+func (es *entries) commit(st *pushStream, k, start, at int, sec int64, nsec int32) {
+	b := es.blocks[k]
+	lineLen := len(b) - at
 	var hb [maxEntryHeader]byte
 	h := appendEntryHeader(hb[:0], sec, nsec, lineLen)
 	if d := start + len(h) - at; d != 0 {
 		if d > 0 {
-			es.enc = slices.Grow(es.enc, d)
+			b = slices.Grow(b, d)
 		}
-		es.enc = es.enc[:len(es.enc)+d]
-		copy(es.enc[at+d:], es.enc[at:at+lineLen])
+		b = b[:len(b)+d]
+		copy(b[at+d:], b[at:at+lineLen])
 	}
-	copy(es.enc[start:], h)
-	es.add(st, start, sec, nsec)
+	copy(b[start:], h)
+	es.blocks[k] = b
+	es.add(st, k, start, len(b)-start, sec, nsec)
 }
 
 // appendLine adds line at sec.nsec to st.
 func (es *entries) appendLine(st *pushStream, sec int64, nsec int32, line string) {
-	start := len(es.enc)
-	es.enc = appendEntryHeader(es.enc, sec, nsec, len(line))
-	es.enc = append(es.enc, line...)
-	es.add(st, start, sec, nsec)
+	k := es.room(st, maxEntryHeader+len(line))
+	b := es.blocks[k]
+	start := len(b)
+	b = appendEntryHeader(b, sec, nsec, len(line))
+	b = append(b, line...)
+	es.blocks[k] = b
+	es.add(st, k, start, len(b)-start, sec, nsec)
 }
 
-// add links the entry encoded from start to the end of enc into st.
-func (es *entries) add(st *pushStream, start int, sec int64, nsec int32) {
+// add links the entry of n bytes at es.blocks[k][off:] into st.
+func (es *entries) add(st *pushStream, k, off, n int, sec int64, nsec int32) {
 	i := len(es.refs)
-	es.refs = append(es.refs, entryRef{sec: sec, start: start, next: -1, nsec: nsec})
+	es.refs = append(es.refs, entryRef{sec: sec, next: -1, nsec: nsec, blk: k, off: off, n: n})
 	if st.n == 0 {
 		st.first, st.sorted, st.nanos, st.minSec, st.maxSec = i, true, false, sec, sec
 	} else {
@@ -166,7 +195,7 @@ func (es *entries) add(st *pushStream, start int, sec int64, nsec int32) {
 		if sec < last.sec || sec == last.sec && nsec < last.nsec {
 			st.sorted = false
 		}
-		last.next = i
+		last.next = int32(i)
 		st.minSec, st.maxSec = min(st.minSec, sec), max(st.maxSec, sec)
 	}
 	if nsec != 0 {
@@ -174,7 +203,7 @@ func (es *entries) add(st *pushStream, start int, sec int64, nsec int32) {
 	}
 	st.last = i
 	st.n++
-	st.size += len(es.enc) - start
+	st.size += n
 }
 
 // len is the encoded size of st's Stream message.
@@ -208,9 +237,9 @@ func (es *entries) appendRequest(b []byte, streams []*pushStream, order *timeOrd
 			b = appendVarint(b, uint64(len(st.labels)))
 			b = append(b, st.labels...)
 		}
-		var run entryRun
+		run := entryRun{blk: -1}
 		if st.sorted {
-			for i := st.first; i >= 0; i = es.refs[i].next {
+			for i := st.first; i >= 0; i = int(es.refs[i].next) {
 				b = run.add(b, es, i)
 			}
 		} else {
@@ -218,21 +247,30 @@ func (es *entries) appendRequest(b []byte, streams []*pushStream, order *timeOrd
 				b = run.add(b, es, int(i))
 			}
 		}
-		b = append(b, es.enc[run.from:run.to]...)
+		b = run.add(b, es, -1)
 	}
 	return b
 }
 
-// entryRun gathers entries that follow each other in enc to copy them with one copy.
-type entryRun struct{ from, to int }
+// entryRun gathers entries that follow each other in a block to copy them with one copy.
+type entryRun struct{ blk, from, to int }
 
-// add appends the run to b if entry i does not continue it, and continues it with i.
+// add appends the run to b if entry i does not continue it, and starts the next run with
+// i; i < 0 ends the last run.
 func (r *entryRun) add(b []byte, es *entries, i int) []byte {
-	if start := es.refs[i].start; start != r.to {
-		b = append(b, es.enc[r.from:r.to]...)
-		r.from = start
+	if i >= 0 {
+		if e := &es.refs[i]; e.blk == r.blk && e.off == r.to {
+			r.to += e.n
+			return b
+		}
 	}
-	r.to = es.end(i)
+	if r.blk >= 0 {
+		b = append(b, es.blocks[r.blk][r.from:r.to]...)
+	}
+	if i >= 0 {
+		e := &es.refs[i]
+		r.blk, r.from, r.to = e.blk, e.off, e.off+e.n
+	}
 	return b
 }
 
@@ -258,7 +296,7 @@ func (o *timeOrder) sort(es *entries, st *pushStream) []uint64 {
 	keys, idx := o.keys, o.idx
 	span := uint64(st.maxSec) - uint64(st.minSec)
 	k := 0
-	for i := st.first; i >= 0; i = es.refs[i].next {
+	for i := st.first; i >= 0; i = int(es.refs[i].next) {
 		idx[k] = i
 		keys[k] = uint64(es.refs[i].sec) - uint64(st.minSec)
 		k++

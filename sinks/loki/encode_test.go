@@ -41,9 +41,9 @@ func TestAppendPushRequestMatchesLokiEncoding(t *testing.T) {
 			if (i+j)%2 == 0 {
 				es.appendLine(st, sec, nsec, line)
 			} else {
-				start, at := es.lineRoom(sec, nsec, 8)
-				es.enc = append(es.enc, line...)
-				es.commit(st, start, at, sec, nsec)
+				k, start, at := es.lineRoom(st, sec, nsec, 8)
+				es.blocks[k] = append(es.blocks[k], line...)
+				es.commit(st, k, start, at, sec, nsec)
 			}
 			ws.Entries = append(ws.Entries, push.Entry{Timestamp: ts, Line: line})
 		}

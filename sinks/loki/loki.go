@@ -332,26 +332,28 @@ func (s *Sink) Write(ctx context.Context, b *sinks.Batch) error {
 				}
 			}
 		}
-		// The line is rendered straight into the push's entries, after room for its
-		// entry header; if it does not fit the push, the push goes first and the line
-		// is rendered again into the next.
+		// The line is rendered straight into its stream's block of entries, after room
+		// for its entry header; if it does not fit the push, the push goes first and the
+		// line is rendered again into the next.
 		if sm.gen != p.gen {
 			sm.st, sm.gen = p.stream(sm.labels), p.gen
 		}
 		sec := timestampSec(r)
-		start, at := p.es.lineRoom(sec, 0, lineMax)
-		p.es.enc = sm.lines.render(p.es.enc, r)
-		n := len(p.es.enc) - at
+		bk, start, at := p.es.lineRoom(sm.st, sec, 0, lineMax)
+		blk := &p.es.blocks[bk]
+		*blk = sm.lines.render(*blk, r)
+		n := len(*blk) - at
 		if p.full(n) {
-			p.es.enc = p.es.enc[:start]
+			*blk = (*blk)[:start]
 			if err := p.flush(ctx); err != nil {
 				return err
 			}
 			sm.st, sm.gen = p.stream(sm.labels), p.gen
-			start, at = p.es.lineRoom(sec, 0, lineMax)
-			p.es.enc = sm.lines.render(p.es.enc, r)
+			bk, start, at = p.es.lineRoom(sm.st, sec, 0, lineMax)
+			blk = &p.es.blocks[bk]
+			*blk = sm.lines.render(*blk, r)
 		}
-		p.es.commit(sm.st, start, at, sec, 0)
+		p.es.commit(sm.st, bk, start, at, sec, 0)
 		p.size += n
 	}
 	return p.flush(ctx)
@@ -476,8 +478,16 @@ func (s *Sink) putPusher(p *pusher) {
 	if cap(p.raw) > 4*s.cfg.MaxPushBytes {
 		p.raw, p.body = nil, nil
 	}
-	if cap(p.es.enc)+cap(p.es.refs)*int(unsafe.Sizeof(entryRef{})) > 4*s.cfg.MaxPushBytes {
-		p.es = entries{}
+	kept := cap(p.es.refs) * int(unsafe.Sizeof(entryRef{}))
+	if kept > 4*s.cfg.MaxPushBytes {
+		p.es.refs, kept = nil, 0
+	}
+	for i, b := range p.es.free {
+		if kept += cap(b); kept > 4*s.cfg.MaxPushBytes {
+			clear(p.es.free[i:])
+			p.es.free = p.es.free[:i]
+			break
+		}
 	}
 	s.idleMu.Lock()
 	s.idle = append(s.idle, p)
@@ -487,7 +497,7 @@ func (s *Sink) putPusher(p *pusher) {
 // release empties the streams after a push (or a failed Write) for reuse.
 func (p *pusher) release() {
 	for _, st := range p.order {
-		st.n, st.size = 0, 0
+		st.n, st.size, st.block = 0, 0, 0
 		p.spare = append(p.spare, st)
 	}
 	p.es.reset()
