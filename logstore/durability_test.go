@@ -42,6 +42,9 @@ func runChildStore(dir string) int {
 	cfg.DataDir = dir
 	cfg.Listen = ""
 	cfg.Fsync = FsyncPolicy(os.Getenv("FLOWTAP_LOGSTORE_CHILD_FSYNC"))
+	if c := os.Getenv("FLOWTAP_LOGSTORE_CHILD_CODEC"); c != "" {
+		cfg.ChunkEncoding = c
+	}
 	if os.Getenv("FLOWTAP_LOGSTORE_CHILD_SIZES") != "default" {
 		cfg.BlockSize = 2048
 		cfg.ChunkTargetSize = 8192 // chunk files are cut during the load

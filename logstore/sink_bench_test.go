@@ -72,11 +72,13 @@ func (g *sinkGen) push(n int) []push.Stream {
 // 2 concurrent clients to a store in a child process (as the pipeline benchmark runs it)
 // with the default config (fsync per push, default block and chunk sizes) and reports
 // the child's CPU per line and lines/s. Below about 100 pushes no stream fills a head
-// block (256 KiB), so nothing is compressed: use 200x.
+// block (256 KiB), so nothing is compressed: use 200x. FLOWTAP_LOGSTORE_BENCH_CODEC picks
+// the chunk encoding (zstd or s2).
 //
 //	go test -run '^$' -bench IngestSink -benchtime 200x ./logstore/
 func BenchmarkIngestSink(b *testing.B) {
-	cmd, addr := startChildStore(b, "FLOWTAP_LOGSTORE_CHILD_FSYNC=always", "FLOWTAP_LOGSTORE_CHILD_SIZES=default")
+	cmd, addr := startChildStore(b, "FLOWTAP_LOGSTORE_CHILD_FSYNC=always", "FLOWTAP_LOGSTORE_CHILD_SIZES=default",
+		"FLOWTAP_LOGSTORE_CHILD_CODEC="+os.Getenv("FLOWTAP_LOGSTORE_BENCH_CODEC"))
 	defer procstat.Terminate(cmd)
 	g := newSinkGen(1)
 	const perPush = 8000

@@ -99,7 +99,7 @@ func (s *stream) appendEntries(es []logql.Entry, seq uint64, now time.Time, bloc
 
 // maxLineSlab is the largest slab of head lines. A new slab is as large as the head so
 // far: a stream with a line now and then holds no more than its lines.
-const maxLineSlab = 64 << 10
+const maxLineSlab = 16 << 10
 
 // keepLine copies a line into the stream's slab of head lines: the head then holds a few
 // slabs rather than one allocation per line (or the whole decoded push its lines alias).
