@@ -121,6 +121,30 @@ func (l Limits) validateLabels(raw string, ls logql.Labels) error {
 // lokiTimeFormat is how Loki prints timestamps in validation errors.
 const lokiTimeFormat = time.RFC3339
 
+// entryBounds are a push's limits on its entries, worked out once: an entry within them
+// passes validateEntry, one outside is refused by it.
+type entryBounds struct {
+	oldest, newest time.Time // zero: no bound
+	maxLine        int       // 0: none
+}
+
+func (l Limits) entryBounds(now time.Time) entryBounds {
+	var b entryBounds
+	if l.rejectOld() && l.RejectOldSamplesMaxAge > 0 {
+		b.oldest = now.Add(-l.RejectOldSamplesMaxAge)
+	}
+	if l.CreationGracePeriod > 0 {
+		b.newest = now.Add(l.CreationGracePeriod)
+	}
+	b.maxLine = l.MaxLineBytes
+	return b
+}
+
+func (b *entryBounds) within(ts time.Time, lineLen int) bool {
+	return (b.oldest.IsZero() || !ts.Before(b.oldest)) && (b.newest.IsZero() || !ts.After(b.newest)) &&
+		(b.maxLine <= 0 || lineLen <= b.maxLine)
+}
+
 // validateEntry applies the age, future and size limits to one entry, with Loki's
 // reason (the discarded-samples label) and message.
 func (l Limits) validateEntry(key string, ts time.Time, lineLen int, now time.Time) (reason string, err error) {

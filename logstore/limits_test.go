@@ -55,6 +55,30 @@ func TestOldAndFutureSamplesRejectedAsLoki(t *testing.T) {
 	}
 }
 
+// A line of exactly max_line_size is stored, one byte more refuses the push with Loki's
+// 400 and wording, counted as line_too_long.
+func TestLineSizeLimit(t *testing.T) {
+	cfg := limitsConfig()
+	cfg.MaxLineBytes = 100
+	ts := startStore(t, cfg)
+	now := time.Now()
+	if code, body := pushHTTP(t, ts, "", push.Stream{Labels: `{job="l"}`, Entries: []push.Entry{{Timestamp: now, Line: strings.Repeat("a", 100)}}}); code != http.StatusNoContent {
+		t.Fatalf("line of the limit: %d %s", code, body)
+	}
+	code, body := pushHTTP(t, ts, "", push.Stream{Labels: `{job="l"}`, Entries: []push.Entry{
+		{Timestamp: now.Add(time.Second), Line: "short"}, {Timestamp: now.Add(time.Second), Line: strings.Repeat("b", 101)}}})
+	want := "Max entry size '100' bytes exceeded for stream '{job=\"l\"}' while adding an entry with length '101' bytes"
+	if code != http.StatusBadRequest || body != want {
+		t.Fatalf("line over the limit: %d %q, want 400 %q", code, body, want)
+	}
+	if got := selectAll(t, ts.Store, DefaultTenant, `{job="l"}`)[`{job="l"}`]; len(got) != 1 {
+		t.Fatalf("stored %d lines, want the first push's 1", len(got))
+	}
+	if n := testutilCounter(ts.m.discarded.WithLabelValues("line_too_long")); n != 1 {
+		t.Fatalf("line_too_long discarded %v, want 1", n)
+	}
+}
+
 // Label limits: names per series (15), name length (1024), value length (2048), with
 // Loki's wording; nothing of the refused stream is stored.
 func TestLabelLimits(t *testing.T) {

@@ -427,6 +427,7 @@ func (s *Store) push(ctx context.Context, tenantID string, streams []push.Stream
 	// line is refused whole: a client (the flowtap sinks) that dead-letters or retries a
 	// refused batch then never holds a second copy of what was stored.
 	var verrs groupedErrors
+	bounds := lim.entryBounds(now)
 	checked := make([]pendingStream, 0, len(streams))
 	lines, bytes := 0, 0
 	for i := range streams {
@@ -445,10 +446,13 @@ func (s *Store) push(ctx context.Context, tenantID string, streams []push.Stream
 		}
 		es := make([]logql.Entry, 0, len(ps.Entries))
 		for _, e := range ps.Entries {
-			if reason, err := lim.validateEntry(key, e.Timestamp, len(e.Line), now); err != nil {
-				s.m.discarded.WithLabelValues(reason).Inc()
-				verrs.add(err)
-				continue
+			// Only an entry outside the bounds (worked out once per push) is refused.
+			if !bounds.within(e.Timestamp, len(e.Line)) {
+				if reason, err := lim.validateEntry(key, e.Timestamp, len(e.Line), now); err != nil {
+					s.m.discarded.WithLabelValues(reason).Inc()
+					verrs.add(err)
+					continue
+				}
 			}
 			es = append(es, logql.Entry{Timestamp: e.Timestamp.UnixNano(), Line: e.Line})
 			bytes += len(e.Line)
