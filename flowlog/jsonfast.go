@@ -144,6 +144,11 @@ func (p *jsonScanner) fastMembers(r *Record, prev Field) (Field, bool) {
 			} else {
 				hit = k.at(d, pos)
 			}
+			if !hit && a.next[n-1] != 0 && keyPatterns[a.next[n-1]-1].at(d, pos) {
+				// The key after the one predicted: an optional member (pkt-src-aws-service,
+				// say) this record lacks. The order learnt keeps it for the records that have it.
+				n, hit = a.next[n-1], true
+			}
 		}
 		if hit {
 			f, i = Field(n-1), pos+keyPatterns[n-1].n
