@@ -32,6 +32,7 @@ type Config struct {
 	// WALSegmentSize starts a new WAL segment beyond this size.
 	WALSegmentSize int64
 	// MaxWALSize forces chunk cuts so that the WAL (and replay time) stays about this big.
+	// A protobuf push is logged as sent (snappy): a WAL byte holds ~3 bytes of lines.
 	MaxWALSize int64
 	// MaxPushBytes refuses (413) push bodies larger than this, compressed or not.
 	MaxPushBytes int64
