@@ -41,6 +41,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -67,6 +68,7 @@ type options struct {
 	sinkBin  string
 	kill     time.Duration
 	profile  string // CPU profile of the sink, written here
+	sinkArgs string // more flags for the sink
 	mirror   mirrorOptions
 	onlyMirr bool
 }
@@ -82,6 +84,7 @@ func main() {
 	flag.StringVar(&o.raw, "raw", "", "raw consumer: kcat or kafka-go (default: kcat when installed)")
 	flag.StringVar(&o.sinkBin, "sink-bin", "", "flowtap binary to run the sink with (default: the one built from this tree), e.g. an older build for a before/after figure")
 	flag.DurationVar(&o.kill, "kill-after", 0, "SIGKILL the sink this long after it started, then start it again on the same state: the lake and log store must still hold every record once")
+	flag.StringVar(&o.sinkArgs, "sink-args", "", "more flags for flowtap sink, space-separated (e.g. \"--memory-limit-mib 0\")")
 	flag.StringVar(&o.profile, "sink-profile", "", "write a CPU profile of the sink (from its /debug/pprof, over its first 4 s) to this file, and its allocations to FILE.allocs")
 	flag.IntVar(&o.mirror.flows, "mirror-flows", 20000, "mirror path: distinct one-packet flows in the replayed capture (0 skips the mirror path)")
 	flag.IntVar(&o.mirror.loops, "mirror-loops", 10, "mirror path: loops of the capture, each with new flows")
@@ -368,6 +371,7 @@ func runSink(ctx context.Context, o options, dir, ft, brokers, lsAddr, metricsAd
 	args := []string{"sink", "--kafka-brokers", brokers, "--parquet", filepath.Join(dir, "lake"),
 		"--loki-url", "http://" + lsAddr, "--state", filepath.Join(dir, "sink-state"), "--metrics", metricsAddr,
 		"--batch-age", o.batchAge.String()}
+	args = append(args, strings.Fields(o.sinkArgs)...)
 	f := figure{name: "flowtap sink --parquet --loki-url", records: total}
 	if o.kill > 0 {
 		c, err := startChild(ctx, dir, "sink-killed", ft, args...)
@@ -428,7 +432,7 @@ func fetchTo(ctx context.Context, url, path string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
 	if err != nil {
 		return err
 	}
@@ -548,9 +552,12 @@ func procUsage(p *child.Process) (time.Duration, int64) {
 }
 
 // scrape sums the samples of one metric family in a Prometheus text exposition.
+// scrapeClient bounds a scrape: whatever answers on the address must not hang the bench.
+var scrapeClient = &http.Client{Timeout: 10 * time.Second}
+
 func scrape(ctx context.Context, u, name string) (float64, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := scrapeClient.Do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -709,7 +716,7 @@ func countLines(ctx context.Context, addr string, start, end time.Time) (int64, 
 	q := fmt.Sprintf(`sum(count_over_time({kind="vpc"}[%dm]))`, int(span.Minutes()))
 	u := fmt.Sprintf("http://%s/loki/api/v1/query?query=%s&time=%d", addr, url.QueryEscape(q), end.Add(5*time.Minute).UnixNano())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := scrapeClient.Do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -741,12 +748,27 @@ func serveLogstore(addr, dir string) error {
 }
 
 // freeAddr returns a 127.0.0.1 port free at the time of asking ("" if none).
+// handedOut holds the ports freeAddr returned: the kernel may offer a port again once its
+// probe listener closed, before the child it was meant for binds it.
+var (
+	handedOutMu sync.Mutex
+	handedOut   = map[int]bool{}
+)
+
 func freeAddr() string {
-	port, err := child.FreePort()
-	if err != nil {
-		return ""
+	handedOutMu.Lock()
+	defer handedOutMu.Unlock()
+	for range 100 {
+		port, err := child.FreePort()
+		if err != nil {
+			return ""
+		}
+		if !handedOut[port] {
+			handedOut[port] = true
+			return fmt.Sprintf("127.0.0.1:%d", port)
+		}
 	}
-	return fmt.Sprintf("127.0.0.1:%d", port)
+	return ""
 }
 
 func waitTCP(ctx context.Context, addr string, d time.Duration) error {
