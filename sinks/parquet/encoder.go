@@ -27,9 +27,9 @@ import (
 // value) cost about twice what this does. Each column keeps its definition levels and
 // dictionary indexes (or INT64 values) in plain slices, its dictionary in an open-addressed
 // table keyed by the typed value (an address is hashed as 16 bytes and formatted only when
-// first seen), and pages are encoded with parquet-go's own RLE and delta encoders and
-// described with its Thrift structs, so the bytes follow the same conventions as the files
-// parquet-go writes: PAR1, DATA_PAGE_V2 pages, PLAIN dictionary pages, RLE_DICTIONARY
+// first seen), and pages are encoded with parquet-go's own RLE and delta encoders, their
+// headers written in Thrift by hand (thrift.go) and the footer with parquet-go's Thrift
+// structs, so the bytes follow the same conventions as the files parquet-go writes: PAR1, DATA_PAGE_V2 pages, PLAIN dictionary pages, RLE_DICTIONARY
 // strings and INT32, DELTA_BINARY_PACKED INT64, chunk statistics for integer columns.
 
 // pageRows is how many rows a data page holds. Larger pages give gzip a longer window
@@ -413,9 +413,12 @@ type encoder struct {
 	// dictCodec compresses dictionary pages: the default gzip codec's are Huffman-only
 	// (see dictCodecOf).
 	dictCodec compress.Codec
-	cols      []colChunk
-	meta      format.FileMetaData
-	err       error
+	// int64Codec compresses the data pages of INT64 columns: stored gzip for the default
+	// (see int64CodecOf).
+	int64Codec compress.Codec
+	cols       []colChunk
+	meta       format.FileMetaData
+	err        error
 
 	levels  []byte // RLE definition levels of a page
 	values  []byte // encoded values of a page
@@ -462,7 +465,11 @@ func (e *encoder) flushPage(c *colChunk) error {
 	if err != nil {
 		return fmt.Errorf("parquet: column %s: encode: %w", c.name, err)
 	}
-	if e.comp, err = e.codec.Encode(e.comp[:0], e.values); err != nil {
+	codec := e.codec
+	if c.phys == physInt64 {
+		codec = e.int64Codec
+	}
+	if e.comp, err = codec.Encode(e.comp[:0], e.values); err != nil {
 		return fmt.Errorf("parquet: column %s: compress: %w", c.name, err)
 	}
 	v2 := format.DataPageHeaderV2{
