@@ -76,6 +76,37 @@ func FuzzParseFormat(f *testing.F) {
 }
 
 // FuzzParseJSON: any input either fails or yields a record whose JSON reads back the same.
+// fullRecordJSON are a VPC and a TGW message with a value in every field of their kind
+// and an unknown column: together they set every group of fields.
+var fullRecordJSON = func() (msgs [2][]byte) {
+	for i, scope := range []Scope{ScopeVPC, ScopeTGW} {
+		var r Record
+		if scope == ScopeTGW {
+			r.Kind = KindTGW
+		}
+		for f := Field(0); f < Field(numFields); f++ {
+			if s := fieldInfo[f].Scope; s != scope && s != ScopeBoth {
+				continue
+			}
+			v := "1"
+			switch {
+			case r.str(f) != nil:
+				v = "v"
+			case r.addr(f) != nil:
+				v = "10.0.0.1"
+			case enumNames(f) != nil:
+				v = enumNames(f)[1]
+			}
+			if err := r.SetValue(f, v); err != nil {
+				panic(err)
+			}
+		}
+		r.SetExtra("future-field", "v")
+		msgs[i] = AppendJSON(nil, &r)
+	}
+	return msgs
+}()
+
 func FuzzParseJSON(f *testing.F) {
 	var r Record
 	for _, l := range exampleLines(f)[:7] {
@@ -122,6 +153,20 @@ func FuzzParseJSON(f *testing.F) {
 		var again Record
 		if err := ParseJSONCopy(append([]byte(nil), data...), &again, &arena); err != nil || again != r {
 			t.Fatalf("ParseJSONCopy with learnt key order: %v, %+v; ParseJSON: %+v", err, again, r)
+		}
+		// Into a slot that held another record (a full one, then this one): only the groups
+		// those may have set are cleared, and nothing of theirs may show.
+		var slot Record
+		var dirty Groups
+		for _, full := range fullRecordJSON {
+			set, _ := ParseJSONReusing(full, &slot, &arena, dirty)
+			dirty |= set
+		}
+		for range 2 {
+			set, err := ParseJSONReusing(append([]byte(nil), data...), &slot, &arena, dirty)
+			if dirty |= set; err != nil || slot != r {
+				t.Fatalf("ParseJSONReusing into a used slot: %v, %+v; ParseJSON: %+v", err, slot, r)
+			}
 		}
 		// One round normalises the input (invalid UTF-8 becomes U+FFFD); from there on
 		// encoding and parsing must be the identity.

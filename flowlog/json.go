@@ -133,19 +133,38 @@ func ParseJSONOwned(data []byte, r *Record) error {
 // the Kafka consumer's decoder: with a learnt from the messages before, it reads those of
 // one producer on a fast path (see fastMembers).
 func ParseJSONCopy(data []byte, r *Record, a *Strings) error {
-	return parseJSONTo(data, unsafe.String(unsafe.SliceData(data), len(data)), r, a, true)
+	_, err := parseJSONTo(data, unsafe.String(unsafe.SliceData(data), len(data)), r, a, true, AllGroups)
+	return err
+}
+
+// ParseJSONReusing is ParseJSONCopy into a reused record slot: r's fields outside groups
+// dirty must be zero (dirty holds what the records parsed into the slot before may have
+// set), and only those groups are cleared instead of the whole record, most of which a
+// record of one format never touches. It returns the groups this record may have set,
+// also when it fails: the caller adds them to the slot's.
+func ParseJSONReusing(data []byte, r *Record, a *Strings, dirty Groups) (Groups, error) {
+	return parseJSONTo(data, unsafe.String(unsafe.SliceData(data), len(data)), r, a, true, dirty)
 }
 
 func parseJSON(data []byte, src string, r *Record) error {
-	return parseJSONTo(data, src, r, nil, false)
+	_, err := parseJSONTo(data, src, r, nil, false, AllGroups)
+	return err
 }
 
 // parseJSONTo parses data (src is the same bytes) into r, copying strings into a unless it
-// is nil. fast (a non-nil a only) has known keys' plain values stored by fastValue.
-func parseJSONTo(data []byte, src string, r *Record, a *Strings, fast bool) error {
-	r.Reset()
+// is nil. fast (a non-nil a only) has known keys' plain values stored by fastValue. It
+// first clears the groups clear of r (all but those are zero) and returns the groups it
+// may have set.
+func parseJSONTo(data []byte, src string, r *Record, a *Strings, fast bool, clear Groups) (Groups, error) {
+	r.ResetGroups(clear)
 	r.Null = nullInts
-	p := jsonScanner{data: data, src: src, strs: a}
+	p := jsonScanner{data: data, src: src, strs: a, groups: GroupHead}
+	err := p.object(r, fast)
+	return p.groups, err
+}
+
+// object reads the JSON object into r.
+func (p *jsonScanner) object(r *Record, fast bool) error {
 	p.skipSpace()
 	if !p.consume('{') {
 		return p.errorf("expected '{'")
@@ -192,7 +211,11 @@ func parseJSONTo(data []byte, src string, r *Record, a *Strings, fast bool) erro
 			prev = f
 		}
 		p.skipSpace()
+		if known {
+			p.groups |= fieldGroups[f]
+		}
 		if !known && ValidExtraName(name) {
+			p.groups |= GroupExtra
 			if err := p.extra(r, name); err != nil {
 				return err
 			}
@@ -218,6 +241,8 @@ type jsonScanner struct {
 	src  string // data as a string, so that unescaped values need no allocation
 	pos  int
 	strs *Strings // where string values are copied to (nil: they are slices of src)
+	// groups holds the groups of the record's fields that may have been set.
+	groups Groups
 }
 
 func (p *jsonScanner) errorf(format string, args ...any) error {

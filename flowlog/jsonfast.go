@@ -126,6 +126,7 @@ func (p *jsonScanner) fastMembers(r *Record, prev Field) (Field, bool) {
 	}
 	used := 0
 	afterValue := false
+	var groups Groups
 	for {
 		// The key.
 		var f Field
@@ -160,6 +161,7 @@ func (p *jsonScanner) fastMembers(r *Record, prev Field) (Field, bool) {
 			a.next[prev] = uint8(f) + 1
 		}
 		// The value.
+		groups |= fieldGroups[f] // before the value: a value abandoned half-stored counts too
 		pl := &valuePlans[f]
 		var end int
 		switch pl.kind {
@@ -282,6 +284,7 @@ func (p *jsonScanner) fastMembers(r *Record, prev Field) (Field, bool) {
 	}
 	a.commit(used)
 	p.pos = pos
+	p.groups |= groups
 	return prev, afterValue
 }
 

@@ -19,8 +19,10 @@ func TestParseJSONCopyProperty(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	const slots = 5
 	var (
-		fast, generic           [slots]Record
+		fast, generic, reusing  [slots]Record
+		dirty                   [slots]Groups // what ParseJSONReusing may have set in each slot
 		fastArena, genericArena Strings
+		reusingArena            Strings
 		want                    [slots]Record
 		valid                   [slots]bool
 		decoded, failed         int
@@ -53,10 +55,12 @@ func TestParseJSONCopyProperty(t *testing.T) {
 			errRef := ParseJSON(msg, &ref)
 			scratch := bytes.Clone(msg)
 			errFast := ParseJSONCopy(scratch, &fast[s], &fastArena)
-			errGeneric := parseJSONTo(msg, string(msg), &generic[s], &genericArena, false)
+			_, errGeneric := parseJSONTo(msg, string(msg), &generic[s], &genericArena, false, AllGroups)
+			set, errReusing := ParseJSONReusing(msg, &reusing[s], &reusingArena, dirty[s])
+			dirty[s] |= set
 			clear(scratch)
-			if (errRef == nil) != (errFast == nil) || (errRef == nil) != (errGeneric == nil) {
-				t.Fatalf("%s\nParseJSON: %v\nParseJSONCopy: %v\ngeneric: %v", msg, errRef, errFast, errGeneric)
+			if (errRef == nil) != (errFast == nil) || (errRef == nil) != (errGeneric == nil) || (errRef == nil) != (errReusing == nil) {
+				t.Fatalf("%s\nParseJSON: %v\nParseJSONCopy: %v\ngeneric: %v\nreusing: %v", msg, errRef, errFast, errGeneric, errReusing)
 			}
 			valid[s] = errRef == nil
 			if errRef != nil {
@@ -64,8 +68,8 @@ func TestParseJSONCopyProperty(t *testing.T) {
 				continue
 			}
 			decoded++
-			if fast[s] != ref || generic[s] != ref {
-				t.Fatalf("%s\nParseJSON:     %+v\nParseJSONCopy: %+v\ngeneric:       %+v", msg, ref, fast[s], generic[s])
+			if fast[s] != ref || generic[s] != ref || reusing[s] != ref {
+				t.Fatalf("%s\nParseJSON:     %+v\nParseJSONCopy: %+v\ngeneric:       %+v\nreusing:       %+v", msg, ref, fast[s], generic[s], reusing[s])
 			}
 			want[s] = ref
 		}
@@ -77,6 +81,7 @@ func TestParseJSONCopyProperty(t *testing.T) {
 			}
 			fastArena.Reset()
 			genericArena.Reset()
+			reusingArena.Reset()
 			valid = [slots]bool{}
 		}
 	}

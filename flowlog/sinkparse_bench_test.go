@@ -72,18 +72,24 @@ func BenchmarkSinkParse(b *testing.B) {
 		arena flowlog.Strings
 		spent time.Duration // CPU time
 	}
-	variants := []*variant{{parse: flowlog.ParseJSONCopyGeneric}, {parse: flowlog.ParseJSONCopy}}
+	var dirty flowlog.Groups // of the reusing variant's slots
+	reusing := func(data []byte, r *flowlog.Record, a *flowlog.Strings) error {
+		set, err := flowlog.ParseJSONReusing(data, r, a, dirty)
+		dirty |= set
+		return err
+	}
+	variants := []*variant{{parse: flowlog.ParseJSONCopyGeneric}, {parse: flowlog.ParseJSONCopy}, {parse: reusing}}
 	for _, v := range variants {
 		v.slots = make([]flowlog.Record, sinkSlots)
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	var ratios []float64 // fast/generic of each batch
+	var ratios, reuseRatios []float64 // fast/generic and reusing/fast of each batch
 	b.ReportAllocs()
 	b.ResetTimer()
 	for done := 0; done < b.N; done += sinkSlots {
 		n := min(sinkSlots, b.N-done)
-		var spent [2]time.Duration
+		var spent [3]time.Duration
 		for k, v := range variants {
 			v.arena.Reset()
 			t0 := threadCPU(b)
@@ -96,11 +102,15 @@ func BenchmarkSinkParse(b *testing.B) {
 			v.spent += spent[k]
 		}
 		ratios = append(ratios, float64(spent[1])/float64(spent[0]))
+		reuseRatios = append(reuseRatios, float64(spent[2])/float64(spent[1]))
 	}
 	b.ReportMetric(float64(variants[0].spent)/float64(b.N), "generic-ns/record")
 	b.ReportMetric(float64(variants[1].spent)/float64(b.N), "fast-ns/record")
+	b.ReportMetric(float64(variants[2].spent)/float64(b.N), "reusing-ns/record")
 	slices.Sort(ratios)
 	b.ReportMetric(ratios[len(ratios)/2], "fast/generic")
+	slices.Sort(reuseRatios)
+	b.ReportMetric(reuseRatios[len(reuseRatios)/2], "reusing/fast")
 }
 
 // threadCPU is the CPU time the calling thread has used.

@@ -35,7 +35,8 @@ type Batch struct {
 // Sink is one destination. Write returns nil only once every record of b is durable (file
 // fsynced and renamed, object PUT acknowledged, push answered 2xx). Writing the same batch
 // again must not duplicate records. Implementations must be safe for concurrent Write calls
-// on different partitions.
+// on different partitions, and must only read b's records: the runner decodes the next
+// batches into the same memory, clearing only what its decoder may have set.
 //
 // An error is retried (the runner calls Write again with the same batch, after a backoff)
 // unless it is permanent: an error whose chain holds a value with a Permanent() bool method
