@@ -252,31 +252,7 @@ func TestResetReusePorts(t *testing.T) {
 	for i := range mixed {
 		mixed[i].SrcPort, mixed[i].DstPort = uint16(1024+(i*7)%6000), uint16(1024+i%11)
 	}
-	var buf bytes.Buffer
-	fw := NewFileWriter(&buf, DefaultVPCFormat, WriterOptions{})
-	for n, recs := range [][]flowlog.Record{many, few, mixed, few} {
-		buf.Reset()
-		fw.Reset(&buf)
-		if err := fw.Write(recs...); err != nil {
-			t.Fatal(err)
-		}
-		if err := fw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		got, _, err := ReadRecords(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, have := lines(DefaultVPCFormat, recs), lines(DefaultVPCFormat, got)
-		if len(have) != len(want) {
-			t.Fatalf("file %d: %d rows, want %d", n, len(have), len(want))
-		}
-		for i := range want {
-			if have[i] != want[i] {
-				t.Fatalf("file %d row %d:\n got %s\nwant %s", n, i, have[i], want[i])
-			}
-		}
-	}
+	writeAndReadBack(t, DefaultVPCFormat, WriterOptions{}, many, few, mixed, few)
 }
 
 // TestColumnHints writes records whose interface attributes (account, VPC, subnet,
@@ -318,17 +294,20 @@ func TestColumnHints(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, format := range []*flowlog.Format{DefaultVPCFormat, reordered} {
-		writeHinted(t, format, recs)
+		writeAndReadBack(t, format, WriterOptions{RowGroupRows: 700}, recs[:1700], recs[1700:])
 	}
 }
 
-func writeHinted(t *testing.T, format *flowlog.Format, recs []flowlog.Record) {
+// writeAndReadBack writes each of files with one writer (reset between them) and checks
+// that each reads back as its records.
+func writeAndReadBack(t *testing.T, format *flowlog.Format, opts WriterOptions, files ...[]flowlog.Record) {
+	t.Helper()
 	var buf bytes.Buffer
-	fw := NewFileWriter(&buf, format, WriterOptions{RowGroupRows: 700})
-	for n, part := range [][]flowlog.Record{recs[:1700], recs[1700:]} {
+	fw := NewFileWriter(&buf, format, opts)
+	for n, recs := range files {
 		buf.Reset()
 		fw.Reset(&buf)
-		if err := fw.Write(part...); err != nil {
+		if err := fw.Write(recs...); err != nil {
 			t.Fatal(err)
 		}
 		if err := fw.Close(); err != nil {
@@ -338,7 +317,7 @@ func writeHinted(t *testing.T, format *flowlog.Format, recs []flowlog.Record) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, have := lines(format, part), lines(format, got)
+		want, have := lines(format, recs), lines(format, got)
 		if len(have) != len(want) {
 			t.Fatalf("file %d: %d rows, want %d", n, len(have), len(want))
 		}
