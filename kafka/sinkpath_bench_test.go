@@ -10,44 +10,20 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
-	"github.com/flowtap/flowtap/flowlog/generate"
-	"github.com/flowtap/flowtap/flowlog/generate/topology"
 	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/internal/testenv"
 	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks"
 	"github.com/flowtap/flowtap/sinks/loki"
 	"github.com/flowtap/flowtap/sinks/parquet"
+	"github.com/flowtap/flowtap/sinks/sinktest"
 )
-
-// collectWriter keeps generated records in memory.
-type collectWriter struct{ recs []flowlog.Record }
-
-func (w *collectWriter) WriteRecords(_ context.Context, recs []flowlog.Record) error {
-	w.recs = append(w.recs, recs...)
-	return nil
-}
 
 // generated returns the records of `flowtap generate --interval 60 --seed 7` over the last
 // minutes of log time: recent, so that the log store's old-sample limit takes them all.
 func generated(tb testing.TB, minutes int) []flowlog.Record {
-	topo, err := topology.Build(topology.DefaultSpec(), 7)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cfg := generate.DefaultConfig()
-	cfg.Seed = 7
-	cfg.End = time.Now().UTC().Truncate(time.Minute)
-	cfg.Start = cfg.End.Add(-time.Duration(minutes) * time.Minute)
-	w := &collectWriter{}
-	g, err := generate.New(cfg, topo, w, nil, component.Deps{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := g.Run(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	return w.recs
+	end := time.Now().UTC().Truncate(time.Minute)
+	return sinktest.Generated(tb, end.Add(-time.Duration(minutes)*time.Minute), minutes)
 }
 
 // BenchmarkSinkPath runs the consumer runner into the real destinations of `flowtap sink

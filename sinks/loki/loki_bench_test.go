@@ -11,10 +11,9 @@ import (
 	"time"
 
 	"github.com/flowtap/flowtap/flowlog"
-	"github.com/flowtap/flowtap/flowlog/generate"
-	"github.com/flowtap/flowtap/flowlog/generate/topology"
 	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/sinks"
+	"github.com/flowtap/flowtap/sinks/sinktest"
 )
 
 // benchBatch is a batch of n VPC records over 300 interfaces, each interface's roughly in
@@ -80,58 +79,17 @@ func benchmarkWrite(b *testing.B, batches []*sinks.Batch) {
 	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(n), "cpu-ns/record")
 }
 
-// recordCollector keeps copies of the records a generator writes.
-type recordCollector []flowlog.Record
-
-func (c *recordCollector) WriteRecords(_ context.Context, recs []flowlog.Record) error {
-	*c = append(*c, recs...)
-	return nil
-}
-
-// generatedBatches is generated flow records split as the Kafka sink receives them:
-// per partition of a topic keyed by interface id (FNV-1a, as the producer's lanes), batches
-// of up to size records, each decoded from JSON into records whose strings share an arena.
+// generatedBatches is generated flow records split as the Kafka sink receives them (see
+// sinktest.Batches): the first batch of up to size records of each partition.
 func generatedBatches(b *testing.B, partitions, size int) []*sinks.Batch {
-	topo, err := topology.Build(topology.DefaultSpec(), 7)
-	if err != nil {
-		b.Fatal(err)
-	}
-	g, err := generate.NewFlowGen(topo, generate.FlowConfig{Interval: 60, Rate: 1000, VPC: true, Seed: 7, BatchSize: 4096})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var recs recordCollector
-	const from = 1767225600
-	for w := int64(from); w < from+4*60; w += 60 {
-		if err := g.Window(context.Background(), w, &recs); err != nil {
-			b.Fatal(err)
+	recs := sinktest.Generated(b, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 4)
+	var firsts []*sinks.Batch
+	for _, batch := range sinktest.Batches(b, "flowlogs", recs, partitions, size) {
+		if batch.FirstOffset == 0 {
+			firsts = append(firsts, batch)
 		}
 	}
-	byPartition := make([][]flowlog.Record, partitions)
-	for i := range recs {
-		h := uint32(2166136261)
-		for _, c := range []byte(recs[i].InterfaceID) {
-			h = (h ^ uint32(c)) * 16777619
-		}
-		p := int(h % uint32(partitions))
-		if len(byPartition[p]) < size {
-			byPartition[p] = append(byPartition[p], recs[i])
-		}
-	}
-	var batches []*sinks.Batch
-	var msg []byte
-	for p, in := range byPartition {
-		out := make([]flowlog.Record, len(in))
-		arena := new(flowlog.Strings)
-		for i := range in {
-			msg = flowlog.AppendJSON(msg[:0], &in[i])
-			if err := flowlog.ParseJSONCopy(msg, &out[i], arena); err != nil {
-				b.Fatal(err)
-			}
-		}
-		batches = append(batches, &sinks.Batch{Topic: "flowlogs", Partition: p, Records: out})
-	}
-	return batches
+	return firsts
 }
 
 func cpuTime() time.Duration {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"runtime"
 	"syscall"
@@ -14,12 +13,11 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/flowtap/flowtap/flowlog"
-	"github.com/flowtap/flowtap/flowlog/generate"
-	"github.com/flowtap/flowtap/flowlog/generate/topology"
 	"github.com/flowtap/flowtap/internal/component"
 	"github.com/flowtap/flowtap/lake"
 	"github.com/flowtap/flowtap/lake/objstore"
 	"github.com/flowtap/flowtap/sinks"
+	"github.com/flowtap/flowtap/sinks/sinktest"
 )
 
 // benchRows is one realistic 5-minute batch (one partition's worth of a busy account).
@@ -171,55 +169,8 @@ func BenchmarkSinkGenerated(b *testing.B) {
 // generatedBatches returns the sink batches of the given minutes of generated VPC records
 // (see BenchmarkSinkGenerated) and their number of records.
 func generatedBatches(b testing.TB, minutes int, maxRecords int) ([]*sinks.Batch, int) {
-	topo, err := topology.Build(topology.DefaultSpec(), 7)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := generate.DefaultConfig()
-	cfg.Seed = 7
-	cfg.Start = time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)
-	cfg.End = cfg.Start.Add(time.Duration(minutes) * time.Minute)
-	w := &collectWriter{}
-	g, err := generate.New(cfg, topo, w, nil, component.Deps{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := g.Run(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	const partitions = 4
-	var parts [partitions][]flowlog.Record
-	var arenas [partitions]flowlog.Strings // the runner keeps one per partition
-	var js []byte
-	for i := range w.recs {
-		h := fnv.New32a()
-		h.Write([]byte(w.recs[i].Key()))
-		p := h.Sum32() % partitions
-		js = flowlog.AppendJSON(js[:0], &w.recs[i])
-		var r flowlog.Record
-		if err := flowlog.ParseJSONCopy(js, &r, &arenas[p]); err != nil {
-			b.Fatal(err)
-		}
-		r.Kind = w.recs[i].Kind
-		parts[p] = append(parts[p], r)
-	}
-	var out []*sinks.Batch
-	for p, recs := range parts {
-		for len(recs) > 0 {
-			k := min(len(recs), maxRecords)
-			out = append(out, &sinks.Batch{Topic: "vpc", Partition: p, Records: recs[:k]})
-			recs = recs[k:]
-		}
-	}
-	return out, len(w.recs)
-}
-
-// collectWriter keeps generated records in memory.
-type collectWriter struct{ recs []flowlog.Record }
-
-func (w *collectWriter) WriteRecords(_ context.Context, recs []flowlog.Record) error {
-	w.recs = append(w.recs, recs...)
-	return nil
+	recs := sinktest.Generated(b, time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC), minutes)
+	return sinktest.Batches(b, "vpc", recs, 4, maxRecords), len(recs)
 }
 
 // BenchmarkEncodeGenerated is BenchmarkSinkGenerated without the store: each group of each

@@ -1,5 +1,5 @@
 // Package sinktest holds the checks that the tests of every sink writing to an object store
-// make the same way.
+// make the same way, and the generated data the sink benchmarks share.
 package sinktest
 
 import (
