@@ -32,6 +32,9 @@ type partState struct {
 	// strs holds the string values of its records: the messages they came from are not
 	// kept (a message is several times the size of its strings).
 	strs flowlog.Strings
+	// dirty holds the groups of fields that records parsed into batch.Records' slots (the
+	// whole array, also past its length) may have set: a reused slot is cleared only there.
+	dirty flowlog.Groups
 
 	mu    sync.Mutex
 	taken int64 // records of the runner's budget this batch holds (one per message)
@@ -183,7 +186,10 @@ func (b *batcher) handle(ctx context.Context, m *kafkago.Message) error {
 				return err
 			}
 		} else {
-			st.batch.Records = slices.Grow(st.batch.Records, min(2*c, limit)-c)
+			grown := min(2*c, limit)
+			// Capped at what was asked for: Grow rounds up to a size class, and slots past
+			// the share would not serve the next batch (a new array would be made).
+			st.batch.Records = slices.Grow(st.batch.Records, grown-c)[:c:grown]
 		}
 	}
 	if st := b.cur; st.n == 0 && !st.eventTopic {
@@ -200,6 +206,7 @@ func (b *batcher) handle(ctx context.Context, m *kafkago.Message) error {
 		// The slots of the last batch serve again when they are within the share.
 		if c := cap(st.batch.Records); c < want || c > max(limit, want) {
 			st.batch.Records = make([]flowlog.Record, 0, want)
+			st.dirty = 0
 		}
 	}
 	var err error
@@ -367,7 +374,9 @@ func (r *Runner) add(ctx context.Context, st *partState, m *kafkago.Message) err
 		recs = append(recs, flowlog.Record{})
 	}
 	rec := &recs[len(recs)-1]
-	if err := flowlog.ParseJSONCopy(m.Value, rec, &st.strs); err != nil {
+	set, err := flowlog.ParseJSONReusing(m.Value, rec, &st.strs, st.dirty)
+	st.dirty |= set
+	if err != nil {
 		st.batch.Records = recs[:len(recs)-1]
 		return r.deadLetter(ctx, *m, err.Error())
 	}

@@ -120,3 +120,51 @@ func TestBatcherIntentEndingInAGap(t *testing.T) {
 	feed(t, b, 15, 16, 17, now, now)
 	wantCuts(t, c, "[5,10]")
 }
+
+// TestBatcherReusedSlotsHoldOnlyTheirRecord: a partition's record slots serve batch after
+// batch and are cleared only where records before may have set fields (partState.dirty), so
+// messages of different shapes in turn must each decode exactly as into a zero record.
+func TestBatcherReusedSlotsHoldOnlyTheirRecord(t *testing.T) {
+	seq := map[string]uint64{}
+	full := makeRecords(1, 1, 0, seq)[0]
+	tgw := makeRecords(2, 1, 2, seq)[1]
+	short := flowlog.Record{Kind: flowlog.KindVPC, Version: 2, AccountID: full.AccountID, InterfaceID: full.InterfaceID,
+		SrcAddr: full.SrcAddr, DstAddr: full.DstAddr, Protocol: 17, Packets: 1, Bytes: 80, Start: full.Start, End: full.End,
+		Action: flowlog.ActionReject, LogStatus: flowlog.StatusOK}
+	full.ECSClusterName, full.RejectReason, full.InstanceTag = "cluster-1", "BPA", "web" // groups the others lack
+	shapes := [][]byte{flowlog.AppendJSON(nil, &full), flowlog.AppendJSON(nil, &tgw), flowlog.AppendJSON(nil, &short)}
+
+	b, c := testBatcher(t, 16, 0, nil)
+	var values [][]byte
+	checked := 0
+	b.cut = func(ctx context.Context, st *partState) (*partState, error) {
+		for i := range st.batch.Records {
+			var want flowlog.Record
+			if err := flowlog.ParseJSON(values[st.batch.FirstOffset+int64(i)], &want); err != nil {
+				return nil, err
+			}
+			want.Kind = flowlog.KindVPC // from the message's header
+			got := &st.batch.Records[i]
+			if *got != want {
+				return nil, fmt.Errorf("offset %d decoded as\n%+v\nwant\n%+v", st.batch.FirstOffset+int64(i), *got, want)
+			}
+			checked++
+		}
+		return c.cut(ctx, st)
+	}
+	const n = 400
+	for off := range int64(n) {
+		values = append(values, shapes[(off*off/7+off)%3]) // the shapes in an irregular order
+		m := kafkago.Message{Topic: TopicVPC, Offset: off, Value: values[off],
+			Headers: []kafkago.Header{{Key: HeaderKind, Value: []byte("vpc")}}}
+		if err := b.handle(context.Background(), &m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if checked != n || len(c.cuts) < n/16 {
+		t.Fatalf("%d records checked in %d batches, want %d in at least %d", checked, len(c.cuts), n, n/16)
+	}
+}
