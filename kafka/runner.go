@@ -120,6 +120,7 @@ type Runner struct {
 	commitMu sync.Mutex
 	dlq      *kafkago.Writer
 	intents  *intents
+	member   string // the group member id kept in the state directory (member.go)
 	// beforeCommit, when set (tests), runs after every sink succeeded and before the commit
 	// (one call at a time); an error aborts the batch as if the process died there.
 	beforeCommit func(*sinks.Batch) error
@@ -222,6 +223,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		return err
 	}
 	r.intents = in
+	r.leaveDeadMember(ctx)
 	cg, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{
 		ID:                r.cfg.Group,
 		Brokers:           r.cfg.Brokers,
@@ -279,6 +281,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 		}
 		r.log.Info("consumer group generation", "generation", gen.ID, "member", gen.MemberID, "partitions", n)
+		r.rememberMember(gen.MemberID)
 	}
 	cg.Close()
 	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
