@@ -13,10 +13,11 @@ import (
 // and stored straight into their fields through a per-field plan, without the generic
 // path's name dispatch (SetValue). A value with the same bytes as the field's value in the
 // record before (strings) or as one of the last two addresses read takes that earlier
-// result. Any other form (escapes, "-", null, numbers as strings, values out of range,
-// IPv6) is left to the generic path, which then reads the member again: the fast path only
-// ever decides what the generic path would have decided (FuzzParseJSON and
-// TestParseJSONCopyProperty compare the two).
+// result; "-" is the empty (absent) string. Any other form (escapes, null, numbers as
+// strings, "-" for a number or an address, values out of range, IPv6) is left to the
+// generic path, which then reads the member again: the fast path only ever decides what
+// the generic path would have decided (FuzzParseJSON and TestParseJSONCopyProperty
+// compare the two).
 
 // valueKind says how the fast path stores a field's value.
 type valueKind uint8
@@ -42,6 +43,18 @@ type valuePlan struct {
 	// valueEnum: the quoted names of the values by value, from 1 ("-", 0, clears the field
 	// the generic way).
 	quoted []pattern
+	// What hotMembers reads from the plan of the field predicted, in one place: its key
+	// (keyPatterns'), its group, and (valueEnum) the quoted names as two words each.
+	key   pattern
+	group Groups
+	names [3]namePattern
+}
+
+// namePattern is an enum value's quoted name (at most 16 bytes) as two words and masks;
+// n = 0 for no value (enums have two or three).
+type namePattern struct {
+	words, masks [2]uint64
+	n            int
 }
 
 var valuePlans = func() (plans [numFields + 1]valuePlan) {
@@ -67,13 +80,39 @@ var valuePlans = func() (plans [numFields + 1]valuePlan) {
 			}
 		case enumNames(f) != nil:
 			pl.kind = valueEnum
-			for _, name := range enumNames(f)[1:] {
-				pl.quoted = append(pl.quoted, newPattern(`"`+name+`"`))
+			for v, name := range enumNames(f)[1:] {
+				k := newPattern(`"` + name + `"`)
+				pl.quoted = append(pl.quoted, k)
+				if k.n > 16 {
+					panic("flowlog: enum value " + name + " longer than 14 bytes")
+				}
+				pl.names[v] = namePattern{words: [2]uint64(k.words[:2]), masks: [2]uint64(k.masks[:2]), n: k.n}
 			}
+			pl.off, pl.size = enumLayout(f)
+		}
+		pl.key, pl.group = keyPatterns[f], fieldGroups[f]
+		if pl.key.n > maxHotKey {
+			panic("flowlog: key " + pl.key.s + " longer than hotMembers reads")
 		}
 	}
 	return plans
 }()
+
+// enumLayout finds where setEnum stores enum field f in a Record (one byte).
+func enumLayout(f Field) (off, size uintptr) {
+	var r Record
+	r.setEnum(f, 0xff)
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&r)), unsafe.Sizeof(r))
+	for i, c := range b {
+		if c != 0 {
+			off, size = uintptr(i), size+1
+		}
+	}
+	if size != 1 {
+		panic("flowlog: enum field " + f.String() + " of an unexpected size")
+	}
+	return off, size
+}
 
 // intLayout finds where setInt stores integer field f in a Record, and in how many bytes:
 // the bytes that storing all ones into a zero Record changes.
@@ -115,177 +154,312 @@ func (r *Record) storeInt(pl *valuePlan, f Field, v uint64) {
 // (prev if none) and whether it stopped after a value (at a byte other than the comma it
 // consumed after each value) rather than at the start of a member it leaves to the generic
 // path. Keys are first compared with the one predicted (see predict), else looked up and
-// learnt. It is one function, values and all, so that its state stays in registers.
+// learnt. Most members are read by hotMembers; the few it leaves (near the message's end,
+// keys not predicted, values it does not take) by member, one at a time.
 func (p *jsonScanner) fastMembers(r *Record, prev Field) (Field, bool) {
-	d, pos, a := p.data, p.pos, p.strs
+	a := p.strs
 	// The strings of the message go to arena room taken once, with 32 bytes to spare: a
 	// string is copied eight bytes at a time before its length is known.
-	room := a.reserve(len(d) - pos + 32)
+	room := a.reserve(len(p.data) - p.pos + 32)
 	if room == nil {
 		return prev, false
 	}
-	used := 0
-	afterValue := false
-	var groups Groups
-	for {
-		// The key.
-		var f Field
-		var i int // the value's start
-		n := a.next[prev]
-		hit := false
-		if n != 0 {
-			k := &keyPatterns[n-1]
-			if len(d)-pos >= 32 && pos >= 0 {
-				// pattern.at, inlined: a call here made the loop spill and reload its registers.
-				w := d[pos : pos+32]
-				hit = (binary.LittleEndian.Uint64(w)^k.words[0])&k.masks[0]|
-					(binary.LittleEndian.Uint64(w[8:])^k.words[1])&k.masks[1]|
-					(binary.LittleEndian.Uint64(w[16:])^k.words[2])&k.masks[2]|
-					(binary.LittleEndian.Uint64(w[24:])^k.words[3])&k.masks[3] == 0
-			} else {
-				hit = k.at(d, pos)
-			}
-			if !hit && a.next[n-1] != 0 && keyPatterns[a.next[n-1]-1].at(d, pos) {
-				// The key after the one predicted: an optional member (pkt-src-aws-service,
-				// say) this record lacks. The order learnt keeps it for the records that have it.
-				n, hit = a.next[n-1], true
-			}
+	d := p.data
+	s := fastState{d: d, pos: p.pos, prev: prev, r: r, a: a, room: room}
+	for !s.afterValue {
+		if stop := len(d) - hotReadLen + 1; s.pos < stop {
+			s.hotMembers(d, stop)
 		}
-		if hit {
-			f, i = Field(n-1), pos+keyPatterns[n-1].n
-		} else {
-			var ok bool
-			if f, i, ok = keyAt(d, pos); !ok {
+		if !s.afterValue && s.pos >= len(d)-hotReadLen {
+			// The last members, from a copy of the message's end followed by zeros, which
+			// end every value, string and key there as the message's end does.
+			t := max(len(d)-hotReadLen, 0)
+			tail := &a.tail
+			copy(tail[:], d[t:])
+			clear(tail[len(d)-t : hotReadLen])
+			s.pos -= t
+			s.hotMembers(tail[:], len(d)-t)
+			s.pos += t
+		}
+		if s.afterValue || !s.member() {
+			break
+		}
+	}
+	a.commit(s.used)
+	p.pos = s.pos
+	p.groups |= s.groups
+	return s.prev, s.afterValue
+}
+
+// fastState is the state of fastMembers: the message d, where it is (pos), the last key
+// read (prev), the record, the arena and its room (used bytes of it so far), the groups of
+// fields set, and whether it stopped after a value.
+type fastState struct {
+	d          []byte
+	pos        int
+	prev       Field
+	afterValue bool
+	groups     Groups
+	r          *Record
+	a          *Strings
+	room       []byte
+	used       int
+}
+
+// member reads one member that hotMembers leaves: a key not predicted (looked up and
+// learnt) or a value of a plain form it does not take (a number of 16 to 19 digits, a
+// string of 32 bytes or more, an address not in its IPv4 form). It reports false, reading
+// nothing, when the member is not one the fast path takes: the generic path then reads it.
+func (s *fastState) member() bool {
+	d, pos, a, r := s.d, s.pos, s.a, s.r
+	// The key.
+	var f Field
+	var i int // the value's start
+	n := a.next[s.prev]
+	hit := n != 0 && keyPatterns[n-1].at(d, pos)
+	if !hit && n != 0 && a.next[n-1] != 0 && keyPatterns[a.next[n-1]-1].at(d, pos) {
+		n, hit = a.next[n-1], true // the key after the one predicted (see hotMembers)
+	}
+	if hit {
+		f, i = Field(n-1), pos+keyPatterns[n-1].n
+	} else {
+		var ok bool
+		if f, i, ok = keyAt(d, pos); !ok {
+			return false
+		}
+		a.next[s.prev] = uint8(f) + 1
+	}
+	// The value.
+	s.groups |= fieldGroups[f] // before the value: a value abandoned half-stored counts too
+	pl := &valuePlans[f]
+	var end int
+	switch pl.kind {
+	case valueInt:
+		v, e, ok := uintAt(d, i)
+		if !ok || v < pl.min || v > pl.max {
+			return false
+		}
+		r.storeInt(pl, f, v)
+		end = e
+	case valueString:
+		str, e, ok := plainStringAt(d, i)
+		if !ok {
+			return false
+		}
+		if str == "-" {
+			str = ""
+		}
+		n := copy(s.room[s.used:], str)
+		*(*string)(unsafe.Add(unsafe.Pointer(r), pl.off)) = unsafe.String(unsafe.SliceData(s.room[s.used:]), n)
+		s.used += n
+		end = e
+	case valueAddr:
+		str, e, ok := plainStringAt(d, i)
+		if !ok || str == "-" {
+			return false
+		}
+		addr, ok := parseAddr(str)
+		if !ok {
+			return false
+		}
+		*(*netip.Addr)(unsafe.Add(unsafe.Pointer(r), pl.off)), end = addr, e
+	case valueEnum:
+		for v := range pl.quoted {
+			if pl.quoted[v].at(d, i) {
+				r.setEnum(f, uint8(v+1))
+				end = i + pl.quoted[v].n
 				break
 			}
-			a.next[prev] = uint8(f) + 1
 		}
-		// The value.
-		groups |= fieldGroups[f] // before the value: a value abandoned half-stored counts too
-		pl := &valuePlans[f]
+	}
+	if end == 0 {
+		return false
+	}
+	if pl.tgw {
+		r.Kind = KindTGW
+	}
+	s.prev, s.pos = f, end
+	if end >= len(d) || d[end] != ',' {
+		s.afterValue = true
+	} else {
+		s.pos++
+	}
+	return true
+}
+
+// maxHotKey is the longest key pattern (`"name":`) hotMembers reads: with a value of at
+// most 34 bytes read (a string's quote and 32 bytes after it, one past its end), a member
+// starting 64 bytes before the end of the message is read without a bounds check.
+const (
+	maxHotKey  = 29
+	hotReadLen = 64
+)
+
+// hotMembers reads members the way member does while their keys are the ones predicted
+// (or the one after, for an optional member a record lacks), they start at least
+// hotReadLen bytes before the message's end, and their values are plain: unsigned
+// integers of up to 15 digits, strings without escapes of up to 31 bytes, dotted IPv4
+// addresses, enum names. It stops at the start of the first member it does not read (or
+// after a value not followed by a comma). It holds few values and calls nothing, so that
+// they stay in registers, loads the message's words without bounds checks (its length is
+// checked once a member), and finds where each value ends from its bytes alone, so that
+// the next member does not wait for the value to be decoded.
+//
+// It reads the members of d (the message, or a copy of its end: s.pos is an index of d)
+// that start before stop, which is at least hotReadLen bytes before d's end.
+func (s *fastState) hotMembers(d []byte, stop int) {
+	if stop > len(d)-hotReadLen+1 {
+		panic("flowlog: hotMembers would read past the end")
+	}
+	pos, prev, used, groups := s.pos, s.prev, s.used, s.groups
+	r, a := s.r, s.a
+	base := unsafe.Pointer(unsafe.SliceData(d))
+	room := unsafe.Pointer(unsafe.SliceData(s.room))
+	rec := unsafe.Pointer(r)
+	afterValue := false
+members:
+	for pos >= 0 && pos < stop {
+		at := unsafe.Add(base, pos)
+		nx := a.next[prev]
+		if nx == 0 {
+			break
+		}
+		pl := &valuePlans[nx-1]
+		w0, w1, w2, w3 := word(at, 0), word(at, 8), word(at, 16), word(at, 24)
+		if (w0^pl.key.words[0])&pl.key.masks[0]|(w1^pl.key.words[1])&pl.key.masks[1]|
+			(w2^pl.key.words[2])&pl.key.masks[2]|(w3^pl.key.words[3])&pl.key.masks[3] != 0 {
+			// The key after the one predicted: an optional member this record lacks.
+			if nx = a.next[nx-1]; nx == 0 {
+				break
+			}
+			pl = &valuePlans[nx-1]
+			if (w0^pl.key.words[0])&pl.key.masks[0]|(w1^pl.key.words[1])&pl.key.masks[1]|
+				(w2^pl.key.words[2])&pl.key.masks[2]|(w3^pl.key.words[3])&pl.key.masks[3] != 0 {
+				break
+			}
+		}
+		f := Field(nx - 1)
+		i := pos + pl.key.n
+		v := unsafe.Add(base, i)
+		groups |= pl.group // before the value: a value abandoned half-stored counts too
 		var end int
 		switch pl.kind {
 		case valueInt:
-			// Numbers of up to 15 digits are read eight digits at a time, without a branch
-			// per digit: the lengths of ports and counters vary from record to record, and
-			// mispredicted branches were most of the cost of reading them.
-			var v uint64
-			var e int
-			if len(d)-i >= 16 && i >= 0 {
-				x0 := binary.LittleEndian.Uint64(d[i:]) ^ 0x3030303030303030 // digits become 0–9
-				x1 := binary.LittleEndian.Uint64(d[i+8:]) ^ 0x3030303030303030
-				n0, n1 := digitRun(x0), digitRun(x1)
-				v = eightDigits(x0 << (64 - 8*n0)) // leading zeros shifted in
-				e = i + int(n0)
-				if n0 == 8 {
-					v = v*pow10[n1&7] + eightDigits(x1<<(64-8*n1))
-					e += int(n1)
-				}
-				if e == i || e-i >= 16 || isNumberByte(d[e]) {
-					e = 0
-				}
+			x0, x1 := word(v, 0)^0x3030303030303030, word(v, 8)^0x3030303030303030
+			n0, n1 := digitRun(x0), digitRun(x1)
+			val := eightDigits(x0 << (64 - 8*n0))
+			e := n0
+			if n0 == 8 {
+				val = val*pow10[n1&7] + eightDigits(x1<<(64-8*n1))
+				e += n1
 			}
-			if e == 0 {
-				var ok bool
-				if v, e, ok = uintAt(d, i); !ok {
-					break
-				}
+			if e == 0 || e >= 16 || isNumberByte(*(*byte)(unsafe.Add(v, e))) || val < pl.min || val > pl.max {
+				break members
 			}
-			if v < pl.min || v > pl.max {
-				break
-			}
-			r.storeInt(pl, f, v)
-			end = e
+			r.storeInt(pl, f, val)
+			end = i + int(e)
 		case valueString:
-			if len(d)-i >= 34 && d[i] == '"' {
-				// The string and the 32 bytes after its quote are copied in four words,
-				// which also find its end.
-				w := d[i+1 : i+33]
-				w0, w1 := binary.LittleEndian.Uint64(w), binary.LittleEndian.Uint64(w[8:])
-				w2, w3 := binary.LittleEndian.Uint64(w[16:]), binary.LittleEndian.Uint64(w[24:])
-				field := (*string)(unsafe.Add(unsafe.Pointer(r), pl.off))
-				// The field's value in the record before, when this one has the same bytes up
-				// to its closing quote (most have: one account, region, zone, VPC, ENI runs).
-				last := &a.last[f]
-				if pm := &prefixMasks[last.n+1]; last.n > 0 &&
-					(w0^last.w[0])&pm[0]|(w1^last.w[1])&pm[1]|(w2^last.w[2])&pm[2]|(w3^last.w[3])&pm[3] == 0 {
-					*field = last.s
-					end = i + last.n + 2
-					break
-				}
-				m := stopBits(w0) | stopBits(w1)<<8 | stopBits(w2)<<16 | stopBits(w3)<<24
-				if n := bits.TrailingZeros32(m); m != 0 && w[n] == '"' && (n != 1 || w[0] != '-') {
-					to := room[used : used+32]
-					binary.LittleEndian.PutUint64(to, w0)
-					binary.LittleEndian.PutUint64(to[8:], w1)
-					binary.LittleEndian.PutUint64(to[16:], w2)
-					binary.LittleEndian.PutUint64(to[24:], w3)
-					*field = unsafe.String(&to[0], n)
-					used += n
-					end = i + n + 2
-					*last = seenString{w: [4]uint64{w0, w1, w2, w3}, n: n, s: *field}
-				}
+			if *(*byte)(v) != '"' {
+				break members
+			}
+			// The string and the 32 bytes after its quote are copied in four words, which
+			// also find its end.
+			w0, w1, w2, w3 := word(v, 1), word(v, 9), word(v, 17), word(v, 25)
+			field := (*string)(unsafe.Add(rec, pl.off))
+			// The field's value in the record before, when this one has the same bytes up
+			// to its closing quote (most have: one account, region, zone, VPC, ENI runs).
+			last := &a.last[f]
+			if pm := &prefixMasks[last.n+1]; last.n > 0 &&
+				(w0^last.w[0])&pm[0]|(w1^last.w[1])&pm[1]|(w2^last.w[2])&pm[2]|(w3^last.w[3])&pm[3] == 0 {
+				*field = last.s
+				end = i + last.n + 2
 				break
 			}
-			if s, e, ok := p.plainStringAt(i); ok && s != "-" {
-				n := copy(room[used:], s)
-				*(*string)(unsafe.Add(unsafe.Pointer(r), pl.off)) = unsafe.String(unsafe.SliceData(room[used:]), n)
-				used += n
-				end = e
+			m := stopBits(w0) | stopBits(w1)<<8 | stopBits(w2)<<16 | stopBits(w3)<<24
+			n := bits.TrailingZeros32(m)
+			if m == 0 || *(*byte)(unsafe.Add(v, 1+n)) != '"' {
+				break members
 			}
+			to := unsafe.Add(room, used)
+			putWord(to, 0, w0)
+			putWord(to, 8, w1)
+			putWord(to, 16, w2)
+			putWord(to, 24, w3)
+			// "-" (an instance-id of an ENI without one, say) is the absent value, the
+			// empty string, as SetValue reads it.
+			size := n
+			if n == 1 && byte(w0) == '-' {
+				size = 0
+			}
+			*field = unsafe.String((*byte)(to), size)
+			used += size
+			end = i + n + 2
+			// Field by field: a composite built on the stack and then copied made the
+			// copy's wide loads wait on the narrow stores that built it.
+			last.w[0], last.w[1], last.w[2], last.w[3], last.n, last.s = w0, w1, w2, w3, n, *field
 		case valueAddr:
-			field := (*netip.Addr)(unsafe.Add(unsafe.Pointer(r), pl.off))
-			if len(d)-i >= 18 && i >= 0 && d[i] == '"' {
-				// One of the last two addresses read, when this one has the same bytes up to
-				// its closing quote: pkt-srcaddr and pkt-dstaddr mostly repeat srcaddr and
-				// dstaddr, and a reply's addresses are its request's.
-				w0, w1 := binary.LittleEndian.Uint64(d[i+1:]), binary.LittleEndian.Uint64(d[i+9:])
-				if e := &a.addrs[0]; e.n > 0 && (w0^e.w[0])&prefixMasks[e.n+1][0]|(w1^e.w[1])&prefixMasks[e.n+1][1] == 0 {
-					*field, end = e.a, i+e.n+2
-					break
-				}
-				if e := &a.addrs[1]; e.n > 0 && (w0^e.w[0])&prefixMasks[e.n+1][0]|(w1^e.w[1])&prefixMasks[e.n+1][1] == 0 {
-					*field, end = e.a, i+e.n+2
-					break
-				}
-				if addr, e, ok := ipv4At(d, i); ok {
-					*field, end = addr, e
-					a.addrs[1] = a.addrs[0]
-					a.addrs[0] = seenAddr{w: [2]uint64{w0, w1}, n: e - i - 2, a: addr}
-					break
-				}
+			if *(*byte)(v) != '"' {
+				break members
 			}
-			if s, e, ok := p.plainStringAt(i); ok && s != "-" {
-				if addr, ok := parseAddr(s); ok {
-					*field, end = addr, e
-				}
+			w0, w1 := word(v, 1), word(v, 9)
+			field := (*netip.Addr)(unsafe.Add(rec, pl.off))
+			// One of the last two addresses read, when this one has the same bytes up to
+			// its closing quote: pkt-srcaddr and pkt-dstaddr mostly repeat srcaddr and
+			// dstaddr, and a reply's addresses are its request's.
+			if e := &a.addrs[0]; e.n > 0 && (w0^e.w[0])&prefixMasks[e.n+1][0]|(w1^e.w[1])&prefixMasks[e.n+1][1] == 0 {
+				*field, end = e.a, i+e.n+2
+				break
 			}
+			if e := &a.addrs[1]; e.n > 0 && (w0^e.w[0])&prefixMasks[e.n+1][0]|(w1^e.w[1])&prefixMasks[e.n+1][1] == 0 {
+				*field, end = e.a, i+e.n+2
+				break
+			}
+			addr, e, ok := ipv4At(d, i)
+			if !ok {
+				break members
+			}
+			*field, end = addr, e
+			a0, a1 := &a.addrs[0], &a.addrs[1]
+			a1.w, a1.n, a1.a = a0.w, a0.n, a0.a
+			a0.w[0], a0.w[1], a0.n, a0.a = w0, w1, e-i-2, addr
 		case valueEnum:
-			for v := range pl.quoted {
-				if pl.quoted[v].at(d, i) {
-					r.setEnum(f, uint8(v+1))
-					end = i + pl.quoted[v].n
-					break
+			x0, x1 := word(v, 0), word(v, 8)
+			var val int // 1 + the index of the name read, 0 for none
+			for k := range pl.names {
+				nm := &pl.names[k]
+				if nm.n > 0 && (x0^nm.words[0])&nm.masks[0]|(x1^nm.words[1])&nm.masks[1] == 0 {
+					val = k + 1
 				}
 			}
-		}
-		if end == 0 { // not a plain value: the generic path reads the member again
-			break
+			if val == 0 {
+				break members
+			}
+			*(*uint8)(unsafe.Add(rec, pl.off)) = uint8(val)
+			end = i + pl.names[val-1].n
+		default:
+			break members
 		}
 		if pl.tgw {
 			r.Kind = KindTGW
 		}
 		prev, pos = f, end
-		if pos >= len(d) || d[pos] != ',' {
+		if *(*byte)(unsafe.Add(base, pos)) != ',' {
 			afterValue = true
 			break
 		}
 		pos++
 	}
-	a.commit(used)
-	p.pos = pos
-	p.groups |= groups
-	return prev, afterValue
+	s.pos, s.prev, s.used, s.groups, s.afterValue = pos, prev, used, groups, afterValue
+}
+
+// word returns the little-endian word at p+off.
+func word(p unsafe.Pointer, off uintptr) uint64 {
+	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(p, off))[:])
+}
+
+// putWord stores w little-endian at p+off.
+func putWord(p unsafe.Pointer, off uintptr, w uint64) {
+	binary.LittleEndian.PutUint64((*[8]byte)(unsafe.Add(p, off))[:], w)
 }
 
 // keyAt reads the key at i and its colon when the key is a known field's name without
@@ -364,9 +538,8 @@ func eightDigits(x uint64) uint64 {
 var pow10 = [...]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000}
 
 // plainStringAt reads the JSON string at i when it holds no escape and no control
-// character, returning it (a slice of p.src) and its end after the closing quote.
-func (p *jsonScanner) plainStringAt(i int) (s string, end int, ok bool) {
-	d := p.data
+// character, returning it (a slice of d) and its end after the closing quote.
+func plainStringAt(d []byte, i int) (s string, end int, ok bool) {
 	if i >= len(d) || d[i] != '"' {
 		return "", 0, false
 	}
@@ -375,7 +548,7 @@ func (p *jsonScanner) plainStringAt(i int) (s string, end int, ok bool) {
 	if j >= len(d) || d[j] != '"' {
 		return "", 0, false
 	}
-	return p.src[start:j], j + 1, true
+	return unsafe.String(&d[start], j-start), j + 1, true
 }
 
 // stringStop returns the index of the first byte of b that ends a plain JSON string: a

@@ -171,9 +171,17 @@ func alterJSON(rng *rand.Rand, msg []byte) []byte {
 			}
 			s = s[:i] + `"` + s[i:j] + `"` + s[j:]
 		}
-	case 3: // a value becomes null or "-"
+	case 3: // a value (the first, or any) becomes null or "-"
 		repl := []string{"null", `"-"`, `""`, "-", "1e3", "007", "99999999999999999999", "true", "[1]"}[rng.IntN(9)]
-		if i := strings.Index(s, `":`); i > 0 {
+		i := strings.Index(s, `":`)
+		if n := strings.Count(s, `":`); n > 1 && rng.IntN(2) == 0 {
+			for k := rng.IntN(n); k > 0 && i >= 0; k-- {
+				if j := strings.Index(s[i+2:], `":`); j >= 0 {
+					i += 2 + j
+				}
+			}
+		}
+		if i > 0 && i+2 < len(s) {
 			j := i + 2
 			if s[j] == '"' {
 				j = j + 1 + strings.IndexByte(s[j+1:], '"') + 1
@@ -383,6 +391,43 @@ func TestParseJSONCopySharesRepeats(t *testing.T) {
 			if err := ParseJSONCopy([]byte(bad), &c, &arena); err == nil {
 				t.Fatalf("%s: no error", bad)
 			}
+		}
+	}
+}
+
+// TestParseJSONCopyDashAndTail: a string value "-" (absent) is read on the fast path as
+// ParseJSON reads it, whether it repeats the record before's or follows a real value, in
+// the middle of a message or among its last members (read from a copy of its end); so are
+// messages shorter than that copy and values cut by the message's end.
+func TestParseJSONCopyDashAndTail(t *testing.T) {
+	var arena Strings
+	var slot Record
+	var dirty Groups
+	instances := []string{"-", "-", "i-0123456789abcdef0", "-", "i-0123456789abcdef0", "i-0123456789abcdef0", "-"}
+	var msgs []string
+	for k, inst := range instances {
+		pad := strings.Repeat("x", k*7) // moves the members across the tail's start
+		msgs = append(msgs,
+			`{"account-id":"123456789012","interface-id":"eni-0`+pad+`","instance-id":"`+inst+`","srcport":443,"action":"ACCEPT","az-id":"use1-az1"}`,
+			`{"account-id":"123456789012","srcaddr":"10.0.0.1","vpc-id":"vpc-1","instance-id":"`+inst+`","az-id":"`+inst+`"}`,
+			`{"instance-id":"`+inst+`"}`,
+			`{"srcport":1,"instance-id":"`+inst+`","dstport":2`,
+			`{"account-id":"1","instance-id":"`+inst+`","az-id":"-`,
+			`{"account-id":"1","instance-id":"`+inst+`","action":"ACC`,
+		)
+	}
+	for _, m := range msgs {
+		var want Record
+		errWant := ParseJSON([]byte(m), &want)
+		scratch := []byte(m)
+		set, err := ParseJSONReusing(scratch, &slot, &arena, dirty)
+		dirty |= set
+		clear(scratch)
+		if (err == nil) != (errWant == nil) || err == nil && slot != want {
+			t.Fatalf("%s\nParseJSON:        %v %+v\nParseJSONReusing: %v %+v", m, errWant, want, err, slot)
+		}
+		if errWant != nil && err.Error() != errWant.Error() {
+			t.Fatalf("%s: error %q, ParseJSON's %q", m, err, errWant)
 		}
 	}
 }

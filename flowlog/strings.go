@@ -24,6 +24,9 @@ type Strings struct {
 	last [numFields]seenString
 	// addrs holds the last two IPv4 addresses read on the fast path (values: Reset keeps them).
 	addrs [2]seenAddr
+	// tail holds the last bytes of the message being parsed on the fast path, followed by
+	// as many zeros, so that its last members are read like the others.
+	tail [2 * hotReadLen]byte
 }
 
 // stringsChunk is the size of a chunk; longer strings get their own allocation.
