@@ -158,7 +158,10 @@ func parseJSON(data []byte, src string, r *Record) error {
 func parseJSONTo(data []byte, src string, r *Record, a *Strings, fast bool, clear Groups) (Groups, error) {
 	r.ResetGroups(clear)
 	r.Null = nullInts
-	p := jsonScanner{data: data, src: src, strs: a, groups: GroupHead}
+	// Field by field: a composite literal was built in a temporary and copied with wider
+	// loads than the stores that built it, which then waited (store forwarding failed).
+	var p jsonScanner
+	p.data, p.src, p.strs, p.groups = data, src, a, GroupHead
 	err := p.object(r, fast)
 	return p.groups, err
 }

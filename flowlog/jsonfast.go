@@ -165,7 +165,8 @@ func (p *jsonScanner) fastMembers(r *Record, prev Field) (Field, bool) {
 		return prev, false
 	}
 	d := p.data
-	s := fastState{d: d, pos: p.pos, prev: prev, r: r, a: a, room: room}
+	var s fastState // field by field, as parseJSONTo's scanner
+	s.d, s.pos, s.prev, s.r, s.a, s.room = d, p.pos, prev, r, a, room
 	for !s.afterValue {
 		if stop := len(d) - hotReadLen + 1; s.pos < stop {
 			s.hotMembers(d, stop)
@@ -175,8 +176,12 @@ func (p *jsonScanner) fastMembers(r *Record, prev Field) (Field, bool) {
 			// end every value, string and key there as the message's end does.
 			t := max(len(d)-hotReadLen, 0)
 			tail := &a.tail
-			copy(tail[:], d[t:])
-			clear(tail[len(d)-t : hotReadLen])
+			if t > 0 {
+				*(*[hotReadLen]byte)(tail[:]) = [hotReadLen]byte(d[t:])
+			} else {
+				copy(tail[:], d)
+				clear(tail[len(d):hotReadLen])
+			}
 			s.pos -= t
 			s.hotMembers(tail[:], len(d)-t)
 			s.pos += t
@@ -300,10 +305,11 @@ const (
 // hotReadLen bytes before the message's end, and their values are plain: unsigned
 // integers of up to 15 digits, strings without escapes of up to 31 bytes, dotted IPv4
 // addresses, enum names. It stops at the start of the first member it does not read (or
-// after a value not followed by a comma). It holds few values and calls nothing, so that
-// they stay in registers, loads the message's words without bounds checks (its length is
-// checked once a member), and finds where each value ends from its bytes alone, so that
-// the next member does not wait for the value to be decoded.
+// after a value not followed by a comma). It holds few values and calls nothing but
+// ipv4At (for an address not among the last two), so that they stay in registers, loads
+// the message's words without bounds checks (its length is checked once a member), and
+// finds where each value ends from its bytes alone, so that the next member does not wait
+// for the value to be decoded.
 //
 // It reads the members of d (the message, or a copy of its end: s.pos is an index of d)
 // that start before stop, which is at least hotReadLen bytes before d's end.
@@ -414,14 +420,17 @@ members:
 				*field, end = e.a, i+e.n+2
 				break
 			}
-			addr, e, ok := ipv4At(d, i)
+			addr, _, ok := ipv4At(d, i)
 			if !ok {
 				break members
 			}
-			*field, end = addr, e
+			// Its end is that of the string (the first stop is the closing quote when it
+			// is an address), found without waiting for its octets to be read.
+			n := bits.TrailingZeros32(stopBits(w0) | stopBits(w1)<<8)
+			*field, end = addr, i+n+2
 			a0, a1 := &a.addrs[0], &a.addrs[1]
 			a1.w, a1.n, a1.a = a0.w, a0.n, a0.a
-			a0.w[0], a0.w[1], a0.n, a0.a = w0, w1, e-i-2, addr
+			a0.w[0], a0.w[1], a0.n, a0.a = w0, w1, n, addr
 		case valueEnum:
 			x0, x1 := word(v, 0), word(v, 8)
 			var val int // 1 + the index of the name read, 0 for none
