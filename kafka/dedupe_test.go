@@ -75,41 +75,25 @@ func TestInDoubtProduceNotDuplicated(t *testing.T) {
 func TestDedupeDependsOnlyOnThePartition(t *testing.T) {
 	const window, n = 64, 2000
 	rng := rand.New(rand.NewPCG(1, 2))
-	type msg struct {
-		off int64
-		hdr []kafkago.Header
-	}
 	id := func(seq uint64) []kafkago.Header {
 		v := binary.BigEndian.AppendUint64([]byte("instance"), seq)
 		return []kafkago.Header{{Key: HeaderKind, Value: []byte("vpc")}, {Key: HeaderID, Value: v}}
 	}
-	var part []msg
+	var part []dedupeMsg
 	off, seq := int64(0), uint64(0)
 	for len(part) < n {
 		switch k := rng.IntN(10); {
 		case k == 0 && seq > 0: // a re-send of a recent message, sometimes beyond the window
-			part = append(part, msg{off, id(seq - 1 - uint64(rng.IntN(int(min(seq, 2*window)))))})
+			part = append(part, dedupeMsg{off, id(seq - 1 - uint64(rng.IntN(int(min(seq, 2*window)))))})
 		case k == 1: // a message of another producer, without an id
-			part = append(part, msg{off, nil})
+			part = append(part, dedupeMsg{off, nil})
 		default:
-			part = append(part, msg{off, id(seq)})
+			part = append(part, dedupeMsg{off, id(seq)})
 			seq++
 		}
 		off += 1 + int64(rng.IntN(20)/19) // now and then a gap in the offsets
 	}
-	decide := func(start int64) map[int64]bool {
-		d := newDedupe(window)
-		out := map[int64]bool{}
-		for _, m := range part {
-			if m.off < start-window {
-				continue
-			}
-			if copied := d.observe(m.off, m.hdr); m.off >= start {
-				out[m.off] = copied
-			}
-		}
-		return out
-	}
+	decide := func(start int64) map[int64]bool { return decideFrom(newDedupe(window), window, part, start) }
 	all := decide(0)
 	// The rule, by brute force: a message with an id is dropped when the same id is at one
 	// of the window-1 offsets before it.
