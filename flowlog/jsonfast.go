@@ -331,9 +331,13 @@ members:
 			break
 		}
 		pl := &valuePlans[nx-1]
-		w0, w1, w2, w3 := word(at, 0), word(at, 8), word(at, 16), word(at, 24)
-		if (w0^pl.key.words[0])&pl.key.masks[0]|(w1^pl.key.words[1])&pl.key.masks[1]|
-			(w2^pl.key.words[2])&pl.key.masks[2]|(w3^pl.key.words[3])&pl.key.masks[3] != 0 {
+		w0, w1 := word(at, 0), word(at, 8)
+		differs := (w0^pl.key.words[0])&pl.key.masks[0] | (w1^pl.key.words[1])&pl.key.masks[1]
+		if pl.key.n > 16 { // most keys are compared in two words
+			differs |= (word(at, 16)^pl.key.words[2])&pl.key.masks[2] | (word(at, 24)^pl.key.words[3])&pl.key.masks[3]
+		}
+		if differs != 0 {
+			w2, w3 := word(at, 16), word(at, 24)
 			// The key after the one predicted: an optional member this record lacks.
 			if nx = a.next[nx-1]; nx == 0 {
 				break
@@ -375,13 +379,26 @@ members:
 			// The field's value in the record before, when this one has the same bytes up
 			// to its closing quote (most have: one account, region, zone, VPC, ENI runs).
 			last := &a.last[f]
-			if pm := &prefixMasks[last.n+1]; last.n > 0 &&
-				(w0^last.w[0])&pm[0]|(w1^last.w[1])&pm[1]|(w2^last.w[2])&pm[2]|(w3^last.w[3])&pm[3] == 0 {
+			pm := &prefixMasks[last.n+1]
+			differs := (w0^last.w[0])&pm[0] | (w1^last.w[1])&pm[1]
+			if last.n > 15 { // with its quote, past two words
+				differs |= (w2^last.w[2])&pm[2] | (w3^last.w[3])&pm[3]
+			}
+			if last.n > 0 && differs == 0 {
 				*field = last.s
 				end = i + last.n + 2
 				break
 			}
-			m := stopBits(w0) | stopBits(w1)<<8 | stopBits(w2)<<16 | stopBits(w3)<<24
+			// Word by word: a field's values mostly have one length, so the branches are
+			// predicted, and most values end in their first two or three words.
+			var m uint32
+			if m = stopBits(w0); m == 0 {
+				if m = stopBits(w1) << 8; m == 0 {
+					if m = stopBits(w2) << 16; m == 0 {
+						m = stopBits(w3) << 24
+					}
+				}
+			}
 			n := bits.TrailingZeros32(m)
 			if m == 0 || *(*byte)(unsafe.Add(v, 1+n)) != '"' {
 				break members
@@ -389,8 +406,10 @@ members:
 			to := unsafe.Add(room, used)
 			putWord(to, 0, w0)
 			putWord(to, 8, w1)
-			putWord(to, 16, w2)
-			putWord(to, 24, w3)
+			if n > 16 {
+				putWord(to, 16, w2)
+				putWord(to, 24, w3)
+			}
 			// "-" (an instance-id of an ENI without one, say) is the absent value, the
 			// empty string, as SetValue reads it.
 			size := n
@@ -433,18 +452,20 @@ members:
 			a0.w[0], a0.w[1], a0.n, a0.a = w0, w1, n, addr
 		case valueEnum:
 			x0, x1 := word(v, 0), word(v, 8)
-			var val int // 1 + the index of the name read, 0 for none
-			for k := range pl.names {
+			// A branch for each name, predicted (most records have the one before's),
+			// so that the next member need not wait for the comparisons.
+			k := 0
+			for ; k < len(pl.names); k++ {
 				nm := &pl.names[k]
 				if nm.n > 0 && (x0^nm.words[0])&nm.masks[0]|(x1^nm.words[1])&nm.masks[1] == 0 {
-					val = k + 1
+					break
 				}
 			}
-			if val == 0 {
+			if k == len(pl.names) {
 				break members
 			}
-			*(*uint8)(unsafe.Add(rec, pl.off)) = uint8(val)
-			end = i + pl.names[val-1].n
+			*(*uint8)(unsafe.Add(rec, pl.off)) = uint8(k + 1)
+			end = i + pl.names[k].n
 		default:
 			break members
 		}
