@@ -410,15 +410,11 @@ type encoder struct {
 	out    io.Writer
 	offset int64
 	codec  compress.Codec
-	// dictCodec compresses dictionary pages: the default gzip codec's are Huffman-only
-	// (see dictCodecOf).
-	dictCodec compress.Codec
-	// int64Codec compresses the data pages of INT64 columns: stored gzip for the default
-	// (see int64CodecOf).
-	int64Codec compress.Codec
-	cols       []colChunk
-	meta       format.FileMetaData
-	err        error
+	// huff codes the pages of the default "gzip" codec (see pageGzip); nil for the others.
+	huff *huffGzip
+	cols []colChunk
+	meta format.FileMetaData
+	err  error
 
 	levels  []byte // RLE definition levels of a page
 	values  []byte // encoded values of a page
@@ -465,12 +461,15 @@ func (e *encoder) flushPage(c *colChunk) error {
 	if err != nil {
 		return fmt.Errorf("parquet: column %s: encode: %w", c.name, err)
 	}
-	codec := e.codec
-	if c.phys == physInt64 {
-		codec = e.int64Codec
-	}
-	if e.comp, err = codec.Encode(e.comp[:0], e.values); err != nil {
-		return fmt.Errorf("parquet: column %s: compress: %w", c.name, err)
+	switch {
+	case e.huff != nil && c.phys == physInt64:
+		e.comp = e.huff.encode(e.comp[:0], e.values, 100)
+	case e.huff != nil:
+		e.comp = e.huff.encode(e.comp[:0], e.values, dataPageMinSaving)
+	default:
+		if e.comp, err = e.codec.Encode(e.comp[:0], e.values); err != nil {
+			return fmt.Errorf("parquet: column %s: compress: %w", c.name, err)
+		}
 	}
 	v2 := format.DataPageHeaderV2{
 		NumValues:                  int32(rows),
@@ -537,9 +536,13 @@ func (e *encoder) writeRowGroup() error {
 			if len(c.dict) > math.MaxInt32 {
 				return fmt.Errorf("parquet: column %s: dictionary of %d bytes exceeds a page; use smaller row groups", c.name, len(c.dict))
 			}
-			var err error
-			if e.comp, err = e.dictCodec.Encode(e.comp[:0], c.dict); err != nil {
-				return fmt.Errorf("parquet: column %s: compress dictionary: %w", c.name, err)
+			if e.huff != nil {
+				e.comp = e.huff.encode(e.comp[:0], c.dict, 0)
+			} else {
+				var err error
+				if e.comp, err = e.codec.Encode(e.comp[:0], c.dict); err != nil {
+					return fmt.Errorf("parquet: column %s: compress dictionary: %w", c.name, err)
+				}
 			}
 			e.header = appendDictionaryPageHeader(e.header[:0], int32(len(c.dict)), int32(len(e.comp)), c.dictLen)
 			md.DictionaryPageOffset = e.offset

@@ -177,7 +177,19 @@ func generatedBatches(b testing.TB, minutes int, maxRecords int) ([]*sinks.Batch
 // batch encoded by one reused FileWriter into memory, the part of the sink this package's
 // encoder decides (less noisy on a shared machine than the fsyncs of the whole sink).
 func BenchmarkEncodeGenerated(b *testing.B) {
-	batches, n := generatedBatches(b, 3, 20000)
+	benchEncodeGenerated(b, 20000)
+}
+
+// BenchmarkEncodeGeneratedSmallFiles is BenchmarkEncodeGenerated with batches of up to
+// 7 000 records, whose groups make files of about 3 500 rows, the size of the objects
+// `go run ./bench/pipeline -minutes 60` has the sink write: there the costs of each page
+// and each file weigh three times more per record.
+func BenchmarkEncodeGeneratedSmallFiles(b *testing.B) {
+	benchEncodeGenerated(b, 7000)
+}
+
+func benchEncodeGenerated(b *testing.B, maxRecords int) {
+	batches, n := generatedBatches(b, 3, maxRecords)
 	textSize := 0 // the groups as AWS's gzip text files, for size_ratio
 	for _, batch := range batches {
 		for _, g := range lake.Split(batch.Records, "", "") {

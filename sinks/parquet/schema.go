@@ -18,9 +18,10 @@
 // Writer (the previous design) in the same session, about 2.4×; 1.15–1.35 M on records
 // parsed from text (BenchmarkEncodeVPCParsed: no string is shared between records, so ids
 // are hashed and compared by content). The whole sink (split by account, region and
-// bucket, encode, fsync, rename) does 0.93–0.95 M (0.47–0.51 M before). Size: 0.63 × the
-// gzip text at the default gzip level 2, 0.60 at levels 4–6, 0.57 at level 9, which costs
-// twice the CPU (BenchmarkEncodeVPCGzipLevels). What is left is memory-bound: reading ids
+// bucket, encode, fsync, rename) does 0.93–0.95 M (0.47–0.51 M before). Size: 0.61 × the
+// gzip text with the default "gzip" codec (pageGzip); 0.63 with level 2 of klauspost's
+// deflate, 0.60 at levels 4–6, 0.57 at level 9, which costs twice the CPU
+// (BenchmarkEncodeVPCGzipLevels). What is left is memory-bound: reading ids
 // out of scattered records, probing dictionaries of thousands of addresses, and gzip.
 //
 // In the sink's own situation (BenchmarkEncodeGenerated: batches of up to 20 000 records
@@ -33,13 +34,14 @@
 // the encoder takes 0.63× the CPU per record and the sink 0.74×; in `bench/pipeline
 // -minutes 30` the Parquet destination of the real sink went from about 1.44 to 0.99 CPU
 // µs per record (0.69×). Generated groups are far more varied than the ones of
-// BenchmarkEncodeVPC: their files are 0.87× the gzip text (0.88× before).
+// BenchmarkEncodeVPC: their files are 0.83× the gzip text (0.87× with level-2 pages).
 package parquet
 
 import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 
 	pq "github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
@@ -134,15 +136,15 @@ func FieldOfColumn(name string) (flowlog.Field, bool) {
 	return flowlog.LookupField(strings.ReplaceAll(name, "_", "-"))
 }
 
-// Codec returns the page codec named gzip (AWS's choice, at DefaultGzipLevel), gzip-1 to
-// gzip-9 (an explicit level), zstd, snappy or none.
+// Codec returns the page codec named gzip (AWS's choice, coded by this package: see
+// pageGzip), gzip-1 to gzip-9 (klauspost's deflate at that level), zstd, snappy or none.
 func Codec(name string) (compress.Codec, error) {
 	if lvl, ok := strings.CutPrefix(name, "gzip-"); ok && len(lvl) == 1 && lvl[0] >= '1' && lvl[0] <= '9' {
 		return gzipCodecs[lvl[0]-'1'], nil
 	}
 	switch name {
 	case "gzip", "":
-		return gzipCodecs[DefaultGzipLevel-1], nil
+		return defaultGzip, nil
 	case "zstd":
 		return &pq.Zstd, nil
 	case "snappy":
@@ -153,42 +155,45 @@ func Codec(name string) (compress.Codec, error) {
 	return nil, fmt.Errorf("parquet: unknown compression %q (want gzip, gzip-1 to gzip-9, zstd, snappy or none)", name)
 }
 
-// DefaultGzipLevel is the gzip level of the "gzip" codec. AWS documents only "gzip"; any
-// level is valid gzip to readers. Level 2 spends about 7% of the encoder's CPU in gzip,
-// levels 3–6 about 14% for files 4–5% smaller, level 9 as much as all the rest.
-const DefaultGzipLevel = 2
+// defaultGzip is the "gzip" codec.
+var defaultGzip = &pageGzip{}
 
-// gzipHuffman compresses the dictionary pages of the default "gzip" codec. A dictionary
-// holds each distinct id or address once, so LZ matching finds little in it, while the
-// entropy of its hex digits and decimal octets is most of what gzip gains: on generated
-// flow logs, Huffman-only dictionaries are 2% smaller than at level 2 for half the CPU.
-// Readers see ordinary gzip either way.
-var gzipHuffman = &gzip.Codec{Level: gzip.HuffmanOnly}
-
-// gzipStored compresses the INT64 data pages of the default "gzip" codec: DELTA_BINARY_
-// PACKED leaves bit-packed deltas of counters and times in which gzip finds next to
-// nothing (on generated flow logs, level 2 makes those pages 0.2% smaller for twenty times
-// the CPU of storing them), so they are gzip streams of stored blocks. Readers see
-// ordinary gzip either way.
-var gzipStored = &gzip.Codec{Level: gzip.NoCompression}
-
-// dictCodecOf is the codec of dictionary pages for page codec c: Huffman-only gzip for the
-// default "gzip", c itself for every other choice (an explicit gzip level included).
-func dictCodecOf(c compress.Codec) compress.Codec {
-	if c == gzipCodecs[DefaultGzipLevel-1] {
-		return gzipHuffman
-	}
-	return c
+// pageGzip is the "gzip" page codec. AWS documents only "gzip"; any deflate stream is
+// valid gzip to readers. Its pages are coded by huffGzip, one page kind at a time:
+//
+//   - dictionary pages are Huffman-coded (dictionaries hold each distinct id, address or
+//     port once, so LZ77 matching finds little in them, while the entropy of their hex
+//     digits, decimal octets and little-endian integers is most of what gzip gains);
+//   - data pages of dictionary indexes are Huffman-coded when that saves at least
+//     dataPageMinSaving percent, else stored: the indexes are bit-packed at odd widths,
+//     in which level 2 of klauspost's deflate found few matches and stored many pages
+//     whose bytes looked uniform to it, while Huffman coding alone made them 12% smaller;
+//   - INT64 data pages are stored: DELTA_BINARY_PACKED leaves bit-packed deltas of
+//     counters and times in which Huffman coding gains about 1%.
+//
+// Encode (for callers other than FileWriter, which keeps its own huffGzip) codes a page as
+// a dictionary page.
+type pageGzip struct {
+	gzip.Codec // decoding, name and format.Gzip
+	coders     sync.Pool
 }
 
-// int64CodecOf is the codec of the data pages of INT64 columns for page codec c: stored
-// gzip for the default "gzip", c itself for every other choice.
-func int64CodecOf(c compress.Codec) compress.Codec {
-	if c == gzipCodecs[DefaultGzipLevel-1] {
-		return gzipStored
+func (c *pageGzip) Encode(dst, src []byte) ([]byte, error) {
+	h, _ := c.coders.Get().(*huffGzip)
+	if h == nil {
+		h = new(huffGzip)
 	}
-	return c
+	dst = h.encode(dst[:0], src, 0)
+	c.coders.Put(h)
+	return dst, nil
 }
+
+// dataPageMinSaving is how much smaller (in percent) Huffman coding must make a data page
+// of dictionary indexes for it to be coded rather than stored: coding costs about 2 ns per
+// byte beyond the histogram and code table. On the generated flow logs of
+// BenchmarkEncodeGenerated, files are 0.826× the gzip text at 10% (0.832× at 15%, 0.867×
+// at 20%, 0.875× with level 2 before), for about the same CPU per record.
+const dataPageMinSaving = 10
 
 // gzipCodecs are shared per level: a codec pools its compressors.
 var gzipCodecs = func() (cs [9]*gzip.Codec) {

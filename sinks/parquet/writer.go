@@ -64,8 +64,9 @@ func NewFileWriter(out io.Writer, format *flowlog.Format, opts WriterOptions) *F
 	}
 	fw := &FileWriter{format: format, groupMax: opts.RowGroupRows}
 	fw.enc.codec = opts.Codec
-	fw.enc.dictCodec = dictCodecOf(opts.Codec)
-	fw.enc.int64Codec = int64CodecOf(opts.Codec)
+	if opts.Codec == defaultGzip {
+		fw.enc.huff = new(huffGzip)
+	}
 	fw.enc.levEnc.BitWidth = 1
 	keyField := flowlog.FieldInterfaceID
 	if format.Kind() == flowlog.KindTGW {
