@@ -356,14 +356,15 @@ members:
 		switch pl.kind {
 		case valueInt:
 			x0, x1 := word(v, 0)^0x3030303030303030, word(v, 8)^0x3030303030303030
-			n0, n1 := digitRun(x0), digitRun(x1)
+			n0 := digitRun(x0)
 			val := eightDigits(x0 << (64 - 8*n0))
 			e := n0
-			if n0 == 8 {
+			if n0 == 8 { // a field's numbers mostly have 8 digits or more (times) or fewer
+				n1 := digitRun(x1)
 				val = val*pow10[n1&7] + eightDigits(x1<<(64-8*n1))
 				e += n1
 			}
-			if e == 0 || e >= 16 || isNumberByte(*(*byte)(unsafe.Add(v, e))) || val < pl.min || val > pl.max {
+			if e == 0 || e >= 16 || numberBytes.has(*(*byte)(unsafe.Add(v, e))) || val < pl.min || val > pl.max {
 				break members
 			}
 			r.storeInt(pl, f, val)
@@ -530,6 +531,21 @@ var prefixMasks = func() (masks [33][4]uint64) {
 		}
 	}
 	return masks
+}()
+
+// byteSet is a set of bytes, one bit each.
+type byteSet [4]uint64
+
+func (s *byteSet) has(c byte) bool { return s[c>>6]&(1<<(c&63)) != 0 }
+
+// numberBytes holds the bytes isNumberByte takes.
+var numberBytes = func() (s byteSet) {
+	for c := 0; c < 256; c++ {
+		if isNumberByte(byte(c)) {
+			s[c>>6] |= 1 << (c & 63)
+		}
+	}
+	return s
 }()
 
 // uintAt reads the JSON number at i when it is a plain unsigned integer of at most 19
