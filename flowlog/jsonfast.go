@@ -232,7 +232,7 @@ func (s *fastState) member() bool {
 		if f, i, ok = keyAt(d, pos); !ok {
 			return false
 		}
-		a.next[s.prev] = uint8(f) + 1
+		a.alt[s.prev], a.next[s.prev] = a.next[s.prev], uint8(f)+1
 	}
 	// The value.
 	s.groups |= fieldGroups[f] // before the value: a value abandoned half-stored counts too
@@ -301,9 +301,9 @@ const (
 )
 
 // hotMembers reads members the way member does while their keys are the ones predicted
-// (or the one after, for an optional member a record lacks), they start at least
-// hotReadLen bytes before the message's end, and their values are plain: unsigned
-// integers of up to 15 digits, strings without escapes of up to 31 bytes, dotted IPv4
+// (or the one after, for an optional member a record lacks, or the one that followed the
+// key before earlier, for records of two shapes in turns) and their values are plain:
+// unsigned integers of up to 15 digits, strings without escapes of up to 31 bytes, dotted IPv4
 // addresses, enum names. It stops at the start of the first member it does not read (or
 // after a value not followed by a comma). It holds few values and calls nothing but
 // ipv4At (for an address not among the last two), so that they stay in registers, loads
@@ -338,15 +338,28 @@ members:
 		}
 		if differs != 0 {
 			w2, w3 := word(at, 16), word(at, 24)
-			// The key after the one predicted: an optional member this record lacks.
-			if nx = a.next[nx-1]; nx == 0 {
-				break
+			// The key after the one predicted (an optional member this record lacks), or
+			// the one that followed prev before the one predicted (records of two shapes
+			// in turns, such as NODATA ones among the others): that one is then predicted.
+			k := &valuePlans[0].key
+			if after := a.next[nx-1]; after != 0 {
+				k = &valuePlans[after-1].key
+				if (w0^k.words[0])&k.masks[0]|(w1^k.words[1])&k.masks[1]|(w2^k.words[2])&k.masks[2]|(w3^k.words[3])&k.masks[3] == 0 {
+					nx = after
+					goto found
+				}
 			}
+			if alt := a.alt[prev]; alt != 0 {
+				k = &valuePlans[alt-1].key
+				if (w0^k.words[0])&k.masks[0]|(w1^k.words[1])&k.masks[1]|(w2^k.words[2])&k.masks[2]|(w3^k.words[3])&k.masks[3] == 0 {
+					a.alt[prev], a.next[prev] = nx, alt
+					nx = alt
+					goto found
+				}
+			}
+			break
+		found:
 			pl = &valuePlans[nx-1]
-			if (w0^pl.key.words[0])&pl.key.masks[0]|(w1^pl.key.words[1])&pl.key.masks[1]|
-				(w2^pl.key.words[2])&pl.key.masks[2]|(w3^pl.key.words[3])&pl.key.masks[3] != 0 {
-				break
-			}
 		}
 		f := Field(nx - 1)
 		i := pos + pl.key.n

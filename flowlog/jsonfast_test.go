@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -429,5 +430,35 @@ func TestParseJSONCopyDashAndTail(t *testing.T) {
 		if errWant != nil && err.Error() != errWant.Error() {
 			t.Fatalf("%s: error %q, ParseJSON's %q", m, err, errWant)
 		}
+	}
+}
+
+// TestParseJSONCopyTwoShapes: records of two shapes in turns (NODATA ones without
+// addresses and ports among the others) parse as ParseJSON parses them, and the arena
+// keeps both keys that follow interface-id, so that neither shape is looked up again.
+func TestParseJSONCopyTwoShapes(t *testing.T) {
+	full := `{"account-id":"123456789012","interface-id":"eni-0123456789abcdef0","srcaddr":"10.0.0.1","dstaddr":"10.0.0.12","srcport":443,"dstport":49152,"protocol":6,"packets":3,"bytes":180,"start":1714521600,"end":1714521659,"action":"ACCEPT","log-status":"OK","vpc-id":"vpc-1","az-id":"use1-az1"}`
+	nodata := `{"account-id":"123456789012","interface-id":"eni-0123456789abcdef1","start":1714521600,"end":1714521659,"log-status":"NODATA","vpc-id":"vpc-1","az-id":"use1-az1","interface-type":"nat_gateway"}`
+	var arena Strings
+	var slot Record
+	var dirty Groups
+	for k := range 6 {
+		msg := []byte(full)
+		if k%2 == 1 {
+			msg = []byte(nodata)
+		}
+		var want Record
+		if err := ParseJSON(msg, &want); err != nil {
+			t.Fatal(err)
+		}
+		set, err := ParseJSONReusing(msg, &slot, &arena, dirty)
+		dirty |= set
+		if err != nil || slot != want {
+			t.Fatalf("%s\nParseJSON:        %+v\nParseJSONReusing: %v %+v", msg, want, err, slot)
+		}
+	}
+	got := []Field{Field(arena.next[FieldInterfaceID] - 1), Field(arena.alt[FieldInterfaceID] - 1)}
+	if !slices.Contains(got, FieldSrcAddr) || !slices.Contains(got, FieldStart) {
+		t.Fatalf("keys kept after interface-id: %v, want srcaddr and start", got)
 	}
 }

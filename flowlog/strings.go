@@ -19,6 +19,9 @@ type Strings struct {
 	// next[f] is 1 + the field whose key followed field f's last time (0: none yet);
 	// next[FieldIgnored] is the first key's.
 	next [numFields + 1]uint8
+	// alt[f] is what next[f] was before it last changed: records of two shapes in turns
+	// find their keys in one or the other.
+	alt [numFields + 1]uint8
 	// last[f] is field f's string value in the record parsed before (ParseJSONCopy's fast
 	// path), which the next record's, when the same, shares.
 	last [numFields]seenString
