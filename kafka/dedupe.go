@@ -54,6 +54,8 @@ type dedupe struct {
 	maxBlocks       int
 	// exact, once set, keeps the window instead of the blocks.
 	exact *idWindow
+	// warmed keeps warm's loads from being optimised away.
+	warmed uint64
 }
 
 // blockLen is how many consecutive sequence numbers of a producer instance share a block.
@@ -141,12 +143,25 @@ func (d *dedupe) observe(off int64, headers []kafkago.Header) bool {
 	return before != 0 && int64(before)-1 > off-d.start
 }
 
-// warm loads, in exact mode, what observing msgs will probe (idWindow.warm); blocks need
-// no warming.
+// warm loads the ids of msgs (the next messages, in offset order), the first bytes of
+// each message that the sink reads, so that their cache misses overlap where observe's,
+// one message after the other, would each wait for theirs; in exact mode also what
+// observing them will probe in the idWindow (idWindow.warm). Blocks need no warming.
 func (d *dedupe) warm(msgs []kafkago.Message) {
-	if d != nil && d.exact != nil {
-		d.exact.warm(msgs)
+	if d == nil {
+		return
 	}
+	if d.exact != nil {
+		d.exact.warm(msgs)
+		return
+	}
+	var sum byte
+	for i := range msgs {
+		if id, ok := messageID(msgs[i].Headers); ok {
+			sum += id[idLen-1]
+		}
+	}
+	d.warmed += uint64(sum)
 }
 
 // turn makes e, an epoch after the last one, the current one, dropping the epochs before e−1.
