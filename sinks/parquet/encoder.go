@@ -7,7 +7,9 @@ import (
 	"hash/maphash"
 	"io"
 	"math"
+	"math/bits"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 
@@ -58,8 +60,10 @@ type colChunk struct {
 	// Dictionary of the row group, PLAIN-encoded as the dictionary page wants it.
 	dict    []byte
 	dictLen int32
-	strs    table[string]
-	vals    []string // the strings of the dictionary by index
+	// pageDictStart is dictLen when the current page started.
+	pageDictStart int32
+	strs          table[string]
+	vals          []string // the strings of the dictionary by index
 	// hint maps another column's dictionary index to this column's index + 1: for strings,
 	// the value last seen with the key column's (strHinted); for packet addresses, the
 	// same address in the flow address column (addrPaired).
@@ -416,14 +420,14 @@ type encoder struct {
 	meta format.FileMetaData
 	err  error
 
-	levels  []byte // RLE definition levels of a page
-	values  []byte // encoded values of a page
-	comp    []byte // compressed values of a page
-	header  []byte // Thrift page header
-	dictEnc rle.DictionaryEncoding
-	levEnc  rle.Encoding // BitWidth 1: levels are 0 or 1
-	deltaE  delta.BinaryPackedEncoding
-	proto   thrift.CompactProtocol
+	levels []byte       // RLE definition levels of a page
+	values []byte       // encoded values of a page
+	comp   []byte       // compressed values of a page
+	header []byte       // Thrift page header
+	idxEnc rle.Encoding // BitWidth set per page
+	levEnc rle.Encoding // BitWidth 1: levels are 0 or 1
+	deltaE delta.BinaryPackedEncoding
+	proto  thrift.CompactProtocol
 }
 
 func (e *encoder) write(b []byte) {
@@ -456,7 +460,7 @@ func (e *encoder) flushPage(c *colChunk) error {
 		}
 		e.values, err = e.deltaE.EncodeInt64(e.values, c.ints)
 	} else {
-		e.values, err = e.dictEnc.EncodeInt32(e.values, c.idx)
+		e.values, err = e.encodeIndexes(c)
 	}
 	if err != nil {
 		return fmt.Errorf("parquet: column %s: encode: %w", c.name, err)
@@ -491,6 +495,39 @@ func (e *encoder) flushPage(c *colChunk) error {
 	c.chunkNulls += int64(c.nulls)
 	c.defs, c.idx, c.ints, c.nulls = c.defs[:0], c.idx[:0], c.ints[:0], 0
 	return nil
+}
+
+// encodeIndexes RLE_DICTIONARY-encodes the dictionary indexes of c's page into e.values:
+// the bit width, then the indexes bit-packed or run-length encoded at that width, as
+// parquet-go's rle.DictionaryEncoding does. That one finds the width by scanning the page
+// for its largest index; here it is known when the page added entries to the dictionary,
+// since the last one added is then the largest index of the page.
+func (e *encoder) encodeIndexes(c *colChunk) ([]byte, error) {
+	var width int
+	if c.dictLen > c.pageDictStart {
+		width = bits.Len32(uint32(c.dictLen - 1))
+	} else {
+		var all int32
+		for _, i := range c.idx {
+			all |= i
+		}
+		width = bits.Len32(uint32(all))
+	}
+	c.pageDictStart = c.dictLen
+	// The encoding appends after the width byte, in room reserved for its worst case
+	// (runs of one value cost no more than bit-packing them), so that it never moves.
+	need := 1 + (len(c.idx)*width+7)/8 + len(c.idx)/8 + 16
+	e.values = slices.Grow(e.values[:0], need)[:1]
+	e.values[0] = byte(width)
+	e.idxEnc.BitWidth = width
+	out, err := e.idxEnc.EncodeInt32(e.values[1:1], c.idx)
+	if err != nil {
+		return e.values, err
+	}
+	if len(out) > 0 && &out[0] != &e.values[:2][1] {
+		return append(e.values, out...), nil // the reserve was short after all
+	}
+	return e.values[:1+len(out)], nil
 }
 
 // writeRowGroup writes every column chunk of the row group (dictionary page, then data
@@ -587,7 +624,7 @@ func (c *colChunk) resetChunk() {
 			}
 		}
 	}
-	c.dict, c.dictLen = c.dict[:0], 0
+	c.dict, c.dictLen, c.pageDictStart = c.dict[:0], 0, 0
 	clear(c.vals)
 	c.vals, c.hint = c.vals[:0], c.hint[:0]
 	c.strs.reset()

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	pq "github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/rle"
 
 	"github.com/flowtap/flowtap/flowlog"
 )
@@ -351,6 +353,51 @@ func TestCodecNames(t *testing.T) {
 	for _, name := range []string{"gzip-0", "gzip-10", "gzip-", "lz4", "GZIP"} {
 		if _, err := Codec(name); err == nil {
 			t.Errorf("%q accepted", name)
+		}
+	}
+}
+
+// TestEncodeIndexesAsParquetGo checks that a page's indexes are encoded byte for byte as
+// parquet-go's rle.DictionaryEncoding encodes them, whether the page added dictionary
+// entries (the width then comes from the dictionary's size) or not (from the indexes).
+func TestEncodeIndexesAsParquetGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var e encoder
+	for _, tc := range []struct {
+		n, dictLen, pageStart int
+		hi                    int32 // the indexes before the page's, below hi
+	}{
+		{0, 0, 0, 1}, {1, 1, 0, 1}, {100, 1, 0, 1}, {1000, 7, 3, 3}, {5000, 300, 0, 1},
+		{5000, 300, 300, 300}, {5000, 300, 300, 9}, {777, 70000, 69000, 69000},
+		{777, 70000, 70000, 1000}, {4096, 2, 2, 2}, {333, 1 << 20, 0, 1},
+	} {
+		c := colChunk{dictLen: int32(tc.dictLen), pageDictStart: int32(tc.pageStart)}
+		for i := 0; i < tc.n; i++ {
+			x := rng.Int32N(tc.hi)
+			if rng.IntN(4) == 0 { // runs, for the RLE half of the hybrid
+				for k := 0; k < 20 && i < tc.n; k++ {
+					c.idx = append(c.idx, x)
+					i++
+				}
+			}
+			c.idx = append(c.idx, x)
+		}
+		if tc.dictLen > tc.pageStart && tc.n > 0 { // a page that added entries holds the newest
+			c.idx[rng.IntN(len(c.idx))] = int32(tc.dictLen - 1)
+		}
+		want, err := new(rle.DictionaryEncoding).EncodeInt32(nil, c.idx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.encodeIndexes(&c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%+v: %d bytes, width %d; parquet-go: %d bytes, width %d", tc, len(got), got[0], len(want), want[0])
+		}
+		if c.pageDictStart != c.dictLen {
+			t.Fatalf("%+v: the next page starts at %d", tc, c.pageDictStart)
 		}
 	}
 }

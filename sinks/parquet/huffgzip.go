@@ -16,8 +16,8 @@ import (
 // which LZ77 finds few matches — on generated flow logs level 2 made the pages 6% larger
 // than Huffman coding alone. And a general encoder builds its code tables with a
 // length-limited package-merge that cost about as much as coding a 10 KB page; here the
-// table is a plain Huffman tree over sorted frequencies, rebuilt from flattened
-// frequencies in the rare case it is deeper than deflate's 15 bits.
+// table is a plain Huffman tree over sorted frequencies, reshaped in the rare case it is
+// deeper than deflate's 15 bits.
 type huffGzip struct {
 	freq                  [4][256]uint32 // byte histogram, four ways to keep increments independent
 	nodes                 []uint64       // frequency<<16 | symbol, sorted
@@ -73,7 +73,7 @@ func (h *huffGzip) deflate(dst, src []byte, minSaving int) []byte {
 	var freq [numLitCodes]uint32
 	h.histogram(src, &freq)
 	freq[endOfBlock] = 1
-	buildLengths(h, freq[:], h.lens[:], maxCodeBits)
+	longest := buildLengths(h, freq[:], h.lens[:], maxCodeBits)
 
 	// The code-length sequence: 257 literal/length lengths, then one distance code of
 	// length 1 (none is used; zlib and Go's inflate accept this one-code distance tree).
@@ -167,17 +167,24 @@ func (h *huffGzip) deflate(dst, src []byte, minSaving int) []byte {
 	// then added with one shift; the accumulator then holds less than a byte again.
 	codes := &h.codes
 	acc, nbits, out, pos := w.acc, w.nbits, w.out, w.pos
+	if longest <= 14 { // four codes fit beside the 7 bits left in the accumulator
+		for len(src) >= 4 {
+			c0, c1, c2, c3 := codes[src[0]], codes[src[1]], codes[src[2]], codes[src[3]]
+			l0, l01, l012 := c0>>16, c0>>16+c1>>16, c0>>16+c1>>16+c2>>16
+			v := uint64(c0&0xffff) | uint64(c1&0xffff)<<l0 | uint64(c2&0xffff)<<l01 | uint64(c3&0xffff)<<l012
+			acc |= v << nbits
+			nbits += uint(l012 + c3>>16)
+			pos, acc, nbits = drain(out, pos, acc, nbits)
+			src = src[4:]
+		}
+	}
 	for len(src) >= 3 {
 		c0, c1, c2 := codes[src[0]], codes[src[1]], codes[src[2]]
 		l0, l1 := c0>>16, c1>>16
 		v := uint64(c0&0xffff) | uint64(c1&0xffff)<<l0 | uint64(c2&0xffff)<<(l0+l1)
 		acc |= v << nbits
 		nbits += uint(l0 + l1 + c2>>16)
-		binary.LittleEndian.PutUint64(out[pos:], acc)
-		k := nbits >> 3
-		pos += int(k)
-		acc >>= k << 3
-		nbits &= 7
+		pos, acc, nbits = drain(out, pos, acc, nbits)
 		src = src[3:]
 	}
 	for _, b := range src {
@@ -235,8 +242,9 @@ func (h *huffGzip) histogram(src []byte, freq *[numLitCodes]uint32) {
 }
 
 // buildLengths sets lens to the Huffman code lengths of freq, none over limit. Symbols of
-// frequency 0 get no code; at least two symbols get one (a complete code).
-func buildLengths(h *huffGzip, freq []uint32, lens []uint8, limit int) {
+// frequency 0 get no code; at least two symbols get one (a complete code). It returns the
+// longest length.
+func buildLengths(h *huffGzip, freq []uint32, lens []uint8, limit int) (longest int) {
 	clear(lens)
 	nodes := h.nodes[:0]
 	for s, f := range freq {
@@ -250,21 +258,40 @@ func buildLengths(h *huffGzip, freq []uint32, lens []uint8, limit int) {
 		}
 	}
 	h.nodes = nodes
-	for shift := 0; ; shift++ {
-		for i, nd := range nodes {
-			s := nd & 0xffff
-			nodes[i] = max(uint64(freq[s])>>shift, 1)<<16 | s
-		}
-		h.sortNodes(nodes)
-		if huffmanDepths(h, nodes, limit) {
-			break
-		}
-		// Too deep: halve the frequencies and build again (rare: it takes a symbol
-		// thousands of times rarer than others).
+	h.sortNodes(nodes)
+	huffmanDepths(h, nodes)
+	// Count the codes of each length; a tree deeper than limit is then reshaped as JPEG's
+	// Adjust_BITS does: two deepest leaves (siblings) leave, their parent becomes a leaf
+	// for one of them, and the other pairs up with a leaf split from a shallower level. The
+	// code stays complete, and the rarest symbols keep the longest codes.
+	var count [numLitCodes + 1]int32
+	deepest := 0
+	for _, d := range h.depth[:len(nodes)] {
+		count[d]++
+		deepest = max(deepest, int(d))
 	}
-	for i, nd := range nodes {
-		lens[nd&0xffff] = uint8(h.depth[i])
+	for i := deepest; i > limit; i-- {
+		for count[i] > 0 {
+			j := i - 2
+			for count[j] == 0 {
+				j--
+			}
+			count[i] -= 2
+			count[i-1]++
+			count[j+1] += 2
+			count[j]--
+		}
 	}
+	// Nodes are sorted by rising frequency: the longest codes go first.
+	k := 0
+	longest = min(deepest, limit)
+	for l := longest; l > 0; l-- {
+		for range count[l] {
+			lens[nodes[k]&0xffff] = uint8(l)
+			k++
+		}
+	}
+	return longest
 }
 
 // sortNodes sorts nodes by frequency, then symbol. Pages of bit-packed indexes use all 256
@@ -305,8 +332,7 @@ func (h *huffGzip) sortNodes(nodes []uint64) {
 
 // huffmanDepths builds the Huffman tree of the sorted leaves (two queues: leaves and the
 // internal nodes, which are made in order of weight) and sets h.depth[i] to leaf i's depth.
-// It reports false when a depth exceeds limit.
-func huffmanDepths(h *huffGzip, leaves []uint64, limit int) bool {
+func huffmanDepths(h *huffGzip, leaves []uint64) {
 	n := len(leaves)
 	total := 2*n - 1
 	h.weight = slices.Grow(h.weight[:0], total)[:total]
@@ -334,11 +360,7 @@ func huffmanDepths(h *huffGzip, leaves []uint64, limit int) bool {
 	depth[total-1] = 0
 	for i := total - 2; i >= 0; i-- {
 		depth[i] = depth[parent[i]] + 1
-		if i < n && int(depth[i]) > limit {
-			return false
-		}
 	}
-	return true
 }
 
 // canonical sets codes[s] to the bit-reversed canonical code of s (deflate sends codes
@@ -385,9 +407,13 @@ func (w *bitWriter) put(bits uint64, n uint) {
 
 // flush writes the whole bytes of the accumulator.
 func (w *bitWriter) flush() {
-	binary.LittleEndian.PutUint64(w.out[w.pos:], w.acc)
-	k := w.nbits / 8
-	w.pos += int(k)
-	w.acc >>= 8 * k
-	w.nbits -= 8 * k
+	w.pos, w.acc, w.nbits = drain(w.out, w.pos, w.acc, w.nbits)
+}
+
+// drain writes the whole bytes of the accumulator acc of nbits bits at out[pos:] (which
+// has 8 bytes of room) and returns what is left.
+func drain(out []byte, pos int, acc uint64, nbits uint) (int, uint64, uint) {
+	binary.LittleEndian.PutUint64(out[pos:], acc)
+	k := nbits >> 3
+	return pos + int(k), acc >> (k << 3), nbits & 7
 }
