@@ -38,7 +38,7 @@ import (
 // blocks thinly (a Firehose request's records, numbered together and spread over the
 // partitions, or random ones) would take more memory in blocks than one at a time: when
 // an epoch needs more than maxBlocks, the partition's window moves to an idWindow, which
-// keeps the ids one at a time, for good. The decisions are the same either way
+// keeps the ids one at a time, until an epoch's ids fit in blocks again. The decisions are the same either way
 // (TestDedupeMatchesReference, FuzzDedupe).
 type dedupe struct {
 	window int64
@@ -52,8 +52,11 @@ type dedupe struct {
 	found           bool
 	curBlk, prevBlk *seqBlock
 	maxBlocks       int
-	// exact, once set, keeps the window instead of the blocks.
+	// exact, when set, keeps the window instead of the blocks.
 	exact *idWindow
+	// changes counts, in exact mode, the current epoch's id messages whose block is not the
+	// one of the id message before (key): a bound on the blocks the epoch would take.
+	changes int
 	// warmed keeps warm's loads from being optimised away.
 	warmed uint64
 }
@@ -110,11 +113,18 @@ func (d *dedupe) observe(off int64, headers []kafkago.Header) bool {
 	if d == nil || off <= d.last {
 		return false
 	}
-	if d.exact != nil {
-		d.last = off
-		return d.exact.observe(off, headers)
-	}
 	id, ok := messageID(headers)
+	if d.exact != nil && off >= d.start+d.window {
+		d.exactEpoch(off)
+	}
+	if d.exact != nil {
+		if key := keyOf(&id); ok && key != d.key {
+			d.key = key
+			d.changes++
+		}
+		d.last = off
+		return d.exact.observeID(off, id, ok)
+	}
 	if !ok {
 		d.last = off
 		return false
@@ -123,11 +133,11 @@ func (d *dedupe) observe(off int64, headers []kafkago.Header) bool {
 		d.turn(off / d.window)
 	}
 	seq := binary.BigEndian.Uint64(id[8:])
-	if key := (blockKey{[8]byte(id[:8]), seq / blockLen}); !d.found || key != d.key {
+	if key := keyOf(&id); !d.found || key != d.key {
 		if !d.find(key) {
 			d.toExact(off)
 			d.last = off
-			return d.exact.observe(off, headers)
+			return d.exact.observeID(off, id, true)
 		}
 	}
 	d.last = off
@@ -210,7 +220,47 @@ func (d *dedupe) toExact(off int64) {
 			}
 		}
 	}
-	d.exact, d.cur, d.prev, d.curBlk, d.prevBlk = x, nil, nil, nil, nil
+	// The blocks' memory goes: the idWindow takes what both epochs' did, and more.
+	d.exact, d.cur, d.prev, d.curBlk, d.prevBlk, d.found = x, &blockEpoch{}, &blockEpoch{}, nil, nil, false
+	d.changes = d.maxBlocks // this epoch did not fit
+}
+
+// exactEpoch starts, in exact mode, the epoch of off: back in blocks when the epoch before
+// went through few enough of them (its id messages changed block fewer than maxBlocks/2
+// times), else still in the idWindow.
+func (d *dedupe) exactEpoch(off int64) {
+	e, x := off/d.window, d.exact
+	fits := d.changes < d.maxBlocks/2
+	d.epoch, d.start, d.changes, d.found = e, e*d.window, 0, false
+	if !fits {
+		return
+	}
+	// Only epoch e−1 is compared with from e on: the latest offset of each of its ids, all
+	// of which the idWindow holds (they are above x.last−window); none when x.last is
+	// before it.
+	for o := d.start - d.window; o <= x.last; o++ {
+		slot := o % d.window
+		if x.ids == nil || !x.set[slot] {
+			continue
+		}
+		id := &x.ids[slot]
+		key := keyOf(id)
+		b := d.prev.find(key, blockHash(key))
+		if b == nil {
+			if len(d.prev.blocks) >= d.maxBlocks {
+				d.prev.reset()
+				return // it did not fit after all: stay
+			}
+			b = d.prev.add(key, blockHash(key), d.maxBlocks)
+		}
+		b.offs[binary.BigEndian.Uint64(id[8:])%blockLen] = uint32(o-(d.start-d.window)) + 1
+	}
+	d.exact = nil
+}
+
+// keyOf returns the key of id's block.
+func keyOf(id *[idLen]byte) blockKey {
+	return blockKey{[8]byte(id[:8]), binary.BigEndian.Uint64(id[8:]) / blockLen}
 }
 
 // blockHash is the hash of a block's key; its low bits are its home in an epoch's table.
@@ -276,6 +326,9 @@ type idWindow struct {
 	ids   [][idLen]byte
 	set   []bool
 	index idIndex
+	// changes counts, in exact mode, the current epoch's id messages whose block is not the
+	// one of the id message before (key): a bound on the blocks the epoch would take.
+	changes int
 	// warmed keeps warm's loads from being optimised away.
 	warmed uint64
 }
@@ -355,9 +408,14 @@ func newIDWindow(window int64) *idWindow { return &idWindow{window: window, last
 // observe adds the message at offset off (offsets only grow) to the window and reports
 // whether it is a copy of one already there.
 func (d *idWindow) observe(off int64, headers []kafkago.Header) bool {
+	id, ok := messageID(headers)
+	return d.observeID(off, id, ok)
+}
+
+// observeID is observe of a message whose id messageID read (ok: it has one).
+func (d *idWindow) observeID(off int64, id [idLen]byte, ok bool) bool {
 	d.advance(off)
 	d.last = off
-	id, ok := messageID(headers)
 	if !ok {
 		return false
 	}

@@ -28,9 +28,11 @@ func idHeaders(instance [8]byte, seq uint64) []kafkago.Header {
 // adversarialPartition makes n messages of a partition the way producers and their faults
 // leave them, and worse: calls of consecutive sequence numbers from several producers
 // interleaved, numbers skipped (taken by other lanes) and taken out of order, whole and
-// partial re-sends of recent calls, lone ids drawn at random from a small range (so they
-// repeat in any order), one producer numbering across 2^64, messages without an id or with
-// a malformed one, and gaps in the offsets, within calls and between them.
+// partial re-sends of recent calls, lone ids (from a small range, so that they repeat in
+// any order, or from all numbers, each in a block of its own), one producer numbering
+// across 2^64, messages without an id or with a malformed one, and gaps in the offsets,
+// within calls and between them. It goes in phases of a few windows: calls and re-sends
+// only, then everything.
 func adversarialPartition(rng *rand.Rand, n int, window int64) []dedupeMsg {
 	type call struct {
 		producer int
@@ -62,7 +64,11 @@ func adversarialPartition(rng *rand.Rand, n int, window int64) []dedupeMsg {
 		}
 	}
 	for len(out) < n {
-		switch k := rng.IntN(100); {
+		k := rng.IntN(100)
+		if len(out)/int(4*window+50)%2 == 0 {
+			k = rng.IntN(70)
+		}
+		switch {
 		case k < 55: // a producer's call
 			p := rng.IntN(len(instances))
 			c := call{p, next[p], 1 + rng.IntN(int(min(2*window, 80)))}
@@ -83,10 +89,14 @@ func adversarialPartition(rng *rand.Rand, n int, window int64) []dedupeMsg {
 				c.n = 1 + rng.IntN(c.n-skip)
 			}
 			emitCall(c)
-		case k < 82: // lone ids that repeat in any order
+		case k < 82: // lone ids
 			p := rng.IntN(2)
 			for range 1 + rng.IntN(10) {
-				emit(idHeaders(instances[p], rng.Uint64N(uint64(2*window+40))))
+				if rng.IntN(2) == 0 {
+					emit(idHeaders(instances[p], rng.Uint64N(uint64(2*window+40))))
+				} else { // a block of its own
+					emit(idHeaders(instances[p], rng.Uint64()))
+				}
 			}
 		case k < 90: // no id, malformed ids, a malformed id before a good one
 			good := idHeaders(instances[0], rng.Uint64N(64))
@@ -129,13 +139,13 @@ func decideFrom[D interface {
 // TestDedupeMatchesReference checks that dedupe makes the reference model's decision
 // (newRefDedupe) for every message of adversarial partitions, for windows that wrap many
 // times, with the default block budget and with budgets so small that the window moves to
-// an idWindow part way, from the partition's start and restarted at random offsets.
+// an idWindow part way (and back to blocks in calmer phases), from the partition's start and restarted at random offsets.
 func TestDedupeMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	const n = 6000
-	blocksOnly, moved := false, false
+	blocksOnly, moved, back := false, false, false
 	for _, window := range []int64{1, 2, 3, 7, 32, 64, 300, 1000} {
-		for _, maxBlocks := range []int{0, 2, 8, 24} {
+		for _, maxBlocks := range []int{0, 2, 3, 8, 24} {
 			part := adversarialPartition(rng, n, window)
 			start := func() *dedupe {
 				d := newDedupe(window)
@@ -158,6 +168,7 @@ func TestDedupeMatchesReference(t *testing.T) {
 				if movedAt < 0 && d.exact != nil {
 					movedAt = i
 				}
+				back = back || (movedAt >= 0 && d.exact == nil)
 			}
 			if window > 1 && copies == 0 {
 				t.Fatalf("window %d: no copy in the partition: the test tests nothing", window)
@@ -176,8 +187,9 @@ func TestDedupeMatchesReference(t *testing.T) {
 			}
 		}
 	}
-	if !blocksOnly || !moved {
-		t.Fatalf("kept in blocks to the end with copies: %v, moved to an idWindow full: %v: the test misses a path", blocksOnly, moved)
+	if !blocksOnly || !moved || !back {
+		t.Fatalf("kept in blocks to the end with copies: %v, moved to an idWindow full: %v, and back: %v: the test misses a path",
+			blocksOnly, moved, back)
 	}
 }
 

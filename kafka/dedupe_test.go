@@ -221,11 +221,12 @@ func TestMessageIDsUnique(t *testing.T) {
 
 // TestDedupeMatchesItsRule checks observe against the rule written out naively (a copy is
 // a message whose id is among the window−1 offsets before it) over random ids drawn from
-// a small set, with gaps in the offsets, for windows small enough to wrap many times.
+// a small set, with gaps in the offsets, for windows small enough to wrap many times; and
+// the model it is checked against elsewhere, newRefDedupe, the same way.
 func TestDedupeMatchesItsRule(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, window := range []int64{1, 2, 7, 32, 64, 300} {
-		d := newDedupe(window)
+		d, ref := newDedupe(window), newRefDedupe(window)
 		seen := map[int64][idLen]byte{} // offset → id
 		var off int64
 		copies := 0
@@ -241,9 +242,10 @@ func TestDedupeMatchesItsRule(t *testing.T) {
 			}
 			seen[off] = id
 			delete(seen, off-window)
-			got := d.observe(off, []kafkago.Header{{Key: HeaderID, Value: id[:]}})
-			if got != want {
-				t.Fatalf("window %d, offset %d: observe = %v, the rule says %v", window, off, got, want)
+			hdr := []kafkago.Header{{Key: HeaderID, Value: id[:]}}
+			got, model := d.observe(off, hdr), ref.observe(off, hdr)
+			if got != want || model != want {
+				t.Fatalf("window %d, offset %d: observe = %v, the model's %v, the rule says %v", window, off, got, model, want)
 			}
 			if got {
 				copies++
