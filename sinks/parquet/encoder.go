@@ -17,7 +17,6 @@ import (
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/encoding/delta"
 	"github.com/parquet-go/parquet-go/encoding/rle"
-	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/flowtap/flowtap/flowlog"
@@ -30,8 +29,8 @@ import (
 // dictionary indexes (or INT64 values) in plain slices, its dictionary in an open-addressed
 // table keyed by the typed value (an address is hashed as 16 bytes and formatted only when
 // first seen), and pages are encoded with parquet-go's own RLE and delta encoders, their
-// headers written in Thrift by hand (thrift.go) and the footer with parquet-go's Thrift
-// structs, so the bytes follow the same conventions as the files parquet-go writes: PAR1, DATA_PAGE_V2 pages, PLAIN dictionary pages, RLE_DICTIONARY
+// headers and footer written in Thrift by hand (thrift.go, footer.go) from parquet-go's
+// Thrift structs, so the bytes follow the same conventions as the files parquet-go writes: PAR1, DATA_PAGE_V2 pages, PLAIN dictionary pages, RLE_DICTIONARY
 // strings and INT32, DELTA_BINARY_PACKED INT64, chunk statistics for integer columns.
 
 // pageRows is how many rows a data page holds. Larger pages give gzip a longer window
@@ -415,10 +414,11 @@ type encoder struct {
 	offset int64
 	codec  compress.Codec
 	// huff codes the pages of the default "gzip" codec (see pageGzip); nil for the others.
-	huff *huffGzip
-	cols []colChunk
-	meta format.FileMetaData
-	err  error
+	huff  *huffGzip
+	cols  []colChunk
+	meta  format.FileMetaData
+	lists *footerLists // meta's schema and column orders in Thrift
+	err   error
 
 	levels []byte       // RLE definition levels of a page
 	values []byte       // encoded values of a page
@@ -427,7 +427,6 @@ type encoder struct {
 	idxEnc rle.Encoding // BitWidth set per page
 	levEnc rle.Encoding // BitWidth 1: levels are 0 or 1
 	deltaE delta.BinaryPackedEncoding
-	proto  thrift.CompactProtocol
 }
 
 func (e *encoder) write(b []byte) {
@@ -639,16 +638,14 @@ func (c *colChunk) resetChunk() {
 
 // writeFooter writes the file metadata and the trailer.
 func (e *encoder) writeFooter() error {
-	b, err := thrift.Marshal(&e.proto, &e.meta)
-	if err != nil {
-		return fmt.Errorf("parquet: footer: %w", err)
+	e.header = appendFooter(e.header[:0], &e.meta, e.lists)
+	n := len(e.header)
+	if n > math.MaxUint32 {
+		return fmt.Errorf("parquet: footer of %d bytes", n)
 	}
-	if len(b) > math.MaxUint32 {
-		return fmt.Errorf("parquet: footer of %d bytes", len(b))
-	}
-	e.write(b)
-	e.write(binary.LittleEndian.AppendUint32(nil, uint32(len(b))))
-	e.write([]byte("PAR1"))
+	e.header = binary.LittleEndian.AppendUint32(e.header, uint32(n))
+	e.header = append(e.header, "PAR1"...)
+	e.write(e.header)
 	return e.err
 }
 
@@ -658,12 +655,18 @@ func (e *encoder) writeFooter() error {
 // the format's header and bounded, since formats read from files can be anything.
 var footerTemplates struct {
 	sync.Mutex
-	m map[string]*format.FileMetaData
+	m map[string]*footerTemplate
+}
+
+// footerTemplate is a cached footer and its lists in Thrift.
+type footerTemplate struct {
+	meta  format.FileMetaData
+	lists footerLists
 }
 
 const maxFooterTemplates = 256
 
-func footerTemplate(f *flowlog.Format) (*format.FileMetaData, error) {
+func templateOf(f *flowlog.Format) (*footerTemplate, error) {
 	key := f.Header()
 	footerTemplates.Lock()
 	t := footerTemplates.m[key]
@@ -680,15 +683,18 @@ func footerTemplate(f *flowlog.Format) (*format.FileMetaData, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parquet: schema of %q: %w", key, err)
 	}
-	md := *pf.Metadata()
-	md.RowGroups, md.NumRows, md.KeyValueMetadata = nil, 0, nil
+	t = &footerTemplate{meta: *pf.Metadata()}
+	t.meta.RowGroups, t.meta.NumRows, t.meta.KeyValueMetadata = nil, 0, nil
+	if t.lists, err = marshalLists(&t.meta); err != nil {
+		return nil, err
+	}
 	footerTemplates.Lock()
 	if footerTemplates.m == nil {
-		footerTemplates.m = make(map[string]*format.FileMetaData)
+		footerTemplates.m = make(map[string]*footerTemplate)
 	}
 	if len(footerTemplates.m) < maxFooterTemplates {
-		footerTemplates.m[key] = &md
+		footerTemplates.m[key] = t
 	}
 	footerTemplates.Unlock()
-	return &md, nil
+	return t, nil
 }

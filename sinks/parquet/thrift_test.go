@@ -44,3 +44,52 @@ func TestPageHeadersAsThriftMarshal(t *testing.T) {
 		}
 	}
 }
+
+// TestFooterAsThriftMarshal checks the hand-written footer against parquet-go's Thrift
+// encoder, byte for byte: every test format, with key/value metadata or none, one row
+// group or more than 14 (a list header of more than one byte), empty files.
+func TestFooterAsThriftMarshal(t *testing.T) {
+	var proto thrift.CompactProtocol
+	for name, c := range testCases(t) {
+		for _, groupRows := range []int64{0, 1, 7} {
+			for _, withKV := range []bool{false, true} {
+				var buf bytes.Buffer
+				fw := NewFileWriter(&buf, c.format, WriterOptions{RowGroupRows: groupRows})
+				if withKV {
+					fw.SetMetadata(SourceKey, "vpc/0/10-20")
+					fw.SetMetadata("other", "")
+				}
+				recs := c.recs
+				for len(recs) < 100 {
+					recs = append(recs, c.recs...)
+				}
+				if groupRows == 0 {
+					recs = nil
+				}
+				if err := fw.Write(recs...); err != nil {
+					t.Fatal(err)
+				}
+				if err := fw.Close(); err != nil {
+					t.Fatal(err)
+				}
+				md := &fw.enc.meta
+				want, err := thrift.Marshal(&proto, md)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := appendFooter(nil, md, fw.enc.lists); !bytes.Equal(got, want) {
+					i := 0
+					for i < len(got) && i < len(want) && got[i] == want[i] {
+						i++
+					}
+					got, want = got[max(0, i-40):], want[max(0, i-40):]
+					t.Fatalf("%s, row groups of %d, key/values %v, %d row groups:\n got %x\nwant %x",
+						name, groupRows, withKV, len(md.RowGroups), got, want)
+				}
+				if groupRows == 1 && len(md.RowGroups) <= 14 {
+					t.Fatalf("%s: %d row groups, want more than 14", name, len(md.RowGroups))
+				}
+			}
+		}
+	}
+}

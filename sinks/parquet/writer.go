@@ -140,11 +140,11 @@ func (fw *FileWriter) SetMetadata(key, value string) {
 func (fw *FileWriter) Reset(out io.Writer) {
 	e := &fw.enc
 	e.out, e.offset, e.err = out, 0, nil
-	tmpl, err := footerTemplate(fw.format)
+	tmpl, err := templateOf(fw.format)
 	if err != nil {
 		e.err = err
 	} else {
-		e.meta = *tmpl
+		e.meta, e.lists = tmpl.meta, &tmpl.lists
 		e.meta.RowGroups = e.meta.RowGroups[:0:0]
 	}
 	for i := range e.cols {
