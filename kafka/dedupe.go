@@ -38,8 +38,8 @@ import (
 // blocks thinly (a Firehose request's records, numbered together and spread over the
 // partitions, or random ones) would take more memory in blocks than one at a time: when
 // an epoch needs more than maxBlocks, the partition's window moves to an idWindow, which
-// keeps the ids one at a time, until an epoch's ids fit in blocks again. The decisions are the same either way
-// (TestDedupeMatchesReference, FuzzDedupe).
+// keeps the ids one at a time, until an epoch's ids fit in blocks again. The decisions
+// are the same either way (TestDedupeMatchesReference, FuzzDedupe).
 type dedupe struct {
 	window int64
 	last   int64 // the last offset observed; -1 before the first
