@@ -18,7 +18,7 @@
 // Writer (the previous design) in the same session, about 2.4×; 1.15–1.35 M on records
 // parsed from text (BenchmarkEncodeVPCParsed: no string is shared between records, so ids
 // are hashed and compared by content). The whole sink (split by account, region and
-// bucket, encode, fsync, rename) does 0.93–0.95 M (0.47–0.51 M before). Size: 0.61 × the
+// bucket, encode, fsync, rename) does 0.93–0.95 M (0.47–0.51 M before). Size: 0.62 × the
 // gzip text with the default "gzip" codec (pageGzip); 0.63 with level 2 of klauspost's
 // deflate, 0.60 at levels 4–6, 0.57 at level 9, which costs twice the CPU
 // (BenchmarkEncodeVPCGzipLevels). What is left is memory-bound: reading ids
@@ -189,11 +189,13 @@ func (c *pageGzip) Encode(dst, src []byte) ([]byte, error) {
 }
 
 // dataPageMinSaving is how much smaller (in percent) Huffman coding must make a data page
-// of dictionary indexes for it to be coded rather than stored: coding costs about 2 ns per
-// byte beyond the histogram and code table. On the generated flow logs of
-// BenchmarkEncodeGenerated, files are 0.826× the gzip text at 10% (0.832× at 15%, 0.867×
-// at 20%, 0.875× with level 2 before), for about the same CPU per record.
-const dataPageMinSaving = 10
+// of dictionary indexes for it to be coded rather than stored: coding costs about 1.5 ns
+// per byte beyond the histogram and code table. On the generated flow logs of
+// BenchmarkEncodeGenerated, files are 0.826× the gzip text at 10%, 0.832× at 15%, 0.867×
+// at 20% (0.875× with level 2 before), and on files of ~3 500 rows gzip costs 85, 78 and
+// 73 ns per record (98 before); at 20% BenchmarkEncodeVPC's files would be larger than
+// with level 2.
+const dataPageMinSaving = 15
 
 // gzipCodecs are shared per level: a codec pools its compressors.
 var gzipCodecs = func() (cs [9]*gzip.Codec) {
