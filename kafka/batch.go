@@ -209,13 +209,7 @@ func (b *batcher) handle(ctx context.Context, m *kafkago.Message) error {
 			st.dirty = 0
 		}
 	}
-	var err error
-	if b.dedupe.observe(m.Offset, m.Headers) {
-		b.cur.include(m) // in the batch's range (its commit moves past it), not in its records
-		b.r.m.duplicates.WithLabelValues(m.Topic).Inc()
-	} else {
-		err = b.r.add(ctx, b.cur, m)
-	}
+	err := b.r.add(ctx, b.cur, m, b.dedupe)
 	b.credit-- // the batch now holds one record of the partition's credit
 	if err != nil {
 		return err
@@ -355,10 +349,16 @@ func (st *partState) include(m *kafkago.Message) {
 	st.bytes += int64(len(m.Value))
 }
 
-// add decodes m into the batch, or sends it to the dead-letter topic when it does not decode.
-func (r *Runner) add(ctx context.Context, st *partState, m *kafkago.Message) error {
+// add decodes m into the batch, or sends it to the dead-letter topic when it does not decode,
+// unless d finds it a re-sent copy: it is then only in the batch's range (its commit moves
+// past it), not in its records.
+func (r *Runner) add(ctx context.Context, st *partState, m *kafkago.Message, d *dedupe) error {
 	st.include(m)
 	if st.eventTopic {
+		if d.observe(m.Offset, m.Headers) {
+			r.m.duplicates.WithLabelValues(m.Topic).Inc()
+			return nil
+		}
 		ev, err := decodeEvent(m)
 		if err != nil {
 			return r.deadLetter(ctx, *m, err.Error())
@@ -376,6 +376,13 @@ func (r *Runner) add(ctx context.Context, st *partState, m *kafkago.Message) err
 	rec := &recs[len(recs)-1]
 	set, err := flowlog.ParseJSONReusing(m.Value, rec, &st.strs, st.dirty)
 	st.dirty |= set
+	// The copy check comes after the parse: the headers follow the value in the fetched
+	// bytes, so the parse has just brought the id's cache line in. A copy is rare.
+	if d.observe(m.Offset, m.Headers) {
+		st.batch.Records = recs[:len(recs)-1]
+		r.m.duplicates.WithLabelValues(m.Topic).Inc()
+		return nil
+	}
 	if err != nil {
 		st.batch.Records = recs[:len(recs)-1]
 		return r.deadLetter(ctx, *m, err.Error())
