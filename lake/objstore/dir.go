@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -77,14 +78,26 @@ type dirWriter struct {
 }
 
 func (w *dirWriter) Commit(ctx context.Context) error {
-	if err := w.commitOnce(); err != nil {
+	dir, err := w.CommitDeferred(ctx)
+	if err != nil {
 		return err
 	}
+	return SyncDirs(dir)
+}
+
+// CommitDeferred is Commit without the final fsync of the object's directory: the staged
+// file is fsynced and renamed into place, and the object is durable once SyncDirs synced
+// the returned directory. A writer of several objects in a few directories syncs each
+// directory once.
+func (w *dirWriter) CommitDeferred(ctx context.Context) (dir string, err error) {
+	if err := w.commitOnce(); err != nil {
+		return "", err
+	}
 	tmp := w.f.Name()
-	fail := func(op string, err error) error {
+	fail := func(op string, err error) (string, error) {
 		w.f.Close()
 		os.Remove(tmp)
-		return fmt.Errorf("objstore: %s %s: %w", op, w.final, err)
+		return "", fmt.Errorf("objstore: %s %s: %w", op, w.final, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return fail("commit", err)
@@ -97,10 +110,26 @@ func (w *dirWriter) Commit(ctx context.Context) error {
 	}
 	if err := os.Rename(tmp, w.final); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("objstore: rename %s: %w", w.final, err)
+		return "", fmt.Errorf("objstore: rename %s: %w", w.final, err)
 	}
-	if err := fsx.SyncDir(filepath.Dir(w.final)); err != nil {
-		return fmt.Errorf("objstore: fsync directory of %s: %w", w.final, err)
+	return filepath.Dir(w.final), nil
+}
+
+// DeferredCommitter is implemented by the writers of stores (Dir) whose Commit ends with
+// an fsync of the object's directory; see dirWriter.CommitDeferred.
+type DeferredCommitter interface {
+	CommitDeferred(ctx context.Context) (dir string, err error)
+}
+
+// SyncDirs fsyncs each directory once, making the renames into them durable.
+func SyncDirs(dirs ...string) error {
+	for i, d := range dirs {
+		if slices.Contains(dirs[:i], d) {
+			continue
+		}
+		if err := fsx.SyncDir(d); err != nil {
+			return fmt.Errorf("objstore: fsync directory %s: %w", d, err)
+		}
 	}
 	return nil
 }

@@ -173,3 +173,64 @@ func FuzzKeys(f *testing.F) {
 		}
 	})
 }
+
+// TestDirCommitDeferred checks the deferred commit of a local store: the object is in place
+// once CommitDeferred returns, with its directory to sync; SyncDirs syncs a list holding
+// a directory twice, and reports a directory that is gone.
+func TestDirCommitDeferred(t *testing.T) {
+	root := t.TempDir()
+	st, err := objstore.NewDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var dirs []string
+	for _, key := range []string{"a/b/one.parquet", "a/b/two.parquet", "a/c/three.parquet"} {
+		w, err := st.Create(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(key))
+		dc, ok := w.(objstore.DeferredCommitter)
+		if !ok {
+			t.Fatal("a local store's writer has no deferred commit")
+		}
+		dir, err := dc.CommitDeferred(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := filepath.Dir(filepath.Join(root, key)); dir != want {
+			t.Fatalf("%s: directory %s, want %s", key, dir, want)
+		}
+		if got, err := os.ReadFile(filepath.Join(root, key)); err != nil || string(got) != key {
+			t.Fatalf("%s: %q, %v", key, got, err)
+		}
+		if err := w.Commit(ctx); err == nil {
+			t.Fatalf("%s: commit after a deferred commit accepted", key)
+		}
+		dirs = append(dirs, dir)
+	}
+	if err := objstore.SyncDirs(dirs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := objstore.SyncDirs(filepath.Join(root, "gone")); err == nil {
+		t.Fatal("fsync of a missing directory reported no error")
+	}
+}
+
+// TestS3CommitNotDeferred checks that an S3 store's writer offers no deferred commit: its
+// Commit is the upload.
+func TestS3CommitNotDeferred(t *testing.T) {
+	st, err := objstore.Open("s3://bucket/prefix", objstore.Options{Endpoint: "http://127.0.0.1:1", AccessKey: "a", SecretKey: "b", TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := st.Create(context.Background(), "a/b.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	if _, ok := w.(objstore.DeferredCommitter); ok {
+		t.Fatal("an S3 writer offers a deferred commit")
+	}
+}

@@ -120,7 +120,7 @@ func pickFormat(spec string, def, all, aws *flowlog.Format) (*flowlog.Format, er
 func (s *Sink) Name() string { return "parquet" }
 
 // Write makes b durable as one object per group and returns once every object is
-// committed (fsynced and renamed, or acknowledged by S3).
+// committed (fsynced, renamed and its directory fsynced, or acknowledged by S3).
 func (s *Sink) Write(ctx context.Context, b *sinks.Batch) error {
 	t0 := time.Now()
 	err := s.write(ctx, b)
@@ -142,6 +142,13 @@ func (s *Sink) write(ctx context.Context, b *sinks.Batch) (err error) {
 	id := BatchIdentity(b)
 	var committed []string
 	defer func() { s.counted.settle(id, committed, err == nil) }()
+	type object struct {
+		key  string
+		rows int
+		size int64
+	}
+	var renamed []object
+	var dirs []string // of renamed objects, to fsync once each
 	for _, g := range lake.Split(b.Records, s.cfg.DefaultAccount, s.cfg.DefaultRegion) {
 		format, flowLogID := s.vpc, s.cfg.FlowLogID
 		if g.Kind == flowlog.KindTGW {
@@ -196,14 +203,28 @@ func (s *Sink) write(ctx context.Context, b *sinks.Batch) (err error) {
 			return fmt.Errorf("parquet: %s: %w", key, err)
 		}
 		size := obj.Size()
-		if err := obj.Commit(ctx); err != nil {
+		if dc, ok := obj.(objstore.DeferredCommitter); ok {
+			dir, err := dc.CommitDeferred(ctx)
+			if err != nil {
+				return fmt.Errorf("parquet: %w", err)
+			}
+			dirs = append(dirs, dir)
+		} else if err := obj.Commit(ctx); err != nil {
 			return fmt.Errorf("parquet: %w", err)
 		}
-		committed = append(committed, key)
-		if !s.counted.seen(id, key) {
+		renamed = append(renamed, object{key, len(g.Index), size})
+	}
+	// A local store's renames become durable with one fsync per directory, not per object
+	// (the objects of a batch share a few directories); the batch is acknowledged after.
+	if err := objstore.SyncDirs(dirs...); err != nil {
+		return fmt.Errorf("parquet: %w", err)
+	}
+	for _, o := range renamed {
+		committed = append(committed, o.key)
+		if !s.counted.seen(id, o.key) {
 			s.objects.Inc()
-			s.rows.Add(float64(len(g.Index)))
-			s.bytes.Add(float64(size))
+			s.rows.Add(float64(o.rows))
+			s.bytes.Add(float64(o.size))
 		}
 	}
 	return nil
