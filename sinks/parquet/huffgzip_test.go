@@ -141,3 +141,32 @@ func TestPageGzipCodec(t *testing.T) {
 		}
 	}
 }
+
+// FuzzHuffGzip: whatever the page, its member decodes (Go's gzip reader checks the CRC and
+// length) to the page, and is never larger than storing it. A reused coder must not carry
+// anything from the page before: each input is coded after a skewed one.
+func FuzzHuffGzip(f *testing.F) {
+	for _, in := range huffGzipInputs() {
+		f.Add(in)
+	}
+	skewed := huffGzipInputs()["skewed"]
+	var h huffGzip
+	f.Fuzz(func(t *testing.T, src []byte) {
+		h.encode(nil, skewed, 0)
+		z := h.encode(nil, src, 0)
+		r, err := stdgzip.NewReader(bytes.NewReader(z))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, src) {
+			t.Fatalf("decoded %d bytes, want %d", len(got), len(src))
+		}
+		if stored := len(src) + 5*max(1, (len(src)+maxStored-1)/maxStored) + 18; len(z) > stored {
+			t.Fatalf("%d bytes, more than stored (%d)", len(z), stored)
+		}
+	})
+}
