@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,13 +37,14 @@ type Config struct {
 	// PacketLength cuts each frame to this many bytes after the VXLAN header, like a mirror
 	// session's PacketLength (1–8500; 0 sends whole frames).
 	PacketLength int `yaml:"packet-length"`
-	// Sockets is the number of UDP sockets (outer source ports) and sending goroutines.
+	// Sockets is the number of UDP sockets (outer source ports) wrapped frames are spread
+	// over by flow; captured tunnel frames get one per captured outer port.
 	Sockets int `yaml:"sockets"`
 	// Batch is the number of packets per sendmmsg call.
 	Batch int `yaml:"batch"`
-	// Threads caps how many sockets send at the same time (0: no cap, up to one per CPU).
-	// On the receiver's own host, 1 leaves the other CPUs to the receiver, as a
-	// single-threaded sender like tcpreplay does.
+	// Threads is how many goroutines send, each taking its turn over a fixed share of the
+	// sockets (0: one per socket). On the receiver's own host, 1 leaves the other CPUs to
+	// the receiver, as a single-threaded sender like tcpreplay does.
 	Threads int `yaml:"threads"`
 	// Encap says what to do with frames that are already mirror packets (a capture taken
 	// on a mirror target): EncapAuto (default) sends VXLAN and GENEVE frames as captured,
@@ -160,8 +162,6 @@ type Replayer struct {
 	sentStats stats
 	// portsChanged counts captured outer source ports that are not kept (see Report).
 	portsChanged atomic.Int64
-	// threads holds one token per sendmmsg in progress when Config.Threads caps them.
-	threads chan struct{}
 }
 
 // capturedKey names the sender of captured tunnel frames: one per tunnel kind and outer
@@ -187,9 +187,6 @@ func New(cfg Config, captures ...*Capture) (*Replayer, error) {
 		return nil, err
 	}
 	r := &Replayer{cfg: cfg, paced: !cfg.TopSpeed, skipped: map[string]int{}, captured: map[capturedKey]*sender{}}
-	if cfg.Threads > 0 {
-		r.threads = make(chan struct{}, cfg.Threads)
-	}
 	r.senders = make([]*sender, cfg.Sockets)
 	for i := range r.senders {
 		r.senders[i] = &sender{}
@@ -423,14 +420,11 @@ func (r *Replayer) Run(ctx context.Context) (Report, error) {
 	start := time.Now()
 	var wg sync.WaitGroup
 	var interrupted atomic.Bool
-	for _, s := range r.senders {
-		if len(s.slots) == 0 {
-			continue
-		}
+	for _, group := range r.workGroups() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if !s.run(ctx, r, start) {
+			if !r.work(ctx, group, start) {
 				interrupted.Store(true)
 			}
 		}()
@@ -456,6 +450,40 @@ func (r *Replayer) Run(ctx context.Context) (Report, error) {
 		rep.Skipped += v
 	}
 	return rep, nil
+}
+
+// workGroups splits the senders with packets among the sending goroutines: one each
+// without Config.Threads, else Threads groups balanced by packet count (largest first,
+// each to the least loaded group).
+func (r *Replayer) workGroups() [][]*sender {
+	var active []*sender
+	for _, s := range r.senders {
+		if len(s.slots) > 0 {
+			s.start(r)
+			active = append(active, s)
+		}
+	}
+	if r.cfg.Threads == 0 || r.cfg.Threads >= len(active) {
+		groups := make([][]*sender, len(active))
+		for i, s := range active {
+			groups[i] = []*sender{s}
+		}
+		return groups
+	}
+	slices.SortStableFunc(active, func(a, b *sender) int { return len(b.slots) - len(a.slots) })
+	groups := make([][]*sender, r.cfg.Threads)
+	load := make([]int, r.cfg.Threads)
+	for _, s := range active {
+		g := 0
+		for i := range load {
+			if load[i] < load[g] {
+				g = i
+			}
+		}
+		groups[g] = append(groups[g], s)
+		load[g] += len(s.slots)
+	}
+	return groups
 }
 
 // openSockets is the number of sockets a run used.

@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"net"
 	"runtime"
 	"strings"
@@ -138,5 +139,64 @@ func TestSendLoopAllocatesNothing(t *testing.T) {
 	t.Logf("allocations: %d for 200 packets, %d for 5200", short, long)
 	if long > short+100 { // a little slack for runtime background work
 		t.Fatalf("5000 more packets cost %d more allocations (%d vs %d)", long-short, long, short)
+	}
+}
+
+// TestLoopsKeepEachFlowsOrder sends a small capture many times, so that batches span the
+// ends of loops, from one goroutine per socket and from fewer goroutines than sockets:
+// every flow must arrive whole, in the capture's order, loop after loop. Runs of equal
+// sizes are mixed with others, as captures have them.
+func TestLoopsKeepEachFlowsOrder(t *testing.T) {
+	var frames [][]byte
+	for i := 0; i < 30; i++ {
+		size := 300
+		if i%4 == 3 {
+			size = 120 + i // a short one ends a run
+		}
+		payload := bytes.Repeat([]byte{byte(i)}, size)
+		frames = append(frames, frameTCP(t, "10.0.2.1", "10.0.3.1", uint16(41000+i%5), 443, false, true, payload))
+	}
+	const loops = 40
+	for _, threads := range []int{0, 1, 2} {
+		sink := newUDPSink(t)
+		r := newReplayer(t, captureOf(t, frames, func(int) time.Duration { return time.Millisecond }), func(c *Config) {
+			c.Target, c.TopSpeed, c.Loop, c.Batch, c.Threads, c.Sockets = sink.addr(), true, loops, 7, threads, 3
+		})
+		rep, err := r.Run(context.Background())
+		if err != nil || rep.Packets != loops*30 || rep.Errors != 0 {
+			t.Fatalf("threads %d: %v, %s", threads, err, rep)
+		}
+		got := sink.collect(loops * 30)
+		if len(got) != loops*30 {
+			t.Fatalf("threads %d: received %d of %d", threads, len(got), loops*30)
+		}
+		// Each flow's frames, in capture order, repeated once per loop.
+		want := map[uint16][]string{}
+		for _, f := range frames {
+			sport := binary.BigEndian.Uint16(f[14+20:])
+			want[sport] = append(want[sport], string(f))
+		}
+		arrived := map[uint16][]string{}
+		ports := map[uint16]int{}
+		for _, d := range got {
+			f := d.b[8:] // after the VXLAN header
+			sport := binary.BigEndian.Uint16(f[14+20:])
+			if p, ok := ports[sport]; ok && p != d.port {
+				t.Fatalf("threads %d: flow %d arrived from ports %d and %d", threads, sport, p, d.port)
+			}
+			ports[sport] = d.port
+			arrived[sport] = append(arrived[sport], string(f))
+		}
+		for sport, w := range want {
+			a := arrived[sport]
+			if len(a) != loops*len(w) {
+				t.Fatalf("threads %d: flow %d: %d frames arrived, want %d", threads, sport, len(a), loops*len(w))
+			}
+			for i := range a {
+				if a[i] != w[i%len(w)] {
+					t.Fatalf("threads %d: flow %d: frame %d of the run is not the capture's frame %d of the flow", threads, sport, i, i%len(w))
+				}
+			}
+		}
 	}
 }

@@ -2,7 +2,9 @@ package replay
 
 import (
 	"context"
+	"math"
 	"net"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +28,9 @@ type sender struct {
 	w         batchWriter
 	msgs      []ipv4.Message
 	iov       [][]byte
+	// The run's cursor: the next packet (counting across loops), the end (-1: none), and
+	// the loop whose addresses buf holds (UniqueLoops).
+	next, end, addrLoop int64
 }
 
 // sendBuffer is the socket send buffer asked for, so bursts of catch-up batches fit.
@@ -68,71 +73,110 @@ func (s *sender) close() {
 	}
 }
 
-// run sends every loop of the sender's packets on schedule. It returns false when ctx
-// ended the run early.
-func (s *sender) run(ctx context.Context, r *Replayer, start time.Time) bool {
+// start readies the sender's cursor for a run of r.
+func (s *sender) start(r *Replayer) {
+	s.next, s.addrLoop, s.end = 0, 0, -1
+	if r.cfg.Loop > 0 {
+		s.end = int64(r.cfg.Loop) * int64(len(s.slots))
+	}
+}
+
+// finished reports whether the sender has sent (or dropped) every packet of the run.
+func (s *sender) finished() bool { return s.end >= 0 && s.next >= s.end }
+
+// step sends one batch of the sender's packets that are due by now (ns after the start)
+// and reports whether it sent; when none is due yet it returns when the next one is.
+//
+// A batch runs on past the end of a loop into the next one: a small capture sent many
+// times gives each socket only a few packets per loop, and one sendmmsg per loop would
+// cost a syscall for every few datagrams. With UniqueLoops a batch stops at the loop's
+// end instead, since the next loop rewrites the addresses in the same buffer.
+func (s *sender) step(r *Replayer, now int64) (sent bool, due int64) {
+	perLoop := int64(len(s.slots))
+	loop := s.next / perLoop
+	if r.cfg.UniqueLoops && loop != s.addrLoop {
+		for i := range s.slots {
+			shiftAddrs(s.buf, s.slots[i].patch, uint32(loop-s.addrLoop))
+		}
+		s.addrLoop = loop
+	}
+	nb := 0
+	for j := s.next; nb < len(s.msgs) && (s.end < 0 || j < s.end); j++ {
+		jl, sl := j/perLoop, &s.slots[j%perLoop]
+		if jl != loop && r.cfg.UniqueLoops {
+			break
+		}
+		if r.paced && jl*r.loopDur+r.dues[sl.idx] > now {
+			break
+		}
+		s.iov[nb] = s.buf[sl.off : sl.off+sl.n]
+		nb++
+	}
+	if nb == 0 {
+		return false, loop*r.loopDur + r.dues[s.slots[s.next%perLoop].idx]
+	}
+	s.next += int64(s.send(r, nb))
+	return true, 0
+}
+
+// work sends every packet of its senders from one goroutine: a batch of each in turn,
+// sleeping when none has a packet due. It returns false when ctx ended the run early.
+// One goroutine per CPU that round-robins its sockets is cheaper than a goroutine per
+// socket: no hand-offs between goroutines, and the thread stays on its CPU.
+func (r *Replayer) work(ctx context.Context, senders []*sender, start time.Time) bool {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
 	done := ctx.Done()
-	batch := len(s.msgs)
-	for loop := 0; r.cfg.Loop == 0 || loop < r.cfg.Loop; loop++ {
-		if loop > 0 && r.cfg.UniqueLoops {
-			for i := range s.slots {
-				shiftAddrs(s.buf, s.slots[i].patch, 1)
-			}
+	active := slices.Clone(senders)
+	for len(active) > 0 {
+		select {
+		case <-done:
+			return false
+		default:
 		}
-		base := int64(loop) * r.loopDur
-		for i := 0; i < len(s.slots); {
+		var now int64
+		if r.paced {
+			now = int64(time.Since(start))
+		}
+		sent, next := false, int64(math.MaxInt64)
+		for i := 0; i < len(active); {
+			s := active[i]
+			if s.finished() {
+				active = slices.Delete(active, i, i+1)
+				continue
+			}
+			if ok, due := s.step(r, now); ok {
+				sent = true
+			} else {
+				next = min(next, due)
+			}
+			i++
+		}
+		if !sent && len(active) > 0 {
+			timer.Reset(time.Duration(next - now))
 			select {
 			case <-done:
 				return false
-			default:
+			case <-timer.C:
 			}
-			nb := 0
-			if r.paced {
-				now := int64(time.Since(start))
-				for nb < batch && i+nb < len(s.slots) && base+r.dues[s.slots[i+nb].idx] <= now {
-					nb++
-				}
-				if nb == 0 {
-					timer.Reset(time.Duration(base + r.dues[s.slots[i].idx] - now))
-					select {
-					case <-done:
-						return false
-					case <-timer.C:
-					}
-					continue
-				}
-			} else {
-				nb = min(batch, len(s.slots)-i)
-			}
-			i += s.send(r, s.slots[i:i+nb])
 		}
 	}
 	return true
 }
 
-// send writes the slots with one sendmmsg (more if the kernel takes part of them) and
-// returns how many slots were consumed: sent ones, plus one refused datagram per error,
-// which is counted and dropped so that a refusing target cannot stall the run.
-func (s *sender) send(r *Replayer, slots []slot) int {
-	for j, sl := range slots {
-		s.iov[j] = s.buf[sl.off : sl.off+sl.n]
-	}
-	if r.threads != nil {
-		r.threads <- struct{}{}
-	}
-	n, err := s.w.WriteBatch(s.msgs[:len(slots)], 0)
-	if r.threads != nil {
-		<-r.threads
-	}
+// send writes the first nb datagrams of s.iov with one sendmmsg (more if the kernel
+// takes part of them) and returns how many were consumed: sent ones, plus one refused
+// datagram per error, which is counted and dropped so that a refusing target cannot stall
+// the run.
+func (s *sender) send(r *Replayer, nb int) int {
+	n, err := s.w.WriteBatch(s.msgs[:nb], 0)
 	if n < 0 {
 		n = 0
 	}
 	var bytes uint64
-	for _, sl := range slots[:n] {
-		bytes += uint64(sl.n)
+	for _, b := range s.iov[:n] {
+		bytes += uint64(len(b))
 	}
 	r.sentStats.packets.Add(uint64(n))
 	r.sentStats.bytes.Add(bytes)
@@ -140,12 +184,12 @@ func (s *sender) send(r *Replayer, slots []slot) int {
 		msg := err.Error()
 		r.sentStats.lastErr.Store(&msg)
 		r.sentStats.errors.Add(1)
-		if n < len(slots) {
+		if n < nb {
 			n++
 		}
 	}
 	if n == 0 {
-		n = len(slots) // WriteBatch reported neither progress nor error; do not spin
+		n = nb // WriteBatch reported neither progress nor error; do not spin
 		r.sentStats.errors.Add(uint64(n))
 	}
 	return n

@@ -4,16 +4,23 @@
 //
 //	go run ./bench/replay [-pcap testdata/demo.pcap] [-packets 1000000] [-rounds 3]
 //
-// The bench binds a receiver on this host's IPv4 address, port 4789, then writes a capture in which every frame of
-// -pcap is wrapped as Ethernet/IPv4/UDP/VXLAN addressed to that receiver (MAC 0, the
-// receiver's address, a per-flow outer source port as AWS picks it, VNI 1). tcpreplay injects those frames on
-// lo (-K preloads them, --topspeed); loopback hands them to the IP stack, which delivers
-// them to the receiver like any datagram. flowtap replay sends the same capture with
-// --encap captured --topspeed: the same UDP payloads, from the same outer source ports, to
-// the same socket, from one sending thread (--threads 1) as tcpreplay. Both are measured at the sender (its own packets/s: tcpreplay's
-// "Rated", flowtap's report) and at the receiver (datagrams delivered per second between
-// the first and the last one received, and how many of those sent arrived), in alternating
-// rounds; medians are compared. tcpreplay needs root (a packet socket).
+// The bench binds a receiver on this host's IPv4 address, port 4789, then writes a capture
+// in which every frame of -pcap is wrapped as Ethernet/IPv4/UDP/VXLAN addressed to that
+// receiver (MAC 0, the receiver's address, a per-flow outer source port as AWS picks it,
+// VNI 1). tcpreplay injects those frames on lo (-K preloads them, --topspeed); loopback
+// hands them to the IP stack, which delivers them to the receiver like any datagram.
+// `flowtap replay`, built from this tree and run as its own process like tcpreplay, sends
+// the same capture with --encap captured --topspeed: the same UDP payloads, from the same
+// outer source ports, to the same socket, from one sending thread (--threads 1) as
+// tcpreplay. Both are measured at the sender (its own packets/s: tcpreplay's "Rated",
+// flowtap's report) and at the receiver (datagrams delivered per second between the first
+// and the last one received, and how many of those sent arrived), in alternating rounds;
+// medians are compared. tcpreplay needs root (a packet socket).
+//
+// With -pin (the default, on hosts with 2 or more CPUs) the receiver runs on the last CPU
+// and both senders on the others (taskset), so neither sender shares a CPU with the
+// receiver by the scheduler's chance: on loopback the sender's CPU also runs the receive
+// path up to the socket, and a receiver that the scheduler puts beside it halves the rate.
 //
 // Packet rates on a shared machine move with the load of other processes: compare the two
 // figures of one run, not figures of different runs.
@@ -31,6 +38,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"sync/atomic"
@@ -52,6 +60,8 @@ func main() {
 	threads := flag.Int("threads", 1, "flowtap replay --threads (tcpreplay sends from one thread)")
 	rounds := flag.Int("rounds", 3, "alternating runs of each; medians are compared")
 	tcpreplay := flag.String("tcpreplay", "tcpreplay", "tcpreplay binary")
+	flowtap := flag.String("flowtap", "", "flowtap binary (default: built from this tree; run from the repository root)")
+	pin := flag.Bool("pin", true, "receiver on the last CPU, senders on the others (needs taskset and 2 or more CPUs)")
 	receive := flag.Bool("receive", false, "internal: be the receiving process")
 	flag.Parse()
 	if *receive {
@@ -61,7 +71,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*pcap, *packets, *batch, *threads, *rounds, *tcpreplay); err != nil {
+	if err := run(*pcap, *packets, *batch, *threads, *rounds, *tcpreplay, *flowtap, *pin); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/replay:", err)
 		os.Exit(1)
 	}
@@ -157,12 +167,12 @@ type remoteReceiver struct {
 	out  *bufio.Scanner
 }
 
-func startReceiver() (*remoteReceiver, error) {
+func startReceiver(cpus *cpuSplit) (*remoteReceiver, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, "-receive")
+	cmd := cpus.receiver(self, "-receive")
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -230,21 +240,29 @@ func (r *receiver) settle() (count uint64, rate float64) {
 	return count, rate
 }
 
-func run(pcap string, packets, batch, threads, rounds int, tcpreplayBin string) error {
+func run(pcap string, packets, batch, threads, rounds int, tcpreplayBin, flowtapBin string, pin bool) error {
 	inner, err := replay.ReadFile(pcap)
 	if err != nil {
 		return err
 	}
-	recv, err := startReceiver()
-	if err != nil {
-		return err
-	}
-	defer recv.stop()
+	cpus := splitCPUs(pin)
+	fmt.Println(cpus)
 	dir, err := os.MkdirTemp("", "bench-replay-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	if flowtapBin == "" {
+		flowtapBin = filepath.Join(dir, "flowtap")
+		if out, err := exec.Command("go", "build", "-o", flowtapBin, "./cmd/flowtap").CombinedOutput(); err != nil {
+			return fmt.Errorf("go build ./cmd/flowtap (run from the repository root, or give -flowtap): %v\n%s", err, out)
+		}
+	}
+	recv, err := startReceiver(cpus)
+	if err != nil {
+		return err
+	}
+	defer recv.stop()
 	encapPath := filepath.Join(dir, "target.pcap")
 	flows, err := writeEncapsulated(encapPath, inner, recv.addr)
 	if err != nil {
@@ -264,22 +282,22 @@ func run(pcap string, packets, batch, threads, rounds int, tcpreplayBin string) 
 		if err := recv.reset(); err != nil {
 			return err
 		}
-		rep, err := runFlowtap(capt, recv.addr.String(), loops, batch, threads)
+		rep, out, err := runFlowtap(cpus, flowtapBin, encapPath, recv.addr.String(), loops, batch, threads)
 		if err != nil {
-			return err
+			return fmt.Errorf("flowtap replay: %v\n%s", err, out)
 		}
 		got, rate, err := recv.settle()
 		if err != nil {
 			return err
 		}
-		fmt.Printf("  flowtap replay --encap captured --topspeed --batch %d --threads %d: sender %.0f pps (%d errors, %d ports not kept, %d sockets); receiver %.0f delivered/s, %d of %d (%.1f%%)\n",
-			batch, threads, rep.PPS(), rep.Errors, rep.PortsChanged, rep.Sockets, rate, got, rep.Packets, 100*float64(got)/float64(max(rep.Packets, 1)))
-		oursSent, oursDelivered = append(oursSent, rep.PPS()), append(oursDelivered, rate)
+		fmt.Printf("  flowtap replay --encap captured --topspeed --batch %d --threads %d: sender %.0f pps (%d errors); receiver %.0f delivered/s, %d of %d (%.1f%%)\n",
+			batch, threads, rep.pps, rep.errors, rate, got, rep.packets, 100*float64(got)/float64(max(rep.packets, 1)))
+		oursSent, oursDelivered = append(oursSent, rep.pps), append(oursDelivered, rate)
 
 		if err := recv.reset(); err != nil {
 			return err
 		}
-		pps, sent, out, err := runTcpreplay(tcpreplayBin, encapPath, loops)
+		pps, sent, out, err := runTcpreplay(cpus, tcpreplayBin, encapPath, loops)
 		if err != nil {
 			fmt.Printf("  tcpreplay: not measured: %v\n%s", err, out)
 			continue
@@ -347,16 +365,68 @@ func median(v []float64) float64 {
 	return s[len(s)/2]
 }
 
-func runFlowtap(c *replay.Capture, target string, loops, batch, threads int) (replay.Report, error) {
-	cfg := replay.DefaultConfig()
-	cfg.Target, cfg.TopSpeed, cfg.Loop, cfg.Batch, cfg.Encap, cfg.Threads = target, true, loops, batch, replay.EncapCaptured, threads
-	r, err := replay.New(cfg, c)
-	if err != nil {
-		return replay.Report{}, err
-	}
+// flowtapReport is what the bench reads from `flowtap replay`'s final report line.
+type flowtapReport struct {
+	packets, errors uint64
+	pps             float64
+}
+
+var flowtapLine = regexp.MustCompile(`replay: ([0-9]+) packets, .*: ([0-9.]+) pps, [0-9.]+ Mbps, ([0-9]+) errors`)
+
+func runFlowtap(cpus *cpuSplit, bin, pcap, target string, loops, batch, threads int) (flowtapReport, []byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	return r.Run(ctx)
+	out, err := cpus.sender(ctx, bin, "replay", "--target", target, "--encap", replay.EncapCaptured, "--topspeed",
+		"--loop", strconv.Itoa(loops), "--batch", strconv.Itoa(batch), "--threads", strconv.Itoa(threads), pcap).CombinedOutput()
+	if err != nil {
+		return flowtapReport{}, out, err
+	}
+	m := flowtapLine.FindSubmatch(out)
+	if m == nil {
+		return flowtapReport{}, out, fmt.Errorf("no report line in its output")
+	}
+	var rep flowtapReport
+	rep.packets, _ = strconv.ParseUint(string(m[1]), 10, 64)
+	rep.pps, _ = strconv.ParseFloat(string(m[2]), 64)
+	rep.errors, _ = strconv.ParseUint(string(m[3]), 10, 64)
+	return rep, out, nil
+}
+
+// cpuSplit places the receiver on one CPU and the senders on the others, with taskset;
+// a nil *cpuSplit places nothing.
+type cpuSplit struct {
+	taskset          string
+	receive, senders string // CPU lists
+}
+
+func splitCPUs(pin bool) *cpuSplit {
+	n := runtime.NumCPU()
+	path, err := exec.LookPath("taskset")
+	if !pin || n < 2 || err != nil {
+		return nil
+	}
+	return &cpuSplit{taskset: path, receive: strconv.Itoa(n - 1), senders: fmt.Sprintf("0-%d", n-2)}
+}
+
+func (c *cpuSplit) String() string {
+	if c == nil {
+		return "CPUs: not pinned"
+	}
+	return fmt.Sprintf("CPUs: receiver on %s, senders on %s", c.receive, c.senders)
+}
+
+func (c *cpuSplit) receiver(bin string, args ...string) *exec.Cmd {
+	if c == nil {
+		return exec.Command(bin, args...)
+	}
+	return exec.Command(c.taskset, append([]string{"-c", c.receive, bin}, args...)...)
+}
+
+func (c *cpuSplit) sender(ctx context.Context, bin string, args ...string) *exec.Cmd {
+	if c == nil {
+		return exec.CommandContext(ctx, bin, args...)
+	}
+	return exec.CommandContext(ctx, c.taskset, append([]string{"-c", c.senders, bin}, args...)...)
 }
 
 var (
@@ -364,14 +434,14 @@ var (
 	actualSent = regexp.MustCompile(`Actual: ([0-9]+) packets`)
 )
 
-func runTcpreplay(bin, pcap string, loops int) (pps float64, sent uint64, out []byte, err error) {
+func runTcpreplay(cpus *cpuSplit, bin, pcap string, loops int) (pps float64, sent uint64, out []byte, err error) {
 	path, err := exec.LookPath(bin)
 	if err != nil {
 		return 0, 0, nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	out, err = exec.CommandContext(ctx, path, "--topspeed", "-K", "--loop="+strconv.Itoa(loops), "-i", "lo", pcap).CombinedOutput()
+	out, err = cpus.sender(ctx, path, "--topspeed", "-K", "--loop="+strconv.Itoa(loops), "-i", "lo", pcap).CombinedOutput()
 	if err != nil {
 		return 0, 0, out, err
 	}
