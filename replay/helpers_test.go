@@ -115,9 +115,24 @@ type datagram struct {
 
 func newUDPSink(t testing.TB) *udpSink {
 	t.Helper()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	s := newUDPSinkOn(t, "udp4")
+	if s == nil {
+		t.Fatal("cannot listen on 127.0.0.1")
+	}
+	return s
+}
+
+// newUDPSinkOn listens on the loopback address of network (udp4 or udp6); nil when the
+// host has none.
+func newUDPSinkOn(t testing.TB, network string) *udpSink {
+	t.Helper()
+	ip := net.IPv4(127, 0, 0, 1)
+	if network == "udp6" {
+		ip = net.IPv6loopback
+	}
+	c, err := net.ListenUDP(network, &net.UDPAddr{IP: ip})
 	if err != nil {
-		t.Fatal(err)
+		return nil
 	}
 	_ = c.SetReadBuffer(8 << 20)
 	s := &udpSink{conn: c, got: make(chan datagram, 1<<16)}

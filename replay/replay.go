@@ -42,6 +42,10 @@ type Config struct {
 	Sockets int `yaml:"sockets"`
 	// Batch is the number of packets per sendmmsg call.
 	Batch int `yaml:"batch"`
+	// NoGSO sends every datagram on its own. By default (on Linux) a socket's runs of
+	// equal-size datagrams in a batch go as one UDP GSO message each, which the kernel
+	// cuts up again: the receiver gets the same datagrams, in the same order.
+	NoGSO bool `yaml:"no-gso"`
 	// Threads is how many goroutines send, each taking its turn over a fixed share of the
 	// sockets (0: one per socket). On the receiver's own host, 1 leaves the other CPUs to
 	// the receiver, as a single-threaded sender like tcpreplay does.
@@ -320,13 +324,16 @@ func (r *Replayer) Due(k int) time.Duration {
 
 // Report is the outcome of a run.
 type Report struct {
-	Packets  uint64        // datagrams sent
-	Bytes    uint64        // UDP payload bytes sent (VXLAN header + inner frame)
-	Errors   uint64        // datagrams the kernel refused
-	LastErr  string        // the last send error, if any
-	Skipped  int           // capture records not sent (see SkippedBy)
-	Duration time.Duration // from the first send to the last
-	Sockets  int
+	Packets uint64 // datagrams sent
+	Bytes   uint64 // UDP payload bytes sent (VXLAN header + inner frame)
+	Errors  uint64 // datagrams the kernel refused
+	// GSODatagrams counts the datagrams sent inside UDP GSO messages (runs of equal size
+	// that the kernel cut up); the others went one per message.
+	GSODatagrams uint64
+	LastErr      string        // the last send error, if any
+	Skipped      int           // capture records not sent (see SkippedBy)
+	Duration     time.Duration // from the first send to the last
+	Sockets      int
 	// PortsChanged counts the captured outer source ports (flows of tunnel frames sent as
 	// captured) that could not be kept: the port was in use, not bindable, or beyond
 	// MaxCapturedPorts; those flows left from another port.
@@ -360,6 +367,9 @@ func (r Report) String() string {
 	if r.LastErr != "" {
 		fmt.Fprintf(&b, " (last: %s)", r.LastErr)
 	}
+	if r.GSODatagrams > 0 {
+		fmt.Fprintf(&b, "; %d datagrams in UDP GSO runs", r.GSODatagrams)
+	}
 	if r.Skipped > 0 {
 		c := Capture{Skipped: r.SkippedBy}
 		fmt.Fprintf(&b, "; %d records skipped (%s)", r.Skipped, c.SkippedString())
@@ -376,6 +386,7 @@ func (r Report) String() string {
 // stats are the counters the senders update once per batch.
 type stats struct {
 	packets, bytes, errors atomic.Uint64
+	gso                    atomic.Uint64 // datagrams sent in UDP GSO messages
 	lastErr                atomic.Pointer[string]
 }
 
@@ -405,7 +416,7 @@ func (r *Replayer) Run(ctx context.Context) (Report, error) {
 		if len(s.slots) == 0 {
 			continue
 		}
-		if err := s.open(to, r.cfg.Batch, &r.portsChanged); err != nil {
+		if err := s.open(to, r.cfg.Batch, !r.cfg.NoGSO, &r.portsChanged); err != nil {
 			for _, o := range r.senders[:i] {
 				o.close()
 			}
@@ -437,6 +448,7 @@ func (r *Replayer) Run(ctx context.Context) (Report, error) {
 		Packets:      r.sentStats.packets.Load(),
 		Bytes:        r.sentStats.bytes.Load(),
 		Errors:       r.sentStats.errors.Load(),
+		GSODatagrams: r.sentStats.gso.Load(),
 		Duration:     elapsed,
 		Sockets:      r.openSockets(),
 		PortsChanged: int(r.portsChanged.Load()),

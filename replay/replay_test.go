@@ -143,9 +143,10 @@ func TestSendLoopAllocatesNothing(t *testing.T) {
 }
 
 // TestLoopsKeepEachFlowsOrder sends a small capture many times, so that batches span the
-// ends of loops, from one goroutine per socket and from fewer goroutines than sockets:
-// every flow must arrive whole, in the capture's order, loop after loop. Runs of equal
-// sizes are mixed with others, as captures have them.
+// ends of loops, from one goroutine per socket and from fewer goroutines than sockets,
+// with and without UDP GSO, over IPv4 and IPv6: every flow must arrive whole, in the
+// capture's order, loop after loop. Runs of equal sizes are mixed with others, as
+// captures have them.
 func TestLoopsKeepEachFlowsOrder(t *testing.T) {
 	var frames [][]byte
 	for i := 0; i < 30; i++ {
@@ -157,14 +158,29 @@ func TestLoopsKeepEachFlowsOrder(t *testing.T) {
 		frames = append(frames, frameTCP(t, "10.0.2.1", "10.0.3.1", uint16(41000+i%5), 443, false, true, payload))
 	}
 	const loops = 40
-	for _, threads := range []int{0, 1, 2} {
-		sink := newUDPSink(t)
+	type run struct {
+		threads int
+		noGSO   bool
+		network string
+	}
+	runs := []run{{0, false, "udp4"}, {1, false, "udp4"}, {2, false, "udp4"}, {1, true, "udp4"}, {1, false, "udp6"}}
+	for _, rn := range runs {
+		threads := rn.threads
+		sink := newUDPSinkOn(t, rn.network)
+		if sink == nil {
+			t.Logf("no %s loopback here; skipped that run", rn.network)
+			continue
+		}
 		r := newReplayer(t, captureOf(t, frames, func(int) time.Duration { return time.Millisecond }), func(c *Config) {
 			c.Target, c.TopSpeed, c.Loop, c.Batch, c.Threads, c.Sockets = sink.addr(), true, loops, 7, threads, 3
+			c.NoGSO = rn.noGSO
 		})
 		rep, err := r.Run(context.Background())
 		if err != nil || rep.Packets != loops*30 || rep.Errors != 0 {
-			t.Fatalf("threads %d: %v, %s", threads, err, rep)
+			t.Fatalf("%+v: %v, %s", rn, err, rep)
+		}
+		if wantGSO := runtime.GOOS == "linux" && !rn.noGSO; (rep.GSODatagrams > 0) != wantGSO {
+			t.Fatalf("%+v: %d datagrams went in GSO runs; want some: %v", rn, rep.GSODatagrams, wantGSO)
 		}
 		got := sink.collect(loops * 30)
 		if len(got) != loops*30 {

@@ -27,7 +27,12 @@ type sender struct {
 	conn      *net.UDPConn
 	w         batchWriter
 	msgs      []ipv4.Message
-	iov       [][]byte
+	iov       [][]byte // the batch's datagrams, in order
+	// gso is the largest datagram that may go in a UDP GSO message (0: GSO off); control
+	// and segs are each message's UDP_SEGMENT control and datagram count.
+	gso     int
+	control [][]byte
+	segs    []int
 	// The run's cursor: the next packet (counting across loops), the end (-1: none), and
 	// the loop whose addresses buf holds (UniqueLoops).
 	next, end, addrLoop int64
@@ -36,7 +41,7 @@ type sender struct {
 // sendBuffer is the socket send buffer asked for, so bursts of catch-up batches fit.
 const sendBuffer = 4 << 20
 
-func (s *sender) open(raddr *net.UDPAddr, batch int, portsChanged *atomic.Int64) error {
+func (s *sender) open(raddr *net.UDPAddr, batch int, gso bool, portsChanged *atomic.Int64) error {
 	var c *net.UDPConn
 	var err error
 	if s.localPort != 0 {
@@ -53,15 +58,24 @@ func (s *sender) open(raddr *net.UDPAddr, batch int, portsChanged *atomic.Int64)
 	}
 	_ = c.SetWriteBuffer(sendBuffer) // best effort: the kernel caps it at wmem_max
 	s.conn = c
-	if raddr.IP.To4() != nil {
+	v4 := raddr.IP.To4() != nil
+	if v4 {
 		s.w = ipv4.NewPacketConn(c)
 	} else {
 		s.w = ipv6.NewPacketConn(c)
 	}
 	s.msgs = make([]ipv4.Message, batch)
 	s.iov = make([][]byte, batch)
-	for i := range s.msgs {
-		s.msgs[i].Buffers = s.iov[i : i+1]
+	s.segs = make([]int, batch)
+	s.gso = 0
+	if gso {
+		s.gso = gsoSegmentLimit(c, !v4)
+	}
+	if s.gso > 0 {
+		s.control = make([][]byte, batch)
+		for i := range s.control {
+			s.control[i] = newGSOControl()
+		}
 	}
 	return nil
 }
@@ -165,32 +179,89 @@ func (r *Replayer) work(ctx context.Context, senders []*sender, start time.Time)
 	return true
 }
 
-// send writes the first nb datagrams of s.iov with one sendmmsg (more if the kernel
-// takes part of them) and returns how many were consumed: sent ones, plus one refused
-// datagram per error, which is counted and dropped so that a refusing target cannot stall
-// the run.
+// send writes the first nb datagrams of s.iov with one sendmmsg and returns how many
+// were consumed: those sent, plus those of one refused message per error, which are
+// counted and dropped so that a refusing target cannot stall the run. A GSO message that
+// the kernel declines (no checksum offload on the path, an old kernel) turns GSO off for
+// the socket, and its datagrams go again, one by one, in the next batch.
 func (s *sender) send(r *Replayer, nb int) int {
-	n, err := s.w.WriteBatch(s.msgs[:nb], 0)
-	if n < 0 {
-		n = 0
+	nm := s.pack(nb)
+	n, err := s.w.WriteBatch(s.msgs[:nm], 0)
+	n = max(n, 0)
+	sent := 0
+	for _, k := range s.segs[:n] {
+		sent += k
 	}
 	var bytes uint64
-	for _, b := range s.iov[:n] {
+	for _, b := range s.iov[:sent] {
 		bytes += uint64(len(b))
 	}
-	r.sentStats.packets.Add(uint64(n))
+	r.sentStats.packets.Add(uint64(sent))
 	r.sentStats.bytes.Add(bytes)
+	if sent > n {
+		r.sentStats.gso.Add(uint64(sent - s.singles(n)))
+	}
 	if err != nil {
+		if n < nm && s.segs[n] > 1 && gsoRefused(err) {
+			s.gso = 0
+			return sent
+		}
 		msg := err.Error()
 		r.sentStats.lastErr.Store(&msg)
-		r.sentStats.errors.Add(1)
-		if n < nb {
-			n++
+		dropped := 1
+		if n < nm {
+			dropped = s.segs[n]
+			sent += dropped
+		}
+		r.sentStats.errors.Add(uint64(dropped))
+	}
+	if sent == 0 && err == nil {
+		sent = nb // WriteBatch reported neither progress nor error; do not spin
+		r.sentStats.errors.Add(uint64(nb))
+	}
+	return sent
+}
+
+// singles is how many of the first n messages carry one datagram.
+func (s *sender) singles(n int) int {
+	k := 0
+	for _, c := range s.segs[:n] {
+		if c == 1 {
+			k++
 		}
 	}
-	if n == 0 {
-		n = nb // WriteBatch reported neither progress nor error; do not spin
-		r.sentStats.errors.Add(uint64(n))
+	return k
+}
+
+// pack lays the first nb datagrams of s.iov out as messages and returns their number:
+// each datagram on its own, or, with GSO, a run of equal sizes (its last may be shorter)
+// as one message that the kernel cuts into those datagrams again. A run crosses the IP
+// output path and, on the same host, the input path once instead of once per datagram.
+func (s *sender) pack(nb int) int {
+	m := 0
+	for i := 0; i < nb; m++ {
+		size, j := len(s.iov[i]), i+1
+		if size <= s.gso {
+			for total := size; j < nb && j-i < gsoMaxSegments; j++ {
+				n := len(s.iov[j])
+				if n > size || total+n > maxPayload {
+					break
+				}
+				total += n
+				if n < size {
+					j++
+					break
+				}
+			}
+		}
+		s.msgs[m].Buffers = s.iov[i:j]
+		s.segs[m] = j - i
+		s.msgs[m].OOB = nil
+		if j-i > 1 {
+			setGSOSize(s.control[m], size)
+			s.msgs[m].OOB = s.control[m]
+		}
+		i = j
 	}
-	return n
+	return m
 }

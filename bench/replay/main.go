@@ -17,6 +17,10 @@
 // and the last one received, and how many of those sent arrived), in alternating rounds;
 // medians are compared. tcpreplay needs root (a packet socket).
 //
+// flowtap replay sends a socket's runs of equal-size datagrams as UDP GSO messages, which
+// the kernel cuts up again before the receiving socket (the receiver gets the same
+// datagrams in the same order); -gso=false measures it sending one datagram per message.
+//
 // With -pin (the default, on hosts with 2 or more CPUs) the receiver runs on the last CPU
 // and both senders on the others (taskset), so neither sender shares a CPU with the
 // receiver by the scheduler's chance: on loopback the sender's CPU also runs the receive
@@ -61,6 +65,7 @@ func main() {
 	rounds := flag.Int("rounds", 3, "alternating runs of each; medians are compared")
 	tcpreplay := flag.String("tcpreplay", "tcpreplay", "tcpreplay binary")
 	flowtap := flag.String("flowtap", "", "flowtap binary (default: built from this tree; run from the repository root)")
+	gso := flag.Bool("gso", true, "let flowtap replay send runs of equal-size datagrams as UDP GSO messages (false: --no-gso)")
 	pin := flag.Bool("pin", true, "receiver on the last CPU, senders on the others (needs taskset and 2 or more CPUs)")
 	receive := flag.Bool("receive", false, "internal: be the receiving process")
 	flag.Parse()
@@ -71,7 +76,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*pcap, *packets, *batch, *threads, *rounds, *tcpreplay, *flowtap, *pin); err != nil {
+	if err := run(*pcap, *packets, *batch, *threads, *rounds, *tcpreplay, *flowtap, *gso, *pin); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/replay:", err)
 		os.Exit(1)
 	}
@@ -240,7 +245,7 @@ func (r *receiver) settle() (count uint64, rate float64) {
 	return count, rate
 }
 
-func run(pcap string, packets, batch, threads, rounds int, tcpreplayBin, flowtapBin string, pin bool) error {
+func run(pcap string, packets, batch, threads, rounds int, tcpreplayBin, flowtapBin string, gso, pin bool) error {
 	inner, err := replay.ReadFile(pcap)
 	if err != nil {
 		return err
@@ -282,7 +287,7 @@ func run(pcap string, packets, batch, threads, rounds int, tcpreplayBin, flowtap
 		if err := recv.reset(); err != nil {
 			return err
 		}
-		rep, out, err := runFlowtap(cpus, flowtapBin, encapPath, recv.addr.String(), loops, batch, threads)
+		rep, out, err := runFlowtap(cpus, flowtapBin, encapPath, recv.addr.String(), loops, batch, threads, gso)
 		if err != nil {
 			return fmt.Errorf("flowtap replay: %v\n%s", err, out)
 		}
@@ -290,8 +295,8 @@ func run(pcap string, packets, batch, threads, rounds int, tcpreplayBin, flowtap
 		if err != nil {
 			return err
 		}
-		fmt.Printf("  flowtap replay --encap captured --topspeed --batch %d --threads %d: sender %.0f pps (%d errors); receiver %.0f delivered/s, %d of %d (%.1f%%)\n",
-			batch, threads, rep.pps, rep.errors, rate, got, rep.packets, 100*float64(got)/float64(max(rep.packets, 1)))
+		fmt.Printf("  flowtap replay --encap captured --topspeed --batch %d --threads %d%s: sender %.0f pps (%d errors, %d datagrams in GSO runs); receiver %.0f delivered/s, %d of %d (%.1f%%)\n",
+			batch, threads, map[bool]string{false: " --no-gso"}[gso], rep.pps, rep.errors, rep.gso, rate, got, rep.packets, 100*float64(got)/float64(max(rep.packets, 1)))
 		oursSent, oursDelivered = append(oursSent, rep.pps), append(oursDelivered, rate)
 
 		if err := recv.reset(); err != nil {
@@ -367,17 +372,24 @@ func median(v []float64) float64 {
 
 // flowtapReport is what the bench reads from `flowtap replay`'s final report line.
 type flowtapReport struct {
-	packets, errors uint64
-	pps             float64
+	packets, errors, gso uint64
+	pps                  float64
 }
 
-var flowtapLine = regexp.MustCompile(`replay: ([0-9]+) packets, .*: ([0-9.]+) pps, [0-9.]+ Mbps, ([0-9]+) errors`)
+var (
+	flowtapLine = regexp.MustCompile(`replay: ([0-9]+) packets, .*: ([0-9.]+) pps, [0-9.]+ Mbps, ([0-9]+) errors`)
+	flowtapGSO  = regexp.MustCompile(`; ([0-9]+) datagrams in UDP GSO runs`)
+)
 
-func runFlowtap(cpus *cpuSplit, bin, pcap, target string, loops, batch, threads int) (flowtapReport, []byte, error) {
+func runFlowtap(cpus *cpuSplit, bin, pcap, target string, loops, batch, threads int, gso bool) (flowtapReport, []byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	out, err := cpus.sender(ctx, bin, "replay", "--target", target, "--encap", replay.EncapCaptured, "--topspeed",
-		"--loop", strconv.Itoa(loops), "--batch", strconv.Itoa(batch), "--threads", strconv.Itoa(threads), pcap).CombinedOutput()
+	args := []string{"replay", "--target", target, "--encap", replay.EncapCaptured, "--topspeed",
+		"--loop", strconv.Itoa(loops), "--batch", strconv.Itoa(batch), "--threads", strconv.Itoa(threads), pcap}
+	if !gso {
+		args = append(args, "--no-gso")
+	}
+	out, err := cpus.sender(ctx, bin, args...).CombinedOutput()
 	if err != nil {
 		return flowtapReport{}, out, err
 	}
@@ -389,6 +401,9 @@ func runFlowtap(cpus *cpuSplit, bin, pcap, target string, loops, batch, threads 
 	rep.packets, _ = strconv.ParseUint(string(m[1]), 10, 64)
 	rep.pps, _ = strconv.ParseFloat(string(m[2]), 64)
 	rep.errors, _ = strconv.ParseUint(string(m[3]), 10, 64)
+	if g := flowtapGSO.FindSubmatch(out); g != nil {
+		rep.gso, _ = strconv.ParseUint(string(g[1]), 10, 64)
+	}
 	return rep, out, nil
 }
 

@@ -97,6 +97,7 @@ pps, Mbps, errors) always goes to stderr.`,
 	f.IntVar(&cfg.PacketLength, "packet-length", 0, "cut each frame to this many bytes after the VXLAN header, like a session's PacketLength (1–8500; 0 = whole frames)")
 	f.IntVar(&cfg.Sockets, "sockets", cfg.Sockets, "number of UDP sockets (outer source ports) that wrapped frames are spread over, by flow")
 	f.IntVar(&cfg.Batch, "batch", cfg.Batch, "packets per sendmmsg system call")
+	f.BoolVar(&cfg.NoGSO, "no-gso", false, "send every datagram on its own, not runs of equal-size datagrams as one UDP GSO message that the kernel cuts up (Linux)")
 	f.IntVar(&cfg.Threads, "threads", 0, "send from this many threads, each over a share of the sockets (0 = one per socket); 1 on the receiver's own host leaves it the other CPUs")
 	f.StringVar(&cfg.Encap, "encap", cfg.Encap, "frames already VXLAN (UDP 4789) or GENEVE (6081): auto = send those as captured and wrap the rest, wrap = wrap every frame, captured = send only those")
 	f.StringVar(&cfg.GENEVETarget, "geneve-target", "", "where captured GENEVE frames go, HOST:PORT (default: --target's host, port 6081)")
