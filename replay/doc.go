@@ -12,9 +12,11 @@
 // timing, or top speed, any number of loops, and returns a Report.
 //
 // Budget: the send loop allocates nothing and copies nothing per packet; its cost is the
-// sendmmsg system call amortized over a batch (BenchmarkReplayLoopback; bench/replay
-// compares it with tcpreplay sending the same pre-encapsulated capture to the same socket). The whole capture is held in memory, as with
-// tcpreplay --preload-pcap.
+// sendmmsg system call amortized over a batch, and on Linux the kernel's UDP path
+// amortized over a run of equal-size datagrams sent as one UDP GSO message
+// (BenchmarkReplayLoopback; bench/replay compares it with tcpreplay sending the same
+// pre-encapsulated capture to the same socket). The whole capture is held in memory, as
+// with tcpreplay --preload-pcap.
 package replay
 
 //go:generate go run ./internal/mkdemo -o ../testdata/demo.pcap

@@ -44,6 +44,13 @@ capture's own timing is kept (--speed 1).
 Sockets: each inner flow is sent from one of --sockets UDP sockets, chosen by a hash of its
 5-tuple, so one flow keeps one outer source port and flows spread over the sockets.
 
+Sending: each socket sends --batch datagrams per sendmmsg call, and a batch runs on across
+loops. On Linux, a batch's runs of equal-size datagrams go as one UDP GSO message each,
+which the kernel cuts up again before the wire (or the local receiving socket): the target
+gets the same datagrams in the same order, for much less CPU per datagram (--no-gso turns
+it off). --threads N sends from N goroutines, each over a share of the sockets; on the
+target's own host, --threads 1 leaves the other CPUs to the receiver.
+
 A progress bar is drawn on stderr when it is a terminal; the final report (packets, bytes,
 pps, Mbps, errors) always goes to stderr.`,
 		Example: `  flowtap up &
