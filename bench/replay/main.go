@@ -26,6 +26,11 @@
 // receiver by the scheduler's chance: on loopback the sender's CPU also runs the receive
 // path up to the socket, and a receiver that the scheduler puts beside it halves the rate.
 //
+// First, both send two loops of the capture to a socket of the bench's own, which checks
+// that they deliver the same datagrams, in the same order per outer source port;
+// -record-golden keeps tcpreplay's answer in testdata, where make test compares flowtap
+// replay with it.
+//
 // Packet rates on a shared machine move with the load of other processes: compare the two
 // figures of one run, not figures of different runs.
 package main
@@ -67,6 +72,8 @@ func main() {
 	flowtap := flag.String("flowtap", "", "flowtap binary (default: built from this tree; run from the repository root)")
 	gso := flag.Bool("gso", true, "let flowtap replay send runs of equal-size datagrams as UDP GSO messages (false: --no-gso)")
 	pin := flag.Bool("pin", true, "receiver on the last CPU, senders on the others (needs taskset and 2 or more CPUs)")
+	golden := flag.String("golden", "bench/replay/testdata/tcpreplay-demo.golden", "with -record-golden: where tcpreplay's arrivals are written")
+	record := flag.Bool("record-golden", false, "write what tcpreplay delivered (2 loops of -pcap) to -golden, for make test")
 	receive := flag.Bool("receive", false, "internal: be the receiving process")
 	flag.Parse()
 	if *receive {
@@ -76,7 +83,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*pcap, *packets, *batch, *threads, *rounds, *tcpreplay, *flowtap, *gso, *pin); err != nil {
+	if err := run(*pcap, *packets, *batch, *threads, *rounds, *tcpreplay, *flowtap, *gso, *pin, *golden, *record); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/replay:", err)
 		os.Exit(1)
 	}
@@ -96,18 +103,9 @@ type receiver struct {
 // from one of its own addresses (martian source) without a counter, so the frames come
 // from a TEST-NET-2 address to a local, non-loopback one.
 func newReceiver() (*receiver, error) {
-	ifs, err := net.InterfaceAddrs()
+	ip, err := hostIPv4()
 	if err != nil {
 		return nil, err
-	}
-	var ip net.IP
-	for _, a := range ifs {
-		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && ip == nil {
-			ip = n.IP.To4()
-		}
-	}
-	if ip == nil {
-		return nil, fmt.Errorf("no non-loopback IPv4 address on this host to receive on")
 	}
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: 4789})
 	if err != nil {
@@ -117,6 +115,20 @@ func newReceiver() (*receiver, error) {
 	r := &receiver{conn: c}
 	go r.drain()
 	return r, nil
+}
+
+// hostIPv4 is this host's first non-loopback IPv4 address.
+func hostIPv4() (net.IP, error) {
+	ifs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range ifs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() {
+			return n.IP.To4(), nil
+		}
+	}
+	return nil, fmt.Errorf("no non-loopback IPv4 address on this host to receive on")
 }
 
 func (r *receiver) drain() {
@@ -245,7 +257,7 @@ func (r *receiver) settle() (count uint64, rate float64) {
 	return count, rate
 }
 
-func run(pcap string, packets, batch, threads, rounds int, tcpreplayBin, flowtapBin string, gso, pin bool) error {
+func run(pcap string, packets, batch, threads, rounds int, tcpreplayBin, flowtapBin string, gso, pin bool, golden string, record bool) error {
 	inner, err := replay.ReadFile(pcap)
 	if err != nil {
 		return err
@@ -261,6 +273,15 @@ func run(pcap string, packets, batch, threads, rounds int, tcpreplayBin, flowtap
 		flowtapBin = filepath.Join(dir, "flowtap")
 		if out, err := exec.Command("go", "build", "-o", flowtapBin, "./cmd/flowtap").CombinedOutput(); err != nil {
 			return fmt.Errorf("go build ./cmd/flowtap (run from the repository root, or give -flowtap): %v\n%s", err, out)
+		}
+	}
+	if _, err := exec.LookPath(tcpreplayBin); err == nil {
+		ip, err := hostIPv4()
+		if err != nil {
+			return err
+		}
+		if err := sameAsTcpreplay(cpus, tcpreplayBin, flowtapBin, gso, ip, dir, pcap, golden, record); err != nil {
+			return err
 		}
 	}
 	recv, err := startReceiver(cpus)
