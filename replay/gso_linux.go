@@ -41,12 +41,9 @@ func gsoSegmentLimit(c *net.UDPConn, v6 bool) int {
 	return mtu - hdr
 }
 
-// gsoControlLen is the size of one UDP_SEGMENT control message.
-var gsoControlLen = unix.CmsgSpace(2)
-
 // newGSOControl returns a UDP_SEGMENT control message; setGSOSize fills in its size.
 func newGSOControl() []byte {
-	b := make([]byte, gsoControlLen)
+	b := make([]byte, unix.CmsgSpace(2))
 	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
 	h.Level, h.Type = unix.SOL_UDP, unix.UDP_SEGMENT
 	h.SetLen(unix.CmsgLen(2))

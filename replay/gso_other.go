@@ -10,8 +10,6 @@ const gsoMaxSegments = 1
 
 func gsoSegmentLimit(*net.UDPConn, bool) int { return 0 }
 
-var gsoControlLen = 0
-
 func newGSOControl() []byte { return nil }
 
 func setGSOSize([]byte, int) {}
