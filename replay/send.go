@@ -135,8 +135,9 @@ func (s *sender) step(r *Replayer, now int64) (sent bool, due int64) {
 
 // work sends every packet of its senders from one goroutine: a batch of each in turn,
 // sleeping when none has a packet due. It returns false when ctx ended the run early.
-// One goroutine per CPU that round-robins its sockets is cheaper than a goroutine per
-// socket: no hand-offs between goroutines, and the thread stays on its CPU.
+// With Config.Threads, a few goroutines that each take turns over many sockets are
+// cheaper than a goroutine per socket: no hand-offs between goroutines, and each thread
+// stays on its CPU.
 func (r *Replayer) work(ctx context.Context, senders []*sender, start time.Time) bool {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -188,9 +189,12 @@ func (s *sender) send(r *Replayer, nb int) int {
 	nm := s.pack(nb)
 	n, err := s.w.WriteBatch(s.msgs[:nm], 0)
 	n = max(n, 0)
-	sent := 0
+	sent, inRuns := 0, 0
 	for _, k := range s.segs[:n] {
 		sent += k
+		if k > 1 {
+			inRuns += k
+		}
 	}
 	var bytes uint64
 	for _, b := range s.iov[:sent] {
@@ -198,8 +202,8 @@ func (s *sender) send(r *Replayer, nb int) int {
 	}
 	r.sentStats.packets.Add(uint64(sent))
 	r.sentStats.bytes.Add(bytes)
-	if sent > n {
-		r.sentStats.gso.Add(uint64(sent - s.singles(n)))
+	if inRuns > 0 {
+		r.sentStats.gso.Add(uint64(inRuns))
 	}
 	if err != nil {
 		if n < nm && s.segs[n] > 1 && gsoRefused(err) {
@@ -220,17 +224,6 @@ func (s *sender) send(r *Replayer, nb int) int {
 		r.sentStats.errors.Add(uint64(nb))
 	}
 	return sent
-}
-
-// singles is how many of the first n messages carry one datagram.
-func (s *sender) singles(n int) int {
-	k := 0
-	for _, c := range s.segs[:n] {
-		if c == 1 {
-			k++
-		}
-	}
-	return k
 }
 
 // pack lays the first nb datagrams of s.iov out as messages and returns their number:
